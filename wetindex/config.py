@@ -1,0 +1,159 @@
+"""Area configuration: validated data loaded from YAML.
+
+One file per area. Unknown keys are errors that name the key and the file, so a
+typo never silently falls back to a default. The resolved configuration is saved
+beside every model and forecast (:func:`AreaConfig.resolved_yaml`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+
+class ConfigError(ValueError):
+    """A configuration file that cannot be used, with what to change."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class GridConfig(_Strict):
+    """The area grid (see :class:`wetindex.grid.AreaGrid`)."""
+
+    crs: str = "EPSG:25832"
+    cell_size: float = Field(10.0, gt=0)
+    x_min: float
+    y_max: float
+    nx: int = Field(gt=1)
+    ny: int = Field(gt=1)
+
+
+class DemoConfig(_Strict):
+    """Size and seed of the built-in demo world."""
+
+    size_m: float = Field(10_000.0, gt=0)
+    cell_size: float = Field(10.0, gt=0)
+    years: float = Field(3.0, gt=0)
+    seed: int = 42
+    start: str = "2023-01-01T00:00"
+
+
+class Thresholds(_Strict):
+    """Probability at which each warning level starts."""
+
+    yellow: float = Field(0.2, gt=0, lt=1)
+    orange: float = Field(0.4, gt=0, lt=1)
+    red: float = Field(0.7, gt=0, lt=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Thresholds:
+        if not self.yellow < self.orange < self.red:
+            raise ValueError(
+                f"thresholds must rise from yellow to red, got yellow={self.yellow}, "
+                f"orange={self.orange}, red={self.red}"
+            )
+        return self
+
+    def as_list(self) -> list[float]:
+        return [self.yellow, self.orange, self.red]
+
+
+class ForecastConfig(_Strict):
+    max_lead_h: int = Field(48, ge=1, le=240)
+    issue_every_h: int = Field(3, ge=1)
+    #: an input older than this many hours at issue time is reported as stale
+    stale_after_h: int = Field(6, ge=1)
+
+
+class TrainingConfig(_Strict):
+    model_config_file: str = "models/configs/default.yaml"
+    holdout_days: int = Field(120, ge=7)
+
+
+class SiteConfig(_Strict):
+    url: str = "http://localhost:8000/"
+    tile_service: dict[str, str] | None = None
+
+
+class AlertsConfig(_Strict):
+    sender: str = "wetindex@localhost"
+    subscriptions: str | None = None
+
+
+class AreaConfig(_Strict):
+    """Everything that defines one forecast area."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    title: str
+    source: Literal["demo"] = "demo"
+    grid: GridConfig | None = None
+    demo: DemoConfig | None = None
+    thresholds: Thresholds = Thresholds()
+    forecast: ForecastConfig = ForecastConfig()
+    training: TrainingConfig = TrainingConfig()
+    site: SiteConfig = SiteConfig()
+    alerts: AlertsConfig = AlertsConfig()
+    data_dir: str = "var"
+
+    @model_validator(mode="after")
+    def _has_grid_or_demo(self) -> AreaConfig:
+        if self.source == "demo" and self.demo is None:
+            raise ValueError(
+                "source 'demo' needs a 'demo:' section (size_m, cell_size, years, seed)"
+            )
+        return self
+
+    def area_dir(self, root: Path) -> Path:
+        """Folder for this area's data products under the project root."""
+        return root / self.data_dir / self.name
+
+    def resolved_yaml(self) -> str:
+        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+
+
+def _format_validation_error(err: ValidationError, source: str) -> str:
+    lines = []
+    for e in err.errors():
+        where = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        if e["type"] == "extra_forbidden":
+            lines.append(f"  unknown key '{where}': remove it or fix its spelling")
+        else:
+            lines.append(f"  {where}: {e['msg']}")
+    return f"{source}: invalid area configuration\n" + "\n".join(lines)
+
+
+def parse_config(data: dict[str, Any], source: str = "<config>") -> AreaConfig:
+    """Validate a configuration mapping; errors name ``source`` and each bad key."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: expected a mapping of keys at the top level")
+    try:
+        return AreaConfig.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(_format_validation_error(err, source)) from None
+
+
+def load_config(path: Path) -> AreaConfig:
+    """Load and validate an area configuration file."""
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"{path}: no such area configuration; create it with 'wetindex init'")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML: {err}") from None
+    return parse_config(data or {}, str(path))
+
+
+def demo_config(**demo: Any) -> AreaConfig:
+    """The built-in demo area's configuration (``demo`` overrides the world size)."""
+    return AreaConfig(
+        name="demo",
+        title="Demo-kommunen ved Vesterhavet",
+        source="demo",
+        demo=DemoConfig(**demo),
+    )
