@@ -1,0 +1,47 @@
+"""Alert e-mail texts for alerts, updates and all-clears, in both languages."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from alert_fixtures import ISSUE, make_subscription
+
+from wetindex.alerts.email import message_id, render_email
+from wetindex.alerts.engine import AlertDecision
+
+SITE = "https://varsler.example.dk/"
+
+
+def _decision(kind: str, level: int, previous: int) -> AlertDecision:
+    live = level > 0
+    return AlertDecision(
+        subscription_id="digelag-1", event_id="20261124T0600Z", revision=2, kind=kind,
+        level=level, previous_level=previous, probability=0.75 if live else 0.05,
+        issue_time=ISSUE, onset=ISSUE + timedelta(hours=3) if live else None,
+        peak_time=ISSUE + timedelta(hours=5) if live else None,
+        drivers={"sea": 0.7, "rain": 0.3}, place="Digelaget Klitten", area_name="Testkommune")
+
+
+def _render(decision, language):
+    sub = make_subscription(language=language)
+    return render_email(decision, sub, site_url=SITE, unsubscribe_url=f"{SITE}afmeld?x=1")
+
+
+def test_update_names_old_and_new_level_and_local_time():
+    mail = _render(_decision("update", 3, 2), "en")
+    assert mail["Subject"] == "Flood warning updated, now red: Digelaget Klitten"
+    plain = mail.get_body(("plain",)).get_content()
+    assert "from orange to red" in plain and "Act now" in plain
+    # 09:00 UTC is 10:00 in Copenhagen in November
+    assert "24.11.2026 10:00 Danish time (2026-11-24 09:00 UTC)" in plain
+    assert "high sea level, rain" in plain
+    assert mail["Message-ID"] == message_id("digelag-1:20261124T0600Z:2")
+
+
+def test_all_clear_in_danish():
+    mail = _render(_decision("all_clear", 0, 1), "da")
+    assert mail["Subject"] == "Afblæst: oversvømmelsesvarsel for Digelaget Klitten"
+    plain = mail.get_body(("plain",)).get_content()
+    assert "afblæst" in plain and "ikke længere forhøjet risiko" in plain
+    assert "Hvornår" not in plain  # no time window for an ended warning
+    assert mail.get_body(("html",)).get_content().count("<p>") >= 3

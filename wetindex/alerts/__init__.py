@@ -1,0 +1,57 @@
+"""Alerts and the public warning feed.
+
+* :mod:`~wetindex.alerts.cap` — CAP 1.2 messages and their validation
+* :mod:`~wetindex.alerts.feed` — CAP files and the Atom feed, with revision history
+* :mod:`~wetindex.alerts.subscriptions` — who wants to hear about which area
+* :mod:`~wetindex.alerts.engine` — the alert state machine
+* :mod:`~wetindex.alerts.outbox` — messages to send, exactly once
+* :mod:`~wetindex.alerts.email` — e-mail rendering and the SMTP channel
+* :mod:`~wetindex.alerts.mailsink` — a loopback SMTP server for the demo and tests
+"""
+
+from wetindex.alerts.cap import CapValidationError, cap_alert, validate_cap
+from wetindex.alerts.email import SmtpChannel, render_email
+from wetindex.alerts.engine import (
+    AlertDecision,
+    AlertState,
+    AlertStore,
+    AreaRisk,
+    area_risk,
+    decide,
+    run_alerts,
+)
+from wetindex.alerts.feed import FeedResult, write_feed
+from wetindex.alerts.mailsink import MailSink
+from wetindex.alerts.outbox import (
+    DeliveryReport,
+    Outbox,
+    OutboxMessage,
+    PermanentDeliveryError,
+    deliver_pending,
+)
+from wetindex.alerts.subscriptions import Subscription, load_subscriptions
+
+__all__ = [
+    "AlertDecision",
+    "AlertState",
+    "AlertStore",
+    "AreaRisk",
+    "CapValidationError",
+    "DeliveryReport",
+    "FeedResult",
+    "MailSink",
+    "Outbox",
+    "OutboxMessage",
+    "PermanentDeliveryError",
+    "SmtpChannel",
+    "Subscription",
+    "area_risk",
+    "cap_alert",
+    "decide",
+    "deliver_pending",
+    "load_subscriptions",
+    "render_email",
+    "run_alerts",
+    "validate_cap",
+    "write_feed",
+]
