@@ -1,0 +1,257 @@
+"""The citizen site in a real browser (Debian's Chromium through Playwright).
+
+The site is built from a small synthetic forecast, served on 127.0.0.1, and every
+request to any other host is aborted and recorded: a page that needs the internet
+fails here. Screenshots go to ``test-artifacts/screenshots/``; axe results and page
+weights to ``test-artifacts/``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from site_inputs import REPO, synthetic_inputs
+
+from wetindex.site import build_site
+from wetindex.site.check import PAGES
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-quic", "--no-first-run", "--disable-sync"]
+VIEWPORTS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 800}}
+ARTIFACTS = REPO / "test-artifacts"
+SHOTS = ARTIFACTS / "screenshots"
+LANG_PREFIX = {"da": "", "en": "en/"}
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def _serve(folder: Path) -> Iterator[str]:
+    handler = functools.partial(_QuietHandler, directory=str(folder))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _now_hour() -> datetime:
+    # Issue "now", so the page's own out-of-date check stays quiet.
+    return datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+@pytest.fixture(scope="module")
+def site_url(tmp_path_factory: pytest.TempPathFactory, web_dir: Path) -> Iterator[str]:
+    out = tmp_path_factory.mktemp("site")
+    build_site(out, **synthetic_inputs(now=_now_hour()))
+    yield from _serve(out)
+
+
+@pytest.fixture(scope="module")
+def missing_site_url(tmp_path_factory: pytest.TempPathFactory, web_dir: Path) -> Iterator[str]:
+    out = tmp_path_factory.mktemp("site_missing")
+    build_site(out, **synthetic_inputs(state="missing", with_warning=False, now=_now_hour()))
+    yield from _serve(out)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.skip("Chromium not installed at /usr/bin/chromium (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield b
+        b.close()
+
+
+class Visit:
+    """A page with every non-local request blocked and recorded, and console errors kept."""
+
+    def __init__(self, browser, base: str, viewport: str = "phone"):
+        self.base = base
+        self.blocked: list[str] = []
+        self.errors: list[str] = []
+        self.bytes: dict[str, int] = {}
+        self.context = browser.new_context(viewport=VIEWPORTS[viewport],
+                                           locale="da-DK", timezone_id="Europe/Copenhagen")
+        self.page = self.context.new_page()
+        self.page.route("**/*", self._route)
+        self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("requestfailed", lambda r: r.url.startswith(base)
+                     and self.errors.append(f"failed {r.url}"))
+        self.page.on("response", self._count)
+
+    def _route(self, route) -> None:
+        url = route.request.url
+        if url.startswith(self.base) or url.startswith("data:"):
+            route.continue_()
+        else:
+            self.blocked.append(url)
+            route.abort()
+
+    def _count(self, response) -> None:
+        try:
+            self.bytes[response.url] = len(response.body())
+        except Exception:  # redirects and aborted requests have no body
+            pass
+
+    def open(self, rel: str, *, settle: bool = False) -> None:
+        self.page.goto(self.base + rel, wait_until="load")
+        if settle:  # every response in and counted (needed where bytes are counted)
+            self.page.wait_for_load_state("networkidle")
+
+    def close(self) -> None:
+        self.context.close()
+
+
+def _serious(violations: list[dict]) -> list[str]:
+    return [f"{v['id']} ({v['impact']}): {v['help']} – {[n['target'] for n in v['nodes']][:3]}"
+            for v in violations if v.get("impact") in ("serious", "critical")]
+
+
+def test_every_page_offline_accessible_and_photographed(browser, site_url: str) -> None:
+    from axe_playwright_python.sync_playwright import Axe
+
+    axe = Axe()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    report: dict[str, list] = {}
+    problems: list[str] = []
+    for size in VIEWPORTS:
+        visit = Visit(browser, site_url, size)
+        for lang, prefix in LANG_PREFIX.items():
+            for page in PAGES:
+                visit.open(prefix + page)
+                assert visit.page.locator("html").get_attribute("lang") == lang
+                visit.page.screenshot(path=str(SHOTS / f"{lang}_{page[:-5]}_{size}.png"),
+                                      full_page=True)
+                if size == "phone":
+                    # The whole page, map canvas included (nothing excluded).
+                    violations = axe.run(visit.page).response["violations"]
+                    report[f"{prefix}{page}"] = [
+                        {"id": v["id"], "impact": v["impact"], "nodes": len(v["nodes"])}
+                        for v in violations]
+                    problems += [f"{prefix}{page}: {s}" for s in _serious(violations)]
+        assert visit.blocked == [], f"requests to other hosts: {visit.blocked}"
+        assert visit.errors == [], f"console errors: {visit.errors}"
+        visit.close()
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "axe.json").write_text(json.dumps(report, indent=2))
+    assert problems == [], "\n".join(problems)
+
+
+def test_time_control_steps_the_map_hour_by_hour(browser, site_url: str) -> None:
+    visit = Visit(browser, site_url, "desktop")
+    page = visit.page
+    visit.open("index.html", settle=True)
+    overlay = page.locator("img.wx-risk-hourly")
+    shown = page.locator("#time-local")
+    assert overlay.get_attribute("src").endswith("risk_lead_01.png")
+    first_time = shown.inner_text()
+    hour_images = [u for u in visit.bytes if "/risk_lead_" in u]
+    assert len(hour_images) == 1, f"only the shown hour loads at first, got {hour_images}"
+
+    page.click("#time-next")
+    page.wait_for_function(
+        "document.querySelector('img.wx-risk-hourly').src.endsWith('risk_lead_02.png')")
+    assert shown.inner_text() != first_time
+
+    page.focus("#time-range")
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function(
+        "document.querySelector('img.wx-risk-hourly').src.endsWith('risk_lead_03.png')")
+    page.keyboard.press("End")
+    page.wait_for_function(
+        "document.querySelector('img.wx-risk-hourly').src.endsWith('risk_lead_48.png')")
+    assert page.locator("#time-next").get_attribute("aria-disabled") == "true"
+    assert "48" in page.locator("#time-range").get_attribute("aria-valuetext")
+
+    # The buttons work from the keyboard too.
+    page.focus("#time-prev")
+    page.keyboard.press("Enter")
+    page.wait_for_function(
+        "document.querySelector('img.wx-risk-hourly').src.endsWith('risk_lead_47.png')")
+    # The swapped-in image really loads (an existing file, decoded by the browser).
+    page.wait_for_function("() => { const i = document.querySelector('img.wx-risk-hourly');"
+                           " return i.complete && i.naturalWidth > 0; }")
+    assert visit.blocked == [] and visit.errors == []
+    visit.close()
+
+
+def test_language_switch_goes_both_ways(browser, site_url: str) -> None:
+    visit = Visit(browser, site_url)
+    page = visit.page
+    for page_name in PAGES:
+        visit.open(page_name)
+        page.click("a.lang-switch")
+        page.wait_for_load_state("load")
+        assert page.url.endswith(f"/en/{page_name}")
+        assert page.locator("html").get_attribute("lang") == "en"
+        page.click("a.lang-switch")
+        page.wait_for_load_state("load")
+        assert page.url == site_url + page_name
+        assert page.locator("html").get_attribute("lang") == "da"
+    assert visit.blocked == [] and visit.errors == []
+    visit.close()
+
+
+def test_map_page_weight(browser, site_url: str) -> None:
+    visit = Visit(browser, site_url, "phone")
+    visit.open("index.html", settle=True)
+    total = sum(visit.bytes.values())
+    loaded = [u.removeprefix(site_url) for u in visit.bytes]
+    assert "static/layers/hillshade.png" in loaded and "static/layers/risk_lead_01.png" in loaded
+    assert not [u for u in loaded if "risk_lead_02" in u or "risk_max" in u]
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "page-weight.json").write_text(json.dumps(
+        {"total_bytes": total, "files": {u.removeprefix(site_url): n
+                                         for u, n in sorted(visit.bytes.items())}}, indent=2))
+    assert total < 2_000_000
+    visit.close()
+
+
+def test_missing_forecast_shows_no_forecast_not_safety(browser, missing_site_url: str) -> None:
+    from axe_playwright_python.sync_playwright import Axe
+
+    visit = Visit(browser, missing_site_url, "phone")
+    for prefix in LANG_PREFIX.values():
+        for page_name in PAGES:
+            visit.open(prefix + page_name)
+            assert visit.page.locator(".banner-missing").first.is_visible()
+        visit.open(prefix + "index.html")
+        assert visit.page.locator(".map-nodata").is_visible()
+        assert visit.page.locator("img.wx-risk-hourly").count() == 0
+        assert _serious(Axe().run(visit.page).response["violations"]) == []
+    visit.page.screenshot(path=str(SHOTS / "en_index_missing_phone.png"), full_page=True)
+    assert visit.blocked == [] and visit.errors == []
+    visit.close()
+
+
+def test_out_of_date_forecast_is_flagged_by_the_page_itself(browser, tmp_path: Path,
+                                                            web_dir: Path) -> None:
+    # Issued a day ago, so the "next update" (issue + 6 h) is long overdue.
+    out = build_site(tmp_path / "old", **synthetic_inputs(now=_now_hour() - timedelta(days=1)))
+    for base in _serve(out):
+        visit = Visit(browser, base)
+        visit.open("index.html")
+        assert visit.page.locator("#stale-banner").is_visible()
+        visit.open("en/warnings.html")
+        assert visit.page.locator("#stale-banner").is_visible()
+        assert visit.blocked == [] and visit.errors == []
+        visit.close()

@@ -1,0 +1,24 @@
+"""The citizen website: static pages, offline map, atomic releases.
+
+Public API::
+
+    build_site(out_dir, *, forecast, warnings, status, outline, elevation, attributions,
+               scorecard=None, observed_water=None, downloads=None, tile_service=None,
+               web_dir=None) -> Path
+    publish_release(site_root, build, keep=3) -> Path
+    rollback(site_root) -> Path
+    check_site(folder) -> None   # raises SiteCheckError
+"""
+
+from wetindex.site.check import SiteCheckError, check_site
+from wetindex.site.pages import build_site
+from wetindex.site.publish import PublishError, publish_release, rollback
+
+__all__ = [
+    "PublishError",
+    "SiteCheckError",
+    "build_site",
+    "check_site",
+    "publish_release",
+    "rollback",
+]

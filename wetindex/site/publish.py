@@ -1,0 +1,145 @@
+"""Atomic site releases: build into a new folder, check it, then switch a symlink.
+
+Layout under ``site_root``::
+
+    releases/20261124T130512.123456Z/   one complete site per publish
+    current -> releases/20261124T130512.123456Z
+
+The web server serves ``site_root/current``. The switch is ``os.replace()`` of a
+freshly made symlink over ``current``, which is atomic on POSIX: a reader sees the
+old site or the new one, never half of each (``ln -sfn`` unlinks first and is not).
+A build or check that fails removes its half-built folder and leaves ``current``
+alone. Older releases are kept for :func:`rollback`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from wetindex.site.check import check_site
+
+RELEASES = "releases"
+CURRENT = "current"
+
+
+class PublishError(RuntimeError):
+    """The site root is not in a state a release can be switched in."""
+
+
+def _releases(site_root: Path) -> list[Path]:
+    folder = site_root / RELEASES
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def current_release(site_root: Path) -> Path | None:
+    """The release ``current`` points at, or None before the first publish."""
+    link = site_root / CURRENT
+    if not link.is_symlink():
+        if link.exists():
+            raise PublishError(
+                f"{link} is a real file or folder, not a symlink: move it away so releases "
+                "can be switched atomically"
+            )
+        return None
+    return (site_root / os.readlink(link)).resolve()
+
+
+def _switch(site_root: Path, release: Path) -> None:
+    current_release(site_root)  # refuses to replace a real folder
+    tmp = site_root / f".{CURRENT}.{uuid.uuid4().hex}"
+    # Relative target, so the site root can be moved or mounted elsewhere.
+    os.symlink(os.path.relpath(release, site_root), tmp)
+    try:
+        os.replace(tmp, site_root / CURRENT)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _new_release_dir(site_root: Path) -> Path:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+    release = site_root / RELEASES / stamp
+    while release.exists():  # two publishes in one microsecond
+        release = release.with_name(release.name + "-" + uuid.uuid4().hex[:6])
+    release.mkdir(parents=True)
+    return release
+
+
+def _prune(site_root: Path, keep: int) -> None:
+    live = current_release(site_root)
+    releases = _releases(site_root)
+    for old in releases[: max(0, len(releases) - keep)]:
+        if live is not None and old.resolve() == live:
+            continue
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def publish_release(site_root: Path, build: Callable[[Path], object], keep: int = 3) -> Path:
+    """Build, check and atomically switch in a new site release.
+
+    Parameters
+    ----------
+    site_root : Path
+        Folder holding ``releases/`` and the ``current`` symlink (created if absent).
+    build : callable
+        ``build(release_dir)`` writes the site into the (empty, existing) folder, e.g.
+        ``lambda d: build_site(d, forecast=..., ...)``.
+    keep : int
+        Number of newest releases to keep (the live one is never removed); at least 2
+        keeps one to roll back to.
+
+    Returns
+    -------
+    Path
+        The new release folder, now live.
+
+    Raises
+    ------
+    Exception
+        Whatever ``build`` or :func:`~wetindex.site.check.check_site` raised; the
+        half-built release is removed and ``current`` is unchanged.
+    """
+    if keep < 1:
+        raise ValueError(f"keep={keep}: keep at least the live release (keep >= 1)")
+    site_root = Path(site_root)
+    site_root.mkdir(parents=True, exist_ok=True)
+    current_release(site_root)  # fail before building if `current` is not a symlink
+    release = _new_release_dir(site_root)
+    try:
+        build(release)
+        check_site(release)
+        _switch(site_root, release)
+    except BaseException:
+        shutil.rmtree(release, ignore_errors=True)
+        raise
+    _prune(site_root, keep)
+    return release
+
+
+def rollback(site_root: Path) -> Path:
+    """Point ``current`` at the release before the live one and return it.
+
+    Raises
+    ------
+    PublishError
+        If nothing is published or there is no older release to go back to.
+    """
+    site_root = Path(site_root)
+    live = current_release(site_root)
+    if live is None:
+        raise PublishError(f"{site_root}: nothing published yet, nothing to roll back")
+    older = [r for r in _releases(site_root) if r.resolve().name < live.name]
+    if not older:
+        raise PublishError(
+            f"{site_root}: {live.name} is the oldest kept release; nothing to roll back to"
+        )
+    target = older[-1]
+    _switch(site_root, target)
+    return target
