@@ -1,0 +1,1 @@
+"""Feature engineering: pure, Dask-safe grid functions."""
