@@ -1,0 +1,1 @@
+"""The wet-index model: datasets, training, prediction, evaluation, artifacts."""

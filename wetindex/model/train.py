@@ -1,0 +1,112 @@
+"""Training the LightGBM wet-index model on an area's history."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+import xarray as xr
+import yaml
+
+from wetindex.features.stack import FEATURES
+from wetindex.model.dataset import Periods, SampleTable, sample_rows, split_periods
+from wetindex.model.screen import screened_cells
+from wetindex.sources.base import AreaInputs
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainedModel:
+    """A booster with what is needed to use and describe it."""
+
+    booster: lgb.Booster
+    model_config: dict[str, Any]
+    periods: Periods
+    screen: dict[str, float]
+    n_rows: dict[str, int]
+    scores: dict[str, Any] = field(default_factory=dict)
+
+
+def load_model_config(path: Path) -> dict[str, Any]:
+    """Read a model configuration (``models/configs/*.yaml``)."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: model configuration not found")
+    config = yaml.safe_load(path.read_text())
+    unknown = set(config) - {"lightgbm", "sampling", "screen", "evaluation"}
+    if unknown:
+        raise ValueError(f"{path}: unknown sections {sorted(unknown)}")
+    return config
+
+
+def screen_settings(inputs: AreaInputs, model_config: dict[str, Any],
+                    history: tuple[pd.Timestamp, pd.Timestamp]) -> dict[str, Any]:
+    """The screen's parameters, with the highest sea level of the history."""
+    observed = inputs.observed(history[0].to_datetime64(), history[1].to_datetime64())
+    anomaly = observed["groundwater_anomaly"]
+    return {
+        "hand_max_m": float(model_config["screen"]["hand_max_m"]),
+        "sea_level_headroom_m": float(model_config["screen"]["sea_level_headroom_m"]),
+        "groundwater_headroom_m": float(model_config["screen"]["groundwater_headroom_m"]),
+        "max_sea_level": float(observed["sea_level"].max()),
+        "groundwater_shallowest_time": str(pd.Timestamp(
+            anomaly["time"].values[int(anomaly.argmax())]).isoformat()),
+    }
+
+
+def train(
+    inputs: AreaInputs, static: xr.Dataset, model_config: dict[str, Any], *,
+    history_end: pd.Timestamp, holdout_days: int, max_lead_h: int = 48, seed: int = 0,
+) -> tuple[TrainedModel, SampleTable]:
+    """Train on the history before the hold-out period.
+
+    Returns the trained model and the validation rows (for calibration checks).
+    """
+    rng = np.random.default_rng(seed)
+    sampling = model_config["sampling"]
+    issue_times = inputs.issue_times()
+    periods = split_periods(
+        issue_times, history_end, holdout_days=holdout_days,
+        validation_fraction=sampling["validation_fraction"],
+        gap_hours=sampling["gap_hours"], max_lead_h=max_lead_h)
+    screen = screen_settings(inputs, model_config, (issue_times[0], periods.validation[1]))
+    candidates = screened_cells(inputs, static, screen)
+    n_cells = min(int(sampling["training_cells"]), len(candidates))
+    cells = np.sort(rng.choice(candidates, size=n_cells, replace=False))
+    common = dict(max_lead_h=max_lead_h, valid_hour_step=sampling["valid_hour_step"],
+                  max_positive_rows=sampling["max_positive_rows"],
+                  max_negative_rows=sampling["max_negative_rows"], rng=rng)
+    train_rows = sample_rows(inputs, static, cells, periods.train, **common)
+    val_rows = sample_rows(inputs, static, cells, periods.validation, **common)
+    log.info("training rows: %d (%d wet), validation rows: %d (%d wet)",
+             len(train_rows), int(train_rows.label.sum()),
+             len(val_rows), int(val_rows.label.sum()))
+    if train_rows.label.sum() == 0:
+        raise ValueError("no wet cell in the training period: the model cannot learn; "
+                         "use a longer history or check the labels")
+
+    params = {k: v for k, v in model_config["lightgbm"].items()
+              if k not in ("num_boost_round", "early_stopping_rounds")}
+    params |= {"verbose": -1, "seed": seed, "num_threads": 0, "deterministic": True}
+    dtrain = lgb.Dataset(train_rows.features, train_rows.label, weight=train_rows.weight,
+                         feature_name=list(FEATURES), categorical_feature=["land_cover"],
+                         free_raw_data=False)
+    dval = lgb.Dataset(val_rows.features, val_rows.label, weight=val_rows.weight,
+                       reference=dtrain)
+    booster = lgb.train(
+        params, dtrain, num_boost_round=model_config["lightgbm"]["num_boost_round"],
+        valid_sets=[dval], valid_names=["validation"],
+        callbacks=[lgb.early_stopping(model_config["lightgbm"]["early_stopping_rounds"],
+                                      verbose=False)])
+    model = TrainedModel(
+        booster=booster, model_config=model_config, periods=periods, screen=screen,
+        n_rows={"train": len(train_rows), "train_wet": int(train_rows.label.sum()),
+                "validation": len(val_rows), "validation_wet": int(val_rows.label.sum()),
+                "training_cells": int(n_cells), "candidate_cells": len(candidates)})
+    return model, val_rows

@@ -1,0 +1,1 @@
+"""Inputs of an area: connectors per provider, harmonised onto the area grid."""
