@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
+import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -147,6 +148,20 @@ def load_config(path: Path) -> AreaConfig:
     except yaml.YAMLError as err:
         raise ConfigError(f"{path}: not valid YAML: {err}") from None
     return parse_config(data or {}, str(path))
+
+
+def demo_start_ending_now(years: float, issue_every_h: int = 3) -> str:
+    """A demo ``start`` whose history ends at the current issue slot.
+
+    The latest issue time is then the current ``issue_every_h`` slot (UTC), so the
+    demo site is as fresh as a live one and its staleness checks mean something.
+    """
+    slot = pd.Timestamp.now(tz="UTC").floor(f"{issue_every_h}h").tz_localize(None)
+    end = slot + pd.Timedelta(hours=issue_every_h)
+    whole = int(years)
+    start = end - pd.DateOffset(years=whole) - pd.Timedelta(hours=round((years - whole) * 8766))
+    start = start.floor(f"{issue_every_h}h")
+    return start.strftime("%Y-%m-%dT%H:%M")
 
 
 def demo_config(**demo: Any) -> AreaConfig:

@@ -1,0 +1,450 @@
+"""The stages of a run, as importable functions.
+
+Prefect flows (``pipelines/``), the CLI and the notebooks call these; each stage
+reads its inputs from and writes its outputs to the area's folder, written to a
+temporary name and switched in atomically, so a crash never leaves a half-written
+output visible and a rerun resumes from what is done.
+
+Layout of an area's folder (``var/<area>/``)::
+
+    world/            the demo world (demo areas only), keyed by its configuration
+    static/<key>.zarr  static terrain features, keyed by the inputs' hash
+    forecasts/<issue>/ forecast.nc, geotiff/, warnings.json, status.json, config.yaml
+    site/             releases/<stamp>/ and the 'current' symlink
+    feed/             CAP 1.2 messages and atom.xml
+    alerts/           outbox.sqlite, mail/ (what the demo mail server received)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from wetindex.config import AreaConfig
+from wetindex.features.stack import FEATURE_GROUPS, FEATURES
+from wetindex.features.terrain import static_features
+from wetindex.grid import AreaGrid
+from wetindex.model.artifacts import LoadedModel, load_model, save_model
+from wetindex.model.evaluate import evaluate
+from wetindex.model.predict import ForecastInputs, gather_inputs, levels, predict_probability
+from wetindex.model.train import load_model_config, train
+from wetindex.risk import group_contributions, warning_areas
+from wetindex.sources.base import AreaInputs, InputMissingError
+from wetindex.warnings import InputHealth, RunStatus, WarningArea
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AreaContext:
+    """Where an area's configuration, resources, data products and models live.
+
+    ``root`` is the project folder with the resources (``models/configs``, ``web/``);
+    outputs go under ``output_root`` (default: ``root``): ``var/<area>/`` and
+    ``models/<area>/``.
+    """
+
+    config: AreaConfig
+    root: Path
+    output_root: Path | None = None
+
+    @property
+    def area_dir(self) -> Path:
+        return self.config.area_dir(self.output_root or self.root)
+
+    @property
+    def models_root(self) -> Path:
+        return (self.output_root or self.root) / "models"
+
+    @property
+    def web_dir(self) -> Path:
+        return self.root / "web"
+
+
+def _key(*parts: Any) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+def _atomic_dir(final: Path) -> Path:
+    """A fresh temporary folder beside ``final``; :func:`_commit_dir` switches it in."""
+    tmp = final.with_name(f".{final.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    return tmp
+
+
+def _commit_dir(tmp: Path, final: Path) -> Path:
+    if final.exists():
+        shutil.rmtree(final)
+    os.replace(tmp, final)
+    return final
+
+
+# --------------------------------------------------------------------------- inputs
+
+def demo_world(ctx: AreaContext):
+    """Build the demo world, or load it when the same configuration was built before."""
+    from wetindex.demo import DemoWorld, DemoWorldConfig, build_demo_world
+
+    demo = ctx.config.demo
+    cfg = DemoWorldConfig(size_m=demo.size_m, cell_size=demo.cell_size, years=demo.years,
+                          seed=demo.seed, start=demo.start)
+    final = ctx.area_dir / "world" / _key(demo.model_dump())
+    if final.exists():
+        return DemoWorld.load(final)
+    world = build_demo_world(cfg)
+    tmp = _atomic_dir(final)
+    world.save(tmp)
+    _commit_dir(tmp, final)
+    return world
+
+
+def area_inputs(ctx: AreaContext) -> AreaInputs:
+    """The inputs of an area through the common interface."""
+    if ctx.config.source == "demo":
+        from wetindex.sources.demo import DemoInputs
+
+        return DemoInputs(demo_world(ctx))
+    raise NotImplementedError(f"source {ctx.config.source!r}")
+
+
+# --------------------------------------------------------------------------- static
+
+def build_static(ctx: AreaContext, inputs: AreaInputs) -> xr.Dataset:
+    """Static terrain features, built once per area and inputs (Zarr, keyed by content)."""
+    raw = inputs.static_inputs()
+    key = _key(hashlib.sha256(raw["elevation"].values.tobytes()).hexdigest(),
+               inputs.grid.to_dict())
+    final = ctx.area_dir / "static" / f"{key}.zarr"
+    if final.exists():
+        return xr.open_zarr(final, consolidated=False).load()
+    static = static_features(
+        raw["elevation"], raw["sea"], stream=raw["stream"], dike_crest=raw["dike_crest"],
+        land_cover=raw["land_cover"], permanent_water=raw["permanent_water"])
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.with_name(f".{final.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    encoded = static.drop_vars("spatial_ref", errors="ignore").chunk({"y": 512, "x": 512})
+    encoded.to_zarr(tmp, mode="w", consolidated=False)
+    os.replace(tmp, final)
+    return static
+
+
+# --------------------------------------------------------------------------- model
+
+def history_end(inputs: AreaInputs) -> pd.Timestamp:
+    return pd.Timestamp(inputs.observed_end())
+
+
+def train_stage(ctx: AreaContext, inputs: AreaInputs, static: xr.Dataset) -> LoadedModel:
+    """Train on the history, evaluate on the hold-out period, save a new model version."""
+    model_config = load_model_config(ctx.root / ctx.config.training.model_config_file)
+    end = history_end(inputs)
+    trained, _ = train(inputs, static, model_config, history_end=end,
+                       holdout_days=ctx.config.training.holdout_days,
+                       max_lead_h=ctx.config.forecast.max_lead_h)
+    ev = model_config["evaluation"]
+    report = evaluate(trained.booster, inputs, static, holdout=trained.periods.holdout,
+                      train=trained.periods.train, screen=trained.screen,
+                      thresholds=ctx.config.thresholds.as_list(), n_cells=ev["cells"],
+                      issue_step_h=ev["issue_step_h"], max_lead_h=ctx.config.forecast.max_lead_h)
+    metadata = {
+        "periods": trained.periods.to_dict(),
+        "screen": trained.screen,
+        "rows": trained.n_rows,
+        "best_iteration": trained.booster.best_iteration,
+        "model_config": trained.model_config,
+        "area_config": ctx.config.model_dump(mode="json"),
+        "inputs": [a.to_dict() for a in inputs.attributions()],
+        "evaluation": report,
+    }
+    path = save_model(ctx.models_root, ctx.config.name, trained.booster, metadata,
+                      model_card(ctx, metadata), root=ctx.root)
+    log.info("model saved to %s", path)
+    return load_model(ctx.models_root, ctx.config.name)
+
+
+def model_card(ctx: AreaContext, meta: dict[str, Any]) -> str:
+    """A short Markdown model card: data, period, scores, limits."""
+    ev = meta["evaluation"]
+    lines = [
+        f"# Wet-index model for {ctx.config.title}", "",
+        "LightGBM gradient-boosted trees predicting the probability that a grid cell is "
+        "covered by surface water at each hour 1–48 h after the issue time.", "",
+        "## Training data",
+        f"- Inputs: {', '.join(a['name'] for a in meta['inputs'])}",
+        f"- Training issue times: {meta['periods']['train'][0]} – {meta['periods']['train'][1]}",
+        f"- Validation (early stopping): {meta['periods']['validation'][0]} – "
+        f"{meta['periods']['validation'][1]}",
+        f"- Hold-out: {meta['periods']['holdout'][0]} – {meta['periods']['holdout'][1]}",
+        f"- Rows: {meta['rows']['train']} training ({meta['rows']['train_wet']} wet), "
+        f"{meta['rows']['validation']} validation; {meta['rows']['training_cells']} cells of "
+        f"{meta['rows']['candidate_cells']} candidates",
+        "", "## Hold-out scores by lead time (Brier skill score vs. climatology)", "",
+        "| method | " + " | ".join(ev["lead_bins"]) + " |",
+        "|---" * (len(ev["lead_bins"]) + 1) + "|",
+    ]
+    for method, s in ev["scores"].items():
+        lines.append(f"| {method} | " + " | ".join(f"{v:.3f}" for v in s["brier_skill"]) + " |")
+    lines += [
+        "", f"Rows scored: {ev['n_rows']} ({ev['n_wet']} wet); wet cells missed by the screen "
+        f"in a sample outside it: {ev['screen_misses']}.", "",
+        "## Known limits",
+        "- Rain, sea level and groundwater anomaly are area-uniform series in this version.",
+        "- Trained on the demo world's simulated water when the area is the demo: its skill "
+        "says nothing about a real municipality.",
+        "- Probabilities are those of the sampled population (class weights undo the "
+        "subsampling); calibration per lead bin is not yet corrected.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------- forecast
+
+@dataclass
+class Forecast:
+    """A forecast run's products in memory and on disk."""
+
+    dataset: xr.Dataset
+    warnings: list[WarningArea]
+    status: RunStatus
+    folder: Path
+
+
+def latest_issue_time(inputs: AreaInputs) -> pd.Timestamp:
+    """The latest issue time with a forecast of the drivers and observations up to it."""
+    issues = inputs.issue_times()
+    end = history_end(inputs)
+    return issues[issues <= end][-1]
+
+
+def input_health(
+    inputs: AreaInputs, issue_time: pd.Timestamp, stale_after_h: int
+) -> list[InputHealth]:
+    """Freshness of each observed driver at the issue time."""
+    out = []
+    try:
+        obs = inputs.observed(issue_time.to_datetime64() - np.timedelta64(72, "h"),
+                              issue_time.to_datetime64())
+    except InputMissingError as err:
+        return [InputHealth("observations", "missing", err.last_time, str(err))]
+    for name in ("rain", "evaporation", "sea_level", "groundwater_anomaly"):
+        series = obs[name].dropna("time")
+        if series.sizes["time"] == 0:
+            out.append(InputHealth(name, "missing", None, "no values in the last 72 h"))
+            continue
+        last = pd.Timestamp(series["time"].values[-1])
+        age_h = (issue_time - last) / pd.Timedelta(hours=1)
+        status = "fresh" if age_h <= stale_after_h else "stale"
+        out.append(InputHealth(name, status, last.to_pydatetime().replace(tzinfo=UTC)))
+    return out
+
+
+def forecast_stage(ctx: AreaContext, inputs: AreaInputs, static: xr.Dataset,
+                   model: LoadedModel, issue_time: pd.Timestamp | None = None) -> Forecast:
+    """Predict 48 h ahead from ``issue_time`` (default: the latest) and write the products."""
+    issue_time = pd.Timestamp(issue_time) if issue_time is not None else latest_issue_time(inputs)
+    health = input_health(inputs, issue_time, ctx.config.forecast.stale_after_h)
+    fin = gather_inputs(inputs, static, issue_time.to_datetime64(), model.screen)
+    prob = predict_probability(model.booster, fin, inputs.grid)
+    ds = xr.Dataset({"probability": prob, "level": levels(prob, ctx.config.thresholds.as_list())})
+    ds.attrs.update({
+        "area": ctx.config.name, "model_version": model.version,
+        "thresholds": json.dumps(ctx.config.thresholds.model_dump()),
+        "issue_time": issue_time.isoformat(),
+    })
+    explain = _explainer(model, fin)
+    warnings = warning_areas(ds, inputs.places(), inputs.grid, area_name=ctx.config.title,
+                             area_id=ctx.config.name, explain=explain)
+    issued = issue_time.to_pydatetime().replace(tzinfo=UTC)
+    status = RunStatus(
+        area_name=ctx.config.title, issue_time=issued, generated_at=datetime.now(UTC),
+        next_update=issued + timedelta(hours=ctx.config.forecast.issue_every_h),
+        inputs=health, forecast_ok=True)
+    folder = write_forecast(ctx, ds, warnings, status)
+    return Forecast(ds, warnings, status, folder)
+
+
+def _explainer(model: LoadedModel, fin: ForecastInputs):
+    position = {int(c): i for i, c in enumerate(fin.cells)}
+
+    def explain(lead_index: int, cells: np.ndarray) -> dict[str, float]:
+        which = np.array([position[int(c)] for c in cells if int(c) in position])
+        if len(which) == 0:
+            return {"terrain": 1.0}
+        contrib = model.booster.predict(fin.rows(lead_index, which), pred_contrib=True)
+        return group_contributions(contrib, FEATURES, FEATURE_GROUPS)
+
+    return explain
+
+
+def write_forecast(ctx: AreaContext, ds: xr.Dataset, warnings: list[WarningArea],
+                   status: RunStatus) -> Path:
+    """forecast.nc, one GeoTIFF per lead (uint8 percent ×2.5), warnings and status JSON."""
+    issue = pd.Timestamp(ds["issue_time"].values)
+    final = ctx.area_dir / "forecasts" / f"{issue:%Y%m%dT%H%MZ}"
+    tmp = _atomic_dir(final)
+    encoding = {"probability": {"zlib": True, "complevel": 4},
+                "level": {"zlib": True, "complevel": 4}}
+    ds.to_netcdf(tmp / "forecast.nc", encoding=encoding)
+    tif_dir = tmp / "geotiff"
+    tif_dir.mkdir()
+    # uint8 0–250 in steps of 0.4 %, 255 = no data: small and exact enough for a map
+    scaled = (ds["probability"] * 250).round().astype("uint8")
+    for lead in ds["lead"].values:
+        band = scaled.sel(lead=lead).drop_vars(["lead", "valid_time", "issue_time"])
+        band.attrs = {"scale_factor": 0.004, "units": "1", "_FillValue": 255}
+        band.rio.to_raster(tif_dir / f"probability_lead{int(lead):02d}.tif", compress="deflate",
+                           tiled=True, nodata=255)
+    geo = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": w.geometry,
+         "properties": {k: v for k, v in w.to_dict().items() if k != "geometry"}}
+        for w in warnings]}
+    (tmp / "warnings.geojson").write_text(json.dumps(geo, ensure_ascii=False))
+    (tmp / "status.json").write_text(json.dumps(status_to_dict(status), indent=2))
+    (tmp / "config.yaml").write_text(ctx.config.resolved_yaml())
+    _commit_dir(tmp, final)
+    latest = final.parent / ".LATEST.tmp"
+    latest.write_text(final.name + "\n")
+    os.replace(latest, final.parent / "LATEST")
+    return final
+
+
+def status_to_dict(status: RunStatus) -> dict[str, Any]:
+    def iso(t):
+        return t.isoformat() if t else None
+
+    return {
+        "area_name": status.area_name, "issue_time": iso(status.issue_time),
+        "generated_at": iso(status.generated_at), "next_update": iso(status.next_update),
+        "forecast_ok": status.forecast_ok, "healthy": status.healthy, "message": status.message,
+        "inputs": [{"name": i.name, "status": i.status, "last_time": iso(i.last_time),
+                    "detail": i.detail} for i in status.inputs],
+    }
+
+
+def grid_of(ds: xr.Dataset) -> AreaGrid:
+    return AreaGrid.from_dataarray(ds["probability"].isel(lead=0))
+
+
+# --------------------------------------------------------------------------- publish
+
+@dataclass
+class Published:
+    site_root: Path
+    release: Path
+    feed_dir: Path
+    cap_messages: list[str]
+
+
+def scorecard(model: LoadedModel) -> dict[str, Any] | None:
+    """The latest evaluation, as the site's 'about' page shows it."""
+    ev = model.metadata.get("evaluation")
+    if not ev:
+        return None
+    return {"model_version": model.version, "evaluated_at": model.metadata["created"],
+            "lead_bins": ev["lead_bins"], "scores": ev["scores"]}
+
+
+def publish_stage(ctx: AreaContext, inputs: AreaInputs, static: xr.Dataset, forecast: Forecast,
+                  model: LoadedModel) -> Published:
+    """CAP feed first, then a new site release with the feed and GeoTIFFs as downloads."""
+    from wetindex.alerts.feed import write_feed
+    from wetindex.site import build_site, publish_release
+
+    feed_dir = ctx.area_dir / "feed"
+    site_url = ctx.config.site.url
+    feed = write_feed(feed_dir, forecast.warnings, forecast.status, sender=ctx.config.alerts.sender,
+                      site_url=site_url, area_name=ctx.config.title)
+    observed = inputs.observed_water(forecast.dataset["issue_time"].values)
+    site_root = ctx.area_dir / "site"
+
+    def build(release: Path):
+        return build_site(
+            release, forecast=forecast.dataset, warnings=forecast.warnings,
+            status=forecast.status, outline=inputs.outline(),
+            elevation=static["elevation"], attributions=[a.to_dict() for a in
+                                                         inputs.attributions()],
+            scorecard=scorecard(model), observed_water=observed,
+            downloads={"geotiff": forecast.folder / "geotiff", "feed": feed_dir,
+                       "forecast.nc": forecast.folder / "forecast.nc"},
+            tile_service=ctx.config.site.tile_service, web_dir=ctx.web_dir)
+
+    release = publish_release(site_root, build)
+    return Published(site_root, release, feed_dir, feed.messages)
+
+
+# --------------------------------------------------------------------------- alerts
+
+@dataclass
+class AlertsResult:
+    decisions: int
+    sent: int
+    pending: int
+    failed: int
+    mail_dir: Path
+    outbox: Path
+
+
+def demo_subscriptions(inputs: AreaInputs) -> list:
+    """The demo world's two subscribers as :class:`~wetindex.alerts.subscriptions.Subscription`."""
+    from wetindex.alerts.subscriptions import Subscription
+
+    subs = []
+    for i, s in enumerate(inputs.world.demo_subscribers(), start=1):
+        subs.append(Subscription(
+            id=f"demo-{i}", name=s["name"], email=s["email"], language=s["language"],
+            geometry=s["geometry"], min_level=int(s.get("min_level", 1)),
+            max_lead_h=int(s.get("max_lead_h", 48)), crs=inputs.grid.crs))
+    return subs
+
+
+def alerts_stage(ctx: AreaContext, inputs: AreaInputs, forecast: Forecast) -> AlertsResult:
+    """Decide alerts into the outbox, then deliver them by e-mail.
+
+    For the demo, delivery goes to a real SMTP server on loopback that writes each
+    received mail to ``alerts/mail/`` as an ``.eml`` file a user can open.
+    """
+    from wetindex.alerts.email import SmtpChannel
+    from wetindex.alerts.engine import AlertStore, run_alerts
+    from wetindex.alerts.mailsink import MailSink
+    from wetindex.alerts.outbox import Outbox, deliver_pending
+
+    alerts_dir = ctx.area_dir / "alerts"
+    alerts_dir.mkdir(parents=True, exist_ok=True)
+    db = alerts_dir / "outbox.sqlite"
+    outbox = Outbox(f"sqlite:///{db}")
+    store = AlertStore(outbox)
+    subscriptions = demo_subscriptions(inputs)
+    decisions = run_alerts(forecast.dataset, subscriptions, store, outbox,
+                           site_url=ctx.config.site.url, warnings=forecast.warnings)
+    mail_dir = alerts_dir / "mail"
+    with MailSink(mail_dir) as sink:
+        channel = SmtpChannel("127.0.0.1", sink.port, starttls=False,
+                              sender=ctx.config.alerts.sender)
+        report = deliver_pending(outbox, {"email": channel})
+    stats = outbox.stats()
+    return AlertsResult(decisions=len(decisions), sent=len(report.delivered),
+                        pending=stats.get("pending", 0), failed=stats.get("failed", 0),
+                        mail_dir=mail_dir, outbox=db)
+
+
+@dataclass
+class DemoResult:
+    forecast: Path
+    site: Path
+    release: Path
+    feed: Path
+    alerts: AlertsResult
+    model: Path
