@@ -90,6 +90,18 @@ def demo(
     typer.echo(f"  or open {site / 'index.html'} in a browser")
 
 
+def _register_command_modules() -> None:
+    from importlib import import_module
+
+    from wetindex.commands import MODULES
+
+    for name in MODULES:
+        import_module(f"wetindex.commands.{name}").register(app)
+
+
+_register_command_modules()
+
+
 def main() -> None:  # pragma: no cover - console entry point
     try:
         app()

@@ -1,0 +1,9 @@
+"""`wetindex` commands: model (see DESIGN.md, Interfaces)."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the CLI."""
