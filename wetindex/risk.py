@@ -10,10 +10,10 @@ from datetime import UTC as _UTC
 import numpy as np
 import pandas as pd
 import rasterio.features
+import shapely
 import xarray as xr
 from pyproj import Transformer
 from shapely.geometry import mapping, shape
-from shapely.ops import transform as shapely_transform
 from shapely.ops import unary_union
 
 from wetindex.grid import AreaGrid
@@ -42,13 +42,17 @@ def place_raster(places: Sequence[Place], grid: AreaGrid) -> np.ndarray:
 
 
 def _to_wgs84(geom, crs: str):
-    to_lonlat = Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform
-    return shapely_transform(to_lonlat, geom)
+    to_lonlat = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+
+    def project(xy: np.ndarray) -> np.ndarray:
+        return np.column_stack(to_lonlat.transform(xy[:, 0], xy[:, 1]))
+
+    return shapely.transform(geom, project)
 
 
 def warning_areas(
     forecast: xr.Dataset, places: Sequence[Place], grid: AreaGrid, *, area_name: str,
-    area_id: str, explain: Explainer | None = None, min_cells: int = 4,
+    area_id: str, explain: Explainer | None = None, min_area_m2: float = 10_000.0,
 ) -> list[WarningArea]:
     """One warning per place where some cells reach at least yellow within the horizon.
 
@@ -58,9 +62,10 @@ def warning_areas(
         ``probability`` and ``level`` on ``(lead, y, x)`` with ``valid_time``.
     places : sequence of Place
         Named parts of the area; a warning is named after its place.
-    min_cells : int
-        Places with fewer cells at or above yellow give no warning (isolated cells
-        are noise at the map's scale).
+    min_area_m2 : float
+        A place is warned at a level only where at least this much of it (default
+        1 ha) reaches that level at some hour: a single wet hollow in a field does
+        not make a whole place red, and isolated cells are noise at the map's scale.
     """
     level = forecast["level"].values
     prob = forecast["probability"].values
@@ -68,11 +73,15 @@ def warning_areas(
     place_idx = place_raster(places, grid)
     valid_times = pd.DatetimeIndex(forecast["valid_time"].values)
     out: list[WarningArea] = []
+    min_cells = max(1, int(np.ceil(min_area_m2 / grid.cell_area)))
     for i, place in enumerate(places, start=1):
-        in_place = (place_idx == i) & (max_level >= 1)
-        n = int(in_place.sum())
-        if n < min_cells:
+        here = place_idx == i
+        place_level = max((lvl for lvl in (3, 2, 1)
+                           if int((here & (max_level >= lvl)).sum()) >= min_cells), default=0)
+        if place_level == 0:
             continue
+        in_place = here & (max_level >= 1)
+        n = int(in_place.sum())
         flat = np.flatnonzero(in_place.ravel())
         p_cells = prob.reshape(prob.shape[0], -1)[:, flat]  # (lead, cells)
         active = (level.reshape(level.shape[0], -1)[:, flat] >= 1).any(axis=1)
@@ -91,7 +100,7 @@ def warning_areas(
             warning_id=f"{area_id}-{slug(place.name)}",
             area_name=area_name,
             place=place.name,
-            level=int(max_level[in_place].max()),
+            level=place_level,
             probability=round(float(p_cells.max()), 3),
             onset=valid_times[lead_idx[0]].to_pydatetime().replace(tzinfo=_UTC),
             expires=(valid_times[lead_idx[-1]] + pd.Timedelta(hours=1)).to_pydatetime()
