@@ -11,13 +11,16 @@ demo: $(STAMP) web-assets
 	$(BIN)/wetindex demo
 
 test: $(DEVSTAMP) web-assets browser
+	$(BIN)/ruff check wetindex tests pipelines benchmarks notebooks
 	$(BIN)/python -m pytest -q --durations=15
 
 lint: $(DEVSTAMP)
-	$(BIN)/ruff check wetindex tests pipelines benchmarks
+	$(BIN)/ruff check wetindex tests pipelines benchmarks notebooks
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_terrain.py --size 4000
+	$(BIN)/python benchmarks/bench_forecast.py
+	$(BIN)/python benchmarks/bench_dynamic.py --size 1000 2000 3000
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
