@@ -1,0 +1,149 @@
+"""The HTTP client of every connector: timeouts, retries with backoff, a clear User-Agent.
+
+Retries happen on connection errors, 429 and 5xx. A ``Retry-After`` header (seconds
+or an HTTP date) is honoured, capped at :attr:`HttpClient.max_wait_s`; otherwise the
+wait doubles from :attr:`HttpClient.backoff_s`. The sleep function and the httpx
+transport are injectable so tests run without network and without waiting.
+
+Secrets (tokens, keys) are passed as ``secret_params``/``secret_headers``: they are
+sent, but never appear in error messages, logs, cache keys or provenance records.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+
+from wetindex import __version__ as _version
+from wetindex.sources.errors import SourceError
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = (f"wetindex/{_version} (open-source local flood warnings; "
+              "https://github.com/wetindex/wetindex)")
+RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
+
+
+def describe_request(method: str, url: str, params: Mapping[str, Any] | None = None) -> str:
+    """``METHOD url?query`` for messages and provenance (pass only non-secret params)."""
+    query = urlencode(sorted((k, str(v)) for k, v in (params or {}).items()), safe=",:/()")
+    return f"{method} {url}" + (f"?{query}" if query else "")
+
+
+def retry_after_seconds(response: httpx.Response) -> float | None:
+    """Seconds asked for by a ``Retry-After`` header (delta seconds or HTTP date)."""
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+class HttpClient:
+    """An httpx client with retries, backoff and ``Retry-After`` (see module docstring).
+
+    Parameters
+    ----------
+    transport : httpx.BaseTransport, optional
+        Injected transport (``httpx.MockTransport`` in tests).
+    retries : int
+        Attempts in total for one request (default 3).
+    backoff_s : float
+        First wait between attempts; doubles each time.
+    max_wait_s : float
+        Cap on any single wait, including one asked for by ``Retry-After``.
+    timeout_s : float
+        Connect/read timeout.
+    sleep : callable
+        ``sleep(seconds)``; injected in tests.
+    """
+
+    def __init__(self, transport: httpx.BaseTransport | None = None, *, retries: int = 3,
+                 backoff_s: float = 1.0, max_wait_s: float = 120.0, timeout_s: float = 60.0,
+                 sleep: Callable[[float], None] = time.sleep):
+        self.retries = retries
+        self.backoff_s = backoff_s
+        self.max_wait_s = max_wait_s
+        self.sleep = sleep
+        self._client = httpx.Client(transport=transport, timeout=timeout_s,
+                                    headers={"User-Agent": USER_AGENT}, follow_redirects=True)
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> HttpClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def request(self, source: str, method: str, url: str, *,
+                params: Mapping[str, Any] | None = None,
+                secret_params: Mapping[str, str] | None = None,
+                secret_headers: Mapping[str, str] | None = None,
+                data: Mapping[str, Any] | None = None,
+                json: Any = None) -> httpx.Response:
+        """Send one request with retries; return the successful response.
+
+        Raises
+        ------
+        SourceError
+            After the last attempt failed, or at once on a 4xx other than 429.
+        """
+        shown = describe_request(method, url, params)
+        all_params = {**(params or {}), **(secret_params or {})}
+        last_problem = ""
+        for attempt in range(1, self.retries + 1):
+            wait = self.backoff_s * 2 ** (attempt - 1)
+            try:
+                response = self._client.request(
+                    method, url, params=all_params or None, headers=dict(secret_headers or {}),
+                    data=data, json=json)
+            except httpx.TransportError as err:
+                last_problem = f"no answer ({type(err).__name__})"
+            else:
+                if response.status_code < 400:
+                    return response
+                if response.status_code not in RETRY_STATUS:
+                    raise SourceError(source, shown, _status_problem(response),
+                                      _status_fix(response.status_code))
+                last_problem = _status_problem(response)
+                asked = retry_after_seconds(response)
+                if asked is not None:
+                    wait = asked
+            if attempt < self.retries:
+                wait = min(wait, self.max_wait_s)
+                log.info("%s: %s; retry %d/%d in %.1f s", source, last_problem, attempt,
+                         self.retries - 1, wait)
+                self.sleep(wait)
+        raise SourceError(
+            source, shown, f"{last_problem} after {self.retries} attempts",
+            "the service is busy or down: try again later, or point the source's base_url "
+            "in data_sources/ at a mirror")
+
+
+def _status_problem(response: httpx.Response) -> str:
+    text = response.text[:200].replace("\n", " ").strip()
+    return f"HTTP {response.status_code}" + (f" ({text})" if text else "")
+
+
+def _status_fix(status: int) -> str:
+    if status in (401, 403):
+        return "the credential was refused: check the token/key set in the environment"
+    if status == 404:
+        return "the item does not exist at this URL: check the base_url in data_sources/ and " \
+               "the request's parameters"
+    return "check the request's parameters against the provider's documentation"

@@ -1,0 +1,435 @@
+"""Local files as an area's inputs (``source: local`` in the area config).
+
+Each input family comes from a file the operator gives (``--input KIND=PATH``):
+
+- ``terrain``: a GeoTIFF in any CRS, reprojected (bilinear) onto the area grid.
+  Terrain at or below ``sea_below_m`` (or nodata) outside the boundary is sea.
+- ``rain`` [mm/h], ``evaporation`` [mm/d], ``sea_level`` [m]: a CSV with a ``time``
+  column in UTC and a value column, or a NetCDF series (spatial dims are averaged).
+  Values are put on whole hours (rain summed, the others averaged).
+- ``groundwater``: a GeoTIFF of the depth to the water table [m below terrain] or a
+  constant depth. Its change in time is a documented proxy (:func:`recharge_anomaly`).
+- ``dikes``: lines with a ``crest_m`` attribute (else the terrain's highest point
+  along the line is the crest).
+- ``labels``: observed surface water with times: a NetCDF ``(time, y, x)`` of 1 water,
+  0 dry, -1 unknown, or polygons of water with a ``time`` attribute (each time is one
+  complete observation: cells outside the polygons are dry at that time).
+- ``boundary``: the area polygon (see :mod:`wetindex.sources.local_boundary`).
+
+Proxies, each reported in :attr:`LocalInputs.proxies` and the forecast status:
+no archived forecasts → the observations continued as a persistence forecast;
+no evaporation → a Danish climatology; no groundwater → a constant depth.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+from scipy.signal import lfilter
+
+from wetindex.config import AreaConfig, LocalInput
+from wetindex.grid import AreaGrid
+from wetindex.sources.base import AreaInputs, Attribution, InputMissingError, Place
+
+#: Depth to the water table [m] used when no groundwater input is given.
+DEFAULT_GROUNDWATER_DEPTH_M = 2.0
+#: Leaky-bucket groundwater proxy: recession time [h] and specific yield [-].
+RECHARGE_TAU_H = 30 * 24
+SPECIFIC_YIELD = 0.1
+UNIT_FACTORS = {"m": 1.0, "cm": 0.01, "mm": 0.001, "mm/h": 1.0, "mm/d": 1.0}
+
+
+def file_digest(path: Path) -> str:
+    """SHA-256 of a file's content (what outputs are keyed by)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()[:16]
+
+
+def climatological_evaporation(time: pd.DatetimeIndex) -> np.ndarray:
+    """Reference evaporation [mm/d] of a Danish year: ~0.2 in January, ~3.4 in July."""
+    doy = time.dayofyear.values
+    return (1.8 - 1.6 * np.cos(2 * np.pi * (doy - 15) / 365.25)).astype("float32")
+
+
+def recharge_anomaly(rain_mm_h: np.ndarray, evaporation_mm_d: np.ndarray) -> np.ndarray:
+    """Water-table anomaly [m] from net recharge: a leaky bucket, zero on average.
+
+    ``a[t] = a[t-1]·exp(-1/τ) + (rain − evaporation/24) / 1000 / S_y`` with τ =
+    :data:`RECHARGE_TAU_H` and S_y = :data:`SPECIFIC_YIELD`: wet months raise the water
+    table, dry ones lower it. A proxy for the HIP model's anomaly, not a measurement.
+    """
+    net = (np.nan_to_num(rain_mm_h) - np.nan_to_num(evaporation_mm_d) / 24.0) / 1000.0
+    level = lfilter([1.0 / SPECIFIC_YIELD], [1.0, -np.exp(-1.0 / RECHARGE_TAU_H)], net)
+    return (level - level.mean()).astype("float32")
+
+
+def read_series(spec: LocalInput, name: str, path: Path) -> pd.Series:
+    """An hourly series [canonical units] from a CSV or NetCDF file (see module docstring)."""
+    if not path.exists():
+        raise InputMissingError(name, f"{path} not found; fix inputs.{name} in the area config")
+    if path.suffix.lower() in (".nc", ".nc4", ".netcdf"):
+        ds = xr.open_dataset(path)
+        var = spec.variable or next(
+            (v for v in ds.data_vars if "time" in ds[v].dims), next(iter(ds.data_vars)))
+        if var not in ds or "time" not in ds[var].dims:
+            raise InputMissingError(name, f"{path}: no variable {var!r} on a 'time' dimension")
+        da = ds[var]
+        da = da.mean([d for d in da.dims if d != "time"]) if da.ndim > 1 else da
+        series = da.to_series()
+        units = spec.units or ds[var].attrs.get("units")
+    else:
+        try:
+            frame = pd.read_csv(path)
+        except Exception as err:
+            raise InputMissingError(name, f"{path}: not a readable CSV ({err})") from None
+        if "time" not in frame.columns:
+            raise InputMissingError(name, f"{path}: no 'time' column (UTC times, e.g. "
+                                          "2025-01-01T00:00Z) — rename the time column to 'time'")
+        values = [c for c in frame.columns if c != "time"]
+        col = spec.variable or (values[0] if len(values) == 1 else name)
+        if col not in frame.columns:
+            raise InputMissingError(name, f"{path}: no column {col!r} (columns: {values}); set "
+                                          f"inputs.{name}.variable")
+        times = pd.to_datetime(frame["time"], utc=True).dt.tz_localize(None)
+        series = pd.Series(pd.to_numeric(frame[col], errors="coerce").values, index=times)
+        units = spec.units
+    if units is not None and units not in UNIT_FACTORS:
+        raise InputMissingError(name, f"{path}: units {units!r} not understood; use one of "
+                                      f"{sorted(UNIT_FACTORS)}")
+    series = series.sort_index().astype("float64") * UNIT_FACTORS.get(units or "m", 1.0)
+    series.index = pd.DatetimeIndex(series.index)
+    if series.dropna().empty:
+        raise InputMissingError(name, f"{path}: no values")
+    hourly = series.resample("1h")
+    return (hourly.sum(min_count=1) if name == "rain" else hourly.mean()).astype("float32")
+
+
+def reproject_to_grid(da: xr.DataArray, grid: AreaGrid, name: str, resampling: Any) -> np.ndarray:
+    """A raster (any CRS) resampled onto the area grid; NaN where it has no data."""
+    if da.rio.crs is None:
+        raise InputMissingError(name, "the raster has no CRS; assign one (gdal_edit.py -a_srs)")
+    template = grid.data_array(np.zeros(grid.shape, "float32"), "template")
+    out = da.astype("float32").rio.reproject_match(template, resampling=resampling,
+                                                   nodata=np.nan)
+    return out.values
+
+
+class LocalInputs(AreaInputs):
+    """Inputs of an area from local files (see module docstring).
+
+    Parameters
+    ----------
+    config : AreaConfig
+        An area with ``source: local`` (a ``grid`` and an ``inputs`` section).
+    root : Path
+        Folder that relative input paths are resolved against.
+    """
+
+    def __init__(self, config: AreaConfig, root: Path):
+        if config.source != "local" or config.inputs is None or config.grid is None:
+            raise ValueError(f"area {config.name!r} is not a local-files area")
+        self.config = config
+        self.spec = config.inputs
+        self.root = Path(root)
+        self.grid = AreaGrid(**config.grid.model_dump())
+        self.max_lead_h = config.forecast.max_lead_h
+        self.proxies: dict[str, str] = {"forecast": (
+            "no archived forecasts: the observed drivers continued as a persistence forecast")}
+        if self.spec.evaporation is None:
+            self.proxies["evaporation"] = "no evaporation input: a Danish climatology"
+        gw = self.spec.groundwater
+        self.proxies["groundwater"] = (
+            "groundwater change in time: leaky-bucket recharge proxy from rain − evaporation"
+            + ("" if gw else f"; no groundwater input: constant depth "
+                             f"{DEFAULT_GROUNDWATER_DEPTH_M} m"))
+
+    # ---- files ----------------------------------------------------------------------
+    def path(self, kind: str) -> Path:
+        spec = getattr(self.spec, kind)
+        if spec is None or spec.path is None:
+            raise InputMissingError(kind, f"no {kind} file in the area config; add one with "
+                                          f"'--input {kind}=PATH' or inputs.{kind}")
+        p = Path(spec.path)
+        p = p if p.is_absolute() else self.root / p
+        if not p.exists():
+            raise InputMissingError(kind, f"{p} not found; fix inputs.{kind} in the area config")
+        return p
+
+    def digests(self) -> dict[str, str]:
+        """Content hash of every configured file (outputs are keyed by these)."""
+        out = {}
+        for kind in ("terrain", "rain", "evaporation", "sea_level", "groundwater", "labels",
+                     "dikes", "boundary"):
+            spec = getattr(self.spec, kind)
+            if spec is not None:
+                out[kind] = file_digest(self.path(kind)) if spec.path else f"value={spec.value}"
+        return out
+
+    # ---- static ---------------------------------------------------------------------
+    @cached_property
+    def _boundary(self):
+        from wetindex.sources.local_boundary import read_boundary
+
+        return read_boundary(self.path("boundary"), self.grid.crs).geometry
+
+    @cached_property
+    def _inside(self) -> np.ndarray:
+        from rasterio.features import geometry_mask
+
+        return geometry_mask([self._boundary], out_shape=self.grid.shape,
+                             transform=self.grid.transform, invert=True)
+
+    def static_inputs(self) -> xr.Dataset:
+        from rasterio.enums import Resampling
+
+        path = self.path("terrain")
+        try:
+            raw = xr.open_dataarray(path, engine="rasterio", mask_and_scale=True).squeeze(
+                "band", drop=True)
+        except Exception as err:
+            raise InputMissingError("terrain", f"{path}: not a readable GeoTIFF ({err})") from None
+        z = reproject_to_grid(raw, self.grid, "terrain", Resampling.bilinear)
+        nodata_inside = float(np.isnan(z[self._inside]).mean())
+        if nodata_inside > 0.5:
+            raise InputMissingError("terrain", f"{path}: {nodata_inside:.0%} of the area has no "
+                                               "terrain; the file does not cover the boundary")
+        # nodata inside the raster's footprint is sea (terrain models leave the sea
+        # empty); outside the footprint it is just not covered
+        footprint = np.isfinite(reproject_to_grid(raw.fillna(0.0) * 0 + 1, self.grid, "terrain",
+                                                  Resampling.nearest))
+        low = (np.isnan(z) & footprint) | (z <= self.spec.sea_below_m)
+        sea = low & ~self._inside
+        z = np.where(sea & np.isnan(z), self.spec.sea_below_m - 1.0, z).astype("float32")
+        g = self.grid
+        return xr.Dataset({
+            "elevation": g.data_array(z, "elevation", "m"),
+            "sea": g.data_array(sea, "sea"),
+            "stream": g.data_array(np.zeros(g.shape, bool), "stream"),
+            "dike_crest": g.data_array(self._dike_crest(z), "dike_crest", "m"),
+            "land_cover": g.data_array(np.zeros(g.shape, "int8"), "land_cover",
+                                       flag_values=[0], flag_meanings="unknown"),
+            "permanent_water": g.data_array(np.zeros(g.shape, bool), "permanent_water"),
+        })
+
+    def _dike_crest(self, z: np.ndarray) -> np.ndarray:
+        crest = np.full(self.grid.shape, np.nan, "float32")
+        if self.spec.dikes is None:
+            return crest
+        import geopandas as gpd
+        from rasterio.features import rasterize
+
+        path = self.path("dikes")
+        frame = gpd.read_file(path)
+        if frame.crs is None:
+            raise InputMissingError("dikes", f"{path}: no CRS; set one")
+        frame = frame.to_crs(self.grid.crs)
+        field = self.spec.dikes.variable or "crest_m"
+        for geom, value in zip(frame.geometry, frame.get(field, [None] * len(frame)),
+                               strict=True):
+            cells = rasterize([(geom, 1)], out_shape=self.grid.shape,
+                              transform=self.grid.transform, all_touched=True).astype(bool)
+            height = float(value) if value is not None and np.isfinite(value) else float(
+                np.nanmax(np.where(cells, z, np.nan)))
+            crest[cells] = np.fmax(crest[cells], height)
+        return crest
+
+    # ---- series ---------------------------------------------------------------------
+    @cached_property
+    def _drivers(self) -> pd.DataFrame:
+        rain = read_series(self.spec.rain, "rain", self.path("rain"))
+        sea = read_series(self.spec.sea_level, "sea_level", self.path("sea_level"))
+        start, end = max(rain.index[0], sea.index[0]), min(rain.index[-1], sea.index[-1])
+        if self.spec.evaporation is not None:
+            evap = read_series(self.spec.evaporation, "evaporation", self.path("evaporation"))
+            start, end = max(start, evap.index[0]), min(end, evap.index[-1])
+        if end <= start:
+            raise InputMissingError("observations", "rain, sea level (and evaporation) do not "
+                                                    "overlap in time")
+        hours = pd.date_range(start, end, freq="1h")
+        frame = pd.DataFrame({"rain": rain.reindex(hours), "sea_level": sea.reindex(hours)})
+        frame["evaporation"] = (evap.reindex(hours).interpolate(limit=48).values
+                                if self.spec.evaporation is not None
+                                else climatological_evaporation(hours))
+        frame["groundwater_anomaly"] = recharge_anomaly(frame["rain"].values,
+                                                        frame["evaporation"].values)
+        return frame.astype("float32")
+
+    def observed(self, start: np.datetime64, end: np.datetime64) -> xr.Dataset:
+        frame = self._drivers
+        first, last = frame.index[0], frame.index[-1]
+        if pd.Timestamp(end) > last:
+            raise InputMissingError("observations", f"the local series end at {last}, requested "
+                                                    f"up to {pd.Timestamp(end)}", last)
+        if pd.Timestamp(start) < first:
+            raise InputMissingError("observations", f"the local series start at {first}, "
+                                                    f"requested from {pd.Timestamp(start)}")
+        part = frame.loc[pd.Timestamp(start):pd.Timestamp(end)]
+        part.index.name = "time"
+        ds = xr.Dataset.from_dataframe(part)
+        for name, units in (("rain", "mm/h"), ("evaporation", "mm/d"), ("sea_level", "m"),
+                            ("groundwater_anomaly", "m")):
+            ds[name].attrs["units"] = units
+        return ds[["rain", "evaporation", "sea_level", "groundwater_anomaly"]]
+
+    def observed_end(self) -> np.datetime64:
+        return self._drivers.index[-1].to_datetime64()
+
+    def issue_times(self) -> pd.DatetimeIndex:
+        step = f"{self.config.forecast.issue_every_h}h"
+        index = self._drivers.index
+        return pd.date_range(index[0].ceil(step), index[-1].floor(step), freq=step)
+
+    def forecast(self, issue_time: np.datetime64) -> xr.Dataset:
+        return self.forecasts_many(np.array([issue_time], "datetime64[ns]")).isel(issue_time=0)
+
+    def forecasts_many(self, issue_times: np.ndarray) -> xr.Dataset:
+        """Persistence: each driver's value at the issue hour held for every lead."""
+        issue_times = np.asarray(issue_times, "datetime64[ns]")
+        frame = self._drivers[["rain", "sea_level", "groundwater_anomaly"]].ffill()
+        try:
+            at_issue = frame.loc[pd.DatetimeIndex(issue_times)]
+        except KeyError:
+            raise InputMissingError("forecast", "an issue time lies outside the local "
+                                                "series") from None
+        leads = np.arange(1, self.max_lead_h + 1)
+        valid = issue_times[:, None] + leads[None, :].astype("timedelta64[h]")
+        ds = xr.Dataset(
+            {name: (("issue_time", "lead"), np.repeat(at_issue[name].values[:, None],
+                                                      len(leads), axis=1))
+             for name in at_issue.columns},
+            coords={"issue_time": issue_times, "lead": leads,
+                    "valid_time": (("issue_time", "lead"), valid)})
+        ds.attrs["forecast_kind"] = "persistence"
+        return ds
+
+    # ---- groundwater ----------------------------------------------------------------
+    @cached_property
+    def _base_depth(self) -> np.ndarray:
+        spec = self.spec.groundwater
+        if spec is None or spec.value is not None:
+            value = DEFAULT_GROUNDWATER_DEPTH_M if spec is None else spec.value
+            return np.full(self.grid.shape, value, "float32")
+        from rasterio.enums import Resampling
+
+        path = self.path("groundwater")
+        raw = xr.open_dataarray(path, engine="rasterio", mask_and_scale=True).squeeze(
+            "band", drop=True)
+        depth = reproject_to_grid(raw, self.grid, "groundwater", Resampling.bilinear)
+        fill = np.nanmedian(depth) if np.isfinite(depth).any() else DEFAULT_GROUNDWATER_DEPTH_M
+        return np.where(np.isfinite(depth), depth, fill).astype("float32")
+
+    def _anomaly_at(self, times: np.ndarray) -> np.ndarray:
+        series = self._drivers["groundwater_anomaly"]
+        pos = series.index.get_indexer(pd.DatetimeIndex(times), method="ffill")
+        return np.where(pos >= 0, series.values[np.maximum(pos, 0)], 0.0).astype("float32")
+
+    def groundwater_depth(self, time: np.datetime64) -> xr.DataArray:
+        depth = np.maximum(self._base_depth - self._anomaly_at(np.array([time]))[0], 0.0)
+        return self.grid.data_array(depth.astype("float32"), "groundwater_depth", "m")
+
+    def groundwater_depth_cells(self, times: np.ndarray, cells: np.ndarray) -> np.ndarray:
+        base = self._base_depth.ravel()[cells]
+        return np.maximum(base[None, :] - self._anomaly_at(times)[:, None], 0.0).astype(
+            "float32")
+
+    # ---- labels ---------------------------------------------------------------------
+    @cached_property
+    def _labels(self) -> tuple[pd.DatetimeIndex, np.ndarray]:
+        if self.spec.labels is None:
+            raise InputMissingError(
+                "labels", "training needs observed surface water (a NetCDF of water maps with "
+                "times, or water polygons with a 'time' attribute); add one with "
+                "'--input labels=FILE' or inputs.labels in the area config")
+        path = self.path("labels")
+        times, maps = (self._raster_labels(path) if path.suffix.lower() in (".nc", ".nc4")
+                       else self._vector_labels(path))
+        order = np.argsort(times.values, kind="stable")
+        return times[order], maps[order]
+
+    def _raster_labels(self, path: Path) -> tuple[pd.DatetimeIndex, np.ndarray]:
+        from rasterio.enums import Resampling
+
+        ds = xr.open_dataset(path, decode_coords="all")
+        var = self.spec.labels.variable or next(
+            (v for v in ds.data_vars if "time" in ds[v].dims), next(iter(ds.data_vars)))
+        da = ds[var]
+        if "time" not in da.dims:
+            raise InputMissingError("labels", f"{path}: {var!r} has no 'time' dimension")
+        if da.rio.crs is None:
+            da = da.rio.write_crs(self.grid.crs)  # documented: the area CRS when unset
+        maps = []
+        for t in range(da.sizes["time"]):
+            m = reproject_to_grid(da.isel(time=t).astype("float32"), self.grid, "labels",
+                                  Resampling.nearest)
+            maps.append(np.where(np.isfinite(m), m, -1).astype("int8").ravel())
+        times = pd.DatetimeIndex(da["time"].values)
+        return times, np.stack(maps)
+
+    def _vector_labels(self, path: Path) -> tuple[pd.DatetimeIndex, np.ndarray]:
+        import geopandas as gpd
+        from rasterio.features import rasterize
+
+        frame = gpd.read_file(path)
+        if "time" not in frame.columns or frame.crs is None:
+            raise InputMissingError("labels", f"{path}: water polygons need a 'time' attribute "
+                                              "(UTC) and a CRS")
+        frame = frame.to_crs(self.grid.crs)
+        frame["time"] = pd.to_datetime(frame["time"], utc=True).dt.tz_localize(None)
+        times, maps = [], []
+        for t, part in frame.groupby("time"):
+            water = rasterize([(g, 1) for g in part.geometry], out_shape=self.grid.shape,
+                              transform=self.grid.transform, fill=0, dtype="int8")
+            times.append(t)
+            maps.append(water.ravel())
+        return pd.DatetimeIndex(times), np.stack(maps)
+
+    def labels(self, times: np.ndarray, cells: np.ndarray) -> np.ndarray:
+        label_times, maps = self._labels
+        out = np.full((len(times), len(cells)), -1, dtype="int8")
+        tol = pd.Timedelta(hours=self.spec.label_tolerance_h)
+        pos = label_times.get_indexer(pd.DatetimeIndex(times), method="nearest", tolerance=tol)
+        for i in np.flatnonzero(pos >= 0):
+            out[i] = maps[pos[i]][cells]
+        return out
+
+    def observed_water(self, time: np.datetime64) -> xr.DataArray | None:
+        if self.spec.labels is None:
+            return None
+        label_times, maps = self._labels
+        earlier = np.flatnonzero(label_times <= pd.Timestamp(time))
+        if earlier.size == 0:
+            return None
+        i = int(earlier[-1])
+        water = self.grid.data_array(maps[i].reshape(self.grid.shape), "observed_water",
+                                     flag_values=[-1, 0, 1], flag_meanings="unknown dry water")
+        water.attrs.update(time=label_times[i].isoformat(), sensor="local label file")
+        return water
+
+    # ---- description ----------------------------------------------------------------
+    def places(self) -> list[Place]:
+        return [Place(self.config.title, "municipality", self._boundary)]
+
+    def outline(self) -> Any:
+        return self._boundary
+
+    def attributions(self) -> list[Attribution]:
+        out = []
+        for kind in ("terrain", "rain", "evaporation", "sea_level", "groundwater", "labels",
+                     "dikes", "boundary"):
+            spec = getattr(self.spec, kind)
+            if spec is None:
+                continue
+            what = Path(spec.path).name if spec.path else f"constant {spec.value}"
+            out.append(Attribution(
+                name=f"{kind}: {what}", licence=spec.licence or "as stated by the data owner",
+                attribution=spec.attribution or "local file supplied by the operator"))
+        return out
