@@ -201,12 +201,14 @@ class SmtpChannel:
                     smtp.login(self.username, self._password or "")
                 refused = smtp.send_message(message, from_addr=self.sender)
         except smtplib.SMTPRecipientsRefused as exc:
+            # the outbox keeps the error text: codes only, never the address
             codes = [code for code, _ in exc.recipients.values()]
             if all(500 <= code < 600 for code in codes):
-                raise PermanentDeliveryError(f"recipient refused: {exc.recipients}") from exc
-            raise
+                raise PermanentDeliveryError(f"recipient refused: SMTP {codes}") from None
+            raise ConnectionError(f"recipient temporarily refused: SMTP {codes}") from None
         if refused:
-            raise PermanentDeliveryError(f"recipient(s) refused: {refused}")
+            codes = [code for code, _ in refused.values()]
+            raise PermanentDeliveryError(f"recipient(s) refused: SMTP {codes}")
 
     def deliver(self, message: OutboxMessage) -> None:
         """Outbox :class:`~wetindex.alerts.outbox.Channel` interface."""

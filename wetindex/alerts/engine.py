@@ -301,7 +301,15 @@ def render_for_channel(
         message = render_email(decision, subscription, site_url=site_url,
                                unsubscribe_url=unsubscribe_url)
         return subscription.email, message.as_bytes()
-    return None, json.dumps(decision.to_dict(), ensure_ascii=False).encode("utf-8")
+    # SMS and webhook targets are looked up (decrypted) at delivery, not kept in the outbox
+    if channel == "sms":
+        from wetindex.alerts.sms import render_sms
+
+        return None, render_sms(decision, subscription, site_url=site_url).encode("utf-8")
+    payload = {"type": f"flood.{decision.kind}", "timestamp": decision.issue_time.isoformat(),
+               "data": decision.to_dict() | {"level_name": LEVEL_NAMES[decision.level],
+                                             "site_url": site_url}}
+    return None, json.dumps(payload, ensure_ascii=False).encode("utf-8")
 
 
 def default_unsubscribe_url(site_url: str) -> Callable[[Subscription], str]:

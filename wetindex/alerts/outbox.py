@@ -145,6 +145,9 @@ class Outbox:
         Retry after ``base_delay * 2**(attempts-1)``, at most ``max_delay``.
     lease : timedelta
         How long a claimed message is left to its sender before it is due again.
+    cipher : ContactCipher, optional
+        Encrypt recipient and body at rest (:class:`~wetindex.alerts.crypto.ContactCipher`);
+        rows written without it are still read.
     """
 
     def __init__(
@@ -155,8 +158,10 @@ class Outbox:
         base_delay: timedelta = timedelta(minutes=1),
         max_delay: timedelta = timedelta(hours=1),
         lease: timedelta = timedelta(minutes=5),
+        cipher: Any | None = None,
     ):
         self.engine = make_engine(url)
+        self.cipher = cipher
         metadata.create_all(self.engine)
         self.max_attempts = max_attempts
         self.base_delay = base_delay
@@ -179,6 +184,8 @@ class Outbox:
         Pass ``conn`` to enqueue inside the caller's transaction. Returns True if added.
         """
         now = to_db_time(now or utc_now())
+        if self.cipher is not None:  # an e-mail's body holds its recipient too
+            recipient, body = self.cipher.seal_text(recipient), self.cipher.seal_bytes(body)
         row = {
             "idempotency_key": idempotency_key, "channel": channel, "recipient": recipient,
             "subscription_id": subscription_id, "body": body, "status": "pending",
@@ -211,9 +218,11 @@ class Outbox:
         conn.execute(insert(outbox_table).values(**row))
         return True
 
-    @staticmethod
-    def _message(row: Any) -> OutboxMessage:
+    def _message(self, row: Any) -> OutboxMessage:
         d = dict(row._mapping)
+        if self.cipher is not None:
+            d["recipient"] = self.cipher.open_text(d["recipient"])
+            d["body"] = self.cipher.open_bytes(d["body"])
         for key in ("next_attempt_at", "created_at", "delivered_at"):
             d[key] = from_db_time(d[key])
         return OutboxMessage(**d)

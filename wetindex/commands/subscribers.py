@@ -1,9 +1,134 @@
-"""`wetindex` commands: subscribers (see DESIGN.md, Interfaces)."""
+"""`wetindex subscribers add|list|remove|export` (see DESIGN.md, Interfaces).
+
+Thin over :mod:`wetindex.alerts.subscribers`. The database is ``--db``, else
+``WETINDEX_DB_URL``, else ``wetindex-alerts.db`` here; contacts are encrypted with
+``WETINDEX_SECRET_KEY``. Contacts are shown masked; ``export`` is the one place
+that shows them in full (a subscriber's own data, on request).
+"""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+DbOption = Annotated[str | None, typer.Option(
+    "--db", help="Alerts database URL (default: $WETINDEX_DB_URL or sqlite:///wetindex-alerts.db).")]
+
+
+def _store(db: str | None):
+    from wetindex.alerts.crypto import MissingSecretKeyError
+    from wetindex.alerts.subscribers import SubscriberStore
+
+    try:
+        return SubscriberStore(db)
+    except MissingSecretKeyError as exc:
+        typer.secho(str(exc), err=True, fg="red")
+        raise typer.Exit(2) from None
+
+
+def _fail(message: str) -> None:
+    typer.secho(message, err=True, fg="red")
+    raise typer.Exit(2)
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the CLI."""
+    group = typer.Typer(no_args_is_help=True,
+                        help="Who gets alerts: add, list, remove and export subscribers.")
+    app.add_typer(group, name="subscribers")
+
+    @group.command("add")
+    def add(
+        area: Annotated[str, typer.Option(help="Area name (as in `wetindex run --area`).")],
+        name: Annotated[str | None, typer.Option(help="Place name used in alerts.")] = None,
+        email: Annotated[str | None, typer.Option(help="E-mail address.")] = None,
+        phone: Annotated[str | None, typer.Option(help="Phone number, +45...")] = None,
+        webhook: Annotated[str | None, typer.Option(help="Webhook URL.")] = None,
+        polygon: Annotated[Path | None, typer.Option(help="GeoJSON file with a polygon.")] = None,
+        line: Annotated[Path | None, typer.Option(help="GeoJSON file with a dike line.")] = None,
+        buffer: Annotated[float | None, typer.Option(help="Metres around --line.")] = None,
+        point: Annotated[str | None, typer.Option(help="X,Y in --crs.")] = None,
+        radius: Annotated[float | None, typer.Option(help="Metres around --point.")] = None,
+        level: Annotated[str, typer.Option(help="yellow, orange or red.")] = "yellow",
+        within: Annotated[int, typer.Option(help="Lead-time window in hours (1-48).")] = 48,
+        probability: Annotated[float | None, typer.Option(
+            help="Optional floor on the probability thresholds (0-1).")] = None,
+        language: Annotated[str, typer.Option(help="da or en.")] = "da",
+        crs: Annotated[str, typer.Option(help="CRS of the area grid (and of --point).")
+                       ] = "EPSG:25832",
+        subscriber_id: Annotated[str | None, typer.Option("--id", help="Own id.")] = None,
+        db: DbOption = None,
+    ) -> None:
+        """Add an active subscriber (the operator vouches for the contact)."""
+        from pydantic import ValidationError
+
+        from wetindex.alerts.subscriber_input import area_shape
+        from wetindex.alerts.subscribers import LEVELS, SubscriberSpec
+        from wetindex.alerts.webhook import generate_secret
+
+        if level not in LEVELS:
+            _fail(f"--level {level!r}: one of {', '.join(LEVELS)}")
+        try:
+            shape = area_shape(polygon_file=polygon, line_file=line, point=point,
+                               radius_m=radius, buffer_m=buffer, crs=crs)
+            spec = SubscriberSpec(
+                area=area, name=name or area, email=email, phone=phone, webhook_url=webhook,
+                webhook_secret=generate_secret() if webhook else None, language=language,
+                shape=shape, min_level=LEVELS[level], min_probability=probability,
+                max_lead_h=within)
+        except ValidationError as exc:
+            _fail("invalid subscriber: " + "; ".join(
+                f"{'.'.join(map(str, e['loc'])) or 'input'}: {e['msg']}" for e in exc.errors()))
+        except ValueError as exc:
+            _fail(str(exc))
+        store = _store(db)
+        try:
+            sub = store.add(spec, crs, subscriber_id=subscriber_id)
+        except ValueError as exc:
+            _fail(str(exc))
+        typer.echo(f"added {sub.id} ({sub.area}: {sub.name}, {', '.join(sub.channels)})")
+        if webhook:
+            typer.echo(f"webhook secret (give it to the receiver; shown once): "
+                       f"{sub.webhook_secret}")
+
+    @group.command("list")
+    def list_(
+        area: Annotated[str | None, typer.Option(help="Only this area.")] = None,
+        db: DbOption = None,
+    ) -> None:
+        """List subscribers, contacts masked."""
+        from wetindex.alerts.crypto import mask_contact
+        from wetindex.warnings import LEVEL_NAMES
+
+        subs = _store(db).list(area)
+        if not subs:
+            typer.echo("no subscribers")
+        for s in subs:
+            contact = " ".join(mask_contact(v) for v in (s.email, s.phone, s.webhook_url) if v)
+            typer.echo(f"{s.id}\t{s.area}\t{s.name}\t{s.status}\t{','.join(s.channels)}\t"
+                       f"{contact}\t{LEVEL_NAMES[s.min_level]} within {s.max_lead_h} h\t"
+                       f"{s.area_kind}\t{s.language}")
+
+    @group.command("remove")
+    def remove(subscriber_id: Annotated[str, typer.Argument(help="Subscriber id.")],
+               db: DbOption = None) -> None:
+        """Delete a subscriber completely (its data, alert state and messages)."""
+        try:
+            counts = _store(db).remove(subscriber_id)
+        except KeyError as exc:
+            _fail(str(exc))
+        typer.echo(f"removed {subscriber_id} (alert state: {counts['alert_state']}, "
+                   f"messages: {counts['outbox']})")
+
+    @group.command("export")
+    def export(subscriber_id: Annotated[str, typer.Argument(help="Subscriber id.")],
+               db: DbOption = None) -> None:
+        """Everything stored about one subscriber, as JSON (GDPR access request)."""
+        try:
+            data = _store(db).export(subscriber_id)
+        except KeyError as exc:
+            _fail(str(exc))
+        typer.echo(json.dumps(data, ensure_ascii=False, indent=2))

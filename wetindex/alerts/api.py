@@ -1,0 +1,246 @@
+"""Self-service subscriptions over HTTP (FastAPI), with double opt-in.
+
+Endpoints (all answers JSON except the two small confirmation pages):
+
+``POST /subscriptions``
+    Sign up an e-mail address for an area and threshold. The subscriber is stored as
+    *pending* and a confirmation link is mailed. The answer is always ``202`` with the
+    same text, whether or not the address is already subscribed.
+``GET|POST /confirm/{token}``
+    ``GET`` shows a button (mail scanners that prefetch links must not confirm);
+    ``POST`` activates the subscription.
+``POST /unsubscribe``
+    Asks for unsubscribe links by e-mail; always ``202`` with the same text, whether
+    or not the address exists.
+``GET|POST /unsubscribe/{token}``
+    The link in every alert e-mail; ``POST`` is RFC 8058 one-click and deletes the
+    subscriber completely. Always the same answer, so tokens cannot be probed.
+
+Tokens travel only in the mails; the database keeps their SHA-256. Mails go out
+through ``mailer`` as a background task after the answer, so answering takes the
+same time whether a mail is sent or not. Unconfirmed sign-ups are removed after
+72 h by :func:`purge_unconfirmed` (run by housekeeping).
+
+Rate limiting: an in-process token bucket per client IP (:class:`RateLimiter`) on
+every endpoint that takes a token or an address; over the limit answers ``429`` with
+``Retry-After``. It is per process: behind several workers or a proxy, put the limit
+in the proxy as well (and make the proxy pass the client address).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+from email.message import EmailMessage
+from html import escape
+from typing import Literal
+
+from fastapi import BackgroundTasks, Depends, FastAPI, HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from wetindex.alerts.outbox import utc_now
+from wetindex.alerts.subscribers import LEVELS, SubscriberSpec, SubscriberStore
+from wetindex.alerts.subscriptions import _AreaSpec
+
+ACCEPTED = {"detail": "If the address can receive e-mail, we have sent it a link. "
+                      "Follow the link to finish. / Hvis adressen kan modtage e-mail, har vi "
+                      "sendt den et link. Følg linket for at gøre det færdigt."}
+UNSUBSCRIBED = "Afmeldt og slettet. / Unsubscribed and deleted."
+
+
+class RateLimiter:
+    """A token bucket per key (client IP): ``capacity`` requests, refilled at ``rate``/s."""
+
+    def __init__(self, capacity: int = 5, per_seconds: float = 60.0,
+                 clock: Callable[[], float] = time.monotonic, max_keys: int = 100_000):
+        self.capacity, self.rate, self.clock = capacity, capacity / per_seconds, clock
+        self.max_keys = max_keys
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, key: str) -> float:
+        """0 if a request may go now, else the seconds until it may."""
+        with self._lock:
+            now = self.clock()
+            tokens, last = self._buckets.get(key, (float(self.capacity), now))
+            tokens = min(self.capacity, tokens + (now - last) * self.rate)
+            if len(self._buckets) >= self.max_keys:  # bounded memory under a flood of IPs
+                self._buckets = {k: v for k, v in self._buckets.items()
+                                 if v[0] + (now - v[1]) * self.rate < self.capacity}
+            if tokens >= 1:
+                self._buckets[key] = (tokens - 1, now)
+                return 0.0
+            self._buckets[key] = (tokens, now)
+            return (1 - tokens) / self.rate
+
+
+class SignUp(BaseModel):
+    """A self-service sign-up (e-mail only: the confirmation proves the address)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    area: str = Field(min_length=1, max_length=100)
+    name: str = Field(min_length=1, max_length=200, description="your place, used in alerts")
+    email: str = Field(max_length=254)
+    language: Literal["da", "en"] = "da"
+    level: Literal["yellow", "orange", "red"] = "yellow"
+    within_h: int = Field(default=48, ge=1, le=48)
+    shape: _AreaSpec
+
+
+class UnsubscribeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: str = Field(max_length=254)
+
+
+_TEXTS = {
+    "da": {
+        "confirm_subject": "Bekræft dit abonnement på oversvømmelsesvarsler: {name}",
+        "confirm_body": "Nogen (forhåbentlig dig) har bedt om varsler om oversvømmelse for "
+                        "{name}.\n\nBekræft her:\n{link}\n\nHvis det ikke var dig, så gør "
+                        "ingenting: tilmeldingen slettes efter 72 timer.\n",
+        "unsub_subject": "Afmeld oversvømmelsesvarsler",
+        "unsub_body": "Følg et link for at afmelde og slette abonnementet:\n{links}\n",
+    },
+    "en": {
+        "confirm_subject": "Confirm your flood warning subscription: {name}",
+        "confirm_body": "Someone (hopefully you) asked for flood warnings for {name}.\n\n"
+                        "Confirm here:\n{link}\n\nIf it was not you, do nothing: the sign-up "
+                        "is deleted after 72 hours.\n",
+        "unsub_subject": "Unsubscribe from flood warnings",
+        "unsub_body": "Follow a link to unsubscribe and delete the subscription:\n{links}\n",
+    },
+}
+
+
+def _mail(to: str, subject: str, body: str, language: str) -> EmailMessage:
+    message = EmailMessage()
+    message["To"], message["Subject"] = to, subject
+    message.set_content(body)
+    message["Content-Language"] = language
+    return message
+
+
+def _page(title: str, body: str, status_code: int = 200) -> HTMLResponse:
+    return HTMLResponse(
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(title)}</title>"
+        f"</head><body><main><h1>{escape(title)}</h1>{body}</main></body></html>",
+        status_code=status_code)
+
+
+def create_app(
+    store: SubscriberStore,
+    *,
+    crs: str,
+    public_url: str,
+    mailer: Callable[[EmailMessage], None],
+    areas: set[str] | None = None,
+    limiter: RateLimiter | None = None,
+    now: Callable[[], datetime] = utc_now,
+) -> FastAPI:
+    """The self-service app.
+
+    Parameters
+    ----------
+    store : SubscriberStore
+    crs : str
+        The area grid's CRS: geometries are stored in it.
+    public_url : str
+        Where this API is reachable by subscribers (for the links in mails).
+    mailer : callable
+        Sends one :class:`~email.message.EmailMessage`, e.g. ``SmtpChannel(...).send``.
+    areas : set of str, optional
+        Area names that may be subscribed to (default: any).
+    limiter : RateLimiter, optional
+        Default: 5 requests per minute per client IP.
+    """
+    app = FastAPI(title="wetindex subscriptions", docs_url=None, redoc_url=None)
+    limiter = limiter or RateLimiter()
+    base = public_url.rstrip("/")
+
+    def rate_limited(request: Request) -> None:
+        wait = limiter.take(request.client.host if request.client else "unknown")
+        if wait > 0:
+            raise HTTPException(429, "too many requests; try again later",
+                                headers={"Retry-After": str(int(wait) + 1)})
+
+    def send_quietly(message: EmailMessage) -> None:
+        # a failed confirmation mail must not reveal anything; the user can sign up again
+        try:
+            mailer(message)
+        except Exception:
+            app.state.mail_failures += 1
+
+    app.state.mail_failures = 0
+
+    @app.post("/subscriptions", status_code=202, dependencies=[Depends(rate_limited)])
+    def sign_up(body: SignUp, background: BackgroundTasks) -> dict:
+        if areas is not None and body.area not in areas:
+            raise HTTPException(422, f"unknown area {body.area!r}; one of {sorted(areas)}")
+        try:
+            spec = SubscriberSpec(area=body.area, name=body.name, email=body.email,
+                                  language=body.language, shape=body.shape,
+                                  min_level=LEVELS[body.level], max_lead_h=body.within_h)
+            subscriber, token = store.sign_up(spec, crs, now=now())
+        except (ValidationError, ValueError) as exc:
+            raise HTTPException(422, str(exc).splitlines()[-1]) from None
+        t = _TEXTS[body.language]
+        background.add_task(send_quietly, _mail(
+            subscriber.email or "", t["confirm_subject"].format(name=body.name),
+            t["confirm_body"].format(name=body.name, link=f"{base}/confirm/{token}"),
+            body.language))
+        return ACCEPTED
+
+    @app.get("/confirm/{token}", dependencies=[Depends(rate_limited)])
+    def confirm_page(token: str) -> HTMLResponse:
+        return _page("Bekræft / Confirm",
+                     f"<form method='post' action='{escape(base)}/confirm/{escape(token)}'>"
+                     "<button type='submit'>Bekræft abonnement / Confirm subscription"
+                     "</button></form>")
+
+    @app.post("/confirm/{token}", dependencies=[Depends(rate_limited)])
+    def confirm(token: str) -> HTMLResponse:
+        subscriber = store.confirm(token, now=now())
+        if subscriber is None:
+            return _page("Ugyldigt link / Invalid link",
+                         "<p>Linket er ugyldigt eller udløbet. / The link is invalid or "
+                         "has expired.</p>", 404)
+        return _page("Bekræftet / Confirmed",
+                     f"<p>{escape(subscriber.name)}: du får nu varsler. / you will now get "
+                     "warnings.</p>")
+
+    @app.post("/unsubscribe", status_code=202, dependencies=[Depends(rate_limited)])
+    def request_unsubscribe(body: UnsubscribeRequest, background: BackgroundTasks) -> dict:
+        found = store.find_by_email(body.email)
+        if found:
+            lang = found[0].language
+            links = "\n".join(f"{s.name}: {base}/unsubscribe/{store.unsubscribe_token(s.id)}"
+                              for s in found)
+            background.add_task(send_quietly, _mail(
+                body.email, _TEXTS[lang]["unsub_subject"],
+                _TEXTS[lang]["unsub_body"].format(links=links), lang))
+        return ACCEPTED
+
+    @app.get("/unsubscribe/{token}", dependencies=[Depends(rate_limited)])
+    def unsubscribe_page(token: str) -> HTMLResponse:
+        return _page("Afmeld / Unsubscribe",
+                     f"<form method='post' action='{escape(base)}/unsubscribe/{escape(token)}'>"
+                     "<input type='hidden' name='List-Unsubscribe' value='One-Click'>"
+                     "<button type='submit'>Afmeld og slet / Unsubscribe and delete</button>"
+                     "</form>")
+
+    @app.post("/unsubscribe/{token}", dependencies=[Depends(rate_limited)])
+    def unsubscribe(token: str) -> JSONResponse:
+        store.unsubscribe(token)  # the same answer either way: tokens cannot be probed
+        return JSONResponse({"detail": UNSUBSCRIBED})
+
+    return app
+
+
+def purge_unconfirmed(store: SubscriberStore, now: datetime | None = None) -> int:
+    """Housekeeping: delete sign-ups not confirmed within 72 h; returns how many."""
+    return store.purge_unconfirmed(now or utc_now())
