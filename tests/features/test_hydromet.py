@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dask
 import dask.array as dsa
 import numpy as np
 import pandas as pd
@@ -15,6 +16,9 @@ from wetindex.features.hydromet import (
     continue_with_forecast,
     drivers_at_leads,
     groundwater_depth_at_leads,
+    rain_drivers,
+    refuse_negative,
+    sea_margins,
     window_sum,
 )
 from wetindex.features.stack import DRIVER_FEATURES, drivers_for_issues
@@ -112,3 +116,103 @@ def test_groundwater_depth_never_above_surface():
     rise = xr.DataArray(np.array([0.0, 0.5]), dims="lead")
     out = groundwater_depth_at_leads(depth, rise)
     np.testing.assert_allclose(out.values, [[[0.1, 2.0]], [[0.0, 1.5]]])
+
+
+# --- gridded and lazy -------------------------------------------------------------------
+
+def raise_on_compute(dsk, keys, **kwargs):
+    raise AssertionError("a Dask graph was computed where the result should stay lazy")
+
+
+def _api_by_loop(values: np.ndarray, decay_per_day: float) -> np.ndarray:
+    """The recursion written out, as the reference for the vectorised index."""
+    k = decay_per_day ** (1.0 / 24.0)
+    out = np.empty_like(values)
+    acc = np.zeros(values.shape[1:])
+    for i in range(values.shape[0]):
+        acc = acc * k + np.nan_to_num(values[i])
+        out[i] = acc
+    return out
+
+
+def _gridded_rain(n_time: int = 300, seed: int = 5) -> xr.DataArray:
+    rng = np.random.default_rng(seed)
+    values = np.where(rng.random((n_time, 6, 7)) < 0.2, rng.gamma(0.8, 2.0, (n_time, 6, 7)), 0.0)
+    values[10, 2, 3] = np.nan  # a missing value counts as no rain in the index
+    time = pd.date_range("2024-01-01", periods=n_time, freq="h")
+    return xr.DataArray(values, dims=("time", "y", "x"), name="rain",
+                        coords={"time": time, "y": np.arange(6)[::-1] * 10.0,
+                                "x": np.arange(7) * 10.0}, attrs={"units": "mm/h"})
+
+
+def test_api_is_lazy_on_gridded_dask_and_independent_of_chunks():
+    rain = _gridded_rain()
+    eager = antecedent_precipitation_index(rain, decay_per_day=0.8)
+    np.testing.assert_allclose(eager.values, _api_by_loop(rain.values, 0.8), rtol=1e-5)
+    assert eager.dims == rain.dims and eager.attrs["units"] == "mm"
+    for chunks in ({"time": 50, "y": 2, "x": 3}, {"time": -1, "y": 6, "x": 1}):
+        with dask.config.set(scheduler=raise_on_compute):
+            lazy = antecedent_precipitation_index(rain.chunk(chunks), decay_per_day=0.8)
+        assert isinstance(lazy.data, dsa.Array)
+        np.testing.assert_array_equal(lazy.values, eager.values)
+
+
+def test_rain_drivers_on_a_gridded_dask_cube_equal_numpy_and_stay_lazy():
+    rain = _gridded_rain(HISTORY_NEEDED_H + 20).fillna(0.0)
+    issue = rain.time.values[-1]
+    rng = np.random.default_rng(2)
+    forecast = xr.DataArray(rng.gamma(0.5, 1.0, (48, 6, 7)), dims=("lead", "y", "x"),
+                            coords={"lead": np.arange(1, 49), "y": rain.y, "x": rain.x})
+    eager = rain_drivers(rain, forecast, issue)
+    with dask.config.set(scheduler=raise_on_compute):
+        lazy = rain_drivers(rain.chunk({"time": 100, "y": 3}), forecast.chunk({"lead": 10}), issue)
+    for name in eager.data_vars:
+        assert isinstance(lazy[name].data, dsa.Array), name
+        assert lazy[name].dims == ("lead", "y", "x")
+        np.testing.assert_allclose(lazy[name].values, eager[name].values, rtol=1e-9, atol=1e-9,
+                                   err_msg=name)
+    # the 72 h sum at lead 1: 71 observed hours and the first forecast hour
+    expected = rain.isel(time=slice(-71, None)).sum("time") + forecast.isel(lead=0)
+    np.testing.assert_allclose(eager["rain_72h"].isel(lead=0), expected, rtol=1e-9)
+
+
+def test_gridded_drivers_equal_the_area_drivers_cell_by_cell():
+    obs = _observed(HISTORY_NEEDED_H + 50)
+    issue = obs.time.values[-1]
+    fc = _forecasts(obs, pd.DatetimeIndex([issue])).isel(issue_time=0, drop=True)
+    area = drivers_at_leads(obs, fc, issue)
+    cells = xr.DataArray(np.ones((2, 3)), dims=("y", "x"))
+    gridded_obs = obs.assign(rain=obs["rain"] * cells).chunk({"time": 200})
+    gridded_fc = fc.assign(rain=fc["rain"] * cells)
+    gridded = drivers_at_leads(gridded_obs, gridded_fc, issue)
+    assert isinstance(gridded["api"].data, dsa.Array)
+    for name in ("rain_1h", "rain_72h", "api", "rain_minus_evaporation_30d"):
+        np.testing.assert_allclose(gridded[name].transpose("lead", "y", "x").values,
+                                   np.broadcast_to(area[name].values[:, None, None], (48, 2, 3)),
+                                   rtol=1e-5, err_msg=name)
+
+
+def test_negative_rain_in_a_lazy_series_fails_on_compute_with_its_name():
+    rain = _gridded_rain().fillna(0.0)
+    rain[3, 1, 1] = -0.5
+    checked = refuse_negative(rain.chunk({"time": 100}), "rain")  # no error while lazy
+    with pytest.raises(DriverInputError, match="rain: negative"):
+        checked.compute()
+    with pytest.raises(DriverInputError, match="rain: negative"):
+        refuse_negative(rain, "rain")
+
+
+def test_sea_margins_over_cell_dike_crest_and_if_breached():
+    # three cells: open coast (flooded at 1 m), behind a 3 m dike (1 m without it), unreachable
+    flood_level = xr.DataArray([1.0, 3.0, np.nan], dims="x")
+    protected = xr.DataArray([False, True, False], dims="x")
+    crest_margin = xr.DataArray([np.nan, 2.0, np.nan], dims="x")
+    sea = xr.DataArray([0.5, 2.0], dims="lead", coords={"lead": [1, 2]})
+    out = sea_margins(sea, flood_level, protected, crest_margin)
+    np.testing.assert_allclose(out["sea_margin"].values,
+                               [[-0.5, -2.5, np.nan], [1.0, -1.0, np.nan]])
+    np.testing.assert_allclose(out["sea_margin_over_dike_crest"].values,
+                               [[np.nan, -2.5, np.nan], [np.nan, -1.0, np.nan]])
+    np.testing.assert_allclose(out["sea_margin_if_breached"].values,
+                               [[-0.5, -0.5, np.nan], [1.0, 1.0, np.nan]])
+    assert all(out[v].attrs["units"] == "m" for v in out.data_vars)
