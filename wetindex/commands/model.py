@@ -1,9 +1,116 @@
-"""`wetindex` commands: model (see DESIGN.md, Interfaces)."""
+"""`wetindex` commands: model — ``train`` and ``evaluate`` (see DESIGN.md, Interfaces)."""
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+
+AreaOpt = Annotated[str, typer.Option("--area", help="Area name: 'demo' or areas/<name>.yaml.")]
+RootOpt = Annotated[Path | None, typer.Option(help="Project folder (default: here).")]
+SizeOpt = Annotated[float | None, typer.Option(help="Demo only: side of the area [m].")]
+YearsOpt = Annotated[float | None, typer.Option(help="Demo only: years of history.")]
+SeedOpt = Annotated[int | None, typer.Option(help="Demo only: seed of the world.")]
+
+
+def area_context(area: str, root: Path, *, size_m: float | None = None,
+                 years: float | None = None, seed: int | None = None):
+    """The :class:`~wetindex.pipeline.AreaContext` of ``area`` under ``root``."""
+    from wetindex.config import ConfigError, demo_config, load_config
+    from wetindex.pipeline import AreaContext
+
+    if area == "demo":
+        overrides = {k: v for k, v in {"size_m": size_m, "years": years, "seed": seed}.items()
+                     if v is not None}
+        return AreaContext(demo_config(**overrides), root)
+    if any(v is not None for v in (size_m, years, seed)):
+        raise typer.BadParameter("--size-m/--years/--seed apply to the demo area only")
+    try:
+        return AreaContext(load_config(root / "areas" / f"{area}.yaml"), root)
+    except ConfigError as err:
+        typer.secho(str(err), err=True, fg="red")
+        raise typer.Exit(2) from None
+
+
+def reevaluate(ctx, inputs, static, model) -> dict[str, Any]:
+    """Score a saved model again on its hold-out period (same rows, current baselines)."""
+    import pandas as pd
+
+    from wetindex.model.evaluate import evaluate
+
+    meta = model.metadata
+    ev_cfg = meta["model_config"]["evaluation"]
+    periods = {k: (pd.Timestamp(v[0]), pd.Timestamp(v[1])) for k, v in meta["periods"].items()}
+    return evaluate(model.booster, inputs, static, holdout=periods["holdout"],
+                    train=periods["train"], screen=meta["screen"],
+                    thresholds=ctx.config.thresholds.as_list(), n_cells=ev_cfg["cells"],
+                    issue_step_h=ev_cfg["issue_step_h"],
+                    max_lead_h=ctx.config.forecast.max_lead_h,
+                    calibration=meta.get("calibration"))
+
+
+def _print_summary(meta: dict[str, Any], folder: Path) -> None:
+    from wetindex.model.report import verdict
+
+    ev = meta["evaluation"]
+    typer.echo("Brier skill score by lead bin (vs. per-cell climatology):")
+    typer.echo("  " + "method".ljust(14) + "".join(b.rjust(8) for b in ev["lead_bins"]))
+    for method in ("model", "model_raw", "persistence", "rain_rule", "bathtub",
+                   "best_baseline", "nowcast"):
+        if method in ev["scores"]:
+            row = ev["scores"][method]["brier_skill"]
+            typer.echo("  " + method.ljust(14) + "".join(f"{v:8.3f}" for v in row))
+    v = verdict(ev)
+    typer.echo(f"beats every baseline in BSS: {v['beats_baselines_bss']}; in CSI at orange: "
+               f"{v['beats_baselines_csi_orange']}; 42–48 h ≥ nowcast: "
+               f"{v.get('last_bin_at_least_nowcast')}")
+    typer.echo(f"report: {folder / 'evaluation.md'}")
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the CLI."""
+
+    @app.command("train")
+    def train_cmd(area: AreaOpt, root: RootOpt = None, size_m: SizeOpt = None,
+                  years: YearsOpt = None, seed: SeedOpt = None) -> None:
+        """Train, calibrate, cross-validate and evaluate a model; save a new version."""
+        from wetindex import pipeline
+        from wetindex.cli import _configure_logging, project_root
+
+        _configure_logging()
+        ctx = area_context(area, project_root(root), size_m=size_m, years=years, seed=seed)
+        inputs = pipeline.area_inputs(ctx)
+        static = pipeline.build_static(ctx, inputs)
+        model = pipeline.train_stage(ctx, inputs, static)
+        typer.echo(f"model {model.version} saved to {model.path}")
+        _print_summary(model.metadata, model.path / "evaluation")
+
+    @app.command("evaluate")
+    def evaluate_cmd(area: AreaOpt, root: RootOpt = None, size_m: SizeOpt = None,
+                     years: YearsOpt = None, seed: SeedOpt = None,
+                     version: Annotated[str | None, typer.Option(
+                         help="Model version (default: LATEST).")] = None) -> None:
+        """Score the area's model on its hold-out storms; write the report next to it."""
+        from wetindex import pipeline
+        from wetindex.cli import _configure_logging, project_root
+        from wetindex.model.artifacts import ModelArtifactError, load_model
+        from wetindex.model.report import write_report
+
+        _configure_logging()
+        ctx = area_context(area, project_root(root), size_m=size_m, years=years, seed=seed)
+        try:
+            model = load_model(ctx.models_root, ctx.config.name, version)
+        except ModelArtifactError as err:
+            typer.secho(str(err), err=True, fg="red")
+            raise typer.Exit(2) from None
+        inputs = pipeline.area_inputs(ctx)
+        static = pipeline.build_static(ctx, inputs)
+        meta = dict(model.metadata)
+        meta["evaluation"] = reevaluate(ctx, inputs, static, model)
+        meta["evaluated_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+        folder = write_report(model.path, meta)
+        (folder / "metadata_evaluated.json").write_text(json.dumps(meta, indent=1, default=str))
+        _print_summary(meta, folder)

@@ -18,11 +18,20 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 from wetindex.features.hydromet import HISTORY_NEEDED_H
 from wetindex.features.stack import FEATURES, drivers_for_issues, feature_rows, static_table
+from wetindex.model.calibration import (
+    apply_calibration,
+    expected_calibration_error,
+    reliability_curve,
+)
 from wetindex.model.dataset import _forecasts_for
 from wetindex.model.screen import screened_cells
 from wetindex.sources.base import AreaInputs
 
 LEAD_BIN_EDGES: tuple[int, ...] = (0, 6, 12, 18, 24, 30, 36, 42, 48)
+LEVELS: tuple[str, ...] = ("yellow", "orange", "red")
+#: Methods whose reliability diagrams are drawn.
+RELIABILITY_METHODS: tuple[str, ...] = ("model", "model_raw", "climatology", "best_baseline",
+                                        "nowcast")
 
 
 def lead_bins(max_lead_h: int = 48) -> list[tuple[int, int]]:
@@ -91,13 +100,39 @@ def last_observed_water(inputs: AreaInputs, issues: pd.DatetimeIndex, cells: np.
     return out
 
 
+def observed_as_forecast(observed: xr.Dataset, issue_times: np.ndarray,
+                         max_lead_h: int) -> xr.Dataset:
+    """The drivers' truth laid out like a forecast ``(issue_time, lead)``: a perfect forecast.
+
+    Feeding it to :func:`drivers_for_issues` gives the drivers a nowcast would
+    see at each valid time (observed rain and sea level instead of forecast ones).
+    """
+    t0 = observed["time"].values[0]
+    idx = ((np.asarray(issue_times, "datetime64[ns]") - t0) // np.timedelta64(1, "h")).astype(int)
+    pos = idx[:, None] + np.arange(1, max_lead_h + 1)[None, :]
+    if pos.max() >= observed.sizes["time"]:
+        raise ValueError("nowcast: the observations end before the last valid time")
+    data = {name: (("issue_time", "lead"), observed[name].values[pos])
+            for name in ("rain", "sea_level", "groundwater_anomaly")}
+    return xr.Dataset(data, coords={"issue_time": np.asarray(issue_times, "datetime64[ns]"),
+                                    "lead": np.arange(1, max_lead_h + 1)})
+
+
 def evaluate(
     booster: lgb.Booster, inputs: AreaInputs, static: xr.Dataset, *,
     holdout: tuple[pd.Timestamp, pd.Timestamp], train: tuple[pd.Timestamp, pd.Timestamp],
     screen: dict[str, float], thresholds: list[float], n_cells: int = 3000,
     issue_step_h: int = 12, max_lead_h: int = 48, seed: int = 1,
+    calibration: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Scores per lead bin for the model and the baselines (see module docstring)."""
+    """Scores per lead bin for the model and the baselines (see module docstring).
+
+    ``model`` is the calibrated model (``calibration`` from the metadata; the raw
+    booster when ``None``), ``model_raw`` the booster's own probabilities. The
+    ``nowcast`` is the best baseline given the *observed* drivers at the valid
+    time and the latest satellite pass before it: what one could say with no
+    forecast error at all.
+    """
     rng = np.random.default_rng(seed)
     candidates = screened_cells(inputs, static, screen)
     cells = np.sort(rng.choice(candidates, size=min(n_cells, len(candidates)), replace=False))
@@ -118,9 +153,18 @@ def evaluate(
     statics = static_table(static, cells)
     gw = inputs.groundwater_depth_cells(issues.values, cells)
     persistence_now = last_observed_water(inputs, issues, cells, climatology)
+    observed_all = inputs.observed(
+        issues[0].to_datetime64() - np.timedelta64(HISTORY_NEEDED_H, "h"),
+        issues[-1].to_datetime64() + np.timedelta64(max_lead_h, "h"))
+    drivers_seen = drivers_for_issues(
+        observed_all, observed_as_forecast(observed_all, issues.values, max_lead_h), issues.values)
+    valid_all = pd.DatetimeIndex(sorted({issue + pd.Timedelta(hours=int(h)) for issue in issues
+                                         for h in range(1, max_lead_h + 1)}))
+    persistence_valid = dict(zip(valid_all, last_observed_water(inputs, valid_all, cells,
+                                                                climatology), strict=True))
 
     rows: dict[str, list[np.ndarray]] = {"lead": [], "y": [], "model": [], "x": [], "clim": [],
-                                         "pers": []}
+                                         "pers": [], "nowcast": []}
     screen_misses = 0
     leads = np.arange(1, max_lead_h + 1)
     for i, issue in enumerate(issues):
@@ -134,33 +178,23 @@ def evaluate(
             rows["lead"].append(np.full(len(cells), leads[li]))
             rows["clim"].append(climatology)
             rows["pers"].append(persistence_now[i])
+            # the nowcast's rules need only a few columns: keep its answer, not its rows
+            rows["nowcast"].append(baseline_probabilities(
+                feature_rows(statics, drivers_seen[i, li], gw[i]), climatology,
+                persistence_valid[pd.Timestamp(valid[li])])["best_baseline"])
     x = np.concatenate(rows["x"])
     y = np.concatenate(rows["y"]).astype("float32")
     lead = np.concatenate(rows["lead"])
     known = y >= 0
     x, y, lead = x[known], y[known], lead[known]
-    probs = {"model": booster.predict(x)}
-    probs |= baseline_probabilities(x, np.concatenate(rows["clim"])[known],
-                                    np.concatenate(rows["pers"])[known])
-
+    raw = booster.predict(x)
+    probs = {"model": apply_calibration(raw, lead, calibration) if calibration else raw,
+             "model_raw": raw}
+    clim = np.concatenate(rows["clim"])[known]
+    probs |= baseline_probabilities(x, clim, np.concatenate(rows["pers"])[known])
+    probs["nowcast"] = np.concatenate(rows["nowcast"])[known]
     bins = lead_bins(max_lead_h)
-    scores: dict[str, dict[str, list[float]]] = {}
-    for method, p in probs.items():
-        m: dict[str, list[float]] = {k: [] for k in (
-            "brier", "brier_skill", "roc_auc", "pr_auc", "pod_orange", "far_orange", "csi_orange")}
-        for lo, hi in bins:
-            sel = (lead > lo) & (lead <= hi)
-            b = brier(p[sel], y[sel])
-            b_ref = brier(probs["climatology"][sel], y[sel])
-            cat = categorical_scores(p[sel], y[sel], thresholds[1])
-            m["brier"].append(b)
-            m["brier_skill"].append(1.0 - b / b_ref if b_ref > 0 else float("nan"))
-            m["roc_auc"].append(_safe(roc_auc_score, y[sel], p[sel]))
-            m["pr_auc"].append(_safe(average_precision_score, y[sel], p[sel]))
-            m["pod_orange"].append(cat["pod"])
-            m["far_orange"].append(cat["far"])
-            m["csi_orange"].append(cat["csi"])
-        scores[method] = m
+    scores, reliability = score_by_lead_bin(probs, y, lead, bins, thresholds)
     return {
         "lead_bins": [f"{lo}-{hi}" for lo, hi in bins],
         "scores": scores,
@@ -170,4 +204,39 @@ def evaluate(
         "n_cells": len(cells),
         "screen_misses": screen_misses,
         "holdout": [holdout[0].isoformat(), holdout[1].isoformat()],
+        "thresholds": dict(zip(LEVELS, thresholds, strict=True)),
+        "calibrated": bool(calibration),
+        "reliability": reliability,
     }
+
+
+def score_by_lead_bin(
+    probs: dict[str, np.ndarray], y: np.ndarray, lead: np.ndarray,
+    bins: list[tuple[int, int]], thresholds: list[float],
+) -> tuple[dict[str, dict[str, list[float]]], dict[str, list[dict[str, list[float]]]]]:
+    """Scores ``{method: {metric: [per bin]}}`` and reliability curves per method and bin.
+
+    Metrics: Brier, Brier skill vs. ``probs["climatology"]``, ROC-AUC, PR-AUC,
+    ECE, and POD / FAR / CSI at each warning level (``p >= threshold``).
+    """
+    scores: dict[str, dict[str, list[float]]] = {}
+    reliability: dict[str, list[dict[str, list[float]]]] = {}
+    for method, p in probs.items():
+        m: dict[str, list[float]] = {}
+        for lo, hi in bins:
+            sel = (lead > lo) & (lead <= hi)
+            b = brier(p[sel], y[sel])
+            b_ref = brier(probs["climatology"][sel], y[sel])
+            m.setdefault("brier", []).append(b)
+            m.setdefault("brier_skill", []).append(1.0 - b / b_ref if b_ref > 0
+                                                   else float("nan"))
+            m.setdefault("roc_auc", []).append(_safe(roc_auc_score, y[sel], p[sel]))
+            m.setdefault("pr_auc", []).append(_safe(average_precision_score, y[sel], p[sel]))
+            m.setdefault("ece", []).append(expected_calibration_error(p[sel], y[sel]))
+            for level, threshold in zip(LEVELS, thresholds, strict=True):
+                for k, v in categorical_scores(p[sel], y[sel], threshold).items():
+                    m.setdefault(f"{k}_{level}", []).append(v)
+            if method in RELIABILITY_METHODS:
+                reliability.setdefault(method, []).append(reliability_curve(p[sel], y[sel]))
+        scores[method] = m
+    return scores, reliability

@@ -12,10 +12,11 @@ import xarray as xr
 from wetindex.features.hydromet import HISTORY_NEEDED_H
 from wetindex.features.stack import drivers_for_issues, feature_rows, static_table
 from wetindex.grid import AreaGrid
+from wetindex.model.fastpredict import forest_from_booster, predict_cube
 from wetindex.model.screen import screened_cells
 from wetindex.sources.base import AreaInputs
 
-#: Rows predicted per call, bounding memory whatever the area's size.
+#: Rows predicted per call by :func:`predict_probability_naive`, bounding its memory.
 CHUNK_ROWS = 500_000
 
 
@@ -54,8 +55,24 @@ def predict_probability(
 ) -> xr.DataArray:
     """Probability cube ``(lead, y, x)``; screened-out cells get 0.
 
-    Prediction goes lead by lead and in chunks of :data:`CHUNK_ROWS` rows, so
-    memory is bounded by one chunk's feature rows plus the output cube.
+    The trees run compiled, with each lead's area drivers folded into them
+    (:mod:`wetindex.model.fastpredict`); the result equals ``booster.predict`` on
+    :meth:`ForecastInputs.rows` within 1e-6. Memory: the output cube plus the
+    static rows of the candidate cells; no feature matrix is made.
+    """
+    n_leads = fin.drivers.shape[0]
+    prob = np.zeros((n_leads, grid.ny * grid.nx), dtype="float32")
+    predict_cube(forest_from_booster(booster), fin.static_rows, fin.groundwater_depth,
+                 fin.drivers, fin.cells, prob, num_threads=num_threads)
+    return _probability_array(prob, fin, grid)
+
+
+def predict_probability_naive(
+    booster: lgb.Booster, fin: ForecastInputs, grid: AreaGrid, *, num_threads: int = 0
+) -> xr.DataArray:
+    """The reference: ``booster.predict`` on every candidate cell-hour, lead by lead.
+
+    In chunks of :data:`CHUNK_ROWS` rows; kept to check and benchmark the fast path.
     """
     n_leads = fin.drivers.shape[0]
     prob = np.zeros((n_leads, grid.ny * grid.nx), dtype="float32")
@@ -65,6 +82,11 @@ def predict_probability(
             part = np.arange(start, min(n, start + CHUNK_ROWS))
             prob[li, fin.cells[part]] = booster.predict(fin.rows(li, part),
                                                         num_threads=num_threads)
+    return _probability_array(prob, fin, grid)
+
+
+def _probability_array(prob: np.ndarray, fin: ForecastInputs, grid: AreaGrid) -> xr.DataArray:
+    n_leads = prob.shape[0]
     leads = np.arange(1, n_leads + 1)
     valid = pd.Timestamp(fin.issue_time) + pd.to_timedelta(leads, unit="h")
     da = xr.DataArray(
@@ -73,14 +95,31 @@ def predict_probability(
                 "valid_time": ("lead", valid.values)},
         name="probability", attrs={"units": "1", "long_name": "probability of surface water"})
     da["lead"].attrs["units"] = "h"
-    return da.rio.write_crs(grid.crs).rio.write_transform(grid.transform)
+    # in place: the default copies the whole cube twice (2 × 1.7 GB on 9 M cells)
+    da.rio.write_crs(grid.crs, inplace=True)
+    da.rio.write_transform(grid.transform, inplace=True)
+    return da
 
 
 def levels(probability: xr.DataArray, thresholds: list[float]) -> xr.DataArray:
-    """Warning level per cell: 0 none, 1 yellow, 2 orange, 3 red (``p >= threshold``)."""
-    lvl = xr.zeros_like(probability, dtype="uint8")
-    for i, threshold in enumerate(thresholds, start=1):
-        lvl = xr.where(probability >= threshold, np.uint8(i), lvl).astype("uint8")
+    """Warning level per cell: 0 none, 1 yellow, 2 orange, 3 red (``p >= threshold``).
+
+    A cell gets the highest level whose threshold it reaches. NumPy-backed cubes are
+    done lead by lead into one uint8 cube (no full-size temporaries); lazy ones stay lazy.
+    """
+    if probability.chunks is not None or probability.ndim < 1:
+        lvl = xr.zeros_like(probability, dtype="uint8")
+        for i, threshold in enumerate(thresholds, start=1):
+            lvl = xr.where(probability >= threshold, np.uint8(i), lvl).astype("uint8")
+    else:
+        p = probability.values
+        out = np.zeros(p.shape, dtype="uint8")
+        for step_p, step_out in zip(p.reshape(-1, *p.shape[-2:]) if p.ndim >= 2 else [p],
+                                    out.reshape(-1, *p.shape[-2:]) if p.ndim >= 2 else [out],
+                                    strict=True):
+            for i, threshold in enumerate(thresholds, start=1):
+                np.copyto(step_out, np.uint8(i), where=step_p >= threshold)
+        lvl = probability.copy(data=out)
     lvl.name = "level"
     lvl.attrs = {"flag_values": [0, 1, 2, 3], "flag_meanings": "none yellow orange red"}
     return lvl

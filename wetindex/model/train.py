@@ -14,7 +14,14 @@ import xarray as xr
 import yaml
 
 from wetindex.features.stack import FEATURES
+from wetindex.model.calibration import (
+    expected_calibration_error,
+    fit_calibration,
+    guard_calibration,
+)
+from wetindex.model.cv import cross_validate, storm_events
 from wetindex.model.dataset import Periods, SampleTable, sample_rows, split_periods
+from wetindex.model.evaluate import lead_bins
 from wetindex.model.screen import screened_cells
 from wetindex.sources.base import AreaInputs
 
@@ -31,6 +38,8 @@ class TrainedModel:
     screen: dict[str, float]
     n_rows: dict[str, int]
     scores: dict[str, Any] = field(default_factory=dict)
+    calibration: dict[str, Any] = field(default_factory=dict)
+    cv: dict[str, Any] = field(default_factory=dict)
 
 
 def load_model_config(path: Path) -> dict[str, Any]:
@@ -39,7 +48,7 @@ def load_model_config(path: Path) -> dict[str, Any]:
     if not path.exists():
         raise FileNotFoundError(f"{path}: model configuration not found")
     config = yaml.safe_load(path.read_text())
-    unknown = set(config) - {"lightgbm", "sampling", "screen", "evaluation"}
+    unknown = set(config) - {"lightgbm", "sampling", "screen", "evaluation", "cv"}
     if unknown:
         raise ValueError(f"{path}: unknown sections {sorted(unknown)}")
     return config
@@ -104,9 +113,77 @@ def train(
         valid_sets=[dval], valid_names=["validation"],
         callbacks=[lgb.early_stopping(model_config["lightgbm"]["early_stopping_rounds"],
                                       verbose=False)])
+    bins = lead_bins(max_lead_h)
+    raw_val = booster.predict(val_rows.features)
+    calibration = fit_calibration(raw_val, val_rows.label, val_rows.lead, bins,
+                                  weight=val_rows.weight)
+    cv, oof_rows = _blocked_cv(inputs, train_rows, val_rows, params, model_config, booster,
+                               (issue_times[0], periods.validation[1]), seed=seed)
+    if oof_rows is not None:  # keep a bin's map only where it helps outside validation
+        p, rows = oof_rows
+        calibration = guard_calibration(calibration, p, rows.label, rows.lead, rows.weight)
+    calibration["validation_ece"] = _ece_by_bin(raw_val, val_rows, bins, calibration)
     model = TrainedModel(
         booster=booster, model_config=model_config, periods=periods, screen=screen,
         n_rows={"train": len(train_rows), "train_wet": int(train_rows.label.sum()),
                 "validation": len(val_rows), "validation_wet": int(val_rows.label.sum()),
-                "training_cells": int(n_cells), "candidate_cells": len(candidates)})
+                "training_cells": int(n_cells), "candidate_cells": len(candidates)},
+        calibration=calibration, cv=cv)
     return model, val_rows
+
+
+def _ece_by_bin(raw: np.ndarray, rows: SampleTable, bins: list[tuple[int, int]],
+                calibration: dict[str, Any]) -> dict[str, list[float]]:
+    """ECE per lead bin on the validation rows before and after calibration.
+
+    The rows are class-subsampled, so they are resampled by their weights
+    first (a weighted ECE with the population's class balance).
+    """
+    from wetindex.model.calibration import apply_calibration
+
+    rng = np.random.default_rng(0)
+    take = rng.choice(len(rows), size=min(len(rows), 200_000), p=rows.weight / rows.weight.sum())
+    after = apply_calibration(raw, rows.lead, calibration)
+    out: dict[str, list[float]] = {"before": [], "after": []}
+    for lo, hi in bins:
+        sel = take[(rows.lead[take] > lo) & (rows.lead[take] <= hi)]
+        out["before"].append(expected_calibration_error(raw[sel], rows.label[sel]))
+        out["after"].append(expected_calibration_error(after[sel], rows.label[sel]))
+    return out
+
+
+def _blocked_cv(inputs: AreaInputs, train_rows: SampleTable, val_rows: SampleTable,
+                params: dict[str, Any], model_config: dict[str, Any], booster: lgb.Booster,
+                window: tuple[pd.Timestamp, pd.Timestamp], *, seed: int
+                ) -> tuple[dict[str, Any], tuple[np.ndarray, SampleTable] | None]:
+    """Space- and storm-blocked cross-validation on the training and validation rows.
+
+    Returns the scores (for metadata) and the out-of-fold predictions of the rows
+    outside the validation period, with those rows (for the calibration guard).
+    """
+    cfg = {"n_folds": 3, "tile_m": 500.0, "max_rows": 80_000, **model_config.get("cv", {})}
+    if cfg["n_folds"] < 2:
+        return {}, None
+    observed = inputs.observed(window[0].to_datetime64(), window[1].to_datetime64())
+    storms = storm_events(observed)
+    rows = SampleTable(*(np.concatenate([a, b]) for a, b in zip(
+        (train_rows.features, train_rows.label, train_rows.weight, train_rows.valid_time,
+         train_rows.lead, train_rows.cell),
+        (val_rows.features, val_rows.label, val_rows.weight, val_rows.valid_time,
+         val_rows.lead, val_rows.cell), strict=True)))
+    if len(rows) > cfg["max_rows"]:  # a uniform subsample keeps the weights' meaning
+        keep = np.zeros(len(rows), bool)
+        keep[np.random.default_rng(seed).choice(len(rows), int(cfg["max_rows"]), False)] = True
+        rows = rows.subset(keep)
+    rounds = max(int(booster.best_iteration or 0), 10)
+    cv = cross_validate(rows, storms, params, num_boost_round=rounds, nx=inputs.grid.nx,
+                        cell_size=inputs.grid.cell_size, n_folds=int(cfg["n_folds"]),
+                        tile_m=float(cfg["tile_m"]),
+                        gap_h=int(model_config["sampling"]["gap_hours"]), seed=seed)
+    log.info("blocked CV (%d storms): %s", len(storms), cv["mean"])
+    oof = cv.pop("out_of_fold")
+    outside = np.isfinite(oof) & (rows.valid_time < window[1].to_datetime64()) & (
+        rows.valid_time < np.datetime64(val_rows.valid_time.min()))
+    if outside.sum() == 0:
+        return cv, None
+    return cv, (oof[outside], rows.subset(outside))

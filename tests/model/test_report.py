@@ -1,0 +1,79 @@
+"""The verification report and the done-when verdict, from an evaluation made in code."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+from typer.testing import CliRunner
+
+from wetindex.model.evaluate import lead_bins, score_by_lead_bin
+from wetindex.model.report import site_scorecard, verdict, write_report
+
+
+def _evaluation(model_noise: float) -> dict:
+    rng = np.random.default_rng(0)
+    n = 8_000
+    lead = rng.integers(1, 49, n)
+    p_true = rng.beta(0.3, 4, n)
+    y = (rng.random(n) < p_true).astype("float32")
+    probs = {
+        "model": np.clip(p_true + rng.normal(0, model_noise, n), 0, 1),
+        "climatology": np.full(n, y.mean()),
+        "persistence": (rng.random(n) < 0.5 * p_true).astype("float32"),
+        "rain_rule": (p_true > 0.6).astype("float32"),
+        "bathtub": np.zeros(n, "float32"),
+    }
+    probs["model_raw"] = probs["model"]
+    probs["best_baseline"] = np.maximum.reduce([probs[k] for k in
+                                                ("persistence", "rain_rule", "bathtub")])
+    probs["nowcast"] = (p_true > 0.5).astype("float32")
+    bins = lead_bins(48)
+    scores, reliability = score_by_lead_bin(probs, y, lead, bins, [0.2, 0.4, 0.7])
+    return {"lead_bins": [f"{a}-{b}" for a, b in bins], "scores": scores,
+            "reliability": reliability, "n_rows": n, "n_wet": int(y.sum()), "n_issues": 10,
+            "n_cells": 100, "screen_misses": 0, "holdout": ["2024-01-01", "2024-03-01"],
+            "thresholds": {"yellow": 0.2, "orange": 0.4, "red": 0.7}, "calibrated": True}
+
+
+def test_every_metric_per_level_and_bin_and_a_verdict():
+    ev = _evaluation(0.02)
+    m = ev["scores"]["model"]
+    for key in ("brier", "brier_skill", "roc_auc", "pr_auc", "ece", "pod_yellow", "far_orange",
+                "csi_red"):
+        assert len(m[key]) == 8, key
+    v = verdict(ev)
+    assert v["beats_baselines_bss"] and v["beats_baselines_csi_orange"]
+    assert v["last_bin_at_least_nowcast"]
+    bad = verdict(_evaluation(0.6))  # a noisy model loses to the rule-based baselines
+    assert not bad["beats_baselines_bss"]
+
+
+def test_report_files_are_written_next_to_the_model(tmp_path):
+    ev = _evaluation(0.02)
+    meta = {"version": "v1", "area": "demo", "created": "2026-01-01T00:00:00+00:00",
+            "evaluation": ev,
+            "calibration": {"validation_ece": {"before": [0.02] * 8, "after": [0.01] * 8}},
+            "cv": {"scheme": {"n_folds": 3, "tile_m": 500.0, "storms": 4, "gap_h": 120},
+                   "folds": [{"fold": 0, "n_test": 10, "storms_tested": 2, "storms_shared": 0,
+                              "brier_skill": 0.4, "roc_auc": 0.9}]}}
+    folder = write_report(tmp_path, meta)
+    pngs = sorted(folder.glob("reliability_*.png"))
+    assert len(pngs) == 8 and pngs[0].read_bytes()[:4] == b"\x89PNG"
+    md = (folder / "evaluation.md").read_text()
+    assert "| nowcast |" in md and "CSI at orange" in md and "storms shared" in md
+    html = (folder / "evaluation.html").read_text()
+    assert "<table>" in html and 'src="reliability_0_6h.png"' in html
+    card = json.loads((folder / "scorecard.json").read_text())
+    assert card["model_version"] == "v1" and set(card["scores"]["model"]) == {
+        "brier_skill", "roc_auc", "csi_orange"}
+    assert site_scorecard(ev, "v1", "now")["lead_bins"][-1] == "42-48"
+
+
+def test_cli_names_a_missing_area_file(tmp_path, project_root):
+    from wetindex.cli import app
+
+    result = CliRunner().invoke(app, ["evaluate", "--area", "nowhere", "--root",
+                                      str(project_root)])
+    assert result.exit_code == 2
+    assert "areas/nowhere.yaml" in result.output

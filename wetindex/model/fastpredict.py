@@ -1,0 +1,410 @@
+"""Compiled LightGBM inference specialised to the forecast's structure.
+
+A forecast row is ``static cell features × area drivers of one lead``
+(:func:`wetindex.features.stack.feature_rows`). Within one lead the drivers are
+the same for every cell, so every split of a tree on a driver goes the same way
+for all cells. :func:`specialise` folds those splits away once per lead, which
+leaves smaller trees that split only on what varies from cell to cell, and trees
+that end up as a single leaf become a constant. :func:`predict_cube` then walks
+these trees in numba, in parallel over cells, building each cell's few
+cell-and-driver features (sea margin, groundwater depth at the valid time, rain
+over the bluespot's fill) on the fly in float32 exactly as ``feature_rows`` does,
+so no ``(cells × features)`` matrix is ever made.
+
+The trees come from LightGBM's own text model (thresholds as doubles, decision
+types with their missing-value rules, categorical bitsets), and the result equals
+``booster.predict`` on the same rows (a test checks ``<= 1e-6``; in practice the
+raw scores agree to the last bits of a double sum).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import lightgbm as lgb
+import numba
+import numpy as np
+from numba.cpython.unsafe.numbers import trailing_zeros
+
+from wetindex.features.stack import DRIVER_FEATURES, FEATURES, STATIC_FEATURES
+
+_N_STATIC = len(STATIC_FEATURES)
+_N_DRIVER = len(DRIVER_FEATURES)
+_N_FEATURES = len(FEATURES)
+# positions the kernel uses to build the cell-and-driver features
+_S_FILL = STATIC_FEATURES.index("bluespot_fill_rain")
+_S_SEA_FLOOD = STATIC_FEATURES.index("sea_flood_level")
+_D_RAIN24 = DRIVER_FEATURES.index("rain_24h")
+_D_RAIN72 = DRIVER_FEATURES.index("rain_72h")
+_D_SEA = DRIVER_FEATURES.index("sea_level")
+_D_SEA24 = DRIVER_FEATURES.index("sea_level_max_24h")
+_D_GW_RISE = DRIVER_FEATURES.index("groundwater_rise")
+
+_CATEGORICAL = 1
+#: Cells predicted per kernel call (their leads are buffered, 48 × 4 bytes each).
+CHUNK_CELLS = 131_072
+_DEFAULT_LEFT = 2
+_MISSING_NONE, _MISSING_ZERO, _MISSING_NAN = 0, 1, 2
+_ZERO = 1e-35  # LightGBM's kZeroThreshold
+
+
+class ModelFormatError(ValueError):
+    """A LightGBM model this predictor cannot reproduce exactly."""
+
+
+@dataclass(frozen=True)
+class Forest:
+    """The trees of a binary LightGBM model as flat arrays.
+
+    Node ``k`` of tree ``t`` is ``node_start[t] + k``; a child ``c >= 0`` is an
+    internal node of the same tree, ``c < 0`` is leaf ``~c`` at
+    ``leaf_start[t] + ~c``. Categorical nodes keep their bitset in
+    ``cat_bits[cat_start[n]:cat_end[n]]``.
+    """
+
+    feature: np.ndarray  # int32 (nodes,)
+    threshold: np.ndarray  # float64 (nodes,)
+    decision: np.ndarray  # int32 (nodes,): LightGBM decision_type bits
+    left: np.ndarray  # int32 (nodes,)
+    right: np.ndarray  # int32 (nodes,)
+    cat_start: np.ndarray  # int32 (nodes,)
+    cat_end: np.ndarray  # int32 (nodes,)
+    cat_bits: np.ndarray  # uint32
+    leaf_value: np.ndarray  # float64 (leaves,)
+    node_start: np.ndarray  # int32 (trees + 1,)
+    leaf_start: np.ndarray  # int32 (trees + 1,)
+
+    @property
+    def n_trees(self) -> int:
+        return len(self.node_start) - 1
+
+
+def _numbers(text: str, dtype: str) -> np.ndarray:
+    text = text.strip()
+    return np.array(text.split(), dtype=dtype) if text else np.zeros(0, dtype=dtype)
+
+
+def forest_from_booster(booster: lgb.Booster, num_iteration: int | None = None) -> Forest:
+    """Parse the trees ``booster.predict`` uses (its best iteration, if it has one)."""
+    if num_iteration is None:
+        num_iteration = booster.best_iteration if booster.best_iteration > 0 else -1
+    text = booster.model_to_string(num_iteration=num_iteration)
+    header, _, body = text.partition("\nTree=")
+    if "objective=binary" not in header or "num_tree_per_iteration=1" not in header:
+        raise ModelFormatError("fast prediction supports binary LightGBM models only")
+    if "sigmoid:1" not in header.split("objective=")[1].split("\n")[0]:
+        raise ModelFormatError("fast prediction expects the binary objective with sigmoid:1")
+    names = header.split("feature_names=")[1].split("\n")[0].split()
+    if tuple(names) != FEATURES:
+        raise ModelFormatError(f"model features {names} differ from wetindex's {list(FEATURES)}")
+    body = body.split("\nend of trees")[0]
+    parts: dict[str, list] = {k: [] for k in ("feature", "threshold", "decision", "left",
+                                              "right", "cat_start", "cat_end", "leaf")}
+    cat_bits: list[np.ndarray] = []
+    node_start, leaf_start = [0], [0]
+    n_bits = 0
+    for block in ("Tree=" + body).split("\nTree=")[0:]:
+        fields = dict(line.split("=", 1) for line in block.strip().splitlines() if "=" in line)
+        if fields.get("is_linear", "0") != "0":
+            raise ModelFormatError("linear trees are not supported by fast prediction")
+        leaves = _numbers(fields["leaf_value"], "float64")
+        n_inner = int(fields["num_leaves"]) - 1
+        if n_inner == 0:  # a single leaf: one always-left node on feature 0 to that leaf
+            feat, thr = np.zeros(1, "int32"), np.array([np.inf])
+            dec, lc, rc = np.zeros(1, "int32"), np.array([-1], "int32"), np.array([-1], "int32")
+            cs = ce = np.zeros(1, "int32")
+        else:
+            feat = _numbers(fields["split_feature"], "int32")
+            thr = _numbers(fields["threshold"], "float64")
+            dec = _numbers(fields["decision_type"], "int32")
+            lc = _numbers(fields["left_child"], "int32")
+            rc = _numbers(fields["right_child"], "int32")
+            cs, ce = np.zeros(n_inner, "int32"), np.zeros(n_inner, "int32")
+            if int(fields.get("num_cat", "0")) > 0:
+                bounds = _numbers(fields["cat_boundaries"], "int64")
+                bits = _numbers(fields["cat_threshold"], "uint32")
+                for k in np.flatnonzero(dec & _CATEGORICAL):
+                    ci = int(thr[k])
+                    cs[k], ce[k] = n_bits + bounds[ci], n_bits + bounds[ci + 1]
+                cat_bits.append(bits)
+                n_bits += len(bits)
+        for key, arr in zip(("feature", "threshold", "decision", "left", "right", "cat_start",
+                             "cat_end", "leaf"), (feat, thr, dec, lc, rc, cs, ce, leaves),
+                            strict=True):
+            parts[key].append(arr)
+        node_start.append(node_start[-1] + len(feat))
+        leaf_start.append(leaf_start[-1] + len(leaves))
+    cat = np.concatenate(cat_bits) if cat_bits else np.zeros(1, "uint32")
+    return Forest(
+        feature=np.concatenate(parts["feature"]).astype("int32"),
+        threshold=np.concatenate(parts["threshold"]).astype("float64"),
+        decision=np.concatenate(parts["decision"]).astype("int32"),
+        left=np.concatenate(parts["left"]).astype("int32"),
+        right=np.concatenate(parts["right"]).astype("int32"),
+        cat_start=np.concatenate(parts["cat_start"]).astype("int32"),
+        cat_end=np.concatenate(parts["cat_end"]).astype("int32"),
+        cat_bits=cat, leaf_value=np.concatenate(parts["leaf"]).astype("float64"),
+        node_start=np.array(node_start, "int32"), leaf_start=np.array(leaf_start, "int32"))
+
+
+@numba.njit(cache=True, inline="always")
+def _go_left(fval: float, node: int, threshold, decision, cat_start, cat_end, cat_bits) -> bool:
+    """LightGBM's NumericalDecision / CategoricalDecision for one node."""
+    dec = decision[node]
+    if dec & _CATEGORICAL:
+        if np.isnan(fval) or fval < 0:
+            return False
+        iv = int(fval)
+        word = iv // 32
+        if word >= cat_end[node] - cat_start[node]:
+            return False
+        return ((cat_bits[cat_start[node] + word] >> np.uint32(iv % 32)) & np.uint32(1)) == 1
+    missing = (dec >> 2) & 3
+    if np.isnan(fval) and missing != _MISSING_NAN:
+        fval = 0.0
+    if (missing == _MISSING_ZERO and abs(fval) <= _ZERO) or (
+            missing == _MISSING_NAN and np.isnan(fval)):
+        return (dec & _DEFAULT_LEFT) != 0
+    return fval <= threshold[node]
+
+
+def _leaf_order(left: np.ndarray, right: np.ndarray, n_leaves: int) -> tuple[np.ndarray, list]:
+    """In-order position of each leaf, and the in-order leaves under each node's left child."""
+    position = np.zeros(n_leaves, "int64")
+    under_left: list[list[int]] = [[] for _ in range(len(left))]
+    counter = [0]
+
+    def walk(child: int) -> list[int]:
+        if child < 0:
+            position[~child] = counter[0]
+            counter[0] += 1
+            return [int(position[~child])]
+        lo = walk(int(left[child]))
+        under_left[child] = lo
+        return lo + walk(int(right[child]))
+
+    walk(0)
+    return position, under_left
+
+
+@dataclass(frozen=True)
+class LeafMasks:
+    """The forest for bit-vector evaluation (QuickScorer: Lucchese et al., SIGIR 2015).
+
+    Leaves of a tree are numbered left to right; a node whose test fails (the
+    row goes right) clears the bits of the leaves under its left child. After
+    all failing nodes are applied, the lowest bit left is the exit leaf. This
+    lets the static nodes be evaluated once per cell and the driver nodes once
+    per lead; only the cell-and-driver nodes are evaluated per cell and lead.
+    """
+
+    node_mask: np.ndarray  # uint64 (nodes,)
+    leaf_value: np.ndarray  # float64 (leaves,) in left-to-right order per tree
+    static_nodes: np.ndarray  # int32 node ids, grouped per tree by static_start
+    static_start: np.ndarray
+    driver_nodes: np.ndarray
+    driver_start: np.ndarray
+    cell_driver_nodes: np.ndarray
+    cell_driver_start: np.ndarray
+    # the cell-and-driver nodes sorted by (feature, threshold): a value fails exactly the
+    # nodes of its feature with a threshold below it, a prefix of its run
+    scan_threshold: np.ndarray  # float64
+    scan_tree: np.ndarray  # int32
+    scan_mask: np.ndarray  # uint64
+    scan_start: np.ndarray  # int32 (n_cell_driver + 1,)
+    nan_mask: np.ndarray  # uint64 (n_cell_driver, trees): where a NaN value goes
+
+
+def leaf_masks(forest: Forest) -> LeafMasks:
+    """Bit masks of :class:`LeafMasks` for a forest of trees with at most 64 leaves."""
+    masks = np.zeros(len(forest.feature), "uint64")
+    values = np.zeros(len(forest.leaf_value), "float64")
+    groups: dict[str, tuple[list[int], list[int]]] = {
+        g: ([], [0]) for g in ("static", "driver", "cell_driver")}
+    for t in range(forest.n_trees):
+        n0, n1 = forest.node_start[t], forest.node_start[t + 1]
+        l0, l1 = forest.leaf_start[t], forest.leaf_start[t + 1]
+        if l1 - l0 > 64:
+            raise ModelFormatError("fast prediction supports trees of at most 64 leaves")
+        position, under_left = _leaf_order(forest.left[n0:n1], forest.right[n0:n1], l1 - l0)
+        values[l0 + position] = forest.leaf_value[l0:l1]
+        every = np.uint64(2**64 - 1)
+        for k in range(n1 - n0):
+            clear = np.uint64(sum(1 << p for p in under_left[k]))
+            masks[n0 + k] = every & ~clear
+            f = forest.feature[n0 + k]
+            group = ("static" if f < _N_STATIC else
+                     "driver" if f < _N_STATIC + _N_DRIVER else "cell_driver")
+            groups[group][0].append(n0 + k)
+        for nodes, starts in groups.values():
+            starts.append(len(nodes))
+    as_int = {g: (np.array(n, "int32"), np.array(s, "int32")) for g, (n, s) in groups.items()}
+    return LeafMasks(masks, values, *as_int["static"], *as_int["driver"],
+                     *as_int["cell_driver"], *_scan_tables(forest, masks))
+
+
+def _scan_tables(forest: Forest, masks: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Sorted threshold runs of the cell-and-driver features (see :class:`LeafMasks`)."""
+    n_cd = _N_FEATURES - _N_STATIC - _N_DRIVER
+    tree_of = np.repeat(np.arange(forest.n_trees), np.diff(forest.node_start))
+    nodes = np.flatnonzero(forest.feature >= _N_STATIC + _N_DRIVER)
+    if np.any(forest.decision[nodes] & _CATEGORICAL) or np.any(
+            ((forest.decision[nodes] >> 2) & 3) == _MISSING_ZERO):
+        raise ModelFormatError("categorical or zero-as-missing splits on cell-and-driver "
+                               "features are not supported by fast prediction")
+    order = np.lexsort((forest.threshold[nodes], forest.feature[nodes]))
+    nodes = nodes[order]
+    start = np.searchsorted(forest.feature[nodes], np.arange(n_cd + 1) + _N_STATIC + _N_DRIVER)
+    nan_mask = np.full((n_cd, forest.n_trees), np.uint64(2**64 - 1), "uint64")
+    for k in nodes:
+        missing = (forest.decision[k] >> 2) & 3
+        # NaN takes the default side on NaN-missing nodes and is read as 0.0 on the others
+        nan_left = bool(forest.decision[k] & _DEFAULT_LEFT) if missing == _MISSING_NAN \
+            else 0.0 <= forest.threshold[k]
+        if not nan_left:
+            c = forest.feature[k] - _N_STATIC - _N_DRIVER
+            nan_mask[c, tree_of[k]] &= masks[k]
+    return (forest.threshold[nodes].astype("float64"), tree_of[nodes].astype("int32"),
+            masks[nodes], start.astype("int32"), nan_mask)
+
+
+@numba.njit(cache=True)
+def _driver_masks(drivers, feature, threshold, decision, cat_start, cat_end, cat_bits,
+                  node_mask, driver_nodes, driver_start):
+    """Per lead and tree, the leaves the area drivers leave possible."""
+    n_leads, n_trees = drivers.shape[0], len(driver_start) - 1
+    out = np.full((n_leads, n_trees), np.uint64(2**64 - 1), np.uint64)
+    for li in range(n_leads):
+        for t in range(n_trees):
+            for j in range(driver_start[t], driver_start[t + 1]):
+                k = driver_nodes[j]
+                fval = np.float64(drivers[li, feature[k] - _N_STATIC])
+                if not _go_left(fval, k, threshold, decision, cat_start, cat_end, cat_bits):
+                    out[li, t] &= node_mask[k]
+    return out
+
+
+@numba.njit(parallel=True, cache=True)
+def _predict_kernel(static_rows, groundwater_depth, drivers, cells, feature, threshold,
+                    decision, cat_start, cat_end, cat_bits, node_mask, leaf_value, leaf_start,
+                    static_nodes, static_start, scan_threshold, scan_tree, scan_mask,
+                    scan_start, nan_mask, driver_mask, same_drivers, out, first):
+    n_cells = min(static_rows.shape[0], first + out.shape[0])
+    n_leads = drivers.shape[0]
+    n_trees = len(leaf_start) - 1
+    n_cell_driver = len(scan_start) - 1
+    nan32 = np.float32(np.nan)
+    zero32 = np.float32(0.0)
+    for i in numba.prange(first, n_cells):
+        x = np.empty(_N_FEATURES, np.float32)
+        for j in range(_N_STATIC):
+            x[j] = static_rows[i, j]
+        # the static nodes go the same way at every lead: evaluate them once
+        cell_mask = np.empty(n_trees, np.uint64)
+        m = np.empty(n_trees, np.uint64)
+        pos = np.full(n_cell_driver, -2, np.int64)
+        prob = np.float32(0.0)
+        for t in range(n_trees):
+            keep = np.uint64(2**64 - 1)
+            for j in range(static_start[t], static_start[t + 1]):
+                k = static_nodes[j]
+                if not _go_left(np.float64(x[feature[k]]), k, threshold, decision, cat_start,
+                                cat_end, cat_bits):
+                    keep &= node_mask[k]
+            cell_mask[t] = keep
+        fill = x[_S_FILL]
+        if not fill > 0:
+            fill = nan32
+        gw = groundwater_depth[i]
+        for li in range(n_leads):
+            d = drivers[li]
+            g = gw - d[_D_GW_RISE]  # float32 arithmetic, as in feature_rows
+            x[_N_STATIC + _N_DRIVER] = g if (g > zero32 or np.isnan(g)) else zero32
+            x[_N_STATIC + _N_DRIVER + 1] = d[_D_SEA] - x[_S_SEA_FLOOD]
+            x[_N_STATIC + _N_DRIVER + 2] = d[_D_SEA24] - x[_S_SEA_FLOOD]
+            x[_N_STATIC + _N_DRIVER + 3] = d[_D_RAIN24] / fill
+            x[_N_STATIC + _N_DRIVER + 4] = d[_D_RAIN72] / fill
+            # where each cell-and-driver value falls among its thresholds (-1: NaN);
+            # if nothing moved since the previous lead, neither did the probability
+            same = same_drivers[li]
+            for c in range(n_cell_driver):
+                v = np.float64(x[_N_STATIC + _N_DRIVER + c])
+                if np.isnan(v):
+                    p = -1
+                else:
+                    p = np.searchsorted(scan_threshold[scan_start[c]:scan_start[c + 1]], v)
+                same = same and p == pos[c]
+                pos[c] = p
+            if same:
+                out[i - first, li] = prob
+                continue
+            for t in range(n_trees):
+                m[t] = cell_mask[t] & driver_mask[li, t]
+            for c in range(n_cell_driver):
+                if pos[c] < 0:
+                    for t in range(n_trees):
+                        m[t] &= nan_mask[c, t]
+                    continue
+                for j in range(scan_start[c], scan_start[c] + pos[c]):  # fail "v <= thr"
+                    m[scan_tree[j]] &= scan_mask[j]
+            raw = 0.0
+            for t in range(n_trees):  # in tree order, as LightGBM sums
+                raw += leaf_value[leaf_start[t] + trailing_zeros(m[t])]
+            prob = np.float32(1.0 / (1.0 + np.exp(-raw)))
+            out[i - first, li] = prob
+
+
+def predict_cube(forest: Forest, static_rows: np.ndarray, groundwater_depth: np.ndarray,
+                 drivers: np.ndarray, cells: np.ndarray, out: np.ndarray,
+                 *, num_threads: int = 0) -> np.ndarray:
+    """Probabilities of ``cells`` at every lead, written into ``out[lead, cell]``.
+
+    Parameters
+    ----------
+    forest : Forest
+        From :func:`forest_from_booster`.
+    static_rows : numpy.ndarray
+        ``(n, n_static)`` float32 from :func:`~wetindex.features.stack.static_table`.
+    groundwater_depth : numpy.ndarray
+        ``(n,)`` float32 at the issue time [m].
+    drivers : numpy.ndarray
+        ``(leads, n_driver)`` float32 area drivers.
+    cells : numpy.ndarray
+        ``(n,)`` flat index in ``out``'s second axis of each row.
+    out : numpy.ndarray
+        ``(leads, n_flat)`` float32, written in place and returned.
+    num_threads : int
+        Threads (0: numba's default, all cores).
+    """
+    drivers = np.ascontiguousarray(drivers, dtype="float32")
+    lm = leaf_masks(forest)
+    args = (forest.feature, forest.threshold, forest.decision, forest.cat_start,
+            forest.cat_end, forest.cat_bits)
+    dmask = _driver_masks(drivers, *args, lm.node_mask, lm.driver_nodes, lm.driver_start)
+    # leads whose drivers send every tree the same way as the lead before
+    same_drivers = np.zeros(len(drivers), dtype=np.bool_)
+    same_drivers[1:] = (dmask[1:] == dmask[:-1]).all(axis=1)
+    previous = numba.get_num_threads()
+    if num_threads > 0:
+        numba.set_num_threads(min(num_threads, numba.config.NUMBA_NUM_THREADS))
+    static_rows = np.ascontiguousarray(static_rows, dtype="float32")
+    groundwater_depth = np.ascontiguousarray(groundwater_depth, dtype="float32")
+    cells = np.asarray(cells)
+    # cells × leads into a small buffer (contiguous writes), then lead by lead into
+    # ``out``: writing the 48 leads of a cell straight into a 9 M-cell cube touches 48
+    # pages far apart, which was 2–3× slower
+    buf = np.empty((min(CHUNK_CELLS, len(cells)), len(drivers)), dtype="float32")
+    try:
+        for first in range(0, len(cells), CHUNK_CELLS):
+            n = min(CHUNK_CELLS, len(cells) - first)
+            _predict_kernel(
+                static_rows, groundwater_depth, drivers, cells, *args, lm.node_mask,
+                lm.leaf_value, forest.leaf_start, lm.static_nodes, lm.static_start,
+                lm.scan_threshold, lm.scan_tree, lm.scan_mask, lm.scan_start, lm.nan_mask,
+                dmask, same_drivers, buf[:n], first)
+            part = cells[first:first + n]
+            for li in range(len(drivers)):
+                out[li, part] = buf[:n, li]
+    finally:
+        numba.set_num_threads(previous)
+    return out

@@ -1,0 +1,128 @@
+"""The label store: every observation of surface water with its source and confidence.
+
+Training asks for labels at (valid hour, cell). The store answers from the
+observations whose time window covers that hour (widened by ``tolerance``); where
+several cover the same cell, the most confident wins. Everything else is -1
+unknown, and unknown rows are never used as dry.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from wetindex.grid import AreaGrid
+from wetindex.model.labels import UNKNOWN, LabelMap
+
+
+class LabelStore:
+    """Label maps of one area grid, queried by time and cell.
+
+    Parameters
+    ----------
+    grid : AreaGrid
+        The area grid every map is on.
+    tolerance : pandas.Timedelta
+        How far from its window an observation still labels an hour (a satellite
+        pass at 05:18 labels the 05:00 and 06:00 hours with the default 1 h).
+    """
+
+    def __init__(self, grid: AreaGrid, tolerance: pd.Timedelta | None = None):
+        self.grid = grid
+        self.tolerance = pd.Timedelta(hours=1) if tolerance is None else tolerance
+        self.maps: list[LabelMap] = []
+
+    def add(self, maps: LabelMap | list[LabelMap]) -> LabelStore:
+        for m in [maps] if isinstance(maps, LabelMap) else maps:
+            if m.values.shape != self.grid.shape:
+                raise ValueError(f"label {m.detail or m.source}: shape {m.values.shape} is not "
+                                 f"the grid's {self.grid.shape}")
+            self.maps.append(m)
+        self.maps.sort(key=lambda m: m.start)
+        return self
+
+    def __len__(self) -> int:
+        return len(self.maps)
+
+    def _covering(self, t: pd.Timestamp) -> list[int]:
+        return [i for i, m in enumerate(self.maps)
+                if m.start - self.tolerance <= t <= m.end + self.tolerance]
+
+    def query(self, times: np.ndarray, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray,
+                                                                    np.ndarray]:
+        """Labels, confidence and source index at ``times`` × flat ``cells``.
+
+        Returns int8 labels (1/0/-1), float32 confidence (0 where unknown) and
+        int16 index into :attr:`maps` (-1 where unknown).
+        """
+        cells = np.asarray(cells)
+        label = np.full((len(times), len(cells)), UNKNOWN, dtype="int8")
+        conf = np.zeros(label.shape, dtype="float32")
+        which = np.full(label.shape, -1, dtype="int16")
+        for i, t in enumerate(pd.DatetimeIndex(times)):
+            for j in self._covering(t):
+                m = self.maps[j]
+                v = m.values.ravel()[cells]
+                better = (v != UNKNOWN) & (m.confidence > conf[i])
+                label[i, better] = v[better]
+                conf[i, better] = m.confidence
+                which[i, better] = j
+        return label, conf, which
+
+    def labels(self, times: np.ndarray, cells: np.ndarray) -> np.ndarray:
+        """int8 labels at ``times`` × ``cells`` (the :class:`AreaInputs` contract)."""
+        return self.query(times, cells)[0]
+
+    def summary(self) -> list[dict[str, Any]]:
+        """One row per map: source, window, confidence and counts, for metadata."""
+        return [{"source": m.source, "start": m.start.isoformat(), "end": m.end.isoformat(),
+                 "confidence": m.confidence, "detail": m.detail,
+                 "wet_cells": int((m.values == 1).sum()), "dry_cells": int((m.values == 0).sum())}
+                for m in self.maps]
+
+    def save(self, folder: Path) -> Path:
+        """``labels.npz`` (the maps) and ``labels.json`` (their provenance)."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(folder / "labels.npz",
+                            values=np.stack([m.values for m in self.maps])
+                            if self.maps else np.zeros((0, *self.grid.shape), "int8"))
+        meta = {"grid": self.grid.to_dict(), "tolerance_h": self.tolerance / pd.Timedelta(hours=1),
+                "maps": self.summary()}
+        (folder / "labels.json").write_text(json.dumps(meta, indent=2))
+        return folder
+
+    @classmethod
+    def load(cls, folder: Path) -> LabelStore:
+        folder = Path(folder)
+        meta = json.loads((folder / "labels.json").read_text())
+        store = cls(AreaGrid(**meta["grid"]), pd.Timedelta(hours=meta["tolerance_h"]))
+        values = np.load(folder / "labels.npz")["values"]
+        store.add([LabelMap(v, pd.Timestamp(m["start"]), pd.Timestamp(m["end"]), m["source"],
+                            m["confidence"], m["detail"]) for v, m in zip(values, meta["maps"],
+                                                                          strict=True)])
+        return store
+
+
+class LabelledInputs:
+    """An area's inputs whose ``labels`` come from a :class:`LabelStore`.
+
+    Everything else is the wrapped inputs' own, so training a real area on
+    satellite and report labels goes through the same code as the demo.
+    """
+
+    def __init__(self, inputs: Any, store: LabelStore):
+        if store.grid != inputs.grid:
+            raise ValueError("label store and inputs are on different grids")
+        self._inputs = inputs
+        self.store = store
+
+    def labels(self, times: np.ndarray, cells: np.ndarray) -> np.ndarray:
+        return self.store.labels(times, cells)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inputs, name)

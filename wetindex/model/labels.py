@@ -1,0 +1,416 @@
+"""Observed surface water as labels: satellite water masks, EMS polygons, incident reports.
+
+Every reader returns :class:`LabelMap` objects on an :class:`~wetindex.grid.AreaGrid`:
+an int8 ``(y, x)`` array (1 water, 0 dry, -1 unknown), the time window it covers,
+its source and how sure it is. A cell that no observation saw is -1, never 0: a
+missing observation is not evidence of a dry cell. Permanent water is -1 too,
+because the model predicts flood water, not the lake.
+
+Radar (Sentinel-1): water is smooth and dark. The VV (and VH) backscatter in dB
+is speckle-filtered, thresholded per scene with Otsu's method, and masked where
+radar cannot see water: steep slopes, radar shadow and layover, permanent water.
+Optical (Sentinel-2): MNDWI (or NDWI) above a threshold, with the scene
+classification (SCL) turning clouds, cloud shadow, cirrus, snow and no-data
+into unknown.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import rasterio.features
+import rasterio.warp
+import shapely
+from pyproj import CRS, Transformer
+from scipy import ndimage
+from shapely.geometry import Point, shape
+
+from wetindex.grid import AreaGrid
+
+UNKNOWN, DRY, WET = -1, 0, 1
+
+#: Default confidence of a label by source (probability that a cell's label is right).
+SOURCE_CONFIDENCE: dict[str, float] = {
+    "sentinel1": 0.85, "sentinel2": 0.9, "ems": 0.9, "report": 0.75, "demo": 1.0,
+}
+#: Sentinel-2 scene classes that hide the ground: no data, defective, cloud shadow,
+#: cloud medium/high probability, thin cirrus, snow.
+SCL_UNKNOWN: tuple[int, ...] = (0, 1, 3, 8, 9, 10, 11)
+#: ESA WorldCover class of permanent water bodies.
+WORLDCOVER_WATER = 80
+
+
+class LabelInputError(ValueError):
+    """A label input that cannot be used, with what to do."""
+
+
+@dataclass
+class LabelMap:
+    """One observation of surface water on the area grid.
+
+    Attributes
+    ----------
+    values : numpy.ndarray
+        int8 ``(ny, nx)``: 1 water, 0 dry, -1 unknown.
+    start, end : pandas.Timestamp
+        The time window (UTC, naive) the observation covers; equal for an instant.
+    source : str
+        Where it came from (``"sentinel1"``, ``"sentinel2"``, ``"ems"``, ``"report"``…).
+    confidence : float
+        How sure the label is, 0–1.
+    detail : str
+        Scene id, file name or reporter, for provenance.
+    """
+
+    values: np.ndarray
+    start: pd.Timestamp
+    end: pd.Timestamp
+    source: str
+    confidence: float
+    detail: str = ""
+
+    def __post_init__(self) -> None:
+        self.values = np.asarray(self.values, dtype="int8")
+        if self.end < self.start:
+            raise LabelInputError(f"{self.detail or self.source}: label ends before it starts")
+
+
+# --------------------------------------------------------------------------- radar
+
+def otsu_threshold(values: np.ndarray, bins: int = 256) -> float:
+    """Otsu's threshold: the value that maximises the between-class variance.
+
+    NaNs are ignored. Raises :class:`LabelInputError` when fewer than two distinct
+    values remain.
+    """
+    v = np.asarray(values, dtype="float64")
+    v = v[np.isfinite(v)]
+    if v.size == 0 or v.min() == v.max():
+        raise LabelInputError("Otsu threshold: the scene has no contrast (constant or empty)")
+    hist, edges = np.histogram(v, bins=bins)
+    centres = (edges[:-1] + edges[1:]) / 2
+    w0 = np.cumsum(hist)
+    w1 = w0[-1] - w0
+    m0 = np.cumsum(hist * centres)
+    mean0 = m0 / np.maximum(w0, 1)
+    mean1 = (m0[-1] - m0) / np.maximum(w1, 1)
+    between = w0 * w1 * (mean0 - mean1) ** 2
+    return float(edges[int(np.argmax(between[:-1])) + 1])
+
+
+def lee_filter(intensity: np.ndarray, size: int = 5, looks: float = 4.4) -> np.ndarray:
+    """Lee speckle filter on linear backscatter intensity (not dB).
+
+    Flat areas become their local mean; edges (local variation above that of
+    speckle, ``1 / looks``) keep their values. NaNs stay NaN and do not spread.
+    """
+    x = np.asarray(intensity, dtype="float64")
+    valid = np.isfinite(x)
+    filled = np.where(valid, x, 0.0)
+    count = ndimage.uniform_filter(valid.astype("float64"), size, mode="reflect")
+    count = np.maximum(count, 1e-9)
+    mean = ndimage.uniform_filter(filled, size, mode="reflect") / count
+    mean_sq = ndimage.uniform_filter(filled**2, size, mode="reflect") / count
+    var = np.maximum(mean_sq - mean**2, 0.0)
+    ci2 = var / np.maximum(mean**2, 1e-12)  # squared coefficient of variation
+    weight = np.clip(1.0 - (1.0 / looks) / np.maximum(ci2, 1e-12), 0.0, 1.0)
+    out = mean + weight * (filled - mean)
+    return np.where(valid, out, np.nan)
+
+
+def db_to_linear(db: np.ndarray) -> np.ndarray:
+    return 10.0 ** (np.asarray(db, dtype="float64") / 10.0)
+
+
+def linear_to_db(linear: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return 10.0 * np.log10(linear)
+
+
+def radar_shadow_layover(elevation: np.ndarray, cell_size: float, *, incidence_deg: float,
+                         look_azimuth_deg: float) -> np.ndarray:
+    """Cells in radar shadow or layover, from the local terrain slope.
+
+    A slope facing away from the radar steeper than ``90° - incidence`` is in
+    shadow; one facing it steeper than the incidence angle is in layover. This
+    is the local (per-cell) test; long shadows behind high ridges are not traced.
+
+    Parameters
+    ----------
+    look_azimuth_deg : float
+        Direction the radar looks, clockwise from north (e.g. ~ 80° for a
+        right-looking descending Sentinel-1 pass, ~ 280° ascending).
+    """
+    dz_dy, dz_dx = np.gradient(np.asarray(elevation, dtype="float64"), cell_size)
+    az = np.deg2rad(look_azimuth_deg)
+    # rows go south: north component of the gradient is -dz/drow
+    rise_along_look = dz_dx * np.sin(az) + (-dz_dy) * np.cos(az)
+    with np.errstate(invalid="ignore"):
+        angle = np.rad2deg(np.arctan(rise_along_look))
+        shadow = -angle > 90.0 - incidence_deg
+        layover = angle > incidence_deg
+    return shadow | layover
+
+
+def sentinel1_water(
+    vv_db: np.ndarray, vh_db: np.ndarray | None = None, *, slope_deg: np.ndarray | None = None,
+    shadow: np.ndarray | None = None, permanent_water: np.ndarray | None = None,
+    max_slope_deg: float = 5.0, filter_size: int = 5,
+    threshold_range_db: tuple[float, float] = (-26.0, -12.0), fallback_threshold_db: float = -18.0,
+) -> tuple[np.ndarray, dict[str, float]]:
+    """Water mask of one Sentinel-1 scene: int8 1 water, 0 dry, -1 unknown.
+
+    The VV band (and VH when given) is Lee-filtered in linear units and
+    thresholded per scene with Otsu's method on the dB values. When a scene has
+    too little water for a bimodal histogram, Otsu's threshold falls outside
+    ``threshold_range_db`` and ``fallback_threshold_db`` is used instead (noted
+    in the returned facts). Unknown: no data, slopes above ``max_slope_deg``,
+    ``shadow`` (shadow or layover) and permanent water.
+
+    Returns
+    -------
+    mask, facts
+        The mask and the thresholds used (``vv_threshold_db``, ``vh_threshold_db``,
+        ``fallback`` 0/1).
+    """
+    vv = linear_to_db(lee_filter(db_to_linear(vv_db), filter_size))
+    facts: dict[str, float] = {"fallback": 0.0}
+
+    def threshold(band: np.ndarray, offset: float = 0.0) -> float:
+        try:
+            t = otsu_threshold(band)
+        except LabelInputError:
+            t = np.nan
+        lo, hi = threshold_range_db[0] + offset, threshold_range_db[1] + offset
+        if not lo <= t <= hi:
+            facts["fallback"] = 1.0
+            return fallback_threshold_db + offset
+        return t
+
+    t_vv = threshold(vv)
+    facts["vv_threshold_db"] = t_vv
+    water = vv < t_vv
+    valid = np.isfinite(vv)
+    if vh_db is not None:
+        vh = linear_to_db(lee_filter(db_to_linear(vh_db), filter_size))
+        t_vh = threshold(vh, offset=-7.0)  # VH is ~7 dB below VV over both water and land
+        facts["vh_threshold_db"] = t_vh
+        water &= vh < t_vh
+        valid &= np.isfinite(vh)
+    out = np.where(water, WET, DRY).astype("int8")
+    unknown = ~valid
+    if slope_deg is not None:
+        unknown |= np.asarray(slope_deg) > max_slope_deg
+    if shadow is not None:
+        unknown |= np.asarray(shadow, dtype=bool)
+    if permanent_water is not None:
+        unknown |= np.asarray(permanent_water, dtype=bool)
+    out[unknown] = UNKNOWN
+    return out, facts
+
+
+# --------------------------------------------------------------------------- optical
+
+def sentinel2_water(
+    green: np.ndarray, *, swir1: np.ndarray | None = None, nir: np.ndarray | None = None,
+    scl: np.ndarray | None = None, permanent_water: np.ndarray | None = None,
+    threshold: float = 0.0,
+) -> np.ndarray:
+    """Water mask of one Sentinel-2 scene: MNDWI (with SWIR1) or else NDWI (with NIR).
+
+    Bands are surface reflectances on the same grid (the ratio does not care
+    about a common scale factor, but the L2A offset must be removed first).
+    Cells whose scene class is in :data:`SCL_UNKNOWN` (cloud, shadow, cirrus,
+    snow, no data) and permanent water are -1.
+    """
+    other = swir1 if swir1 is not None else nir
+    if other is None:
+        raise LabelInputError("Sentinel-2 water: give swir1 (MNDWI) or nir (NDWI)")
+    g, o = np.asarray(green, "float64"), np.asarray(other, "float64")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        index = (g - o) / (g + o)
+    out = np.where(index > threshold, WET, DRY).astype("int8")
+    unknown = ~np.isfinite(index)
+    if scl is not None:
+        unknown |= np.isin(np.asarray(scl), SCL_UNKNOWN)
+    if permanent_water is not None:
+        unknown |= np.asarray(permanent_water, dtype=bool)
+    out[unknown] = UNKNOWN
+    return out
+
+
+# --------------------------------------------------------------------------- rasters
+
+def permanent_water_from_worldcover(path: Path, grid: AreaGrid) -> np.ndarray:
+    """Boolean ``(ny, nx)``: cells whose WorldCover class is permanent water (80).
+
+    The classes are resampled to the grid by majority (mode), so a cell is water
+    when most of it is.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise LabelInputError(f"{path}: WorldCover raster not found")
+    with rasterio.open(path) as src:
+        out = np.zeros(grid.shape, dtype="uint8")
+        rasterio.warp.reproject(
+            rasterio.band(src, 1), out, dst_transform=grid.transform, dst_crs=grid.crs,
+            resampling=rasterio.warp.Resampling.mode, src_nodata=0, dst_nodata=0)
+    return out == WORLDCOVER_WATER
+
+
+def _to_grid_crs(geoms: list, src_crs: str | CRS, grid: AreaGrid) -> list:
+    tr = Transformer.from_crs(src_crs, grid.crs, always_xy=True)
+    return [shapely.transform(g, lambda x, y: tr.transform(x, y), interleaved=False)
+            for g in geoms]
+
+
+def rasterise(geoms: list, grid: AreaGrid, *, all_touched: bool = False) -> np.ndarray:
+    """Boolean ``(ny, nx)``: cells whose centre is inside any of ``geoms`` (grid CRS)."""
+    geoms = [g for g in geoms if g is not None and not g.is_empty]
+    if not geoms:
+        return np.zeros(grid.shape, dtype=bool)
+    return rasterio.features.rasterize(
+        [(g, 1) for g in geoms], out_shape=grid.shape, transform=grid.transform, fill=0,
+        dtype="uint8", all_touched=all_touched).astype(bool)
+
+
+# --------------------------------------------------------------------------- EMS
+
+def _read_shapes(path: Path) -> tuple[list, list[dict], str]:
+    import shapefile  # pyshp: pure Python, reads the EMS shapefiles without GDAL
+
+    prj = path.with_suffix(".prj")
+    crs = CRS.from_wkt(prj.read_text()).to_string() if prj.exists() else "EPSG:4326"
+    with shapefile.Reader(str(path)) as r:
+        names = [f.name for f in r.fields[1:]]
+        geoms = [shape(s.__geo_interface__) for s in r.shapes()]
+        records = [dict(zip(names, rec, strict=True)) for rec in r.records()]
+    return geoms, records, crs
+
+
+def read_ems_observations(folder: Path, grid: AreaGrid, *, product: str | None = None,
+                          confidence: float | None = None) -> list[LabelMap]:
+    """Copernicus EMS observed-flood polygons as one label map per satellite acquisition.
+
+    Reads ``*_observed_event_a.shp`` (flood polygons, ``dmg_src_id`` → the source),
+    ``*_image_footprint_a.shp`` (``or_src_id``), ``*_area_of_interest_a.shp`` and
+    ``*_source.dbf`` (``src_date`` dd/mm/yyyy, ``source_tm``). Cells inside the
+    acquisition's footprint and the area of interest are dry unless an event
+    polygon covers them; cells outside are unknown.
+
+    Parameters
+    ----------
+    product : str, optional
+        Prefix of the product when the folder holds several (e.g.
+        ``"EMSR332_02PADOVA_DEL_MONIT01_v1"``); default: the first found.
+    """
+    folder = Path(folder)
+    events = sorted(folder.glob(f"{product or '*'}_observed_event_a.shp"))
+    if not events:
+        raise LabelInputError(f"{folder}: no '*_observed_event_a.shp' (Copernicus EMS schema)")
+    prefix = events[0].name.removesuffix("_observed_event_a.shp")
+    need = {k: folder / f"{prefix}_{k}" for k in
+            ("image_footprint_a.shp", "area_of_interest_a.shp", "source.dbf")}
+    missing = [p.name for p in need.values() if not p.exists()]
+    if missing:
+        raise LabelInputError(f"{folder}: EMS product {prefix} lacks {missing}")
+    ev_geoms, ev_recs, crs = _read_shapes(events[0])
+    fp_geoms, fp_recs, fp_crs = _read_shapes(need["image_footprint_a.shp"])
+    aoi_geoms, _, aoi_crs = _read_shapes(need["area_of_interest_a.shp"])
+    import shapefile
+
+    with open(need["source.dbf"], "rb") as dbf, shapefile.Reader(dbf=dbf) as r:
+        names = [f.name for f in r.fields[1:]]
+        sources = {int(rec[names.index("src_id")]): dict(zip(names, rec, strict=True))
+                   for rec in r.records()}
+    aoi = rasterise(_to_grid_crs(aoi_geoms, aoi_crs, grid), grid)
+    if not aoi.any():
+        raise LabelInputError(f"{events[0]}: the EMS area of interest does not intersect the "
+                              "area grid; check the grid or the product")
+    out = []
+    for src_id in sorted({int(r["dmg_src_id"]) for r in ev_recs}):
+        src = sources.get(src_id)
+        if src is None:
+            raise LabelInputError(f"{events[0]}: dmg_src_id {src_id} not in the source table")
+        when = pd.to_datetime(f"{src['src_date']} {src['source_tm']}", format="%d/%m/%Y %H:%M:%S")
+        footprint = [g for g, r in zip(fp_geoms, fp_recs, strict=True)
+                     if int(r["or_src_id"]) == src_id]
+        seen = aoi & rasterise(_to_grid_crs(footprint, fp_crs, grid), grid)
+        wet = rasterise(_to_grid_crs([g for g, r in zip(ev_geoms, ev_recs, strict=True)
+                                      if int(r["dmg_src_id"]) == src_id], crs, grid), grid)
+        values = np.full(grid.shape, UNKNOWN, dtype="int8")
+        values[seen] = DRY
+        values[seen & wet] = WET
+        out.append(LabelMap(values, when, when, "ems",
+                            SOURCE_CONFIDENCE["ems"] if confidence is None else confidence,
+                            f"{prefix} source {src_id} ({src['source_nam']})"))
+    return out
+
+
+# --------------------------------------------------------------------------- reports
+
+def _report_geometry(props: dict, geom, default_radius: float):
+    radius = float(props.get("radius_m") or default_radius)
+    return geom.buffer(radius) if geom.geom_type in ("Point", "MultiPoint") else geom
+
+
+def read_incident_reports(path: Path, grid: AreaGrid, *, crs: str | None = None,
+                          default_radius_m: float | None = None,
+                          default_duration_h: float = 3.0) -> list[LabelMap]:
+    """Incident reports (CSV or GeoJSON) as label maps, one per report.
+
+    CSV columns: ``time`` (UTC), either ``x``/``y`` (in ``crs``, default the
+    grid's) or ``lon``/``lat``; optional ``end_time``, ``radius_m``, ``wet``
+    (1 water seen, 0 "no water here"), ``source``, ``confidence``. GeoJSON:
+    Point or Polygon features with the same properties; coordinates in CRS84
+    unless the file has a ``crs`` member. A report says something only where
+    it is: every other cell stays unknown.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise LabelInputError(f"{path}: incident report file not found")
+    radius = default_radius_m if default_radius_m is not None else grid.cell_size
+    items: list[tuple[dict, object, str]] = []
+    if path.suffix.lower() == ".csv":
+        table = pd.read_csv(path)
+        if "time" not in table:
+            raise LabelInputError(f"{path}: a 'time' column (UTC) is required")
+        if {"lon", "lat"} <= set(table.columns):
+            src_crs, xs, ys = "EPSG:4326", table["lon"], table["lat"]
+        elif {"x", "y"} <= set(table.columns):
+            src_crs, xs, ys = crs or grid.crs, table["x"], table["y"]
+        else:
+            raise LabelInputError(f"{path}: give 'x'/'y' or 'lon'/'lat' columns")
+        for (_, row), x, y in zip(table.iterrows(), xs, ys, strict=True):
+            items.append((row.dropna().to_dict(), Point(float(x), float(y)), src_crs))
+    elif path.suffix.lower() in (".geojson", ".json"):
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        src_crs = crs or doc.get("crs", {}).get("properties", {}).get("name", "OGC:CRS84")
+        for feature in doc.get("features", []):
+            props = feature.get("properties") or {}
+            if "time" not in props:
+                raise LabelInputError(f"{path}: every feature needs a 'time' property (UTC)")
+            items.append((props, shape(feature["geometry"]), src_crs))
+    else:
+        raise LabelInputError(f"{path}: incident reports must be .csv or .geojson")
+    out = []
+    for i, (props, geom, src_crs) in enumerate(items):
+        start = pd.Timestamp(props["time"])
+        start = start.tz_convert("UTC").tz_localize(None) if start.tzinfo else start
+        end = (pd.Timestamp(props["end_time"]) if props.get("end_time")
+               else start + pd.Timedelta(hours=default_duration_h))
+        end = end.tz_convert("UTC").tz_localize(None) if end.tzinfo else end
+        g = _to_grid_crs([geom], src_crs, grid)[0]
+        cells = rasterise([_report_geometry(props, g, radius)], grid, all_touched=True)
+        if not cells.any():
+            continue  # outside the area: says nothing about it
+        values = np.full(grid.shape, UNKNOWN, dtype="int8")
+        values[cells] = WET if int(props.get("wet", 1)) == 1 else DRY
+        source = str(props.get("source", "report"))
+        conf = float(props.get("confidence", SOURCE_CONFIDENCE["report"]))
+        out.append(LabelMap(values, start, end, source, conf, f"{path.name} #{i}"))
+    return out
