@@ -2,12 +2,21 @@
 
 Run without any server: Prefect starts a temporary local one when no
 ``PREFECT_API_URL`` is set. Deployments are declared in ``prefect.yaml``.
+
+Per area (``areas/<name>.yaml``): ``static_flow``, ``history_flow``, ``train_flow``,
+``forecast_flow`` (history → static → forecast → publish → alerts) and
+``housekeeping_flow``. Fetching tasks retry; tasks whose output depends only on the
+inputs are cached by :func:`wetindex.pipeline.inputs_key` (input files' content, area
+and model configuration), and the stages also resume from their content-keyed outputs
+on disk (:mod:`wetindex.runner`).
 """
 
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
@@ -82,3 +91,107 @@ def demo_flow(root: str = ".", size_m: float = 10_000.0, years: float = 3.0, see
     return pipeline.DemoResult(forecast=forecast.folder, site=site.site_root,
                                release=site.release, feed=site.feed_dir,
                                alerts=alerts, model=model.path)
+
+
+# --------------------------------------------------------------------------- areas
+
+def _area_run(area: str, root: str, issue_time: str | None = None):
+    from wetindex.commands.area import load_area
+    from wetindex.runner import AreaRun
+
+    root_path = Path(root).resolve()
+    return AreaRun(pipeline.AreaContext(load_area(root_path, area), root_path), issue_time)
+
+
+def _inputs_cache_key(context: Any, parameters: dict[str, Any]) -> str | None:
+    """Cache key: the stage and everything its output depends on (see module docstring)."""
+    run = parameters["run"]
+    return f"{context.task.name}-{run.ctx.config.name}-{run.key}"
+
+
+_CACHED = dict(cache_key_fn=_inputs_cache_key, cache_expiration=timedelta(days=7),
+               persist_result=True)
+
+
+def _stage(run, stage: str) -> dict[str, Any]:
+    logger = get_run_logger()
+    result = run.run(stage)
+    logger.info("%s %s: %s", stage, "reused" if result.reused else
+                f"done in {result.seconds:.1f} s", result.summary)
+    return {"stage": stage, "reused": result.reused, "summary": result.summary,
+            "seconds": round(result.seconds, 2)}
+
+
+@task(name="fetch and harmonise inputs", retries=3, retry_delay_seconds=[30, 120, 600],
+      **_CACHED)
+def history_stage_task(run) -> dict[str, Any]:
+    return _stage(run, "history")
+
+
+@task(name="static terrain features", **_CACHED)
+def static_stage_task(run) -> dict[str, Any]:
+    return _stage(run, "static")
+
+
+@task(name="train and evaluate", **_CACHED)
+def train_stage_task(run) -> dict[str, Any]:
+    return _stage(run, "train")
+
+
+@task(name="48-hour forecast", **_TASK)
+def forecast_stage_task(run) -> dict[str, Any]:
+    return _stage(run, "forecast")
+
+
+@task(name="publish site and CAP feed", retries=2, retry_delay_seconds=30, **_TASK)
+def publish_stage_task(run) -> dict[str, Any]:
+    return _stage(run, "publish")
+
+
+@task(name="alerts", retries=2, retry_delay_seconds=60, **_TASK)
+def alerts_stage_task(run) -> dict[str, Any]:
+    return _stage(run, "alerts")
+
+
+@flow(name="wetindex-static", log_prints=True)
+def static_flow(area: str, root: str = ".") -> dict[str, Any]:
+    """Static terrain features of an area (on demand: when the terrain changes)."""
+    run = _area_run(area, root)
+    return static_stage_task(run)
+
+
+@flow(name="wetindex-history", log_prints=True)
+def history_flow(area: str, root: str = ".") -> dict[str, Any]:
+    """Fetch and harmonise the area's observed history."""
+    return history_stage_task(_area_run(area, root))
+
+
+@flow(name="wetindex-train", log_prints=True)
+def train_flow(area: str, root: str = ".") -> list[dict[str, Any]]:
+    """History → static features → train (on demand)."""
+    run = _area_run(area, root)
+    return [history_stage_task(run), static_stage_task(run), train_stage_task(run)]
+
+
+@flow(name="wetindex-forecast", log_prints=True)
+def forecast_flow(area: str, root: str = ".", issue_time: str | None = None
+                  ) -> list[dict[str, Any]]:
+    """History → static → forecast → publish → alerts, with the latest trained model."""
+    run = _area_run(area, root, issue_time)
+    return [history_stage_task(run), static_stage_task(run), forecast_stage_task(run),
+            publish_stage_task(run), alerts_stage_task(run)]
+
+
+@task(name="housekeeping", retries=1, **_TASK)
+def housekeeping_task(run) -> dict[str, Any]:
+    from wetindex.runner import housekeeping
+
+    done = housekeeping(run.ctx)
+    get_run_logger().info("housekeeping: %s", done)
+    return done
+
+
+@flow(name="wetindex-housekeeping", log_prints=True)
+def housekeeping_flow(area: str, root: str = ".") -> dict[str, Any]:
+    """Daily: prune the download cache, delete old forecasts, retry alert deliveries."""
+    return housekeeping_task(_area_run(area, root))

@@ -86,14 +86,93 @@ class AlertsConfig(_Strict):
     subscriptions: str | None = None
 
 
+#: Input families a local file can provide (DESIGN.md, Interfaces: ``--input KIND=PATH``).
+INPUT_KINDS: tuple[str, ...] = ("terrain", "rain", "evaporation", "sea_level", "groundwater",
+                                "labels", "dikes", "boundary")
+
+
+class LocalInput(_Strict):
+    """One local file as the source of an input family (or a constant value).
+
+    In YAML a bare path (``rain: data/rain.csv``) or a bare number (``groundwater: 1.5``,
+    a constant depth in metres) is accepted as the short form.
+    """
+
+    path: str | None = None
+    #: CSV column / NetCDF variable / vector attribute to read (default: the only one)
+    variable: str | None = None
+    #: units of the file's values when not the canonical ones, e.g. ``cm`` for sea level
+    units: str | None = None
+    #: a constant instead of a file (groundwater depth below terrain [m])
+    value: float | None = None
+    attribution: str = ""
+    licence: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short_form(cls, data: Any) -> Any:
+        if isinstance(data, (int, float)) and not isinstance(data, bool):
+            return {"value": float(data)}
+        if isinstance(data, str):
+            return {"path": data}
+        return data
+
+    @model_validator(mode="after")
+    def _path_or_value(self) -> LocalInput:
+        if (self.path is None) == (self.value is None):
+            raise ValueError("give exactly one of 'path' (a file) or 'value' (a constant)")
+        return self
+
+
+class LocalInputsConfig(_Strict):
+    """Local files per input family (``source: local``); see ``wetindex.sources.local``."""
+
+    terrain: LocalInput
+    rain: LocalInput
+    sea_level: LocalInput
+    boundary: LocalInput
+    evaporation: LocalInput | None = None
+    groundwater: LocalInput | None = None
+    labels: LocalInput | None = None
+    dikes: LocalInput | None = None
+    #: terrain at or below this height [m] outside the boundary (or nodata) is sea
+    sea_below_m: float = 0.0
+    #: a label observed within this many hours of a valid hour labels that hour
+    label_tolerance_h: int = Field(1, ge=0, le=12)
+
+
+class ScheduleConfig(_Strict):
+    """When the Prefect deployments run (cron, UTC) and how long outputs are kept."""
+
+    #: DMI HARMONIE runs every 3 h and publishes ~1 h 45 min after the run time
+    forecast_cron: str = "45 1-22/3 * * *"
+    housekeeping_cron: str = "30 4 * * *"
+    #: forecast folders and site releases older than this are deleted by housekeeping
+    retention_days: int = Field(30, ge=1)
+    #: cached downloads not used for this long are pruned
+    cache_max_age_days: int = Field(60, ge=1)
+
+
+class DaskConfig(_Strict):
+    """Where feature building and prediction run."""
+
+    #: ``tcp://host:8786`` of a Dask distributed scheduler; none: the local threaded scheduler
+    scheduler_address: str | None = None
+    #: candidate cells per prediction task
+    chunk_cells: int = Field(250_000, ge=1000)
+
+
 class AreaConfig(_Strict):
     """Everything that defines one forecast area."""
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
     title: str
-    source: Literal["demo"] = "demo"
+    source: Literal["demo", "local"] = "demo"
     grid: GridConfig | None = None
     demo: DemoConfig | None = None
+    inputs: LocalInputsConfig | None = None
+    schedule: ScheduleConfig = ScheduleConfig()
+    dask: DaskConfig = DaskConfig()
     thresholds: Thresholds = Thresholds()
     forecast: ForecastConfig = ForecastConfig()
     training: TrainingConfig = TrainingConfig()
@@ -106,6 +185,11 @@ class AreaConfig(_Strict):
         if self.source == "demo" and self.demo is None:
             raise ValueError(
                 "source 'demo' needs a 'demo:' section (size_m, cell_size, years, seed)"
+            )
+        if self.source == "local" and (self.grid is None or self.inputs is None):
+            raise ValueError(
+                "source 'local' needs a 'grid:' and an 'inputs:' section; "
+                "write them with 'wetindex init --aoi FILE --name NAME --input KIND=PATH'"
             )
         return self
 

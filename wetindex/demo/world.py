@@ -286,6 +286,8 @@ class DemoWorld:
             for v in ds[n].data_vars:
                 if ds[n][v].attrs.get("dtype") == "bool" or ds[n][v].dtype == bool:
                     ds[n][v] = ds[n][v].astype(bool)
+            # NetCDF does not keep the grid's CRS here: without it terrain features refuse
+            ds[n] = ds[n].rio.write_crs(meta["config"]["crs"])
         passes = pd.read_csv(path / "satellite_passes.csv", parse_dates=["time"])
         incidents = pd.read_csv(path / "incidents.csv", parse_dates=["time"])
         for df in (passes, incidents):
