@@ -73,12 +73,14 @@ def alerts_task(ctx, inputs, forecast):
 
 @flow(name="wetindex-demo", log_prints=True)
 def demo_flow(root: str = ".", size_m: float = 10_000.0, years: float = 3.0, seed: int = 42,
-              start: str | None = None, output_root: str | None = None):
+              start: str | None = None, storm_ahead_h: int | None = None,
+              output_root: str | None = None):
     """The main job on the built-in demo area.
 
     world → static features → train → forecast → publish site and feed → alerts.
     """
-    world = {"size_m": size_m, "years": years, "seed": seed} | ({"start": start} if start else {})
+    world = {"size_m": size_m, "years": years, "seed": seed, "storm_ahead_h": storm_ahead_h}
+    world |= {"start": start} if start else {}
     ctx = pipeline.AreaContext(demo_config(**world),
                                Path(root).resolve(),
                                Path(output_root).resolve() if output_root else None)

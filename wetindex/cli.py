@@ -64,6 +64,9 @@ def demo(
     start: Annotated[str | None, typer.Option(
         help="Start of the demo history (UTC, e.g. 2023-01-01T00:00). Default: so that the "
              "history ends now and the forecast is issued at the current 3-hour slot.")] = None,
+    storm_ahead_h: Annotated[int | None, typer.Option(
+        help="Hours after the issue time at which a storm surge overtops the demo dike "
+             "(0 for none).")] = 20,
 ) -> None:
     """Run the main job on the built-in demo area, as a Prefect flow."""
     _configure_logging()
@@ -73,7 +76,8 @@ def demo(
                "of history. Prefect starts a temporary local server first (~20 s).")
     start = start or demo_start_ending_now(years)
     flow = _load_flow(root, "demo_flow")
-    result = flow(root=str(root), size_m=size_m, years=years, seed=seed, start=start)
+    result = flow(root=str(root), size_m=size_m, years=years, seed=seed, start=start,
+                  storm_ahead_h=storm_ahead_h or None)
     minutes = (time.perf_counter() - started) / 60
     site = result.site / "current"
     typer.echo("")

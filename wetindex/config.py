@@ -42,6 +42,8 @@ class DemoConfig(_Strict):
     years: float = Field(3.0, gt=0)
     seed: int = 42
     start: str = "2023-01-01T00:00"
+    #: an overtopping storm this many hours after the history ends (none when unset)
+    storm_ahead_h: int | None = Field(None, ge=1, le=47)
 
 
 class Thresholds(_Strict):

@@ -104,7 +104,7 @@ def demo_world(ctx: AreaContext):
 
     demo = ctx.config.demo
     cfg = DemoWorldConfig(size_m=demo.size_m, cell_size=demo.cell_size, years=demo.years,
-                          seed=demo.seed, start=demo.start)
+                          seed=demo.seed, start=demo.start, storm_ahead_h=demo.storm_ahead_h)
     final = ctx.area_dir / "world" / _key(demo.model_dump())
     if final.exists():
         return DemoWorld.load(final)

@@ -108,8 +108,14 @@ def sea_level_series(
     history_hours: int,
     overtop_level: float,
     toe_level: float,
+    storm_ahead_h: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray, list[int]]:
-    """Hourly sea level [m] and its surge part [m]; also the forced storm peak indices."""
+    """Hourly sea level [m] and its surge part [m]; also the forced storm peak indices.
+
+    ``storm_ahead_h`` adds one more overtopping storm peaking that many hours after
+    the end of the history, inside the last forecast's horizon: the live demo then
+    has a storm coming, as an operator would see one.
+    """
     n = times.size
     hours = (times.values - times.values[0]) / np.timedelta64(1, "h")
     tide = 0.24 * np.cos(2 * np.pi * hours / 12.42 + rng.uniform(0, 2 * np.pi)) + 0.07 * np.cos(
@@ -144,6 +150,12 @@ def sea_level_series(
         np.arange(holdout_lo, max(history_hours - 240, holdout_lo + 1)),
     ]
     targets = [overtop_level + rng.uniform(0.08, 0.22), overtop_level + rng.uniform(0.08, 0.22)]
+    if storm_ahead_h is not None:
+        if not 0 < storm_ahead_h < n - history_hours:
+            raise ValueError(f"storm_ahead_h={storm_ahead_h} must lie inside the forecast "
+                             f"horizon (1 … {n - history_hours - 1} h)")
+        candidates.append(np.array([history_hours + storm_ahead_h]))
+        targets.append(overtop_level + 0.3)
     for pool, target in zip(candidates, targets, strict=True):
         if pool.size == 0:
             continue
@@ -201,6 +213,7 @@ def forcing_dataset(
     overtop_level: float,
     toe_level: float,
     annual_mm: float = 750.0,
+    storm_ahead_h: int | None = None,
 ) -> tuple[xr.Dataset, dict]:
     """All forcing series on ``times`` (history plus a forecast buffer) and event facts."""
     rng = np.random.default_rng([seed, 2])
@@ -208,7 +221,8 @@ def forcing_dataset(
     rain = rain_series(rng, times, annual)
     burst = add_cloudburst(rng, times, rain)
     evap = evaporation_series(rng, times, rain)
-    sea, surge, forced = sea_level_series(rng, times, history_hours, overtop_level, toe_level)
+    sea, surge, forced = sea_level_series(rng, times, history_hours, overtop_level, toe_level,
+                                          storm_ahead_h)
     gw = groundwater_anomaly_series(rain, evap)
     t = pd.DatetimeIndex(times).tz_localize(None).to_numpy().astype("datetime64[ns]")
     ds = xr.Dataset(

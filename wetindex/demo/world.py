@@ -50,6 +50,8 @@ class DemoWorldConfig:
     y_max: float = 6_335_000.0
     forecast_every_h: int = 3
     max_lead_h: int = 48
+    #: an overtopping storm this many hours after the history's end (the live demo's)
+    storm_ahead_h: int | None = None
 
     def grid(self) -> AreaGrid:
         n = round(self.size_m / self.cell_size)
@@ -339,7 +341,8 @@ def build_demo_world(config: DemoWorldConfig = DemoWorldConfig()) -> DemoWorld:
     start = _utc_naive(config.start)
     times = pd.date_range(start, periods=hist + config.max_lead_h + 1, freq="h")
     toe = 1.3  # the foreshore in front of the dike
-    forcing_ext, ev = climate.forcing_dataset(config.seed, times, hist, land.dike_crest_min, toe)
+    forcing_ext, ev = climate.forcing_dataset(config.seed, times, hist, land.dike_crest_min, toe,
+                                              storm_ahead_h=config.storm_ahead_h)
     forcing = forcing_ext.isel(time=slice(0, hist))
     fc = forecasts.make_forecasts(config.seed, forcing_ext, ev["surge"], hist,
                                   config.forecast_every_h, config.max_lead_h)
