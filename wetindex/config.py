@@ -203,7 +203,9 @@ class AreaConfig(_Strict):
         return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
 
 
-def _format_validation_error(err: ValidationError, source: str) -> str:
+def format_validation_error(err: ValidationError, source: str,
+                            what: str = "area configuration") -> str:
+    """One message naming ``source`` and every bad or unknown key of a pydantic error."""
     lines = []
     for e in err.errors():
         where = ".".join(str(p) for p in e["loc"]) or "(top level)"
@@ -211,7 +213,7 @@ def _format_validation_error(err: ValidationError, source: str) -> str:
             lines.append(f"  unknown key '{where}': remove it or fix its spelling")
         else:
             lines.append(f"  {where}: {e['msg']}")
-    return f"{source}: invalid area configuration\n" + "\n".join(lines)
+    return f"{source}: invalid {what}\n" + "\n".join(lines)
 
 
 def parse_config(data: dict[str, Any], source: str = "<config>") -> AreaConfig:
@@ -221,7 +223,7 @@ def parse_config(data: dict[str, Any], source: str = "<config>") -> AreaConfig:
     try:
         return AreaConfig.model_validate(data)
     except ValidationError as err:
-        raise ConfigError(_format_validation_error(err, source)) from None
+        raise ConfigError(format_validation_error(err, source)) from None
 
 
 def load_config(path: Path) -> AreaConfig:

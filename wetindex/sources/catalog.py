@@ -13,6 +13,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from wetindex.config import format_validation_error
 from wetindex.sources.base import Attribution
 
 #: The catalog folder in a source checkout (``<repo>/data_sources``).
@@ -73,14 +74,7 @@ def _load_entry(path: Path) -> SourceEntry:
     try:
         entry = SourceEntry.model_validate(data)
     except ValidationError as err:
-        lines = []
-        for e in err.errors():
-            where = ".".join(str(p) for p in e["loc"]) or "(top level)"
-            if e["type"] == "extra_forbidden":
-                lines.append(f"  unknown key '{where}': remove it or fix its spelling")
-            else:
-                lines.append(f"  {where}: {e['msg']}")
-        raise CatalogError(f"{path}: invalid data source entry\n" + "\n".join(lines)) from None
+        raise CatalogError(format_validation_error(err, str(path), "data source entry")) from None
     if entry.id != path.stem:
         raise CatalogError(f"{path}: id '{entry.id}' differs from the file name; rename one")
     return entry
