@@ -144,8 +144,13 @@ def evaluate(
     issues = issues[(issues >= holdout[0]) & (issues <= holdout[1])][:: max(1, issue_step_h // 3)]
     if len(issues) == 0:
         raise ValueError(f"no issue times in the hold-out period {holdout[0]} – {holdout[1]}")
-    clim_times = pd.date_range(train[0], train[1], freq="24h").values
-    climatology = (inputs.labels(clim_times, cells) == 1).mean(axis=0).astype("float32")
+    clim_times = pd.date_range(train[0], train[1], freq="24h")
+    wet_then = inputs.labels(clim_times.values, cells) == 1
+    climatology = wet_then.mean(axis=0).astype("float32")
+    # the same base rate for the calendar month only: a hold-out in a drier season than
+    # the year's average makes the all-season rate an easy reference to beat
+    by_month = {m: wet_then[clim_times.month == m].mean(axis=0).astype("float32")
+                for m in range(1, 13) if (clim_times.month == m).any()}
 
     observed = inputs.observed(issues[0].to_datetime64() - np.timedelta64(HISTORY_NEEDED_H, "h"),
                                issues[-1].to_datetime64())
@@ -164,7 +169,7 @@ def evaluate(
                                                                 climatology), strict=True))
 
     rows: dict[str, list[np.ndarray]] = {"lead": [], "y": [], "model": [], "x": [], "clim": [],
-                                         "pers": [], "nowcast": []}
+                                         "clim_month": [], "pers": [], "nowcast": []}
     screen_misses = 0
     leads = np.arange(1, max_lead_h + 1)
     for i, issue in enumerate(issues):
@@ -177,6 +182,7 @@ def evaluate(
             rows["y"].append(truth[li])
             rows["lead"].append(np.full(len(cells), leads[li]))
             rows["clim"].append(climatology)
+            rows["clim_month"].append(by_month.get(issue.month, climatology))
             rows["pers"].append(persistence_now[i])
             # the nowcast's rules need only a few columns: keep its answer, not its rows
             rows["nowcast"].append(baseline_probabilities(
@@ -192,6 +198,7 @@ def evaluate(
              "model_raw": raw}
     clim = np.concatenate(rows["clim"])[known]
     probs |= baseline_probabilities(x, clim, np.concatenate(rows["pers"])[known])
+    probs["climatology_month"] = np.concatenate(rows["clim_month"])[known]
     probs["nowcast"] = np.concatenate(rows["nowcast"])[known]
     bins = lead_bins(max_lead_h)
     scores, reliability = score_by_lead_bin(probs, y, lead, bins, thresholds)

@@ -16,13 +16,14 @@ from pathlib import Path
 from typing import Any
 
 #: Rows of the headline tables, in this order when present.
-METHODS: tuple[str, ...] = ("model", "model_raw", "climatology", "persistence", "rain_rule",
-                            "bathtub", "best_baseline", "nowcast")
-BASELINES: tuple[str, ...] = ("climatology", "persistence", "rain_rule", "bathtub",
-                              "best_baseline")
+METHODS: tuple[str, ...] = ("model", "model_raw", "climatology", "climatology_month",
+                            "persistence", "rain_rule", "bathtub", "best_baseline", "nowcast")
+BASELINES: tuple[str, ...] = ("climatology", "climatology_month", "persistence", "rain_rule",
+                              "bathtub", "best_baseline")
 #: Metrics the site's About page shows.
 SITE_METRICS: tuple[str, ...] = ("brier_skill", "roc_auc", "csi_orange")
-SITE_METHODS: tuple[str, ...] = ("model", "best_baseline", "nowcast", "persistence")
+SITE_METHODS: tuple[str, ...] = ("model", "best_baseline", "nowcast", "persistence",
+                                 "climatology_month")
 
 
 def _fmt(v: Any) -> str:
