@@ -207,22 +207,23 @@ plt.show()
 # ▶ `wetindex run all --area my-area` runs static → history → train → forecast →
 # publish → alerts for the area, resuming what is done (`wetindex.runner.AreaRun`).
 #
-# Below are the same stages' Python calls, on the demo area itself (`make demo` runs
-# them as one Prefect flow). The model trained in notebook 3 is reused when it is
-# there; otherwise a quick one is trained here (notebook 3 explains the quick model
-# configuration).
+# Below are the same stages' Python calls on `my-area`, the area made from the local
+# files above: static features from `terrain.tif`, a model trained on its own history
+# (the water maps in `labels.nc`), and a forecast from the latest issue time. A model
+# trained here before is reused.
 
 # %%
-inputs = pipeline.area_inputs(demo_ctx)  # ▶ (reads the sources named in the config)
-static = pipeline.build_static(demo_ctx, inputs)  # ▶ wetindex run static
+my_ctx = pipeline.AreaContext(my_area, root=REPO, output_root=OUTPUT)
+inputs = my_inputs  # ▶ (reads the files named in the area configuration)
+static = pipeline.build_static(my_ctx, inputs)  # ▶ wetindex run static --area my-area
 try:
-    model = load_model(demo_ctx.models_root, demo_ctx.config.name)
+    model = load_model(my_ctx.models_root, my_area.name)
     print(f"reusing model {model.version}")
 except ModelArtifactError as err:
     print(f"{err}: training one now")
-    model = pipeline.train_stage(demo_ctx, inputs, static)  # ▶ wetindex run train
+    model = pipeline.train_stage(my_ctx, inputs, static)  # ▶ wetindex run train --area my-area
 started = time.perf_counter()
-forecast = pipeline.forecast_stage(demo_ctx, inputs, static, model)  # ▶ wetindex run forecast
+forecast = pipeline.forecast_stage(my_ctx, inputs, static, model)  # ▶ wetindex run forecast
 print(f"forecast issued {pd.Timestamp(forecast.dataset['issue_time'].values):%Y-%m-%d %H:%M} "
       f"UTC in {time.perf_counter() - started:.1f} s: {len(forecast.warnings)} warnings; "
       f"products in {forecast.folder}")
