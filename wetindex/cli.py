@@ -44,7 +44,8 @@ def _configure_logging() -> None:
 
 def _prefect_environment(root: Path) -> None:
     # keep Prefect's database with the project, and send no usage telemetry
-    os.environ.setdefault("PREFECT_HOME", str(root / "var" / "prefect"))
+    home = Path(os.environ.setdefault("PREFECT_HOME", str(root / "var" / "prefect")))
+    home.mkdir(parents=True, exist_ok=True)  # Prefect makes only the last folder itself
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 
