@@ -331,7 +331,7 @@ def forecast_stage(ctx: AreaContext, inputs: AreaInputs, static: xr.Dataset,
                                            calibration)
     ds = xr.Dataset({"probability": prob, "level": levels(prob, ctx.config.thresholds.as_list())})
     ds.attrs.update({
-        "area": ctx.config.name, "model_version": model.version,
+        "area": ctx.config.name, "area_name": ctx.config.title, "model_version": model.version,
         "thresholds": json.dumps(ctx.config.thresholds.model_dump()),
         "issue_time": issue_time.isoformat(),
         "driver_forecast": "persistence" if "forecast" in getattr(inputs, "proxies", {})

@@ -279,15 +279,19 @@ def decide(
 def _warning_drivers(
     warnings: Sequence[WarningArea], subscription: Subscription, grid_crs: Any
 ) -> dict[str, float]:
-    """Drivers of the highest, most likely warning overlapping the subscription."""
+    """Drivers of the warning covering most of the subscription's area.
+
+    A dike association's polder often touches a neighbouring place's warning at its
+    edge; the warning that covers the area itself explains the subscriber's risk.
+    """
     if not warnings or grid_crs is None:
         return {}
-    hits = [w for w in warnings
-            if reproject(shape(w.geometry), "EPSG:4326", grid_crs).intersects(
-                subscription.geometry)]
-    if not hits:
+    overlaps = [(reproject(shape(w.geometry), "EPSG:4326", grid_crs).intersection(
+        subscription.geometry).area, w) for w in warnings]
+    overlaps = [(area, w) for area, w in overlaps if area > 0]
+    if not overlaps:
         return {}
-    return dict(max(hits, key=lambda w: (w.level, w.probability)).drivers)
+    return dict(max(overlaps, key=lambda aw: (aw[0], aw[1].level, aw[1].probability))[1].drivers)
 
 
 def render_for_channel(
