@@ -130,7 +130,7 @@ def sample_rows(
     start = issue_set[0] - np.timedelta64(HISTORY_NEEDED_H, "h")
     observed = inputs.observed(start, issue_set[-1])
     uniq_issue, issue_pos = np.unique(issue_t, return_inverse=True)
-    drivers = drivers_for_issues(observed, _forecasts_for(inputs, uniq_issue), uniq_issue)
+    drivers = drivers_for_issues(observed, inputs.forecasts_many(uniq_issue), uniq_issue)
     row_drivers = drivers[issue_pos, lead - 1]
     gw = inputs.groundwater_depth_cells(uniq_issue, cells)  # (n_issues, n_cells)
     statics = static_table(static, cells)
@@ -138,13 +138,4 @@ def sample_rows(
     label = (truth[vi, ci] == 1).astype("int8")
     weight = np.where(label == 1, 1.0 / rate_pos, 1.0 / rate_neg).astype("float32")
     return SampleTable(x, label, weight, valid_t, lead.astype("int16"), cells[ci])
-
-
-def _forecasts_for(inputs: AreaInputs, issue_times: np.ndarray) -> xr.Dataset:
-    """The drivers' forecasts at many issue times as one ``(issue_time, lead)`` dataset."""
-    many = getattr(inputs, "forecasts_many", None)
-    if many is not None:
-        return many(issue_times)
-    return xr.concat([inputs.forecast(t).expand_dims(issue_time=[t]) for t in issue_times],
-                     dim="issue_time")
 

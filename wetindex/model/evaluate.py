@@ -23,7 +23,6 @@ from wetindex.model.calibration import (
     expected_calibration_error,
     reliability_curve,
 )
-from wetindex.model.dataset import _forecasts_for
 from wetindex.model.screen import screened_cells
 from wetindex.sources.base import AreaInputs
 
@@ -154,7 +153,7 @@ def evaluate(
 
     observed = inputs.observed(issues[0].to_datetime64() - np.timedelta64(HISTORY_NEEDED_H, "h"),
                                issues[-1].to_datetime64())
-    drivers = drivers_for_issues(observed, _forecasts_for(inputs, issues.values), issues.values)
+    drivers = drivers_for_issues(observed, inputs.forecasts_many(issues.values), issues.values)
     statics = static_table(static, cells)
     gw = inputs.groundwater_depth_cells(issues.values, cells)
     persistence_now = last_observed_water(inputs, issues, cells, climatology)

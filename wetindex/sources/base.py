@@ -87,6 +87,14 @@ class AreaInputs(ABC):
     def forecast(self, issue_time: np.datetime64) -> xr.Dataset:
         """The drivers' forecast issued at ``issue_time`` on ``lead`` (hours 1 … 48)."""
 
+    def forecasts_many(self, issue_times: np.ndarray) -> xr.Dataset:
+        """Forecasts at many issue times as one ``(issue_time, lead)`` dataset.
+
+        The default stacks :meth:`forecast`; override when a provider holds them together.
+        """
+        return xr.concat([self.forecast(t).expand_dims(issue_time=[t]) for t in issue_times],
+                         dim="issue_time")
+
     @abstractmethod
     def groundwater_depth(self, time: np.datetime64) -> xr.DataArray:
         """Groundwater depth below terrain [m] on the grid at ``time``."""
