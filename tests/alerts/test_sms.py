@@ -78,7 +78,7 @@ def test_gateway_down_then_up_delivers_once_later(tmp_path):
                                  shape={"crs": CRS, "polygon": list(AREA.exterior.coords)}),
                   CRS, subscriber_id=f"dige-{i}")
     run_alerts(make_forecast(0.75), store.subscriptions("t", CRS), AlertStore(store.engine),
-               outbox, site_url="https://varsler.example.dk/")
+               outbox, site_url="https://varsler.example.dk/", now=ISSUE)
     gateway = Receiver(check=authorised)
     channels = {"sms": SmsChannel(HttpSmsGateway(gateway.url, timeout=2),
                                   store_contacts(store, "sms"))}

@@ -115,7 +115,7 @@ def test_receiver_down_then_up_delivers_once_later(tmp_path):
             shape={"crs": CRS, "polygon": list(AREA.exterior.coords)}), CRS,
             subscriber_id=f"pumpe-{i}")
     run_alerts(make_forecast(0.5), store.subscriptions("t", CRS), AlertStore(store.engine),
-               outbox, site_url="https://x.dk/")
+               outbox, site_url="https://x.dk/", now=ISSUE)
     channels = {"webhook": WebhookChannel(store_contacts(store, "webhook"), allow_private=True,
                                           timeout=2)}
 

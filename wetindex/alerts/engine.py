@@ -332,6 +332,7 @@ def run_alerts(
     unsubscribe_url: Callable[[Subscription], str] | None = None,
     hysteresis: float = 0.05,
     min_dwell_h: int = 6,
+    now: datetime | None = None,
 ) -> list[AlertDecision]:
     """Decide for every subscription and queue its messages, state and outbox together.
 
@@ -339,6 +340,7 @@ def run_alerts(
     channel (key ``f"{subscription.id}:{event_id}:{revision}"``). Subscriptions whose
     area cannot be evaluated are reported together in one ``ValueError`` after the
     others have been processed, so one bad area never holds back the rest.
+    ``now`` is when the messages are queued and first due (default: the wall clock).
 
     Returns
     -------
@@ -381,7 +383,7 @@ def run_alerts(
                         channel, decision, sub, site_url=site_url,
                         unsubscribe_url=unsubscribe(sub))
                     outbox.enqueue(decision.idempotency_key, channel, recipient, body,
-                                   subscription_id=sub.id, conn=conn)
+                                   subscription_id=sub.id, conn=conn, now=now)
         if decision is not None:
             decisions.append(decision)
     if problems:
