@@ -63,3 +63,26 @@ def test_drivers_share_positive_contributions_by_group():
 def test_slug_is_ascii():
     assert slug("Polderen bag Nordre Dige") == "polderen-bag-nordre-dige"
     assert slug("Søndersø Å") == "soendersoe-aa"
+
+
+def test_conditions_are_the_drivers_in_physical_units_over_the_window():
+    prob = np.zeros((12, 40, 40))
+    prob[5:9, 0:20, 0:20] = 0.5  # the west at orange from +6 h to +9 h
+    leads = np.arange(1, 13)
+    rain = np.zeros(12)
+    rain[5:9] = 2.5  # 10 mm in the window
+    rain[11] = 30.0  # after it: not part of the warning
+    sea = np.full(12, 0.3)
+    sea[3] = 2.1  # high water 2 h before the onset
+    drivers = xr.Dataset({"rain": ("lead", rain), "sea_level": ("lead", sea)},
+                         coords={"lead": leads})
+    crest = np.full((40, 40), np.nan)
+    crest[0, 0:20] = 2.6
+    depth = np.full((40, 40), 0.4)
+    [w] = warning_areas(_forecast(prob), PLACES, GRID, area_name="T", area_id="t",
+                        drivers=drivers, dike_crest=crest, groundwater_depth=depth)
+    c = w.conditions
+    assert c["rain_mm"] == 10.0 and c["sea_level_cm"] == 30.0 and c["high_water_cm"] == 210.0
+    assert c["high_water_time"] == "2026-01-01T04:00:00+00:00"
+    assert c["dike_crest_margin_cm"] == 50.0 and c["groundwater_depth_m"] == 0.4
+    assert w.level == 2 and w.onset == pd.Timestamp("2026-01-01T06:00", tz="UTC")

@@ -41,9 +41,11 @@ from wetindex.grid import AreaGrid
 from wetindex.model.artifacts import LoadedModel, load_model, save_model
 from wetindex.model.calibration import apply_calibration
 from wetindex.model.evaluate import evaluate
-from wetindex.model.predict import ForecastInputs, gather_inputs, levels, predict_probability
+from wetindex.model.predict import ForecastInputs, gather_inputs, predict_probability
 from wetindex.model.report import site_scorecard
+from wetindex.model.screen import screened_cells
 from wetindex.model.train import load_model_config, train
+from wetindex.normal import forecast_dataset, normal_for_model
 from wetindex.risk import group_contributions, warning_areas
 from wetindex.sources.base import AreaInputs, InputMissingError
 from wetindex.warnings import InputHealth, RunStatus, WarningArea
@@ -213,6 +215,8 @@ def train_stage(ctx: AreaContext, inputs: AreaInputs, static: xr.Dataset,
     path = save_model(ctx.models_root, ctx.config.name, trained.booster, metadata,
                       model_card(ctx, metadata), root=ctx.root)
     log.info("model saved to %s", path)
+    normal_for_model(path, inputs, screened_cells(inputs, static, trained.screen),
+                     metadata["periods"]["train"])  # the seasonal normal, kept with the model
     model = load_model(ctx.models_root, ctx.config.name)
     from wetindex.model.report import write_report
 
@@ -329,7 +333,11 @@ def forecast_stage(ctx: AreaContext, inputs: AreaInputs, static: xr.Dataset,
         # only a map the guard kept changes anything; skip the copy of the cube otherwise
         prob.values[:] = apply_calibration(prob.values, prob["lead"].values[:, None, None],
                                            calibration)
-    ds = xr.Dataset({"probability": prob, "level": levels(prob, ctx.config.thresholds.as_list())})
+    # levels come from the excess water on exposed land, not the raw wetness (normal.py)
+    normal = normal_for_model(model.path, inputs, fin.cells, model.metadata["periods"]["train"])
+    ds, cell_fields = forecast_dataset(prob, inputs=inputs, static=static, normal=normal,
+                                       issue_time=issue_time,
+                                       thresholds=ctx.config.thresholds.as_list())
     ds.attrs.update({
         "area": ctx.config.name, "area_name": ctx.config.title, "model_version": model.version,
         "thresholds": json.dumps(ctx.config.thresholds.model_dump()),
@@ -338,8 +346,12 @@ def forecast_stage(ctx: AreaContext, inputs: AreaInputs, static: xr.Dataset,
         else "forecast",
     })
     explain = _explainer(model, fin)
+    depth = np.full(inputs.grid.ny * inputs.grid.nx, np.nan, "float32")
+    depth[fin.cells] = fin.groundwater_depth
     warnings = warning_areas(ds, inputs.places(), inputs.grid, area_name=ctx.config.title,
-                             area_id=ctx.config.name, explain=explain)
+                             area_id=ctx.config.name, explain=explain,
+                             drivers=inputs.forecast(issue_time.to_datetime64()),
+                             dike_crest=cell_fields["dike_crest"], groundwater_depth=depth)
     issued = issue_time.to_pydatetime().replace(tzinfo=UTC)
     status = RunStatus(
         area_name=ctx.config.title, issue_time=issued, generated_at=datetime.now(UTC),

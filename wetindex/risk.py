@@ -50,65 +50,153 @@ def _to_wgs84(geom, crs: str):
     return shapely.transform(geom, project)
 
 
+def place_hourly_levels(level: np.ndarray, here: np.ndarray, min_cells: int) -> np.ndarray:
+    """The place's level at each lead: the highest level reached by ``min_cells`` of its cells.
+
+    ``level`` is the cube ``(lead, y, x)``, ``here`` the place's cells ``(y, x)``.
+    """
+    lv = level[:, here]
+    out = np.zeros(lv.shape[0], dtype="int8")
+    for value in (1, 2, 3):
+        out[(lv >= value).sum(axis=1) >= min_cells] = value
+    return out
+
+
+def warning_window(hourly: np.ndarray, mass: np.ndarray) -> tuple[int, int, int] | None:
+    """``(onset, peak, end)`` lead indices of a place's warning, or ``None``.
+
+    Onset and end are the first and last hours at or above yellow; the peak is the hour
+    of the highest level, ties broken by the largest warned ``mass`` (summed score).
+    """
+    active = np.flatnonzero(hourly >= 1)
+    if active.size == 0:
+        return None
+    top = hourly.max()
+    at_top = np.flatnonzero(hourly == top)
+    peak = int(at_top[np.argmax(mass[at_top])])
+    return int(active[0]), peak, int(active[-1])
+
+
+def conditions_at(
+    window: tuple[int, int, int], valid_times: pd.DatetimeIndex, cells: np.ndarray,
+    drivers: xr.Dataset | None, dike_crest: np.ndarray | None,
+    groundwater_depth: np.ndarray | None, place_cells: np.ndarray,
+) -> dict[str, object]:
+    """The physical drivers of one warning (keys :data:`wetindex.warnings.CONDITION_KEYS`).
+
+    ``drivers`` holds the forecast ``rain`` [mm/h] and ``sea_level`` [m] on ``lead``
+    (the leads of the cube, in order); ``cells`` the warned cells, ``place_cells`` the
+    place's (flat indices); ``dike_crest`` [m] is NaN off the dikes.
+    """
+    onset, peak, end = window
+    out: dict[str, object] = {}
+    high = None
+    if drivers is not None and "rain" in drivers:
+        rain = np.asarray(drivers["rain"].values, "float64")
+        out["rain_mm"] = round(float(np.nansum(rain[onset:end + 1])), 1)
+    if drivers is not None and "sea_level" in drivers:
+        sea = np.asarray(drivers["sea_level"].values, "float64")
+        out["sea_level_cm"] = round(100 * float(sea[peak]), 0)
+        # the high water that drives a flood comes at or just before it: 6 h before onset
+        lo = max(0, onset - 6)
+        hi_idx = lo + int(np.nanargmax(sea[lo:end + 1]))
+        high = float(sea[hi_idx])
+        out["high_water_cm"] = round(100 * high, 0)
+        out["high_water_time"] = valid_times[hi_idx].tz_localize("UTC").isoformat()
+    if dike_crest is not None and high is not None:
+        crest = dike_crest.ravel()[place_cells]
+        if np.isfinite(crest).any():
+            out["dike_crest_margin_cm"] = round(100 * (float(np.nanmin(crest)) - high), 0)
+    if groundwater_depth is not None and len(cells):
+        depth = groundwater_depth.ravel()[cells]
+        if np.isfinite(depth).any():
+            out["groundwater_depth_m"] = round(float(np.nanmedian(depth)), 2)
+    return out
+
+
 def warning_areas(
     forecast: xr.Dataset, places: Sequence[Place], grid: AreaGrid, *, area_name: str,
     area_id: str, explain: Explainer | None = None, min_area_m2: float = 10_000.0,
+    drivers: xr.Dataset | None = None, dike_crest: np.ndarray | None = None,
+    groundwater_depth: np.ndarray | None = None,
 ) -> list[WarningArea]:
-    """One warning per place where some cells reach at least yellow within the horizon.
+    """One warning per place whose level reaches at least yellow in some hour.
+
+    The place's level is taken hour by hour (:func:`place_hourly_levels`); the warning
+    runs from the first to the last hour at or above yellow, its level is the level at
+    the peak hour, and its conditions are the drivers in physical units over that
+    window (:func:`conditions_at`).
 
     Parameters
     ----------
     forecast : xr.Dataset
-        ``probability`` and ``level`` on ``(lead, y, x)`` with ``valid_time``.
+        ``level`` on ``(lead, y, x)`` with ``valid_time``, and ``warning_score`` (the
+        excess probability weighted by exposure, :mod:`wetindex.normal`; the raw
+        ``probability`` when there is none).
     places : sequence of Place
         Named parts of the area; a warning is named after its place.
     min_area_m2 : float
-        A place is warned at a level only where at least this much of it (default
-        1 ha) reaches that level at some hour: a single wet hollow in a field does
+        A place is at a level in an hour only where at least this much of it (default
+        1 ha) reaches that level in that hour: a single wet hollow in a field does
         not make a whole place red, and isolated cells are noise at the map's scale.
+    drivers : xr.Dataset, optional
+        The forecast ``rain`` [mm/h] and ``sea_level`` [m] on the cube's leads.
+    dike_crest : numpy.ndarray, optional
+        Dike crest height [m] per cell ``(y, x)``, NaN off the dikes.
+    groundwater_depth : numpy.ndarray, optional
+        Groundwater depth below terrain at the issue time [m] ``(y, x)``.
     """
-    level = forecast["level"].values
-    prob = forecast["probability"].values
-    max_level = level.max(axis=0)
+    level = np.asarray(forecast["level"].values)
+    score_var = "warning_score" if "warning_score" in forecast else "probability"
+    prob = np.asarray(forecast[score_var].values)
     place_idx = place_raster(places, grid)
     valid_times = pd.DatetimeIndex(forecast["valid_time"].values)
     out: list[WarningArea] = []
     min_cells = max(1, int(np.ceil(min_area_m2 / grid.cell_area)))
+    flat_level = level.reshape(level.shape[0], -1)
+    flat_prob = prob.reshape(prob.shape[0], -1)
     for i, place in enumerate(places, start=1):
         here = place_idx == i
-        place_level = max((lvl for lvl in (3, 2, 1)
-                           if int((here & (max_level >= lvl)).sum()) >= min_cells), default=0)
-        if place_level == 0:
+        if not here.any():
             continue
-        in_place = here & (max_level >= 1)
-        n = int(in_place.sum())
-        flat = np.flatnonzero(in_place.ravel())
-        p_cells = prob.reshape(prob.shape[0], -1)[:, flat]  # (lead, cells)
-        active = (level.reshape(level.shape[0], -1)[:, flat] >= 1).any(axis=1)
-        lead_idx = np.flatnonzero(active)
-        peak_lead, _peak_cell = np.unravel_index(int(np.argmax(p_cells)), p_cells.shape)
+        hourly = place_hourly_levels(level, here, min_cells)
+        place_cells = np.flatnonzero(here.ravel())
+        warned = flat_level[:, place_cells] >= 1
+        mass = np.where(warned, flat_prob[:, place_cells], 0.0).sum(axis=1)
+        window = warning_window(hourly, mass)
+        if window is None:
+            continue
+        onset, peak, end = window
+        in_window = warned[onset:end + 1].any(axis=0)
+        flat = place_cells[in_window]
+        in_place = np.zeros(grid.shape, bool)
+        in_place.ravel()[flat] = True
+        p_cells = flat_prob[onset:end + 1][:, flat]  # (lead in window, cells)
         polys = [shape(g) for g, v in rasterio.features.shapes(
             in_place.astype("uint8"), mask=in_place, transform=grid.transform) if v == 1]
         geom = unary_union(polys).simplify(grid.cell_size / 2)
-        drivers = {g: 0.0 for g in DRIVER_GROUPS}
+        shares = {g: 0.0 for g in DRIVER_GROUPS}
         if explain is not None:
-            top = flat[np.argsort(p_cells[peak_lead])[::-1][:300]]
-            drivers.update(explain(int(peak_lead), top))
+            top = flat[np.argsort(flat_prob[peak, flat])[::-1][:300]]
+            shares.update(explain(int(peak), top))
         else:
-            drivers["terrain"] = 1.0
+            shares["terrain"] = 1.0
         out.append(WarningArea(
             warning_id=f"{area_id}-{slug(place.name)}",
             area_name=area_name,
             place=place.name,
-            level=place_level,
+            level=int(hourly[peak]),
             probability=round(float(p_cells.max()), 3),
-            onset=valid_times[lead_idx[0]].to_pydatetime().replace(tzinfo=_UTC),
-            expires=(valid_times[lead_idx[-1]] + pd.Timedelta(hours=1)).to_pydatetime()
+            onset=valid_times[onset].to_pydatetime().replace(tzinfo=_UTC),
+            expires=(valid_times[end] + pd.Timedelta(hours=1)).to_pydatetime()
             .replace(tzinfo=_UTC),
-            peak_time=valid_times[peak_lead].to_pydatetime().replace(tzinfo=_UTC),
-            drivers=drivers,
+            peak_time=valid_times[peak].to_pydatetime().replace(tzinfo=_UTC),
+            drivers=shares,
             geometry=mapping(_to_wgs84(geom, grid.crs)),
-            cells=n,
+            cells=len(flat),
+            conditions=conditions_at(window, valid_times, flat, drivers, dike_crest,
+                                     groundwater_depth, place_cells),
+            hourly_levels=[int(v) for v in hourly],
         ))
     return sorted(out, key=lambda w: (-w.level, -w.probability, w.place))
 

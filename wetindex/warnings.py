@@ -13,6 +13,14 @@ from typing import Any, Literal
 #: Level codes used in every forecast (``level`` variable) and warning.
 LEVEL_NAMES: dict[int, str] = {0: "none", 1: "yellow", 2: "orange", 3: "red"}
 
+#: Physical drivers of a warning (:attr:`WarningArea.conditions`): rain over the window
+#: [mm], sea level at the peak and highest sea level around the window [cm above the
+#: datum, DVR90 in Denmark] with its time (ISO, UTC), the lowest dike crest of the place
+#: minus that high water [cm], median groundwater depth of the warned cells [m].
+CONDITION_KEYS: tuple[str, ...] = ("rain_mm", "sea_level_cm", "high_water_cm",
+                                   "high_water_time", "dike_crest_margin_cm",
+                                   "groundwater_depth_m")
+
 #: Driver groups a warning can be explained by.
 DRIVER_GROUPS: tuple[str, ...] = ("rain", "sea", "groundwater", "wet_soil", "terrain")
 
@@ -31,13 +39,16 @@ class WarningArea:
     place : str
         Plain-language place name, e.g. ``"Sommerhusområdet ved Klitten"``.
     level : int
-        Highest level reached, 1 yellow, 2 orange, 3 red.
+        The place's level at the peak hour, 1 yellow, 2 orange, 3 red (levels come from
+        the excess water on exposed land, :mod:`wetindex.normal`).
     probability : float
-        Highest probability of surface water in the area over the window, 0–1.
+        Highest warning score (excess probability × exposure) in the warned area over
+        the window, 0–1.
     onset, expires : datetime
-        First valid time at or above yellow and the end of the last such hour (UTC).
+        Onset: the first valid hour the place is at or above yellow; expires: the end
+        of the last such hour (UTC), taken hour by hour from the forecast cube.
     peak_time : datetime
-        Valid time of the highest probability (UTC).
+        Valid time of the place's highest level (ties: the most warned area) (UTC).
     drivers : dict[str, float]
         Share of the model's evidence per driver group (keys from
         :data:`DRIVER_GROUPS`), summing to 1.
@@ -45,6 +56,11 @@ class WarningArea:
         GeoJSON ``Polygon`` or ``MultiPolygon`` in lon/lat (WGS84).
     cells : int
         Number of grid cells in the area.
+    conditions : dict
+        The drivers in physical units (:data:`CONDITION_KEYS`); a key is absent when the
+        run had no such input.
+    hourly_levels : list of int
+        The place's level at each lead hour of the forecast (1 … 48 h).
     """
 
     warning_id: str
@@ -58,6 +74,8 @@ class WarningArea:
     drivers: dict[str, float]
     geometry: dict[str, Any]
     cells: int
+    conditions: dict[str, Any] = field(default_factory=dict)
+    hourly_levels: list[int] = field(default_factory=list)
 
     @property
     def level_name(self) -> str:
@@ -69,6 +87,11 @@ class WarningArea:
         ranked = sorted(self.drivers.items(), key=lambda kv: kv[1], reverse=True)
         main = [name for name, share in ranked if share >= 0.2]
         return main or [ranked[0][0]]
+
+    @property
+    def end(self) -> datetime:
+        """End of the warning window (same as :attr:`expires`)."""
+        return self.expires
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

@@ -1,0 +1,108 @@
+"""What a warning predicts: excess water on normally dry, exposed land (wetindex.normal)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+from shapely.geometry import box
+
+from wetindex.grid import AreaGrid
+from wetindex.model.predict import levels
+from wetindex.normal import excess_fields, exposure_weight, seasonal_normal
+from wetindex.risk import warning_areas
+from wetindex.sources.base import Place
+
+GRID = AreaGrid("EPSG:25832", 10.0, 540_000.0, 6_330_000.0, 20, 20)
+ISSUE = np.datetime64("2026-11-01T00:00", "ns")
+THRESHOLDS = [0.2, 0.4, 0.7]
+
+
+class _History:
+    """Labels of a tiny world: the left half is wet every November day, the rest never."""
+
+    def labels(self, times, cells):
+        times = pd.DatetimeIndex(times)
+        wet_col = (np.asarray(cells) % GRID.nx) < GRID.nx // 2
+        return np.stack([(wet_col & (t.month == 11)).astype("int8") for t in times])
+
+
+def _cube(prob: np.ndarray) -> xr.DataArray:
+    leads = np.arange(1, prob.shape[0] + 1)
+    return xr.DataArray(prob.astype("float32"), dims=("lead", "y", "x"),
+                        coords={"lead": leads, **GRID.coords(), "issue_time": ISSUE,
+                                "valid_time": ("lead", ISSUE + leads.astype("timedelta64[h]"))})
+
+
+def _forecast(prob, normal, standing=None, exposure=None, permanent=None) -> xr.Dataset:
+    da = _cube(prob)
+    exposure = np.ones(GRID.shape, "float32") if exposure is None else exposure
+    fields = excess_fields(da, normal, standing, exposure, permanent)
+    return xr.Dataset({"probability": da, "level": levels(fields["warning_score"], THRESHOLDS),
+                       **fields})
+
+
+def test_the_seasonal_normal_is_the_share_of_wet_days_of_the_month():
+    cells = np.arange(GRID.nx * GRID.ny)
+    normal = seasonal_normal(_History(), cells, GRID.shape,
+                             (pd.Timestamp("2023-01-01"), pd.Timestamp("2025-12-31")))
+    assert float(normal.sel(month=11)[:, 0].min()) == 1.0  # wet every November day
+    assert float(normal.sel(month=11)[:, -1].max()) == 0.0
+    assert float(normal.sel(month=6).max()) == 0.0  # never wet in June
+
+
+def test_a_cell_wet_every_day_of_the_month_never_warns_however_sure_the_model_is():
+    cells = np.arange(GRID.nx * GRID.ny)
+    normal = seasonal_normal(_History(), cells, GRID.shape,
+                             (pd.Timestamp("2024-01-01"), pd.Timestamp("2025-12-31")))
+    prob = np.zeros((12, 20, 20))
+    prob[:, :, :10] = 0.99  # the normally wet half, 2 ha
+    ds = _forecast(prob, normal.sel(month=11).values)
+    assert int(ds["level"].max()) == 0
+    assert float(ds["normal_water"].max()) > 0.98  # shown as normal water instead
+    places = [Place("Engen", "meadow", box(*GRID.bounds))]
+    assert warning_areas(ds, places, GRID, area_name="T", area_id="t") == []
+
+
+def test_new_water_on_dry_land_at_20h_warns_with_onset_20h_and_peak_level():
+    prob = np.zeros((48, 20, 20))
+    prob[19:30, 5:17, 5:17] = 0.5  # 1.44 ha orange from +20 h to +30 h
+    prob[24:27, 5:17, 5:17] = 0.8  # red for 3 hours from +25 h
+    ds = _forecast(prob, np.zeros(GRID.shape))
+    [w] = warning_areas(ds, [Place("Polderen", "polder", box(*GRID.bounds))], GRID,
+                        area_name="T", area_id="t")
+    assert w.onset == pd.Timestamp("2026-11-01T20:00", tz="UTC")
+    assert w.peak_time == pd.Timestamp("2026-11-02T01:00", tz="UTC")
+    assert w.expires == pd.Timestamp("2026-11-02T07:00", tz="UTC")
+    assert w.level == 3 and w.hourly_levels[19] == 2 and w.hourly_levels[18] == 0
+
+
+def test_water_already_standing_at_the_issue_time_is_not_excess():
+    prob = np.full((6, 20, 20), 0.9)
+    standing = np.ones(GRID.shape, bool)
+    standing[:, 16:] = False  # 0.8 ha not yet under water: below the 1-ha minimum
+    ds = _forecast(prob, np.zeros(GRID.shape), standing=standing)
+    assert float(ds["excess_probability"].values[:, :, :16].max()) == 0.0
+    assert warning_areas(ds, [Place("By", "town", box(*GRID.bounds))], GRID,
+                         area_name="T", area_id="t") == []
+
+
+def test_exposure_weighs_the_level_and_permanent_water_is_never_warned():
+    cover = np.zeros(GRID.shape, "int8")
+    cover[:, :10] = 6  # forest
+    cover[:, 10:] = 7  # town
+    lake = np.zeros(GRID.shape, bool)
+    lake[:5] = True
+    static = xr.Dataset({
+        "elevation": (("y", "x"), np.zeros(GRID.shape)),
+        "land_cover": (("y", "x"), cover, {"flag_values": [6, 7],
+                                           "flag_meanings": "forest town"}),
+        "permanent_water": (("y", "x"), lake)})
+    w = exposure_weight(static)
+    assert w[10, 2] == 0.3 and w[10, 15] == 1.0 and w[2, 15] == 0.0
+    ds = _forecast(np.full((3, 20, 20), 0.95), np.zeros(GRID.shape), exposure=w,
+                   permanent=lake)
+    lv = ds["level"].values
+    assert lv[:, 10, 2].max() == 1  # flooded forest: yellow at most
+    assert lv[:, 10, 15].max() == 3  # flooded town: red
+    assert lv[:, 2, 15].max() == 0 and float(ds["excess_probability"][:, :5].max()) == 0.0

@@ -1,0 +1,217 @@
+"""What a warning predicts: excess water on normally dry, exposed land.
+
+The model gives ``probability``: P(cell covered by surface water at valid time t).
+Surface water is not the same as flooding: a hollow in a wet autumn, a meadow that
+is wet every winter, a lake, hold water without anyone being warned. A warning is
+about water where it does not belong, so this module turns the probability into
+three fields of the forecast dataset (all on ``(lead, y, x)``, 0–1):
+
+``normal_water``
+    The part of the forecast water that is *normal*: ``min(probability, baseline)``,
+    where the cell's baseline is the larger of its **seasonal normal** (the share of
+    days of the same calendar month on which it was wet in the training history,
+    kept with the model as ``normal_water.nc``) and **what already stands** at the
+    issue time (1 where the latest satellite map of at most :data:`STANDING_MAX_AGE_H`
+    hours before the issue saw water). The map shows it in its own style; it never
+    makes a warning.
+``excess_probability``
+    ``max(probability - baseline, 0)``: the probability of water above the normal
+    for the season and beyond what already stands, in probability points. A cell
+    wet on every day of the month has a baseline of 1 and never gets excess.
+    Permanent water (lakes, streams, the sea) is 0 by definition.
+``warning_score``
+    ``excess_probability × exposure``: the excess weighted by what is exposed there
+    (:data:`EXPOSURE_BY_COVER`: houses, summer houses, towns and roads 1, farmland
+    0.7, meadows 0.4, forest 0.3, beach and dunes 0.2; land kept dry by a dike at
+    least :data:`DIKE_EXPOSURE`; an unknown land cover counts as fully exposed).
+    The warning ``level`` (yellow/orange/red) comes from this score with the area's
+    probability thresholds, never from the raw wetness.
+
+A missing seasonal normal (no label history) is a baseline of 0: everything wet is
+then excess, so a missing input makes more warnings, never fewer.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from wetindex.sources.base import AreaInputs
+
+log = logging.getLogger(__name__)
+
+#: Exposure weight per land-cover meaning (``land_cover`` ``flag_meanings``).
+EXPOSURE_BY_COVER: dict[str, float] = {
+    "sea": 0.0, "lake": 0.0, "stream": 0.0, "water": 0.0,
+    "town": 1.0, "summer_houses": 1.0, "buildings": 1.0, "road": 1.0, "roads": 1.0,
+    "farmland": 0.7, "grassland_meadow": 0.4, "forest": 0.3, "beach_dune": 0.2,
+}
+#: Exposure of land with no known land cover (code 0, or a meaning not listed above).
+UNKNOWN_EXPOSURE = 1.0
+#: Land kept dry by a dike (the polder) is at least this exposed.
+DIKE_EXPOSURE = 0.9
+#: A satellite map older than this at the issue time says nothing about what stands now.
+STANDING_MAX_AGE_H = 72
+#: File of the seasonal normal in a model's folder.
+NORMAL_FILE = "normal_water.nc"
+#: At most this many label days per calendar month go into the normal.
+DAYS_PER_MONTH = 45
+
+
+def exposure_weight(static: xr.Dataset) -> np.ndarray:
+    """Exposure 0–1 per cell ``(y, x)`` from ``land_cover``, ``dike_protected``, permanent water."""
+    shape = static["elevation"].shape
+    weight = np.full(shape, UNKNOWN_EXPOSURE, dtype="float32")
+    if "land_cover" in static:
+        cover = np.asarray(static["land_cover"].values)
+        values = static["land_cover"].attrs.get("flag_values")
+        meanings = str(static["land_cover"].attrs.get("flag_meanings", "")).split()
+        if values is not None and len(meanings) == len(np.atleast_1d(values)):
+            for code, meaning in zip(np.atleast_1d(values), meanings, strict=True):
+                weight[cover == code] = EXPOSURE_BY_COVER.get(meaning, UNKNOWN_EXPOSURE)
+    if "dike_protected" in static:
+        protected = np.asarray(static["dike_protected"].values).astype(bool)
+        weight[protected] = np.maximum(weight[protected], DIKE_EXPOSURE)
+    if "permanent_water" in static:
+        weight[np.asarray(static["permanent_water"].values).astype(bool)] = 0.0
+    return weight
+
+
+def seasonal_normal(inputs: AreaInputs, cells: np.ndarray, shape: tuple[int, int],
+                    period: tuple[pd.Timestamp, pd.Timestamp], *, hour: int = 12,
+                    seed: int = 0) -> xr.DataArray:
+    """Share of known days of each calendar month on which a cell was wet, ``(month, y, x)``.
+
+    Daily labels at ``hour`` over ``period`` (at most :data:`DAYS_PER_MONTH` days
+    per month, drawn evenly), for the flat ``cells`` only (the screen's candidates:
+    the others are forecast 0 anyway); cells never seen are 0 (normally dry).
+    """
+    days = pd.date_range(pd.Timestamp(period[0]).normalize() + pd.Timedelta(hours=hour),
+                         pd.Timestamp(period[1]), freq="24h")
+    out = np.zeros((12, shape[0] * shape[1]), dtype="float32")
+    for month in range(1, 13):
+        these = days[days.month == month]
+        if len(these) == 0 or len(cells) == 0:
+            continue
+        if len(these) > DAYS_PER_MONTH:
+            these = these[np.linspace(0, len(these) - 1, DAYS_PER_MONTH).round().astype(int)]
+        labels = np.asarray(inputs.labels(these.values, cells))
+        known = (labels >= 0).sum(axis=0)
+        wet = (labels == 1).sum(axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[month - 1, cells] = np.where(known > 0, wet / np.maximum(known, 1), 0.0)
+    return xr.DataArray(out.reshape(12, *shape), dims=("month", "y", "x"),
+                        coords={"month": np.arange(1, 13)}, name="normal_water",
+                        attrs={"units": "1", "period": f"{period[0]} – {period[1]}",
+                               "long_name": "share of days of the month the cell was wet"})
+
+
+def save_normal(model_dir: Path, normal: xr.DataArray) -> Path:
+    """Write the normal next to the model (compressed NetCDF)."""
+    path = Path(model_dir) / NORMAL_FILE
+    tmp = path.with_name(f".{path.name}.tmp")
+    normal.to_netcdf(tmp, encoding={"normal_water": {"zlib": True, "complevel": 4}})
+    tmp.replace(path)
+    return path
+
+
+def normal_for_model(model_dir: Path, inputs: AreaInputs, candidates: np.ndarray,
+                     period: tuple[str, str]) -> xr.DataArray:
+    """The model's seasonal normal: read from its folder, or built from ``period`` and kept."""
+    path = Path(model_dir) / NORMAL_FILE
+    if path.exists():
+        with xr.open_dataarray(path) as da:
+            return da.load()
+    log.info("building the seasonal normal of surface water from %s – %s", *period)
+    normal = seasonal_normal(inputs, candidates, inputs.grid.shape,
+                             (pd.Timestamp(period[0]), pd.Timestamp(period[1])))
+    save_normal(model_dir, normal)
+    return normal
+
+
+def standing_water(inputs: AreaInputs, issue_time: pd.Timestamp,
+                   max_age_h: int = STANDING_MAX_AGE_H) -> np.ndarray | None:
+    """Bool ``(y, x)``: water seen by the latest satellite map at most ``max_age_h`` old.
+
+    ``None`` when there is no such map (then only the seasonal normal is the baseline).
+    """
+    seen = inputs.observed_water(pd.Timestamp(issue_time).to_datetime64())
+    if seen is None:
+        return None
+    when = seen.attrs.get("time")
+    if when is not None and (pd.Timestamp(issue_time) - pd.Timestamp(when)
+                             > pd.Timedelta(hours=max_age_h)):
+        return None
+    return np.asarray(seen.values) == 1
+
+
+def excess_fields(probability: xr.DataArray, normal_month: np.ndarray,
+                  standing: np.ndarray | None, exposure: np.ndarray,
+                  permanent_water: np.ndarray | None = None) -> xr.Dataset:
+    """``normal_water``, ``excess_probability`` and ``warning_score`` (see module docstring).
+
+    Parameters
+    ----------
+    probability : xr.DataArray
+        P(surface water) on ``(lead, y, x)``.
+    normal_month : numpy.ndarray
+        The seasonal normal ``(y, x)`` for the valid month, 0–1.
+    standing : numpy.ndarray or None
+        Bool ``(y, x)``: water standing at the issue time.
+    exposure : numpy.ndarray
+        Exposure weight ``(y, x)`` from :func:`exposure_weight`.
+    """
+    baseline = np.clip(np.nan_to_num(np.asarray(normal_month, "float32")), 0.0, 1.0)
+    if standing is not None:
+        baseline = np.where(standing, np.float32(1.0), baseline)
+    p = np.asarray(probability.values, dtype="float32")
+    excess = np.clip(p - baseline[None], 0.0, 1.0)
+    if permanent_water is not None:
+        excess[:, np.asarray(permanent_water).astype(bool)] = 0.0
+    normal = np.minimum(p, baseline[None])
+    score = excess * np.asarray(exposure, "float32")[None]
+
+    def like(values: np.ndarray, name: str, long_name: str) -> xr.DataArray:
+        return probability.copy(data=values.astype("float32")).rename(name).assign_attrs(
+            units="1", long_name=long_name)
+
+    return xr.Dataset({
+        "normal_water": like(normal, "normal_water",
+                             "probability of water normal for the season or already standing"),
+        "excess_probability": like(excess, "excess_probability",
+                                   "probability of water above the seasonal normal and what "
+                                   "stands at the issue time"),
+        "warning_score": like(score, "warning_score",
+                              "excess probability weighted by exposure; levels come from it"),
+    })
+
+
+def forecast_dataset(probability: xr.DataArray, *, inputs: AreaInputs, static: xr.Dataset,
+                     normal: xr.DataArray, issue_time: pd.Timestamp,
+                     thresholds: list[float]) -> tuple[xr.Dataset, dict[str, np.ndarray]]:
+    """The forecast dataset a run publishes, and the per-cell fields warnings need.
+
+    Returns ``(dataset, cell_fields)``: the dataset holds ``probability``, ``level``
+    (from ``warning_score``), ``normal_water``, ``excess_probability`` and
+    ``warning_score``; ``cell_fields`` the ``dike_crest`` [m] of the area's dikes.
+    """
+    from wetindex.model.predict import levels
+
+    raw = inputs.static_inputs()
+    cover = raw[["elevation", "land_cover", "permanent_water"]].copy()
+    if "dike_protected" in static:
+        cover["dike_protected"] = (("y", "x"), np.asarray(static["dike_protected"].values))
+    exposure = exposure_weight(cover)
+    # a 48-h forecast is compared with the normal of the month its middle falls in
+    month = (pd.Timestamp(issue_time) + pd.Timedelta(hours=24)).month
+    fields = excess_fields(probability, normal.sel(month=month).values,
+                           standing_water(inputs, issue_time), exposure,
+                           np.asarray(raw["permanent_water"].values))
+    ds = xr.Dataset({"probability": probability,
+                     "level": levels(fields["warning_score"], thresholds), **fields})
+    ds["level"].attrs["long_name"] = "warning level from the exposure-weighted excess water"
+    return ds, {"dike_crest": np.asarray(raw["dike_crest"].values, "float64")}
