@@ -30,8 +30,12 @@ def test_forecast_cube_is_consistent(demo_run):
     assert prob.shape[0] == 48 and ds["lead"].values.tolist() == list(range(1, 49))
     assert np.nanmin(prob) >= 0 and np.nanmax(prob) <= 1
     thresholds = json.loads(ds.attrs["thresholds"])
-    expected = ((prob >= thresholds["yellow"]).astype(int) + (prob >= thresholds["orange"])
-                + (prob >= thresholds["red"]))
+    # levels come from the exposure-weighted excess water, never above the raw wetness
+    score, excess = ds["warning_score"].values, ds["excess_probability"].values
+    assert (score <= excess + 1e-6).all() and (excess <= prob + 1e-6).all()
+    np.testing.assert_allclose(excess + ds["normal_water"].values, prob, atol=1e-5)
+    expected = ((score >= thresholds["yellow"]).astype(int) + (score >= thresholds["orange"])
+                + (score >= thresholds["red"]))
     np.testing.assert_array_equal(level, expected)
     tifs = sorted((result.forecast / "geotiff").glob("*.tif"))
     assert len(tifs) == 48

@@ -7,7 +7,7 @@ about water where it does not belong, so this module turns the probability into
 three fields of the forecast dataset (all on ``(lead, y, x)``, 0–1):
 
 ``normal_water``
-    The part of the forecast water that is *normal*: ``min(probability, baseline)``,
+    The part of the forecast water that is *normal*: ``probability - excess_probability``,
     where the cell's baseline is the larger of its **seasonal normal** (the share of
     days of the same calendar month on which it was wet in the training history,
     kept with the model as ``normal_water.nc``) and **what already stands** at the
@@ -172,7 +172,7 @@ def excess_fields(probability: xr.DataArray, normal_month: np.ndarray,
     excess = np.clip(p - baseline[None], 0.0, 1.0)
     if permanent_water is not None:
         excess[:, np.asarray(permanent_water).astype(bool)] = 0.0
-    normal = np.minimum(p, baseline[None])
+    normal = p - excess  # = min(p, baseline); on permanent water all of p is normal
     score = excess * np.asarray(exposure, "float32")[None]
 
     def like(values: np.ndarray, name: str, long_name: str) -> xr.DataArray:

@@ -165,7 +165,9 @@ def area_risk(forecast: xr.Dataset, subscription: Subscription) -> AreaRisk:
     if not leads.any():
         raise ValueError(f"{who}: no forecast lead time ≤ max_lead_h={sub.max_lead_h}")
     part = forecast.isel(lead=np.flatnonzero(leads), **window)
-    prob = np.asarray(part["probability"].values, dtype="float64")[:, inside]
+    # levels come from the exposure-weighted excess water when the forecast has it
+    score = "warning_score" if "warning_score" in part else "probability"
+    prob = np.asarray(part[score].values, dtype="float64")[:, inside]
     level = np.asarray(part["level"].values)[:, inside]
     if np.isnan(prob).all():
         raise ValueError(f"{who}: the forecast has no values over its area (all NaN)")
