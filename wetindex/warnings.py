@@ -126,3 +126,51 @@ class RunStatus:
     @property
     def healthy(self) -> bool:
         return self.forecast_ok and all(i.status == "fresh" for i in self.inputs)
+
+
+#: Sentences of :func:`conditions_text` per language; a sentence is left out when its
+#: value is not in the warning's conditions.
+_CONDITION_SENTENCES: dict[str, dict[str, str]] = {
+    "da": {
+        "rain_mm": "Regn i tidsrummet: {rain_mm:.0f} mm.",
+        "high_water": "Højeste vandstand i havet: {high_water_cm:.0f} cm over DVR90 "
+                      "kl. {high_water_local}.",
+        "dike": "Diget: kronen ligger {dike_crest_margin_cm:.0f} cm over den højeste "
+                "vandstand.",
+        "dike_over": "Diget: den højeste vandstand ligger {over_cm:.0f} cm over kronen.",
+        "groundwater": "Grundvandet står {groundwater_depth_m:.1f} m under terræn.",
+    },
+    "en": {
+        "rain_mm": "Rain in the period: {rain_mm:.0f} mm.",
+        "high_water": "Highest sea level: {high_water_cm:.0f} cm above DVR90 at "
+                      "{high_water_local}.",
+        "dike": "Dike: the crest is {dike_crest_margin_cm:.0f} cm above the highest sea level.",
+        "dike_over": "Dike: the highest sea level is {over_cm:.0f} cm above the crest.",
+        "groundwater": "Groundwater is {groundwater_depth_m:.1f} m below the surface.",
+    },
+}
+
+
+def conditions_text(language: str, conditions: dict[str, Any]) -> str:
+    """The physical drivers of a warning as plain sentences (Danish local times).
+
+    The same text goes into the CAP description and the alert e-mail, so both say
+    the same numbers as the site.
+    """
+    from wetindex.alerts.messages import local_time_text
+
+    s = _CONDITION_SENTENCES[language]
+    c = dict(conditions)
+    out = []
+    if c.get("rain_mm") is not None:
+        out.append(s["rain_mm"].format(**c))
+    if c.get("high_water_cm") is not None and c.get("high_water_time"):
+        when = datetime.fromisoformat(str(c["high_water_time"]))
+        out.append(s["high_water"].format(high_water_local=local_time_text(when, language), **c))
+    margin = c.get("dike_crest_margin_cm")
+    if margin is not None:
+        out.append(s["dike"].format(**c) if margin >= 0 else
+                   s["dike_over"].format(over_cm=-margin))
+    if c.get("groundwater_depth_m") is not None:
+        out.append(s["groundwater"].format(**c))
+    return " ".join(out)

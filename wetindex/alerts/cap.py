@@ -45,7 +45,7 @@ from wetindex.alerts.messages import (
     text,
     utc_time_text,
 )
-from wetindex.warnings import WarningArea
+from wetindex.warnings import WarningArea, conditions_text
 
 CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
 MSG_TYPES = ("Alert", "Update", "Cancel")
@@ -174,9 +174,12 @@ def info_texts(
             "description": text(language, "description_all_clear", **values),
             "instruction": table(language, "instruction")[0],
         }
+    # the drivers in physical units, the same sentences as the alert e-mail
+    physical = conditions_text(language, warning.conditions)
     return {
         "headline": text(language, "headline", **values),
-        "description": text(language, "description", **values),
+        "description": " ".join(p for p in (text(language, "description", **values), physical)
+                                if p),
         "instruction": table(language, "instruction")[warning.level],
     }
 
