@@ -45,3 +45,16 @@ def test_all_clear_in_danish():
     assert "afblæst" in plain and "ikke længere forhøjet risiko" in plain
     assert "Hvornår" not in plain  # no time window for an ended warning
     assert mail.get_body(("html",)).get_content().count("<p>") >= 3
+
+
+def test_mail_gives_the_end_of_the_window_and_the_drivers_in_physical_units():
+    from dataclasses import replace
+
+    decision = replace(_decision("alert", 2, 0), expires=ISSUE + timedelta(hours=20),
+                       conditions={"high_water_cm": 262.0, "dike_crest_margin_cm": -7.0,
+                                   "high_water_time": (ISSUE + timedelta(hours=4)).isoformat()})
+    plain = _render(decision, "en").get_body(("plain",)).get_content()
+    assert "The warning lasts until 25.11.2026 03:00 Danish time" in plain
+    assert "Highest sea level: 262 cm above DVR90" in plain and "7 cm above the crest" in plain
+    bare = _render(_decision("alert", 2, 0), "en").get_body(("plain",)).get_content()
+    assert "lasts until" not in bare and "DVR90" not in bare

@@ -26,6 +26,7 @@ from wetindex.alerts.messages import (
 )
 from wetindex.alerts.outbox import OutboxMessage, PermanentDeliveryError, utc_now
 from wetindex.alerts.subscriptions import Subscription
+from wetindex.warnings import conditions_text
 
 MESSAGE_ID_DOMAIN = "alerts.wetindex"
 
@@ -75,8 +76,14 @@ def _paragraphs(decision: AlertDecision, lang: str) -> tuple[str, list[str], str
         text(lang, "email_when", **values),
         text(lang, "email_likely", **values),
     ]
+    if decision.expires is not None:
+        lines.append(("Varslet gælder til {t} dansk tid ({u} UTC)." if lang == "da" else
+                      "The warning lasts until {t} Danish time ({u} UTC).").format(
+            t=local_time_text(decision.expires, lang), u=utc_time_text(decision.expires)))
     if decision.drivers:
         lines.append(text(lang, "email_drivers", **values))
+    if decision.conditions:
+        lines.append(conditions_text(lang, decision.conditions))
     lines.append(text(lang, "email_issued", **values))
     return text(lang, key, **values), lines, table(lang, "instruction")[decision.level]
 

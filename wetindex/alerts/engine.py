@@ -208,6 +208,9 @@ class AlertDecision:
     drivers: dict[str, float]
     place: str
     area_name: str = ""
+    #: end of the covering place warning's window and its drivers in physical units
+    expires: datetime | None = None
+    conditions: dict[str, Any] = field(default_factory=dict)
 
     @property
     def idempotency_key(self) -> str:
@@ -215,7 +218,7 @@ class AlertDecision:
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
-        for key in ("issue_time", "onset", "peak_time"):
+        for key in ("issue_time", "onset", "peak_time", "expires"):
             d[key] = d[key].isoformat() if d[key] is not None else None
         return d
 
@@ -278,22 +281,30 @@ def decide(
     return state, decision
 
 
-def _warning_drivers(
+def _covering_warning(
     warnings: Sequence[WarningArea], subscription: Subscription, grid_crs: Any
-) -> dict[str, float]:
-    """Drivers of the warning covering most of the subscription's area.
+) -> WarningArea | None:
+    """The warning covering most of the subscription's area (None if none touches it).
 
     A dike association's polder often touches a neighbouring place's warning at its
     edge; the warning that covers the area itself explains the subscriber's risk.
     """
     if not warnings or grid_crs is None:
-        return {}
+        return None
     overlaps = [(reproject(shape(w.geometry), "EPSG:4326", grid_crs).intersection(
         subscription.geometry).area, w) for w in warnings]
     overlaps = [(area, w) for area, w in overlaps if area > 0]
     if not overlaps:
-        return {}
-    return dict(max(overlaps, key=lambda aw: (aw[0], aw[1].level, aw[1].probability))[1].drivers)
+        return None
+    return max(overlaps, key=lambda aw: (aw[0], aw[1].level, aw[1].probability))[1]
+
+
+def _warning_drivers(
+    warnings: Sequence[WarningArea], subscription: Subscription, grid_crs: Any
+) -> dict[str, float]:
+    """Drivers of the warning covering most of the subscription's area."""
+    covering = _covering_warning(warnings, subscription, grid_crs)
+    return dict(covering.drivers) if covering is not None else {}
 
 
 def render_for_channel(
@@ -371,10 +382,15 @@ def run_alerts(
         except ValueError as exc:
             problems.append(str(exc))
             continue
-        risk = replace(risk, drivers=_warning_drivers(warnings, sub, forecast.rio.crs))
+        covering = _covering_warning(warnings, sub, forecast.rio.crs)
+        risk = replace(risk, drivers=dict(covering.drivers) if covering else {})
         previous = store.get(sub.id)
         state, decision = decide(previous, risk, sub, issue_time=issue_time,
                                  hysteresis=hysteresis, min_dwell_h=min_dwell_h)
+        if decision is not None and covering is not None and decision.level > 0:
+            # the window's end and the physical drivers, as on the site and in the feed
+            decision = replace(decision, expires=covering.expires,
+                               conditions=dict(covering.conditions))
         if state == previous:
             continue
         with outbox.engine.begin() as conn:
