@@ -90,7 +90,7 @@ class AlertsConfig(_Strict):
 
 #: Input families a local file can provide (DESIGN.md, Interfaces: ``--input KIND=PATH``).
 INPUT_KINDS: tuple[str, ...] = ("terrain", "rain", "evaporation", "sea_level", "groundwater",
-                                "labels", "dikes", "boundary")
+                                "labels", "dikes", "boundary", "places")
 
 
 class LocalInput(_Strict):
@@ -137,6 +137,8 @@ class LocalInputsConfig(_Strict):
     groundwater: LocalInput | None = None
     labels: LocalInput | None = None
     dikes: LocalInput | None = None
+    #: named places (polygons; ``variable``: the name attribute); none: 2 km tiles
+    places: LocalInput | None = None
     #: terrain at or below this height [m] outside the boundary (or nodata) is sea
     sea_below_m: float = 0.0
     #: a label observed within this many hours of a valid hour labels that hour

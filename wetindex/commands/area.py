@@ -100,6 +100,7 @@ def _config_text(name: str, title: str, grid: dict, inputs: dict[str, str], boun
         + entry("labels", "observed water (NetCDF time,y,x or polygons with 'time'); "
                           "needed to train")
         + entry("dikes", "lines with crest_m [m]")
+        + entry("places", "named polygons with a 'name'; none: 2 km tiles")
         + "    sea_below_m: 0.0      # terrain at/below this outside the boundary is sea\n"
         "thresholds:               # probability at which each warning level starts\n"
         "  yellow: 0.2\n  orange: 0.4\n  red: 0.7\n"

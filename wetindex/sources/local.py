@@ -416,7 +416,12 @@ class LocalInputs(AreaInputs):
 
     # ---- description ----------------------------------------------------------------
     def places(self) -> list[Place]:
-        return [Place(self.config.title, "municipality", self._boundary)]
+        from wetindex.places import default_places, read_places
+
+        spec = self.spec.places
+        if spec is None:  # never the whole municipality as one place
+            return default_places(self._boundary)
+        return read_places(self.path("places"), self.grid.crs, spec.variable, self._boundary)
 
     def outline(self) -> Any:
         return self._boundary
