@@ -149,6 +149,22 @@ def standing_water(inputs: AreaInputs, issue_time: pd.Timestamp,
     return np.asarray(seen.values) == 1
 
 
+def excess_arrays(p: np.ndarray, normal: np.ndarray, standing: np.ndarray | None,
+                  exposure: np.ndarray, permanent_water: np.ndarray | None = None,
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """``(excess_probability, warning_score)`` of ``p`` ``(lead, ...)``; the rest on ``(...)``.
+
+    Works on grids ``(lead, y, x)`` and on flat cells ``(lead, cell)`` alike.
+    """
+    baseline = np.clip(np.nan_to_num(np.asarray(normal, "float32")), 0.0, 1.0)
+    if standing is not None:
+        baseline = np.where(standing, np.float32(1.0), baseline)
+    excess = np.clip(np.asarray(p, "float32") - baseline[None], 0.0, 1.0)
+    if permanent_water is not None:
+        excess[:, np.asarray(permanent_water).astype(bool)] = 0.0
+    return excess, excess * np.asarray(exposure, "float32")[None]
+
+
 def excess_fields(probability: xr.DataArray, normal_month: np.ndarray,
                   standing: np.ndarray | None, exposure: np.ndarray,
                   permanent_water: np.ndarray | None = None) -> xr.Dataset:
@@ -165,15 +181,9 @@ def excess_fields(probability: xr.DataArray, normal_month: np.ndarray,
     exposure : numpy.ndarray
         Exposure weight ``(y, x)`` from :func:`exposure_weight`.
     """
-    baseline = np.clip(np.nan_to_num(np.asarray(normal_month, "float32")), 0.0, 1.0)
-    if standing is not None:
-        baseline = np.where(standing, np.float32(1.0), baseline)
     p = np.asarray(probability.values, dtype="float32")
-    excess = np.clip(p - baseline[None], 0.0, 1.0)
-    if permanent_water is not None:
-        excess[:, np.asarray(permanent_water).astype(bool)] = 0.0
+    excess, score = excess_arrays(p, normal_month, standing, exposure, permanent_water)
     normal = p - excess  # = min(p, baseline); on permanent water all of p is normal
-    score = excess * np.asarray(exposure, "float32")[None]
 
     def like(values: np.ndarray, name: str, long_name: str) -> xr.DataArray:
         return probability.copy(data=values.astype("float32")).rename(name).assign_attrs(

@@ -1,0 +1,240 @@
+"""Event-level verification per place: was each flood warned, how early, how many false alarms.
+
+Cell-hour scores say little about what a dike association or a summer-house owner
+gets. Here the hold-out is replayed as the forecast runs would have issued it:
+
+* **Truth.** A place is *in flood* in an hour when at least ``min_area_m2`` (1 ha,
+  the warning rule's minimum) of its exposed land that is normally dry in that
+  month (seasonal normal below :data:`NORMAL_DRY`) is under water. Consecutive
+  flood hours (gaps up to ``merge_gap_h``) make one **event** with an onset, a peak
+  (the hour of the largest flooded area) and an end.
+* **Forecast.** At each issue time the place's hourly level is computed exactly as
+  the published warnings are (:func:`wetindex.risk.place_hourly_levels` on the level
+  of the exposure-weighted excess, :mod:`wetindex.normal`).
+* **Scores per level** (yellow, orange, red): an event is *warned* when the last
+  issue at least one hour before its onset has the place at or above the level in
+  some hour within ``tolerance_h`` of the event; its **lead** is the onset minus the
+  first issue of the unbroken run of issues that warned it; **onset and peak errors**
+  are the warned onset/peak minus the true ones (from that last issue). A warning
+  (one issue × place) is *false* when no flood hour of that place lies within
+  ``tolerance_h`` of its window. **Quiet issue times** are those with no flood
+  anywhere in the next 48 h; the share of them with no warning at all is reported.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from wetindex.warnings import LEVEL_NAMES
+
+#: A cell whose seasonal normal is below this is normally dry (its water is flooding).
+NORMAL_DRY = 0.5
+
+
+def flood_events(flooded: np.ndarray, area: np.ndarray, hours: pd.DatetimeIndex,
+                 merge_gap_h: int = 6) -> list[dict[str, pd.Timestamp]]:
+    """Events of one place from its hourly flood flags (``area``: flooded m² per hour)."""
+    idx = np.flatnonzero(flooded)
+    events: list[dict[str, pd.Timestamp]] = []
+    if idx.size == 0:
+        return events
+    starts = [idx[0]]
+    ends = []
+    for a, b in itertools.pairwise(idx):
+        if b - a > merge_gap_h:
+            ends.append(a)
+            starts.append(b)
+    ends.append(idx[-1])
+    for s, e in zip(starts, ends, strict=True):
+        peak = s + int(np.argmax(area[s:e + 1]))
+        events.append({"onset": hours[s], "end": hours[e], "peak": hours[peak]})
+    return events
+
+
+def _window(levels: np.ndarray, level: int) -> tuple[int, int, int] | None:
+    at = np.flatnonzero(levels >= level)
+    if at.size == 0:
+        return None
+    peak = int(np.flatnonzero(levels == levels.max())[0])
+    return int(at[0]), peak, int(at[-1])
+
+
+def verify_events(
+    events: dict[str, list[dict[str, pd.Timestamp]]], place_levels: np.ndarray,
+    issues: pd.DatetimeIndex, places: Sequence[str], flood_hours: dict[str, set],
+    *, tolerance_h: int = 3, max_lead_h: int = 48,
+) -> dict[str, Any]:
+    """Event scores per level from the places' hourly levels ``(issue, place, lead)``.
+
+    ``flood_hours`` gives per place the set of its flood hours (Timestamps);
+    ``events`` its events (:func:`flood_events`). Only events whose onset is at
+    least one hour after the first issue and within the last issue's horizon count.
+    """
+    tol = pd.Timedelta(hours=tolerance_h)
+    step = pd.Timedelta(hours=1)
+    out: dict[str, Any] = {"n_issues": len(issues), "tolerance_h": tolerance_h, "levels": {}}
+    horizon_end = issues[-1] + pd.Timedelta(hours=max_lead_h)
+    scored = {p: [e for e in events.get(p, []) if issues[0] + step <= e["onset"] <= horizon_end]
+              for p in places}
+    # quiet issue times: no flood hour anywhere in (issue, issue + max_lead_h]
+    any_flood = sorted(set().union(*flood_hours.values())) if flood_hours else []
+    flood_index = pd.DatetimeIndex(any_flood)
+    quiet = np.array([not ((flood_index > t) & (flood_index <= t + pd.Timedelta(
+        hours=max_lead_h))).any() for t in issues], dtype=bool)
+    warned_any = place_levels.max(axis=(1, 2)) >= 1
+    out["quiet_issues"] = int(quiet.sum())
+    out["quiet_without_warning"] = (float((~warned_any[quiet]).mean()) if quiet.any()
+                                    else float("nan"))
+    per_place: dict[str, dict[str, Any]] = {}
+    for level in (1, 2, 3):
+        name = LEVEL_NAMES[level]
+        rows, leads, onset_err, peak_err = [], [], [], []
+        n_warnings = false = 0
+        for pi, place in enumerate(places):
+            hours = flood_hours.get(place, set())
+            # false warnings: every issue × place warning window with no flood near it
+            for ii, issue in enumerate(issues):
+                win = _window(place_levels[ii, pi], level)
+                if win is None:
+                    continue
+                n_warnings += 1
+                start = issue + pd.Timedelta(hours=win[0] + 1) - tol
+                end = issue + pd.Timedelta(hours=win[2] + 1) + tol
+                if not any(start <= h <= end for h in hours):
+                    false += 1
+                    per_place.setdefault(place, {}).setdefault(f"false_{name}", 0)
+                    per_place[place][f"false_{name}"] += 1
+            for ev in scored[place]:
+                before = np.flatnonzero(issues <= ev["onset"] - step)
+                row = {"place": place, "onset": ev["onset"].isoformat(),
+                       "end": ev["end"].isoformat(), "peak": ev["peak"].isoformat(),
+                       "warned": False, "lead_h": None, "onset_error_h": None,
+                       "peak_error_h": None}
+                if before.size:
+                    def warns(ii: int, ev=ev, pi=pi, level=level) -> tuple[int, int, int] | None:
+                        win = _window(place_levels[ii, pi], level)
+                        if win is None:
+                            return None
+                        w0 = issues[ii] + pd.Timedelta(hours=win[0] + 1)
+                        w1 = issues[ii] + pd.Timedelta(hours=win[2] + 1)
+                        overlaps = w0 - tol <= ev["end"] and w1 + tol >= ev["onset"]
+                        return win if overlaps else None
+
+                    last = int(before[-1])
+                    win = warns(last)
+                    if win is not None:
+                        first = last
+                        while first - 1 >= 0 and warns(first - 1) is not None:
+                            first -= 1
+                        row["warned"] = True
+                        row["lead_h"] = (ev["onset"] - issues[first]) / pd.Timedelta(hours=1)
+                        onset_f = issues[last] + pd.Timedelta(hours=win[0] + 1)
+                        peak_f = issues[last] + pd.Timedelta(hours=win[1] + 1)
+                        row["onset_error_h"] = (onset_f - ev["onset"]) / pd.Timedelta(hours=1)
+                        row["peak_error_h"] = (peak_f - ev["peak"]) / pd.Timedelta(hours=1)
+                        leads.append(row["lead_h"])
+                        onset_err.append(row["onset_error_h"])
+                        peak_err.append(row["peak_error_h"])
+                rows.append(row)
+                stats = per_place.setdefault(place, {})
+                stats["events"] = len(scored[place])
+                key = f"warned_{name}" if row["warned"] else f"missed_{name}"
+                stats[key] = stats.get(key, 0) + 1
+        hits = sum(r["warned"] for r in rows)
+        out["levels"][name] = {
+            "n_events": len(rows), "hits": hits,
+            "pod": hits / len(rows) if rows else float("nan"),
+            "n_warnings": n_warnings, "false_warnings": false,
+            "far": false / n_warnings if n_warnings else float("nan"),
+            "median_lead_h": float(np.median(leads)) if leads else float("nan"),
+            "median_onset_error_h": float(np.median(onset_err)) if onset_err else float("nan"),
+            "median_abs_onset_error_h": (float(np.median(np.abs(onset_err))) if onset_err
+                                         else float("nan")),
+            "median_peak_error_h": float(np.median(peak_err)) if peak_err else float("nan"),
+            "events": rows,
+        }
+    out["per_place"] = per_place
+    return out
+
+
+def place_index_of(cells: np.ndarray, places: Sequence, grid) -> np.ndarray:
+    """0-based place of each flat cell (-1: in no place)."""
+    from wetindex.risk import place_raster
+
+    return place_raster(places, grid).ravel()[cells].astype("int64") - 1
+
+
+def observed_flooding(inputs, cells: np.ndarray, place_of: np.ndarray, n_places: int,
+                      hours: pd.DatetimeIndex, normal: np.ndarray, exposure: np.ndarray,
+                      cell_area: float, min_area_m2: float = 10_000.0, chunk_h: int = 24,
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """``(flooded, area)`` per ``(hour, place)``: the truth of :func:`verify_events`.
+
+    ``normal`` is the seasonal normal ``(month, cell)`` of ``cells``, ``exposure``
+    their exposure weights.
+    """
+    area = np.zeros((len(hours), n_places))
+    exposed = (exposure > 0) & (place_of >= 0)
+    for s in range(0, len(hours), chunk_h):
+        part = hours[s:s + chunk_h]
+        wet = np.asarray(inputs.labels(part.values, cells)) == 1
+        dry_normally = normal[part.month.values - 1] < NORMAL_DRY
+        flood = wet & dry_normally & exposed[None]
+        for pi in range(n_places):
+            area[s:s + len(part), pi] = flood[:, place_of == pi].sum(axis=1) * cell_area
+    return area >= min_area_m2, area
+
+
+def replay_place_levels(
+    booster, inputs, static, issues: pd.DatetimeIndex, cells: np.ndarray,
+    place_of: np.ndarray, n_places: int, *, normal: np.ndarray, exposure: np.ndarray,
+    permanent: np.ndarray, thresholds: Sequence[float], calibration: dict | None,
+    min_cells: int, max_lead_h: int = 48,
+) -> np.ndarray:
+    """Each place's hourly level ``(issue, place, lead)`` as the forecast runs would give it.
+
+    The same chain as a forecast run on the screened ``cells``: compiled trees,
+    calibration where a kept map changes anything, the excess over the seasonal
+    normal and standing water, exposure, levels, and the 1-ha rule per place.
+    """
+    from wetindex.features.hydromet import HISTORY_NEEDED_H
+    from wetindex.features.stack import drivers_for_issues, static_table
+    from wetindex.model.calibration import apply_calibration
+    from wetindex.model.fastpredict import forest_from_booster, predict_cube
+    from wetindex.normal import excess_arrays
+
+    observed = inputs.observed(issues[0].to_datetime64() - np.timedelta64(HISTORY_NEEDED_H, "h"),
+                               issues[-1].to_datetime64())
+    drivers = drivers_for_issues(observed, inputs.forecasts_many(issues.values), issues.values)
+    statics = static_table(static, cells)
+    gw = np.asarray(inputs.groundwater_depth_cells(issues.values, cells), "float32")
+    forest = forest_from_booster(booster)
+    calibrate = any(not m.get("identity") for m in (calibration or {}).get("maps", []))
+    leads = np.arange(1, max_lead_h + 1)
+    local = np.arange(len(cells))
+    out = np.zeros((len(issues), n_places, max_lead_h), dtype="int8")
+    for i, issue in enumerate(issues):
+        prob = np.zeros((max_lead_h, len(cells)), dtype="float32")
+        predict_cube(forest, statics, gw[i], drivers[i, :max_lead_h], local, prob)
+        if calibrate:
+            prob = apply_calibration(prob, leads[:, None], calibration).astype("float32")
+        seen = inputs.observed_water(issue.to_datetime64())
+        standing = None
+        if seen is not None and (issue - pd.Timestamp(seen.attrs.get("time", issue))
+                                 <= pd.Timedelta(hours=72)):
+            standing = np.asarray(seen.values).ravel()[cells] == 1
+        month = (issue + pd.Timedelta(hours=24)).month
+        _, score = excess_arrays(prob, normal[month - 1], standing, exposure, permanent)
+        level = np.zeros(score.shape, dtype="int8")
+        for value, threshold in enumerate(thresholds, start=1):
+            level[score >= threshold] = value
+        for pi in range(n_places):
+            lv = level[:, place_of == pi]
+            for value in (1, 2, 3):
+                out[i, pi, (lv >= value).sum(axis=1) >= min_cells] = value
+    return out
