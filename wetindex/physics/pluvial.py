@@ -90,9 +90,8 @@ class BluespotNetwork:
         catch = np.asarray(static["bluespot_catchment"].values).ravel().astype("int64")
         catchment_area = np.bincount(catch, minlength=n + 1)[1:].astype("float64") * cell_area
         target = _spill_targets(catch[network.cells], network.down.astype("int64"))
-        spill_to = np.zeros(n, dtype="int64")
         inside = ids[network.cells] > 0
-        spill_to[ids[network.cells][inside] - 1] = target[inside]
+        spill_to = _majority_target(ids[network.cells][inside] - 1, target[inside], n)
         z = np.asarray(static["elevation"].values, dtype="float64").ravel()
         level = np.asarray(static["bluespot_level"].values, dtype="float64").ravel()
         flat = np.flatnonzero(ids > 0)
@@ -129,18 +128,38 @@ def _spill_targets(label, down):
     return out
 
 
+def _majority_target(bluespot: np.ndarray, target: np.ndarray, n: int) -> np.ndarray:
+    """Where most of each bluespot's cells spill to (a flat rim can have several exits)."""
+    out = np.zeros(n, dtype="int64")
+    if bluespot.size == 0:
+        return out
+    pairs, counts = np.unique(np.stack([bluespot, target]), axis=1, return_counts=True)
+    order = np.lexsort((-counts, pairs[0]))  # per bluespot, the most cells first
+    first = np.unique(pairs[0][order], return_index=True)[1]
+    out[pairs[0][order][first]] = pairs[1][order][first]
+    return out
+
+
 def _upstream_first(spill_to: np.ndarray) -> np.ndarray:
-    """Bluespot indices ordered so that each comes before the one it spills into."""
+    """Bluespot indices ordered so that each comes before the one it spills into.
+
+    Two bluespots on one flat can each spill mostly towards the other; such a cycle is
+    cut (in place: the last link's water leaves the area) so the order exists.
+    """
     n = spill_to.size
     depth = np.full(n, -1, dtype="int64")
     for b in range(n):
-        path = []
+        path: list[int] = []
+        on_path: set[int] = set()
         c = b
         while c >= 0 and depth[c] < 0:
+            if c in on_path:  # a cycle: cut the link that closed it
+                spill_to[path[-1]] = 0
+                c = -1
+                break
             path.append(c)
+            on_path.add(c)
             c = spill_to[c] - 1
-            if len(path) > n:  # a cycle cannot occur on a D8 network; guard anyway
-                raise ValueError("bluespot spill network has a cycle")
         d = depth[c] if c >= 0 else -1
         for p in reversed(path):
             d += 1
