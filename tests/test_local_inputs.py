@@ -132,7 +132,13 @@ def test_train_without_labels_fails_with_a_clear_message(project, tmp_path):
     lines = [ln for ln in text.splitlines() if not ln.strip().startswith("labels:")]
     (project / "areas" / "nolabels.yaml").write_text(
         "\n".join(lines).replace("name: tiny", "name: nolabels") + "\n")
+    # asked for the learned model: an error naming the missing input
     result = CliRunner().invoke(app, ["run", "train", "--area", "nolabels",
-                                      "--root", str(project)])
+                                      "--root", str(project), "--method", "learned"])
     assert result.exit_code == 1
     assert "cannot train" in result.output and "labels" in result.output
+    # by default (auto) training is skipped with the same reason: the physical forecast runs
+    result = CliRunner().invoke(app, ["run", "train", "--area", "nolabels",
+                                      "--root", str(project)])
+    assert result.exit_code == 0
+    assert "skipped: nothing to train on" in result.output and "labels" in result.output

@@ -71,6 +71,9 @@ class ForecastConfig(_Strict):
     issue_every_h: int = Field(3, ge=1)
     #: an input older than this many hours at issue time is reported as stale
     stale_after_h: int = Field(6, ge=1)
+    #: auto: the learned model only when one exists and has passed its gate, else the
+    #: physically based forecast (wetindex.physics.selection)
+    method: Literal["auto", "physical", "learned"] = "auto"
 
 
 class TrainingConfig(_Strict):

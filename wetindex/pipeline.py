@@ -320,8 +320,16 @@ def input_health(
 
 
 def forecast_stage(ctx: AreaContext, inputs: AreaInputs, static: xr.Dataset,
-                   model: LoadedModel, issue_time: pd.Timestamp | None = None) -> Forecast:
-    """Predict 48 h ahead from ``issue_time`` (default: the latest) and write the products."""
+                   model: LoadedModel | None, issue_time: pd.Timestamp | None = None,
+                   method_reason: str = "") -> Forecast:
+    """Predict 48 h ahead from ``issue_time`` (default: the latest) and write the products.
+
+    Without a ``model`` the physically based forecast runs (:mod:`wetindex.physics`).
+    """
+    if model is None:
+        from wetindex.physics.stage import physical_forecast_stage
+
+        return physical_forecast_stage(ctx, inputs, static, issue_time, method_reason)
     issue_time = pd.Timestamp(issue_time) if issue_time is not None else latest_issue_time(inputs)
     health = input_health(inputs, issue_time, ctx.config.forecast.stale_after_h)
     fin = gather_inputs(inputs, static, issue_time.to_datetime64(), model.screen)
@@ -392,6 +400,10 @@ def write_forecast(ctx: AreaContext, ds: xr.Dataset, warnings: list[WarningArea]
     # inputs stood in for by a documented proxy (e.g. a persistence forecast)
     status_dict["proxies"] = dict(proxies or {})
     status_dict["model_version"] = ds.attrs.get("model_version")
+    status_dict["forecast_method"] = ds.attrs.get("forecast_method", "learned")
+    if ds.attrs.get("method_note"):  # the physical forecast says what it is in plain words
+        status_dict["method_note"] = ds.attrs["method_note"]
+        status_dict["method_reason"] = ds.attrs.get("method_reason", "")
     (tmp / "status.json").write_text(json.dumps(status_dict, indent=2))
     (tmp / "config.yaml").write_text(ctx.config.resolved_yaml())
     _commit_dir(tmp, final)
@@ -428,8 +440,12 @@ class Published:
     cap_messages: list[str]
 
 
-def scorecard(model: LoadedModel) -> dict[str, Any] | None:
+def scorecard(model: LoadedModel | None) -> dict[str, Any] | None:
     """The latest evaluation, as the site's 'about' page shows it."""
+    if model is None:  # the physical forecast is live: say so in plain words
+        from wetindex.physics.stage import physical_scorecard
+
+        return physical_scorecard()
     ev = model.metadata.get("evaluation")
     if not ev:
         return None
@@ -437,7 +453,7 @@ def scorecard(model: LoadedModel) -> dict[str, Any] | None:
 
 
 def publish_stage(ctx: AreaContext, inputs: AreaInputs, static: xr.Dataset, forecast: Forecast,
-                  model: LoadedModel) -> Published:
+                  model: LoadedModel | None) -> Published:
     """CAP feed first, then a new site release with the feed and GeoTIFFs as downloads."""
     from wetindex.alerts.feed import write_feed
     from wetindex.site import build_site, publish_release

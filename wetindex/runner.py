@@ -97,8 +97,12 @@ def load_forecast(folder: Path, grid: AreaGrid) -> pipeline.Forecast:
 class AreaRun:
     """The stages of one area, run on demand with their inputs computed once."""
 
-    def __init__(self, ctx: pipeline.AreaContext, issue_time: pd.Timestamp | None = None):
+    def __init__(self, ctx: pipeline.AreaContext, issue_time: pd.Timestamp | None = None,
+                 method: str | None = None):
         self.ctx = ctx
+        #: auto | physical | learned; None: the area's forecast.method
+        self.method = method or ctx.config.forecast.method
+        self.method_reason = ""
         if issue_time is not None:
             issue_time = pd.Timestamp(issue_time)
             if issue_time.tzinfo is not None:  # times are UTC, stored tz-naive
@@ -163,7 +167,10 @@ class AreaRun:
         try:  # fail before the long part when there is nothing to learn from
             self.inputs.labels(self.inputs.issue_times()[:1].values, np.array([0]))
         except InputMissingError as err:
-            raise StageError(f"cannot train: {err}") from None
+            if self.method == "learned":
+                raise StageError(f"cannot train: {err}") from None
+            return False, (f"skipped: nothing to train on ({err}); the physically based "
+                           "forecast is used until observed water is added")
         self._model = pipeline.train_stage(self.ctx, self.inputs, self.static, self.key)
         return False, f"model {self._model.version} saved to {self._model.path}"
 
@@ -182,12 +189,31 @@ class AreaRun:
                                  f"'wetindex run train --area {self.ctx.config.name}' first")
         return self._model
 
+    @property
+    def forecast_model(self) -> LoadedModel | None:
+        """The learned model when it is live, else ``None`` (the physical forecast)."""
+        from wetindex.physics.selection import choose_method
+
+        latest = self._model if self._model is not None else self._latest_model()
+        try:
+            chosen, self.method_reason = choose_method(self.method, latest)
+        except ValueError as err:
+            raise StageError(str(err)) from None
+        if chosen == "physical":
+            return None
+        self._model = latest
+        return latest
+
     def _issue(self) -> pd.Timestamp:
         return self.issue_time if self.issue_time is not None else \
             pipeline.latest_issue_time(self.inputs)
 
     def _forecast_key(self, issue: pd.Timestamp) -> str:
-        return pipeline._key(self.model.version, self.key, issue.isoformat())
+        from wetindex.physics.forecast import PHYSICAL_VERSION
+
+        model = self.forecast_model
+        return pipeline._key(model.version if model else PHYSICAL_VERSION, self.key,
+                             issue.isoformat())
 
     def _forecast_stage(self) -> tuple[bool, str]:
         issue = self._issue()
@@ -198,13 +224,17 @@ class AreaRun:
             self._products = load_forecast(folder, self.inputs.grid)
             reused = True
         else:
+            model = self.forecast_model
             self._products = pipeline.forecast_stage(self.ctx, self.inputs, self.static,
-                                                     self.model, issue)
-            _write_json_atomic(folder / "run.json", {"key": key, "model": self.model.version})
+                                                     model, issue, self.method_reason)
+            _write_json_atomic(folder / "run.json", {
+                "key": key, "model": model.version if model else None,
+                "method": "learned" if model else "physical", "reason": self.method_reason})
             reused = False
         fc = self._products
-        return reused, (f"issued {issue}, {len(fc.warnings)} warning(s), max probability "
-                        f"{float(fc.dataset['probability'].max()):.2f}; {fc.folder}")
+        method = fc.dataset.attrs.get("forecast_method", "learned")
+        return reused, (f"issued {issue} ({method}), {len(fc.warnings)} warning(s), max "
+                        f"probability {float(fc.dataset['probability'].max()):.2f}; {fc.folder}")
 
     _forecast = _forecast_stage
 
@@ -221,7 +251,7 @@ class AreaRun:
         key = self._forecast_key(self._issue())
         if done and done.get("key") == key and Path(done["release"]).exists():
             return True, f"already published as {done['release']}"
-        pub = pipeline.publish_stage(self.ctx, self.inputs, self.static, fc, self.model)
+        pub = pipeline.publish_stage(self.ctx, self.inputs, self.static, fc, self.forecast_model)
         _write_json_atomic(marker, {"key": key, "release": str(pub.release)})
         return False, f"site {pub.site_root / 'current'}, feed {pub.feed_dir / 'atom.xml'}"
 
@@ -248,7 +278,9 @@ def area_status(ctx: pipeline.AreaContext, now: datetime | None = None) -> dict[
         forecast = {"path": str(folder), "issue_time": st.get("issue_time"),
                     "age_h": round((now - issued) / timedelta(hours=1), 2) if issued else None,
                     "healthy": st.get("healthy"), "inputs": st.get("inputs", []),
-                    "proxies": st.get("proxies", {}), "model_version": st.get("model_version")}
+                    "proxies": st.get("proxies", {}), "model_version": st.get("model_version"),
+                    "forecast_method": st.get("forecast_method"),
+                    "method_note": st.get("method_note")}
     limit = ctx.config.forecast.stale_after_h
     forecast["stale_after_h"] = limit
     forecast["stale"] = forecast["age_h"] is None or forecast["age_h"] > limit

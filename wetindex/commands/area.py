@@ -253,6 +253,8 @@ def run(
     issue_time: Annotated[str | None, typer.Option(
         help="Issue time (UTC, e.g. 2026-01-05T06:00); default: the latest.")] = None,
     root: Annotated[Path | None, typer.Option(help="Project folder (default: here).")] = None,
+    method: Annotated[str | None, typer.Option(
+        help="auto|physical|learned; default: the area's forecast.method.")] = None,
 ) -> None:
     """Run one stage (or all, in order); a rerun resumes from what is done."""
     from wetindex.cli import _configure_logging, project_root
@@ -266,7 +268,7 @@ def run(
         raise _fail(f"unknown stage {stage!r}; one of {', '.join(STAGES)} or all", 2)
     try:
         config = load_area(root, area)
-        runner = AreaRun(AreaContext(config, root), issue_time)
+        runner = AreaRun(AreaContext(config, root), issue_time, method)
         for name in STAGES if stage == "all" else (stage,):
             result = runner.run(name)
             how = "reused" if result.reused else f"done in {result.seconds:.1f} s"
@@ -305,6 +307,9 @@ def status(
             typer.echo(f"  input   {i['name']:20s} {i['status']:8s} last {i['last_time']}")
         for k, v in fc.get("proxies", {}).items():
             typer.echo(f"  proxy   {k:20s} {v}")
+        if fc.get("forecast_method"):
+            typer.echo(f"method    {fc['forecast_method']}"
+                       + (f": {fc['method_note']}" if fc.get("method_note") else ""))
         model = st["model"]
         if model:
             bss = model["brier_skill"].get("model") or []

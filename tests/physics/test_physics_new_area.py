@@ -1,0 +1,60 @@
+"""A new area without labels: init → run all gives a published physical forecast."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from wetindex.cli import app
+
+
+@pytest.fixture(scope="module")
+def new_area(tmp_path_factory, project_root: Path) -> Path:
+    from wetindex.demo import DemoWorldConfig, build_demo_world
+    from wetindex.demo.export import export_inputs
+
+    project = tmp_path_factory.mktemp("new-area")
+    (project / "models").mkdir()
+    for link, target in (("pipelines", "pipelines"), ("web", "web"),
+                         ("models/configs", "models/configs")):
+        (project / link).symlink_to(project_root / target)
+    world = build_demo_world(DemoWorldConfig(size_m=1000.0, years=100 / 365.25,
+                                             start="2025-03-01T00:00", seed=7))
+    files = export_inputs(project / "inputs", world)
+    args = ["init", "--aoi", str(files["boundary"]), "--name", "fresh", "--root", str(project),
+            "--margin-m", "100"]
+    for kind in ("terrain", "rain", "evaporation", "sea_level", "groundwater", "dikes"):
+        args += ["--input", f"{kind}={files[kind]}"]  # no labels: nothing observed yet
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    return project
+
+
+def test_an_area_without_labels_runs_end_to_end_on_the_physical_forecast(new_area):
+    runner = CliRunner()
+    result = runner.invoke(app, ["run", "all", "--area", "fresh", "--root", str(new_area)])
+    assert result.exit_code == 0, result.output
+    assert "train     done" in result.output and "skipped: nothing to train on" in result.output
+    assert "(physical)" in result.output
+    area = new_area / "var" / "fresh"
+    latest = area / "forecasts" / (area / "forecasts" / "LATEST").read_text().strip()
+    status = json.loads((latest / "status.json").read_text())
+    assert status["forecast_method"] == "physical"
+    assert "not yet trained on observed water here" in status["method_note"]
+    assert status["model_version"] == "physical-1"
+    assert (latest / "forecast.nc").exists() and (latest / "physical.json").exists()
+    site = area / "site" / "current"
+    assert "not yet trained on observed water here" in (site / "en" / "about.html").read_text()
+    assert "endnu ikke trænet på observeret vand her" in (site / "about.html").read_text()
+    assert (area / "feed" / "atom.xml").exists()
+    card = (new_area / "models" / "fresh" / "physical" / "model_card.md").read_text()
+    assert "not yet trained on observed water here" in card
+    st = runner.invoke(app, ["status", "--area", "fresh", "--root", str(new_area), "--json"])
+    assert json.loads(st.output)["forecast"]["forecast_method"] == "physical"
+    # asking for the learned model without one says what to do
+    learned = runner.invoke(app, ["run", "forecast", "--area", "fresh", "--root", str(new_area),
+                                  "--method", "learned"])
+    assert learned.exit_code != 0 and "no trained model" in learned.output

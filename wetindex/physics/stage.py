@@ -1,0 +1,126 @@
+"""The physical forecast as a pipeline stage: the same products as the learned model's.
+
+:func:`physical_forecast_stage` is what :func:`wetindex.pipeline.forecast_stage` runs
+when no learned model is live: the forecast dataset, warnings, status and files in the
+same place and shape, with ``forecast_method: physical`` and the plain-words note in
+``status.json``, and a model card for the physical method in
+``models/<area>/physical/model_card.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import xarray as xr
+
+from wetindex.physics import PHYSICAL_NOTE, PHYSICAL_NOTE_DA
+from wetindex.physics.forecast import PHYSICAL_VERSION, PhysicalForecast, physical_forecast
+
+log = logging.getLogger(__name__)
+
+
+def physical_forecast_stage(ctx: Any, inputs: Any, static: xr.Dataset,
+                            issue_time: pd.Timestamp | None = None, reason: str = ""):
+    """Forecast 48 h ahead with the physical method and write the products.
+
+    Returns a :class:`wetindex.pipeline.Forecast` (as the learned path does).
+    """
+    from wetindex import pipeline
+    from wetindex.risk import warning_areas
+    from wetindex.warnings import RunStatus
+
+    issue_time = (pd.Timestamp(issue_time) if issue_time is not None
+                  else pipeline.latest_issue_time(inputs))
+    health = pipeline.input_health(inputs, issue_time, ctx.config.forecast.stale_after_h)
+    fc = physical_forecast(inputs, static, issue_time,
+                           thresholds=ctx.config.thresholds.as_list(),
+                           max_lead_h=ctx.config.forecast.max_lead_h)
+    ds = fc.dataset
+    ds.attrs.update({
+        "area": ctx.config.name, "area_name": ctx.config.title,
+        "thresholds": json.dumps(ctx.config.thresholds.model_dump()),
+        "issue_time": issue_time.isoformat(), "method_reason": reason,
+        "driver_forecast": "persistence" if "forecast" in getattr(inputs, "proxies", {})
+        else "forecast",
+    })
+    warnings = warning_areas(ds, inputs.places(), inputs.grid, area_name=ctx.config.title,
+                             area_id=ctx.config.name, explain=fc.explain)
+    issued = issue_time.to_pydatetime().replace(tzinfo=UTC)
+    status = RunStatus(
+        area_name=ctx.config.title, issue_time=issued, generated_at=datetime.now(UTC),
+        next_update=issued + timedelta(hours=ctx.config.forecast.issue_every_h),
+        inputs=health, forecast_ok=True)
+    folder = pipeline.write_forecast(ctx, ds, warnings, status,
+                                     proxies=getattr(inputs, "proxies", {}))
+    _write_summary(folder, fc, reason)
+    write_model_card(ctx.models_root / ctx.config.name / "physical", fc, reason)
+    return pipeline.Forecast(ds, warnings, status, folder)
+
+
+def _write_summary(folder: Path, fc: PhysicalForecast, reason: str) -> None:
+    data = {"method": "physical", "version": PHYSICAL_VERSION, "note": PHYSICAL_NOTE,
+            "reason": reason, **fc.summary}
+    tmp = folder / ".physical.json.tmp"
+    tmp.write_text(json.dumps(data, indent=2, default=str))
+    os.replace(tmp, folder / "physical.json")
+
+
+def write_model_card(folder: Path, fc: PhysicalForecast, reason: str) -> Path:
+    """The physical method's model card: what it is, its drivers' spread, its dikes."""
+    folder.mkdir(parents=True, exist_ok=True)
+    spread = fc.summary["spread"]
+    lines = [
+        "# Physically based flood forecast", "", f"**{PHYSICAL_NOTE}**", "",
+        f"Why it is live: {reason or 'chosen by configuration'}.", "",
+        "## What it computes",
+        "- Sea: land connected to the sea below the forecast sea level floods; dikes hold up "
+        "to their crest (`wetindex.physics.sea`).",
+        "- Hollows (bluespots) fill and spill from forecast rain minus infiltration and "
+        "evaporation, routed along the flow network (`wetindex.physics.pluvial`).",
+        "- Streams rise over low cells (height above drainage) from upstream rain; the water "
+        "table reaches the surface where the groundwater forecast says so "
+        "(`wetindex.physics.streams`).",
+        f"- Probabilities: an ensemble of {fc.summary['members']} perturbed driver series "
+        "whose spread grows with lead (`wetindex.physics.uncertainty`).", "",
+        "## Spread of the driver forecasts by lead",
+        f"- Sources: {', '.join(f'{k}: {v}' for k, v in spread['source'].items())}",
+        f"- Sea level [m] at 1, 12, 24, 48 h: {_at(spread['sea_level_m'])}",
+        f"- Accumulated rain [mm] at 1, 12, 24, 48 h: {_at(spread['rain_accumulated_mm'])}",
+        "", "## Dikes in the latest forecast",
+    ]
+    for d in fc.summary.get("dikes", []) or [{"area": None}]:
+        if d["area"] is None:
+            lines.append("- No area behind a dike.")
+            continue
+        lines.append(f"- Protected area {d['area']} ({d['cells']} cells): crest {d['crest_m']} "
+                     f"m, forecast high water {d['max_forecast_m']} m at "
+                     f"{d['high_water_time']}, margin {d['margin_m']} m, overtopping "
+                     f"probability {d['overtopping_probability']:.0%}")
+    lines += ["", "## Known limits",
+              "- Not verified against observed water in this area: no labels yet.",
+              "- Bathtub flooding behind an overtopped dike (the volume over the crest is not "
+              "limited): on the safe side.",
+              "- Soil and channel parameters are documented defaults, not calibrated here.",
+              "- Rain and sea level are area-uniform series in this version."]
+    tmp = folder / ".model_card.md.tmp"
+    tmp.write_text("\n".join(lines) + "\n")
+    os.replace(tmp, folder / "model_card.md")
+    return folder / "model_card.md"
+
+
+def _at(values: list[float]) -> str:
+    picks = [values[i - 1] for i in (1, 12, 24, 48) if i <= len(values)]
+    return ", ".join(f"{v:.2f}" for v in picks)
+
+
+def physical_scorecard(reason: str = "") -> dict[str, Any]:
+    """What the site's About page shows while the physical forecast is live."""
+    return {"model_version": PHYSICAL_VERSION, "evaluated_at": None, "lead_bins": [],
+            "scores": {}, "method": "physical", "reason": reason,
+            "method_note": {"en": PHYSICAL_NOTE, "da": PHYSICAL_NOTE_DA}}
