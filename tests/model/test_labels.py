@@ -7,11 +7,13 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import ndimage
 
 from wetindex.grid import AreaGrid
 from wetindex.model.label_store import LabelStore
 from wetindex.model.labels import (
     DRY,
+    PERMANENT,
     UNKNOWN,
     WET,
     LabelInputError,
@@ -69,10 +71,11 @@ def test_sentinel1_mask_finds_the_water_and_masks_slopes_shadow_and_lakes():
     mask, facts = sentinel1_water(db, db - 7, slope_deg=slope, shadow=shadow,
                                   permanent_water=lake)
     assert facts["fallback"] == 0 and -20 < facts["vv_threshold_db"] < -10
-    seen = mask != UNKNOWN
+    seen = (mask != UNKNOWN) & (mask != PERMANENT)
     assert (mask[seen] == np.where(water, WET, DRY)[seen]).mean() > 0.98
     assert (mask[:5] == UNKNOWN).all() and mask[10, 40] == UNKNOWN
-    assert (mask[30:35, 5:10] == UNKNOWN).all()
+    # permanent water is its own class (was -1 before issue #17), never flood water
+    assert (mask[30:35, 5:10] == PERMANENT).all()
 
 
 def test_sentinel1_without_water_falls_back_instead_of_inventing_a_lake():
@@ -81,6 +84,25 @@ def test_sentinel1_without_water_falls_back_instead_of_inventing_a_lake():
     mask, facts = sentinel1_water(land)
     assert facts["fallback"] == 1
     assert (mask == WET).mean() < 0.01
+
+
+def test_little_water_scenes_leave_flooded_cells_unknown_not_dry():
+    """5 % shallow flood water (−18.5 dB) among bright (−6 dB) and wet dark (−13 dB)
+    fields: Otsu splits the fields, not the water, so the fixed fallback is used."""
+    rng = np.random.default_rng(5)
+    water = np.zeros(GRID.shape, bool)
+    water[10:20, 10:25] = True                       # 150 of 3000 cells
+    dark_field = np.zeros(GRID.shape, bool)
+    dark_field[:, 35:] = True
+    mean_db = np.where(water, -18.5, np.where(dark_field, -13.0, -6.0))
+    db = 10 * np.log10(10 ** (mean_db / 10) * rng.gamma(4.4, 1 / 4.4, GRID.shape))
+    mask, facts = sentinel1_water(db)
+    assert facts["fallback"] == 1
+    assert (mask[water] == DRY).mean() < 0.05        # a bare fallback made ~half of it dry
+    assert (mask[water] == WET).mean() > 0.3
+    bright = ~ndimage.binary_dilation(water, iterations=2) & ~dark_field
+    assert (mask[bright] == DRY).mean() > 0.85       # clear land stays dry
+    assert (mask[dark_field] == DRY).mean() < 0.5    # doubtful land is not a confident dry
 
 
 def test_radar_shadow_on_a_slope_facing_away():
@@ -103,10 +125,13 @@ def test_sentinel2_cloud_mask_yields_unknown_not_dry():
     mask = sentinel2_water(green, swir1=swir, scl=scl)
     assert (mask[20:30] == UNKNOWN).all()
     assert (mask[:20, :10] == WET).all() and (mask[:20, 10:] == DRY).all()
-    ndwi = sentinel2_water(green, nir=swir)
+    ndwi = sentinel2_water(green, nir=swir, cloud_mask=np.zeros(GRID.shape, bool))
     assert (ndwi[:, :10] == WET).all()
     with pytest.raises(LabelInputError, match="swir1"):
         sentinel2_water(green)
+    # no SCL and no other mask: refused (it used to run unmasked), see issue #17
+    with pytest.raises(LabelInputError, match="no cloud mask"):
+        sentinel2_water(green, nir=swir)
 
 
 def test_incident_reports_from_csv_and_geojson(tmp_path):

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from wetindex.grid import AreaGrid
-from wetindex.model.labels import UNKNOWN, LabelMap
+from wetindex.model.labels import PERMANENT, UNKNOWN, LabelMap
 
 
 class LabelStore:
@@ -74,14 +74,21 @@ class LabelStore:
         return label, conf, which
 
     def labels(self, times: np.ndarray, cells: np.ndarray) -> np.ndarray:
-        """int8 labels at ``times`` × ``cells`` (the :class:`AreaInputs` contract)."""
-        return self.query(times, cells)[0]
+        """int8 labels at ``times`` × ``cells`` (the :class:`AreaInputs` contract).
+
+        Permanent water is unknown here: the model learns flood water, not the lake.
+        """
+        label = self.query(times, cells)[0]
+        label[label == PERMANENT] = UNKNOWN
+        return label
 
     def summary(self) -> list[dict[str, Any]]:
         """One row per map: source, window, confidence and counts, for metadata."""
         return [{"source": m.source, "start": m.start.isoformat(), "end": m.end.isoformat(),
                  "confidence": m.confidence, "detail": m.detail,
-                 "wet_cells": int((m.values == 1).sum()), "dry_cells": int((m.values == 0).sum())}
+                 "wet_cells": int((m.values == 1).sum()), "dry_cells": int((m.values == 0).sum()),
+                 "permanent_cells": int((m.values == PERMANENT).sum()),
+                 "unknown_cells": int((m.values == UNKNOWN).sum())}
                 for m in self.maps]
 
     def save(self, folder: Path) -> Path:
