@@ -21,6 +21,7 @@ into unknown.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -358,33 +359,21 @@ def _read_shapes(path: Path) -> tuple[list, list[dict], str]:
     return geoms, records, crs
 
 
-def read_ems_observations(folder: Path, grid: AreaGrid, *, product: str | None = None,
-                          confidence: float | None = None) -> list[LabelMap]:
-    """Copernicus EMS observed-flood polygons as one label map per satellite acquisition.
+def _ems_order(prefix: str) -> tuple[int, str]:
+    # the first delineation (…_DEL_v1) before its monitoring updates (…_DEL_MONIT01_v1, …)
+    m = re.search(r"_MONIT(\d+)", prefix)
+    return (int(m.group(1)) if m else 0, prefix)
 
-    Reads ``*_observed_event_a.shp`` (flood polygons, ``dmg_src_id`` → the source),
-    ``*_image_footprint_a.shp`` (``or_src_id``), ``*_area_of_interest_a.shp`` and
-    ``*_source.dbf`` (``src_date`` dd/mm/yyyy, ``source_tm``). Cells inside the
-    acquisition's footprint and the area of interest are dry unless an event
-    polygon covers them; cells outside are unknown.
 
-    Parameters
-    ----------
-    product : str, optional
-        Prefix of the product when the folder holds several (e.g.
-        ``"EMSR332_02PADOVA_DEL_MONIT01_v1"``); default: the first found.
-    """
-    folder = Path(folder)
-    events = sorted(folder.glob(f"{product or '*'}_observed_event_a.shp"))
-    if not events:
-        raise LabelInputError(f"{folder}: no '*_observed_event_a.shp' (Copernicus EMS schema)")
-    prefix = events[0].name.removesuffix("_observed_event_a.shp")
+def _ems_product(folder: Path, prefix: str, grid: AreaGrid) -> list[dict]:
+    """The acquisitions of one EMS product: time, name, seen and wet cells."""
+    events = folder / f"{prefix}_observed_event_a.shp"
     need = {k: folder / f"{prefix}_{k}" for k in
             ("image_footprint_a.shp", "area_of_interest_a.shp", "source.dbf")}
     missing = [p.name for p in need.values() if not p.exists()]
     if missing:
         raise LabelInputError(f"{folder}: EMS product {prefix} lacks {missing}")
-    ev_geoms, ev_recs, crs = _read_shapes(events[0])
+    ev_geoms, ev_recs, crs = _read_shapes(events)
     fp_geoms, fp_recs, fp_crs = _read_shapes(need["image_footprint_a.shp"])
     aoi_geoms, _, aoi_crs = _read_shapes(need["area_of_interest_a.shp"])
     import shapefile
@@ -395,26 +384,100 @@ def read_ems_observations(folder: Path, grid: AreaGrid, *, product: str | None =
                    for rec in r.records()}
     aoi = rasterise(_to_grid_crs(aoi_geoms, aoi_crs, grid), grid)
     if not aoi.any():
-        raise LabelInputError(f"{events[0]}: the EMS area of interest does not intersect the "
+        raise LabelInputError(f"{events}: the EMS area of interest does not intersect the "
                               "area grid; check the grid or the product")
     out = []
     for src_id in sorted({int(r["dmg_src_id"]) for r in ev_recs}):
         src = sources.get(src_id)
         if src is None:
-            raise LabelInputError(f"{events[0]}: dmg_src_id {src_id} not in the source table")
+            raise LabelInputError(f"{events}: dmg_src_id {src_id} not in the source table")
         when = pd.to_datetime(f"{src['src_date']} {src['source_tm']}", format="%d/%m/%Y %H:%M:%S")
         footprint = [g for g, r in zip(fp_geoms, fp_recs, strict=True)
                      if int(r["or_src_id"]) == src_id]
         seen = aoi & rasterise(_to_grid_crs(footprint, fp_crs, grid), grid)
         wet = rasterise(_to_grid_crs([g for g, r in zip(ev_geoms, ev_recs, strict=True)
                                       if int(r["dmg_src_id"]) == src_id], crs, grid), grid)
+        out.append({"time": when, "prefix": prefix, "src_id": src_id,
+                    "name": src["source_nam"], "seen": seen, "wet": wet,
+                    "update": _ems_order(prefix)[0] > 0})
+    return out
+
+
+def read_ems_observations(folder: Path, grid: AreaGrid, *, product: str | None = None,
+                          confidence: float | None = None,
+                          permanent_water: np.ndarray | None = None) -> list[LabelMap]:
+    """Copernicus EMS observed-flood polygons as one label map per satellite acquisition.
+
+    Reads ``*_observed_event_a.shp`` (flood polygons, ``dmg_src_id`` → the source),
+    ``*_image_footprint_a.shp`` (``or_src_id``), ``*_area_of_interest_a.shp`` and
+    ``*_source.dbf`` (``src_date`` dd/mm/yyyy, ``source_tm``) of every product in
+    the folder (the first delineation, then its monitoring updates ``_MONITnn``);
+    an acquisition delivered by several products is read once. Cells inside the
+    acquisition's footprint and the area of interest are dry unless an event
+    polygon covers them; cells outside are unknown.
+
+    A monitoring update adds the water of its new acquisition; it does not redraw
+    the earlier water, so cells that were water before and that the update does
+    not cover are unknown on its date, not dry. Permanent water is 2.
+
+    Parameters
+    ----------
+    product : str, optional
+        Prefix of one product to read (e.g. ``"EMSR332_02PADOVA_DEL_MONIT01_v1"``);
+        default: all products in the folder.
+    """
+    folder = Path(folder)
+    events = sorted(folder.glob(f"{product or '*'}_observed_event_a.shp"))
+    if not events:
+        raise LabelInputError(f"{folder}: no '{product or '*'}_observed_event_a.shp' "
+                              "(Copernicus EMS schema)")
+    prefixes = sorted((e.name.removesuffix("_observed_event_a.shp") for e in events),
+                      key=_ems_order)
+    acquisitions: dict[pd.Timestamp, dict] = {}
+    for prefix in prefixes:
+        for acq in _ems_product(folder, prefix, grid):
+            acquisitions.setdefault(acq["time"], acq)  # the first product that mapped it
+    out = []
+    ever_wet = np.zeros(grid.shape, bool)
+    for when in sorted(acquisitions):
+        acq = acquisitions[when]
+        seen, wet = acq["seen"], acq["wet"]
         values = np.full(grid.shape, UNKNOWN, dtype="int8")
         values[seen] = DRY
+        if acq["update"]:
+            values[seen & ever_wet] = UNKNOWN  # not redrawn by the update: not evidence of dry
         values[seen & wet] = WET
+        if permanent_water is not None:
+            values[seen & np.asarray(permanent_water, bool)] = PERMANENT
+        ever_wet |= seen & wet
         out.append(LabelMap(values, when, when, "ems",
                             SOURCE_CONFIDENCE["ems"] if confidence is None else confidence,
-                            f"{prefix} source {src_id} ({src['source_nam']})"))
+                            f"{acq['prefix']} source {acq['src_id']} ({acq['name']})"))
     return out
+
+
+# --------------------------------------------------------------------------- polygons
+
+def water_polygon_maps(geoms: list, water: list[bool], times: list[pd.Timestamp],
+                       grid: AreaGrid) -> tuple[pd.DatetimeIndex, np.ndarray]:
+    """Water polygons (grid CRS) by time as ``(time, ny*nx)`` int8 maps.
+
+    ``water`` False marks a polygon as the observed footprint (seen, dry unless a
+    water polygon covers it). Outside the footprint a cell is unknown, never dry:
+    a polygon file says nothing about where nobody looked. Without footprints,
+    only the water is labelled.
+    """
+    frame = pd.DataFrame({"g": geoms, "water": water, "time": times})
+    out_t, maps = [], []
+    for t, part in frame.groupby("time"):
+        seen = rasterise([g for g, w in zip(part.g, part.water, strict=True) if not w], grid)
+        wet = rasterise([g for g, w in zip(part.g, part.water, strict=True) if w], grid)
+        values = np.full(grid.shape, UNKNOWN, dtype="int8")
+        values[seen] = DRY
+        values[wet] = WET
+        out_t.append(t)
+        maps.append(values.ravel())
+    return pd.DatetimeIndex(out_t), np.stack(maps)
 
 
 # --------------------------------------------------------------------------- reports

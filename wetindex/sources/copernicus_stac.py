@@ -92,6 +92,7 @@ def items_frame(items: list[dict[str, Any]], *, source: str, request: str) -> gp
             "datetime": props["datetime"], "platform": props.get("platform", ""),
             "orbit_state": props.get("sat:orbit_state", ""),
             "cloud_cover": props.get("eo:cloud_cover"),
+            "polarizations": ",".join(props.get("sar:polarizations") or []),
             "assets": json.dumps({k: a.get("href", "") for k, a in
                                   (item.get("assets") or {}).items()}),
             "geometry": shape(item["geometry"])})
