@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import rasterio
+import rasterio.errors
 import rasterio.warp
 import rasterio.windows
 from rasterio.enums import Resampling
@@ -81,10 +82,10 @@ def read_to_grid(path: Path, grid: AreaGrid, resampling: Resampling, *,
     with rasterio.open(path) as src:
         bounds = rasterio.warp.transform_bounds(grid.crs, src.crs, *grid.bounds)
         win = rasterio.windows.from_bounds(*bounds, transform=src.transform)
-        win = win.round_offsets("floor").round_lengths("ceil")
         pad = 2
-        win = rasterio.windows.Window(win.col_off - pad, win.row_off - pad, win.width + 2 * pad,
-                                      win.height + 2 * pad)
+        c0, r0 = int(np.floor(win.col_off)) - pad, int(np.floor(win.row_off)) - pad
+        win = rasterio.windows.Window(c0, r0, int(np.ceil(win.width)) + 2 * pad + 1,
+                                      int(np.ceil(win.height)) + 2 * pad + 1)
         full = rasterio.windows.Window(0, 0, src.width, src.height)
         try:
             win = win.intersection(full)
