@@ -217,4 +217,13 @@ def make_s2_l2a_granule(folder: Path, *, baseline: str = "05.10", offset: int = 
     write(r20 / f"{stem}_B11_20m.{ext}", swir, 20.0)
     if with_scl:
         write(r20 / f"{stem}_SCL_20m.{ext}", scl, 20.0)
+    files = ["MTD_MSIL2A.xml"] + [str(p.relative_to(safe)) for p in sorted(gran.rglob("*.*"))]
+    objects = "".join(
+        f'<dataObject ID="IMG_{i}"><byteStream mimeType="application/octet-stream" size="1">'
+        f'<fileLocation locatorType="URL" href="./{f}"/><checksum checksumName="SHA3-256">0'
+        "</checksum></byteStream></dataObject>" for i, f in enumerate(files))
+    (safe / "manifest.safe").write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n<xfdu:XFDU xmlns:xfdu="urn:ccsds:schema:xfdu:1"'
+        f' version="esa/safe/sentinel/1.1/sentinel-2/msi/archive_l2a_user_product">'
+        f"<dataObjectSection>{objects}</dataObjectSection></xfdu:XFDU>\n")
     return safe

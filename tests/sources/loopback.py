@@ -39,6 +39,7 @@ class LoopbackServer:
                 body = self.rfile.read(length) if length else b""
                 outer.seen.append({"method": self.command, "path": self.path,
                                    "headers": dict(self.headers), "body": body})
+                self.last_body = body
                 route = outer.routes.get(self.path.split("?")[0])
                 status, headers, content = route(self) if route else (404, {}, b"not found")
                 self.send_response(status)

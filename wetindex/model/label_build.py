@@ -233,7 +233,9 @@ def build_label_store(session: SourceSession, grid: AreaGrid, start: Any, end: A
                                          permanent_water=permanent_water)
                          if sensor == "s1_grd" else
                          sentinel2_label(safe, grid, permanent_water=permanent_water))
-            except LabelInputError as err:
+            except (LabelInputError, SourceError) as err:
+                # one unusable scene (a failed download, no cover) is skipped and named;
+                # it never becomes zeros, and the other scenes still count
                 report.append({"scene": item["id"], "used": False, "why": str(err)})
                 log.warning("scene %s skipped: %s", item["id"], err)
                 continue

@@ -119,17 +119,50 @@ class LabelledInputs:
     """An area's inputs whose ``labels`` come from a :class:`LabelStore`.
 
     Everything else is the wrapped inputs' own, so training a real area on
-    satellite and report labels goes through the same code as the demo.
+    satellite and report labels goes through the same code as the demo. Where
+    the store knows nothing (unknown) and the area has its own label file, that
+    file's label is used; the store wins where both know.
     """
 
     def __init__(self, inputs: Any, store: LabelStore):
         if store.grid != inputs.grid:
-            raise ValueError("label store and inputs are on different grids")
+            raise ValueError(f"label store grid {store.grid} is not the area's {inputs.grid}: "
+                             "rebuild it with 'wetindex labels build'")
         self._inputs = inputs
         self.store = store
 
     def labels(self, times: np.ndarray, cells: np.ndarray) -> np.ndarray:
-        return self.store.labels(times, cells)
+        from wetindex.sources.base import InputMissingError
+
+        label = self.store.labels(times, cells)
+        try:
+            own = self._inputs.labels(times, cells)
+        except InputMissingError:
+            return label
+        return np.where(label == UNKNOWN, own, label).astype("int8")
+
+    def digests(self) -> dict[str, str]:
+        """The wrapped inputs' digests plus the store's, so new labels retrain the model."""
+        import hashlib
+
+        out = dict(self._inputs.digests()) if hasattr(self._inputs, "digests") else {}
+        h = hashlib.sha256(json.dumps(self.store.summary(), sort_keys=True).encode())
+        for m in self.store.maps:
+            h.update(m.values.tobytes())
+        out["label_store"] = h.hexdigest()
+        return out
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inputs, name)
+
+
+def with_label_store(inputs: Any, area_dir: Path) -> Any:
+    """``inputs`` with the area's label store (``<area_dir>/labels``) when one was built.
+
+    This is how training reads the store for every area kind; without one, the
+    inputs are returned unchanged.
+    """
+    folder = Path(area_dir) / "labels"
+    if not (folder / "labels.json").exists():
+        return inputs
+    return LabelledInputs(inputs, LabelStore.load(folder))

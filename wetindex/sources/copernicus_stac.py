@@ -25,11 +25,12 @@ from typing import Any
 
 import geopandas as gpd
 import httpx
+import pandas as pd
 from shapely.geometry import shape
 
 from wetindex.sources.errors import OfflineMissError, SourceError
 from wetindex.sources.http import describe_request
-from wetindex.sources.observations import rfc3339_interval, utc_naive
+from wetindex.sources.observations import rfc3339_interval
 from wetindex.sources.session import MAX_PAGES, SourceSession
 
 COLLECTIONS = {"s1_grd": "sentinel-1-grd", "s2_l2a": "sentinel-2-l2a"}
@@ -97,7 +98,9 @@ def items_frame(items: list[dict[str, Any]], *, source: str, request: str) -> gp
                                   (item.get("assets") or {}).items()}),
             "geometry": shape(item["geometry"])})
     frame = gpd.GeoDataFrame(rows, geometry="geometry", crs="EPSG:4326")
-    frame["datetime"] = utc_naive(frame["datetime"])
+    # STAC datetimes come with and without fractional seconds in one answer
+    frame["datetime"] = pd.DatetimeIndex(pd.to_datetime(frame["datetime"], utc=True,
+                                                        format="ISO8601")).tz_localize(None)
     frame.attrs.update(source=source, request=request)
     return frame.sort_values("datetime").reset_index(drop=True)
 
