@@ -115,7 +115,16 @@ def test_labels_raster_and_vector_and_missing(inputs, tmp_path):
     gpd.GeoDataFrame({"time": ["2025-03-10T10:00Z"]}, geometry=[poly], crs=g.crs).to_file(path)
     vec = _with(inputs, labels=LocalInput(path=str(path)))
     lab = vec.labels(np.array(["2025-03-10T10:00"], "datetime64[ns]"), cells)[0]
-    assert lab.reshape(g.shape)[:20, :20].all() and lab.sum() == 400
+    assert (lab.reshape(g.shape)[:20, :20] == 1).all() and (lab == 1).sum() == 400
+    # outside the polygons is unknown, not dry (changed for issue #17) ...
+    assert (lab == -1).sum() == lab.size - 400
+    # ... unless an observed footprint (water = 0) says where someone looked
+    seen = box(g.x_min, g.y_max - 400, g.x_min + 400, g.y_max)
+    gpd.GeoDataFrame({"time": ["2025-03-10T10:00Z"] * 2, "water": [1, 0]}, geometry=[poly, seen],
+                     crs=g.crs).to_file(path)
+    lab = _with(inputs, labels=LocalInput(path=str(path))).labels(
+        np.array(["2025-03-10T10:00"], "datetime64[ns]"), cells)[0]
+    assert (lab == 1).sum() == 400 and (lab == 0).sum() == 1600 - 400
 
     none = _with(inputs, labels=None)
     with pytest.raises(InputMissingError, match="--input labels=FILE"):

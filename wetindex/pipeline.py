@@ -124,9 +124,10 @@ def area_inputs(ctx: AreaContext) -> AreaInputs:
 
         return DemoInputs(demo_world(ctx))
     if ctx.config.source == "local":
+        from wetindex.model.label_store import with_label_store
         from wetindex.sources.local import LocalInputs
 
-        return LocalInputs(ctx.config, ctx.root)
+        return with_label_store(LocalInputs(ctx.config, ctx.root), ctx.area_dir)
     raise NotImplementedError(f"source {ctx.config.source!r}")
 
 

@@ -7,11 +7,13 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import ndimage
 
 from wetindex.grid import AreaGrid
 from wetindex.model.label_store import LabelStore
 from wetindex.model.labels import (
     DRY,
+    PERMANENT,
     UNKNOWN,
     WET,
     LabelInputError,
@@ -69,10 +71,11 @@ def test_sentinel1_mask_finds_the_water_and_masks_slopes_shadow_and_lakes():
     mask, facts = sentinel1_water(db, db - 7, slope_deg=slope, shadow=shadow,
                                   permanent_water=lake)
     assert facts["fallback"] == 0 and -20 < facts["vv_threshold_db"] < -10
-    seen = mask != UNKNOWN
+    seen = (mask != UNKNOWN) & (mask != PERMANENT)
     assert (mask[seen] == np.where(water, WET, DRY)[seen]).mean() > 0.98
     assert (mask[:5] == UNKNOWN).all() and mask[10, 40] == UNKNOWN
-    assert (mask[30:35, 5:10] == UNKNOWN).all()
+    # permanent water is its own class (was -1 before issue #17), never flood water
+    assert (mask[30:35, 5:10] == PERMANENT).all()
 
 
 def test_sentinel1_without_water_falls_back_instead_of_inventing_a_lake():
@@ -81,6 +84,25 @@ def test_sentinel1_without_water_falls_back_instead_of_inventing_a_lake():
     mask, facts = sentinel1_water(land)
     assert facts["fallback"] == 1
     assert (mask == WET).mean() < 0.01
+
+
+def test_little_water_scenes_leave_flooded_cells_unknown_not_dry():
+    """5 % shallow flood water (−18.5 dB) among bright (−6 dB) and wet dark (−13 dB)
+    fields: Otsu splits the fields, not the water, so the fixed fallback is used."""
+    rng = np.random.default_rng(5)
+    water = np.zeros(GRID.shape, bool)
+    water[10:20, 10:25] = True                       # 150 of 3000 cells
+    dark_field = np.zeros(GRID.shape, bool)
+    dark_field[:, 35:] = True
+    mean_db = np.where(water, -18.5, np.where(dark_field, -13.0, -6.0))
+    db = 10 * np.log10(10 ** (mean_db / 10) * rng.gamma(4.4, 1 / 4.4, GRID.shape))
+    mask, facts = sentinel1_water(db)
+    assert facts["fallback"] == 1
+    assert (mask[water] == DRY).mean() < 0.05        # a bare fallback made ~half of it dry
+    assert (mask[water] == WET).mean() > 0.3
+    bright = ~ndimage.binary_dilation(water, iterations=2) & ~dark_field
+    assert (mask[bright] == DRY).mean() > 0.85       # clear land stays dry
+    assert (mask[dark_field] == DRY).mean() < 0.5    # doubtful land is not a confident dry
 
 
 def test_radar_shadow_on_a_slope_facing_away():
@@ -103,10 +125,13 @@ def test_sentinel2_cloud_mask_yields_unknown_not_dry():
     mask = sentinel2_water(green, swir1=swir, scl=scl)
     assert (mask[20:30] == UNKNOWN).all()
     assert (mask[:20, :10] == WET).all() and (mask[:20, 10:] == DRY).all()
-    ndwi = sentinel2_water(green, nir=swir)
+    ndwi = sentinel2_water(green, nir=swir, cloud_mask=np.zeros(GRID.shape, bool))
     assert (ndwi[:, :10] == WET).all()
     with pytest.raises(LabelInputError, match="swir1"):
         sentinel2_water(green)
+    # no SCL and no other mask: refused (it used to run unmasked), see issue #17
+    with pytest.raises(LabelInputError, match="no cloud mask"):
+        sentinel2_water(green, nir=swir)
 
 
 def test_incident_reports_from_csv_and_geojson(tmp_path):
@@ -137,6 +162,23 @@ def test_incident_reports_from_csv_and_geojson(tmp_path):
         read_incident_reports(bad, GRID)
 
 
+def test_water_polygons_outside_the_footprint_are_unknown_not_dry():
+    from shapely.geometry import box
+
+    from wetindex.model.labels import water_polygon_maps
+
+    t = pd.Timestamp("2024-01-05T05:00")
+    x0, y1 = GRID.x_min, GRID.y_max
+    pond = box(x0 + 100, y1 - 200, x0 + 200, y1 - 100)
+    footprint = box(x0, y1 - 300, x0 + 300, y1)
+    _, only_water = water_polygon_maps([pond], [True], [t], GRID)
+    assert set(np.unique(only_water)) == {UNKNOWN, WET}       # nothing is claimed dry
+    times, maps = water_polygon_maps([pond, footprint], [True, False], [t, t], GRID)
+    m = maps[0].reshape(GRID.shape)
+    assert m[15, 15] == WET and m[5, 5] == DRY and m[40, 40] == UNKNOWN
+    assert times[0] == t
+
+
 def test_label_store_unknown_is_never_dry_and_confidence_wins(tmp_path):
     store = LabelStore(GRID)
     t = pd.Timestamp("2024-01-05T05:18")
@@ -157,6 +199,11 @@ def test_label_store_unknown_is_never_dry_and_confidence_wins(tmp_path):
     again = LabelStore.load(store.save(tmp_path / "store"))
     np.testing.assert_array_equal(again.labels(times, np.array([0, 10, 11])), label)
     assert [m["source"] for m in again.summary()] == ["report", "sentinel1"]
+    # permanent water is kept in the map but never a training label
+    lake = np.full(GRID.shape, PERMANENT, "int8")
+    store.add(LabelMap(lake, t, t, "ems", 0.99, "lake"))
+    assert store.query(times[:1], np.array([11]))[0][0, 0] == PERMANENT
+    assert store.labels(times[:1], np.array([11]))[0, 0] == UNKNOWN
 
 
 # ----------------------------------------------------------------------- real fixtures
@@ -174,6 +221,28 @@ def test_ems_padova_polygons_on_a_utm_grid(real_fixtures):
     assert maps[0].source == "ems" and "Sentinel-1" in maps[0].detail
     with pytest.raises(LabelInputError, match="does not intersect"):
         read_ems_observations(real_fixtures / "ems_padova_EMSR332", GRID)
+
+
+def test_ems_update_adds_water_and_all_products_are_read(real_fixtures):
+    """MONIT01 carries the 2 Nov water again plus 4 new polygons for 3 Nov: the 2 Nov
+    water it did not redraw is unknown on 3 Nov, not dry (issue #17)."""
+    grid = AreaGrid("EPSG:32632", 100.0, 700_000.0, 5_052_000.0, 600, 500)
+    folder = real_fixtures / "ems_padova_EMSR332"
+    maps = read_ems_observations(folder, grid)       # both products, each acquisition once
+    assert [m.start.day for m in maps] == [2, 3]
+    assert "DEL_v1" in maps[0].detail and "MONIT01" in maps[1].detail
+    first, update = maps[0].values, maps[1].values
+    was_wet = first == WET
+    seen_again = update != UNKNOWN
+    assert was_wet.sum() > 500
+    # earlier water inside the update's footprint: never dry unless redrawn
+    assert (update[was_wet] == DRY).sum() == 0
+    assert (update[was_wet] == UNKNOWN).mean() > 0.9
+    assert (update == WET).sum() >= 20 and seen_again.mean() > 0.5
+    lake = np.zeros(grid.shape, bool)
+    lake[100:110, 100:110] = True
+    with_lake = read_ems_observations(folder, grid, permanent_water=lake)
+    assert (with_lake[0].values[100:110, 100:110] == PERMANENT).all()
 
 
 def test_worldcover_permanent_water_matches_the_source_fraction(real_fixtures):

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from wetindex.grid import AreaGrid
-from wetindex.model.labels import UNKNOWN, LabelMap
+from wetindex.model.labels import PERMANENT, UNKNOWN, LabelMap
 
 
 class LabelStore:
@@ -74,14 +74,21 @@ class LabelStore:
         return label, conf, which
 
     def labels(self, times: np.ndarray, cells: np.ndarray) -> np.ndarray:
-        """int8 labels at ``times`` × ``cells`` (the :class:`AreaInputs` contract)."""
-        return self.query(times, cells)[0]
+        """int8 labels at ``times`` × ``cells`` (the :class:`AreaInputs` contract).
+
+        Permanent water is unknown here: the model learns flood water, not the lake.
+        """
+        label = self.query(times, cells)[0]
+        label[label == PERMANENT] = UNKNOWN
+        return label
 
     def summary(self) -> list[dict[str, Any]]:
         """One row per map: source, window, confidence and counts, for metadata."""
         return [{"source": m.source, "start": m.start.isoformat(), "end": m.end.isoformat(),
                  "confidence": m.confidence, "detail": m.detail,
-                 "wet_cells": int((m.values == 1).sum()), "dry_cells": int((m.values == 0).sum())}
+                 "wet_cells": int((m.values == 1).sum()), "dry_cells": int((m.values == 0).sum()),
+                 "permanent_cells": int((m.values == PERMANENT).sum()),
+                 "unknown_cells": int((m.values == UNKNOWN).sum())}
                 for m in self.maps]
 
     def save(self, folder: Path) -> Path:
@@ -112,17 +119,50 @@ class LabelledInputs:
     """An area's inputs whose ``labels`` come from a :class:`LabelStore`.
 
     Everything else is the wrapped inputs' own, so training a real area on
-    satellite and report labels goes through the same code as the demo.
+    satellite and report labels goes through the same code as the demo. Where
+    the store knows nothing (unknown) and the area has its own label file, that
+    file's label is used; the store wins where both know.
     """
 
     def __init__(self, inputs: Any, store: LabelStore):
         if store.grid != inputs.grid:
-            raise ValueError("label store and inputs are on different grids")
+            raise ValueError(f"label store grid {store.grid} is not the area's {inputs.grid}: "
+                             "rebuild it with 'wetindex labels build'")
         self._inputs = inputs
         self.store = store
 
     def labels(self, times: np.ndarray, cells: np.ndarray) -> np.ndarray:
-        return self.store.labels(times, cells)
+        from wetindex.sources.base import InputMissingError
+
+        label = self.store.labels(times, cells)
+        try:
+            own = self._inputs.labels(times, cells)
+        except InputMissingError:
+            return label
+        return np.where(label == UNKNOWN, own, label).astype("int8")
+
+    def digests(self) -> dict[str, str]:
+        """The wrapped inputs' digests plus the store's, so new labels retrain the model."""
+        import hashlib
+
+        out = dict(self._inputs.digests()) if hasattr(self._inputs, "digests") else {}
+        h = hashlib.sha256(json.dumps(self.store.summary(), sort_keys=True).encode())
+        for m in self.store.maps:
+            h.update(m.values.tobytes())
+        out["label_store"] = h.hexdigest()
+        return out
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inputs, name)
+
+
+def with_label_store(inputs: Any, area_dir: Path) -> Any:
+    """``inputs`` with the area's label store (``<area_dir>/labels``) when one was built.
+
+    This is how training reads the store for every area kind; without one, the
+    inputs are returned unchanged.
+    """
+    folder = Path(area_dir) / "labels"
+    if not (folder / "labels.json").exists():
+        return inputs
+    return LabelledInputs(inputs, LabelStore.load(folder))

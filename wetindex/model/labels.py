@@ -1,10 +1,14 @@
 """Observed surface water as labels: satellite water masks, EMS polygons, incident reports.
 
 Every reader returns :class:`LabelMap` objects on an :class:`~wetindex.grid.AreaGrid`:
-an int8 ``(y, x)`` array (1 water, 0 dry, -1 unknown), the time window it covers,
-its source and how sure it is. A cell that no observation saw is -1, never 0: a
-missing observation is not evidence of a dry cell. Permanent water is -1 too,
-because the model predicts flood water, not the lake.
+an int8 ``(y, x)`` array (1 water, 0 dry, -1 unknown, 2 permanent water), the time
+window it covers, its source and how sure it is. A cell that no observation saw is
+-1, never 0: a missing observation is not evidence of a dry cell. Nor is a doubtful
+one: a cell near the threshold, on the water's edge, or in a scene whose histogram
+could not be split (fixed fallback threshold) is -1 unless it is clearly dry.
+Permanent water (WorldCover class 80 or the operator's water layer) is its own
+class, 2: training never uses it, because the model predicts flood water, not the
+lake, but the map keeps what was seen.
 
 Radar (Sentinel-1): water is smooth and dark. The VV (and VH) backscatter in dB
 is speckle-filtered, thresholded per scene with Otsu's method, and masked where
@@ -17,6 +21,7 @@ into unknown.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,7 +36,7 @@ from shapely.geometry import Point, shape
 
 from wetindex.grid import AreaGrid
 
-UNKNOWN, DRY, WET = -1, 0, 1
+UNKNOWN, DRY, WET, PERMANENT = -1, 0, 1, 2
 
 #: Default confidence of a label by source (probability that a cell's label is right).
 SOURCE_CONFIDENCE: dict[str, float] = {
@@ -143,7 +148,7 @@ def radar_shadow_layover(elevation: np.ndarray, cell_size: float, *, incidence_d
     ----------
     look_azimuth_deg : float
         Direction the radar looks, clockwise from north (e.g. ~ 80° for a
-        right-looking descending Sentinel-1 pass, ~ 280° ascending).
+        right-looking ascending Sentinel-1 pass, ~ 280° descending: heading + 90°).
     """
     dz_dy, dz_dx = np.gradient(np.asarray(elevation, dtype="float64"), cell_size)
     az = np.deg2rad(look_azimuth_deg)
@@ -156,31 +161,64 @@ def radar_shadow_layover(elevation: np.ndarray, cell_size: float, *, incidence_d
     return shadow | layover
 
 
+def check_db(values: np.ndarray, name: str = "backscatter") -> None:
+    """Refuse backscatter that is not in dB (linear σ⁰ or raw DN give an all-dry map).
+
+    σ⁰ in dB over land and water is almost all negative (−30 … 0 dB); linear σ⁰
+    and digital numbers are never negative.
+    """
+    v = np.asarray(values, dtype="float64")
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        raise LabelInputError(f"{name}: no valid value (all NaN): the scene does not cover "
+                              "the area")
+    if (v < 0).mean() < 0.5:
+        med = float(np.median(v))
+        what = "raw digital numbers (DN)" if med > 20 else "linear σ⁰"
+        raise LabelInputError(
+            f"{name}: the values look like {what}, not dB (median {med:.4g}, "
+            f"{(v < 0).mean():.0%} negative): calibrate DN to σ⁰ "
+            "(wetindex.sources.sentinel1_safe.read_sigma0) and convert with 10·log10(σ⁰)")
+
+
 def sentinel1_water(
     vv_db: np.ndarray, vh_db: np.ndarray | None = None, *, slope_deg: np.ndarray | None = None,
     shadow: np.ndarray | None = None, permanent_water: np.ndarray | None = None,
     max_slope_deg: float = 5.0, filter_size: int = 5,
     threshold_range_db: tuple[float, float] = (-26.0, -12.0), fallback_threshold_db: float = -18.0,
+    margin_db: float = 1.0, edge_cells: int = 1,
 ) -> tuple[np.ndarray, dict[str, float]]:
-    """Water mask of one Sentinel-1 scene: int8 1 water, 0 dry, -1 unknown.
+    """Water mask of one Sentinel-1 scene: int8 1 water, 0 dry, -1 unknown, 2 permanent.
 
     The VV band (and VH when given) is Lee-filtered in linear units and
-    thresholded per scene with Otsu's method on the dB values. When a scene has
-    too little water for a bimodal histogram, Otsu's threshold falls outside
-    ``threshold_range_db`` and ``fallback_threshold_db`` is used instead (noted
-    in the returned facts). Unknown: no data, slopes above ``max_slope_deg``,
-    ``shadow`` (shadow or layover) and permanent water.
+    thresholded per scene with Otsu's method on the dB values. Cells within
+    ``margin_db`` of the threshold, and cells within ``edge_cells`` of a
+    water/dry boundary, are unknown: that is where speckle and mixed cells decide.
+
+    When a scene has too little water for a bimodal histogram, Otsu's threshold
+    falls outside ``threshold_range_db``; then ``fallback_threshold_db`` marks
+    water, but only cells above the range's upper end (clearly land) are dry, the
+    rest unknown: a fixed threshold misses flooded cells, which must not become
+    confident "dry" (``fallback`` is 1 in the facts). Unknown also: no data,
+    slopes above ``max_slope_deg``, ``shadow`` (shadow or layover). Permanent
+    water is 2.
+
+    Raises
+    ------
+    LabelInputError
+        When the input is not in dB (see :func:`check_db`).
 
     Returns
     -------
     mask, facts
-        The mask and the thresholds used (``vv_threshold_db``, ``vh_threshold_db``,
-        ``fallback`` 0/1).
+        The mask and facts: ``vv_threshold_db``, ``vh_threshold_db``, ``fallback``
+        0/1, ``unknown_doubt`` (share of valid cells left unknown for doubt).
     """
+    check_db(vv_db, "vv_db")
     vv = linear_to_db(lee_filter(db_to_linear(vv_db), filter_size))
     facts: dict[str, float] = {"fallback": 0.0}
 
-    def threshold(band: np.ndarray, offset: float = 0.0) -> float:
+    def threshold(band: np.ndarray, offset: float = 0.0) -> tuple[float, bool]:
         try:
             t = otsu_threshold(band)
         except LabelInputError:
@@ -188,28 +226,42 @@ def sentinel1_water(
         lo, hi = threshold_range_db[0] + offset, threshold_range_db[1] + offset
         if not lo <= t <= hi:
             facts["fallback"] = 1.0
-            return fallback_threshold_db + offset
-        return t
+            return fallback_threshold_db + offset, True
+        return t, False
 
-    t_vv = threshold(vv)
+    def split(band: np.ndarray, offset: float) -> tuple[np.ndarray, np.ndarray, float]:
+        t, fell_back = threshold(band, offset)
+        water = band < (t if fell_back else t - margin_db)
+        dry = band > (threshold_range_db[1] + offset if fell_back else t + margin_db)
+        return water, dry, t
+
+    water, dry, t_vv = split(vv, 0.0)
     facts["vv_threshold_db"] = t_vv
-    water = vv < t_vv
     valid = np.isfinite(vv)
     if vh_db is not None:
+        check_db(vh_db, "vh_db")
         vh = linear_to_db(lee_filter(db_to_linear(vh_db), filter_size))
-        t_vh = threshold(vh, offset=-7.0)  # VH is ~7 dB below VV over both water and land
+        w_vh, d_vh, t_vh = split(vh, -7.0)  # VH is ~7 dB below VV over both water and land
         facts["vh_threshold_db"] = t_vh
-        water &= vh < t_vh
+        water, dry = water & w_vh, dry | d_vh
         valid &= np.isfinite(vh)
-    out = np.where(water, WET, DRY).astype("int8")
+    out = np.full(vv.shape, UNKNOWN, dtype="int8")
+    out[dry & ~water] = DRY
+    out[water] = WET
+    if edge_cells > 0:
+        size = 2 * edge_cells + 1
+        near_water = ndimage.maximum_filter(water.astype("uint8"), size) > 0
+        near_dry = ndimage.maximum_filter((dry & ~water).astype("uint8"), size) > 0
+        out[near_water & near_dry] = UNKNOWN
     unknown = ~valid
     if slope_deg is not None:
         unknown |= np.asarray(slope_deg) > max_slope_deg
     if shadow is not None:
         unknown |= np.asarray(shadow, dtype=bool)
-    if permanent_water is not None:
-        unknown |= np.asarray(permanent_water, dtype=bool)
+    facts["unknown_doubt"] = float(((out == UNKNOWN) & ~unknown).sum() / max(valid.sum(), 1))
     out[unknown] = UNKNOWN
+    if permanent_water is not None:
+        out[np.asarray(permanent_water, dtype=bool) & valid] = PERMANENT
     return out, facts
 
 
@@ -217,29 +269,44 @@ def sentinel1_water(
 
 def sentinel2_water(
     green: np.ndarray, *, swir1: np.ndarray | None = None, nir: np.ndarray | None = None,
-    scl: np.ndarray | None = None, permanent_water: np.ndarray | None = None,
-    threshold: float = 0.0,
+    scl: np.ndarray | None = None, cloud_mask: np.ndarray | None = None,
+    permanent_water: np.ndarray | None = None, threshold: float = 0.0, margin: float = 0.05,
 ) -> np.ndarray:
     """Water mask of one Sentinel-2 scene: MNDWI (with SWIR1) or else NDWI (with NIR).
 
     Bands are surface reflectances on the same grid (the ratio does not care
     about a common scale factor, but the L2A offset must be removed first).
     Cells whose scene class is in :data:`SCL_UNKNOWN` (cloud, shadow, cirrus,
-    snow, no data) and permanent water are -1.
+    snow, no data) or in ``cloud_mask`` are -1, and so are cells whose index is
+    within ``margin`` of ``threshold``; permanent water is 2.
+
+    Raises
+    ------
+    LabelInputError
+        Neither ``scl`` nor ``cloud_mask`` given: without a cloud mask, cloud
+        shadow reads as water and cloud as dry land.
     """
     other = swir1 if swir1 is not None else nir
     if other is None:
         raise LabelInputError("Sentinel-2 water: give swir1 (MNDWI) or nir (NDWI)")
+    if scl is None and cloud_mask is None:
+        raise LabelInputError("Sentinel-2 water: no cloud mask: give the L2A scene "
+                              "classification (scl) or another cloud_mask (True = cloud or "
+                              "shadow)")
     g, o = np.asarray(green, "float64"), np.asarray(other, "float64")
     with np.errstate(divide="ignore", invalid="ignore"):
         index = (g - o) / (g + o)
-    out = np.where(index > threshold, WET, DRY).astype("int8")
+    out = np.full(index.shape, UNKNOWN, dtype="int8")
+    out[index > threshold + margin] = WET
+    out[index < threshold - margin] = DRY
     unknown = ~np.isfinite(index)
     if scl is not None:
         unknown |= np.isin(np.asarray(scl), SCL_UNKNOWN)
-    if permanent_water is not None:
-        unknown |= np.asarray(permanent_water, dtype=bool)
+    if cloud_mask is not None:
+        unknown |= np.asarray(cloud_mask, dtype=bool)
     out[unknown] = UNKNOWN
+    if permanent_water is not None:
+        out[np.asarray(permanent_water, dtype=bool) & ~unknown] = PERMANENT
     return out
 
 
@@ -292,33 +359,21 @@ def _read_shapes(path: Path) -> tuple[list, list[dict], str]:
     return geoms, records, crs
 
 
-def read_ems_observations(folder: Path, grid: AreaGrid, *, product: str | None = None,
-                          confidence: float | None = None) -> list[LabelMap]:
-    """Copernicus EMS observed-flood polygons as one label map per satellite acquisition.
+def _ems_order(prefix: str) -> tuple[int, str]:
+    # the first delineation (…_DEL_v1) before its monitoring updates (…_DEL_MONIT01_v1, …)
+    m = re.search(r"_MONIT(\d+)", prefix)
+    return (int(m.group(1)) if m else 0, prefix)
 
-    Reads ``*_observed_event_a.shp`` (flood polygons, ``dmg_src_id`` → the source),
-    ``*_image_footprint_a.shp`` (``or_src_id``), ``*_area_of_interest_a.shp`` and
-    ``*_source.dbf`` (``src_date`` dd/mm/yyyy, ``source_tm``). Cells inside the
-    acquisition's footprint and the area of interest are dry unless an event
-    polygon covers them; cells outside are unknown.
 
-    Parameters
-    ----------
-    product : str, optional
-        Prefix of the product when the folder holds several (e.g.
-        ``"EMSR332_02PADOVA_DEL_MONIT01_v1"``); default: the first found.
-    """
-    folder = Path(folder)
-    events = sorted(folder.glob(f"{product or '*'}_observed_event_a.shp"))
-    if not events:
-        raise LabelInputError(f"{folder}: no '*_observed_event_a.shp' (Copernicus EMS schema)")
-    prefix = events[0].name.removesuffix("_observed_event_a.shp")
+def _ems_product(folder: Path, prefix: str, grid: AreaGrid) -> list[dict]:
+    """The acquisitions of one EMS product: time, name, seen and wet cells."""
+    events = folder / f"{prefix}_observed_event_a.shp"
     need = {k: folder / f"{prefix}_{k}" for k in
             ("image_footprint_a.shp", "area_of_interest_a.shp", "source.dbf")}
     missing = [p.name for p in need.values() if not p.exists()]
     if missing:
         raise LabelInputError(f"{folder}: EMS product {prefix} lacks {missing}")
-    ev_geoms, ev_recs, crs = _read_shapes(events[0])
+    ev_geoms, ev_recs, crs = _read_shapes(events)
     fp_geoms, fp_recs, fp_crs = _read_shapes(need["image_footprint_a.shp"])
     aoi_geoms, _, aoi_crs = _read_shapes(need["area_of_interest_a.shp"])
     import shapefile
@@ -329,26 +384,100 @@ def read_ems_observations(folder: Path, grid: AreaGrid, *, product: str | None =
                    for rec in r.records()}
     aoi = rasterise(_to_grid_crs(aoi_geoms, aoi_crs, grid), grid)
     if not aoi.any():
-        raise LabelInputError(f"{events[0]}: the EMS area of interest does not intersect the "
+        raise LabelInputError(f"{events}: the EMS area of interest does not intersect the "
                               "area grid; check the grid or the product")
     out = []
     for src_id in sorted({int(r["dmg_src_id"]) for r in ev_recs}):
         src = sources.get(src_id)
         if src is None:
-            raise LabelInputError(f"{events[0]}: dmg_src_id {src_id} not in the source table")
+            raise LabelInputError(f"{events}: dmg_src_id {src_id} not in the source table")
         when = pd.to_datetime(f"{src['src_date']} {src['source_tm']}", format="%d/%m/%Y %H:%M:%S")
         footprint = [g for g, r in zip(fp_geoms, fp_recs, strict=True)
                      if int(r["or_src_id"]) == src_id]
         seen = aoi & rasterise(_to_grid_crs(footprint, fp_crs, grid), grid)
         wet = rasterise(_to_grid_crs([g for g, r in zip(ev_geoms, ev_recs, strict=True)
                                       if int(r["dmg_src_id"]) == src_id], crs, grid), grid)
+        out.append({"time": when, "prefix": prefix, "src_id": src_id,
+                    "name": src["source_nam"], "seen": seen, "wet": wet,
+                    "update": _ems_order(prefix)[0] > 0})
+    return out
+
+
+def read_ems_observations(folder: Path, grid: AreaGrid, *, product: str | None = None,
+                          confidence: float | None = None,
+                          permanent_water: np.ndarray | None = None) -> list[LabelMap]:
+    """Copernicus EMS observed-flood polygons as one label map per satellite acquisition.
+
+    Reads ``*_observed_event_a.shp`` (flood polygons, ``dmg_src_id`` → the source),
+    ``*_image_footprint_a.shp`` (``or_src_id``), ``*_area_of_interest_a.shp`` and
+    ``*_source.dbf`` (``src_date`` dd/mm/yyyy, ``source_tm``) of every product in
+    the folder (the first delineation, then its monitoring updates ``_MONITnn``);
+    an acquisition delivered by several products is read once. Cells inside the
+    acquisition's footprint and the area of interest are dry unless an event
+    polygon covers them; cells outside are unknown.
+
+    A monitoring update adds the water of its new acquisition; it does not redraw
+    the earlier water, so cells that were water before and that the update does
+    not cover are unknown on its date, not dry. Permanent water is 2.
+
+    Parameters
+    ----------
+    product : str, optional
+        Prefix of one product to read (e.g. ``"EMSR332_02PADOVA_DEL_MONIT01_v1"``);
+        default: all products in the folder.
+    """
+    folder = Path(folder)
+    events = sorted(folder.glob(f"{product or '*'}_observed_event_a.shp"))
+    if not events:
+        raise LabelInputError(f"{folder}: no '{product or '*'}_observed_event_a.shp' "
+                              "(Copernicus EMS schema)")
+    prefixes = sorted((e.name.removesuffix("_observed_event_a.shp") for e in events),
+                      key=_ems_order)
+    acquisitions: dict[pd.Timestamp, dict] = {}
+    for prefix in prefixes:
+        for acq in _ems_product(folder, prefix, grid):
+            acquisitions.setdefault(acq["time"], acq)  # the first product that mapped it
+    out = []
+    ever_wet = np.zeros(grid.shape, bool)
+    for when in sorted(acquisitions):
+        acq = acquisitions[when]
+        seen, wet = acq["seen"], acq["wet"]
         values = np.full(grid.shape, UNKNOWN, dtype="int8")
         values[seen] = DRY
+        if acq["update"]:
+            values[seen & ever_wet] = UNKNOWN  # not redrawn by the update: not evidence of dry
         values[seen & wet] = WET
+        if permanent_water is not None:
+            values[seen & np.asarray(permanent_water, bool)] = PERMANENT
+        ever_wet |= seen & wet
         out.append(LabelMap(values, when, when, "ems",
                             SOURCE_CONFIDENCE["ems"] if confidence is None else confidence,
-                            f"{prefix} source {src_id} ({src['source_nam']})"))
+                            f"{acq['prefix']} source {acq['src_id']} ({acq['name']})"))
     return out
+
+
+# --------------------------------------------------------------------------- polygons
+
+def water_polygon_maps(geoms: list, water: list[bool], times: list[pd.Timestamp],
+                       grid: AreaGrid) -> tuple[pd.DatetimeIndex, np.ndarray]:
+    """Water polygons (grid CRS) by time as ``(time, ny*nx)`` int8 maps.
+
+    ``water`` False marks a polygon as the observed footprint (seen, dry unless a
+    water polygon covers it). Outside the footprint a cell is unknown, never dry:
+    a polygon file says nothing about where nobody looked. Without footprints,
+    only the water is labelled.
+    """
+    frame = pd.DataFrame({"g": geoms, "water": water, "time": times})
+    out_t, maps = [], []
+    for t, part in frame.groupby("time"):
+        seen = rasterise([g for g, w in zip(part.g, part.water, strict=True) if not w], grid)
+        wet = rasterise([g for g, w in zip(part.g, part.water, strict=True) if w], grid)
+        values = np.full(grid.shape, UNKNOWN, dtype="int8")
+        values[seen] = DRY
+        values[wet] = WET
+        out_t.append(t)
+        maps.append(values.ravel())
+    return pd.DatetimeIndex(out_t), np.stack(maps)
 
 
 # --------------------------------------------------------------------------- reports

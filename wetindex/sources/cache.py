@@ -65,6 +65,14 @@ def _atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
+def _file_sha256(path: Path, chunk_bytes: int = 1 << 22) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk_bytes):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 class ResponseCache:
     """Content-hash cache of responses (see module docstring).
 
@@ -124,6 +132,43 @@ class ResponseCache:
             fetched_at=pd.Timestamp.now(tz="UTC").isoformat(), licence=licence,
             checksum=checksum, size=len(content), content_type=content_type, body=body,
             extra=dict(extra or {}))
+        _atomic_write(self._record_path(key),
+                      json.dumps(prov.to_dict(), indent=1, ensure_ascii=False).encode())
+        return prov
+
+    def lookup_file(self, key: str) -> tuple[Path, Provenance] | None:
+        """The cached object's path and record of a request key, or ``None``.
+
+        For large downloads: the checksum is verified in chunks (never the whole
+        file in memory); a damaged object counts as a miss.
+        """
+        record = self._record_path(key)
+        if not record.exists():
+            return None
+        prov = Provenance(**json.loads(record.read_text(encoding="utf-8")))
+        obj = self._object_path(prov.checksum)
+        if not obj.exists() or obj.stat().st_size != prov.size or \
+                _file_sha256(obj) != prov.checksum:
+            return None
+        os.utime(record)
+        return obj, prov
+
+    def store_file(self, key: str, path: Path, *, source: str, url: str, licence: str,
+                   content_type: str = "", extra: dict[str, Any] | None = None) -> Provenance:
+        """Move the downloaded file ``path`` into the cache under ``key``; its record."""
+        path = Path(path)
+        checksum = _file_sha256(path)
+        obj = self._object_path(checksum)
+        obj.parent.mkdir(parents=True, exist_ok=True)
+        size = path.stat().st_size
+        if obj.exists():
+            path.unlink()
+        else:
+            os.replace(path, obj)
+        prov = Provenance(
+            source=source, method="GET", url=url, params={},
+            fetched_at=pd.Timestamp.now(tz="UTC").isoformat(), licence=licence,
+            checksum=checksum, size=size, content_type=content_type, extra=dict(extra or {}))
         _atomic_write(self._record_path(key),
                       json.dumps(prov.to_dict(), indent=1, ensure_ascii=False).encode())
         return prov

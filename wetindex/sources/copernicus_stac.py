@@ -10,22 +10,27 @@ Download: assets on ``download.dataspace.copernicus.eu`` need a Bearer token fro
 the CDSE identity service (``endpoints.token`` in the catalog; form fields
 ``client_id=cdse-public``, ``grant_type=password``, ``username``, ``password``),
 read from ``CDSE_USERNAME`` / ``CDSE_PASSWORD``. The token request is never cached
-and the token never recorded; the asset is cached by URL.
+and the token never recorded; the asset is streamed to the cache by URL. The token
+goes only to Copernicus hosts, also after a redirect; ``s3://eodata/...`` links are
+mapped to the OData node route on the download host.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import httpx
+import pandas as pd
 from shapely.geometry import shape
 
-from wetindex.sources.errors import SourceError
+from wetindex.sources.errors import OfflineMissError, SourceError
 from wetindex.sources.http import describe_request
-from wetindex.sources.observations import rfc3339_interval, utc_naive
+from wetindex.sources.observations import rfc3339_interval
 from wetindex.sources.session import MAX_PAGES, SourceSession
 
 COLLECTIONS = {"s1_grd": "sentinel-1-grd", "s2_l2a": "sentinel-2-l2a"}
@@ -88,11 +93,14 @@ def items_frame(items: list[dict[str, Any]], *, source: str, request: str) -> gp
             "datetime": props["datetime"], "platform": props.get("platform", ""),
             "orbit_state": props.get("sat:orbit_state", ""),
             "cloud_cover": props.get("eo:cloud_cover"),
+            "polarizations": ",".join(props.get("sar:polarizations") or []),
             "assets": json.dumps({k: a.get("href", "") for k, a in
                                   (item.get("assets") or {}).items()}),
             "geometry": shape(item["geometry"])})
     frame = gpd.GeoDataFrame(rows, geometry="geometry", crs="EPSG:4326")
-    frame["datetime"] = utc_naive(frame["datetime"])
+    # STAC datetimes come with and without fractional seconds in one answer
+    frame["datetime"] = pd.DatetimeIndex(pd.to_datetime(frame["datetime"], utc=True,
+                                                        format="ISO8601")).tz_localize(None)
     frame.attrs.update(source=source, request=request)
     return frame.sort_values("datetime").reset_index(drop=True)
 
@@ -135,16 +143,85 @@ def access_token(session: SourceSession) -> str:
     return token
 
 
-def download_asset(session: SourceSession, href: str) -> Path:
-    """An asset into the cache (Bearer token when not cached); its cached path."""
+#: hosts (and their subdomains) a CDSE token may be sent to, besides the catalog's own
+TRUSTED_DOMAIN = "dataspace.copernicus.eu"
+#: the OData download route that ``s3://eodata/...`` links map to
+DEFAULT_DOWNLOAD = "https://download.dataspace.copernicus.eu/odata/v1"
+_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+_PRODUCT_UUID = re.compile(r"Products\(([^)]+)\)")
+
+
+def trusted_host(session: SourceSession, url: httpx.URL) -> bool:
+    """Whether the CDSE token may go to ``url``: a Copernicus host over HTTPS.
+
+    Trusted are ``*.dataspace.copernicus.eu`` and the hosts of the catalog's
+    ``endpoints`` (``download``, ``token``); anything else never sees the token.
+    Plain HTTP is allowed only for a loopback catalog endpoint (tests, a local mirror).
+    """
+    host = url.host or ""
+    own = {httpx.URL(u).host for u in session.entry.endpoints.values() if "://" in u}
+    if host in own:
+        return url.scheme == "https" or host in _LOOPBACK
+    return url.scheme == "https" and (host == TRUSTED_DOMAIN or
+                                      host.endswith("." + TRUSTED_DOMAIN))
+
+
+def https_href(session: SourceSession, href: str, product_href: str | None = None) -> str:
+    """An asset link as an HTTPS download URL.
+
+    ``s3://eodata/<...>/<NAME>.SAFE/<dir>/<file>`` becomes the documented OData node
+    route ``{download}/Products(<uuid>)/Nodes(<NAME>.SAFE)/Nodes(<dir>)/Nodes(<file>)/$value``;
+    the product's UUID comes from its ``Products(<uuid>)/$value`` link.
+    """
+    if not href.startswith("s3://"):
+        return href
+    parts = href.removeprefix("s3://").split("/")
+    if parts[0] != "eodata":
+        raise SourceError(session.source, href, "an s3:// link outside the eodata bucket",
+                          "only Copernicus eodata links can be mapped to HTTPS downloads")
+    root = next((i for i, p in enumerate(parts) if p.endswith((".SAFE", ".SEN3"))), None)
+    uuid = _PRODUCT_UUID.search(product_href or "")
+    if root is None or uuid is None:
+        raise SourceError(session.source, href, "cannot map this s3:// link to the HTTPS "
+                          "download route (no .SAFE folder in it, or no product UUID)",
+                          "give the item's 'product' asset link (Products(<uuid>)/$value) too")
+    base = session.entry.endpoints.get("download", DEFAULT_DOWNLOAD).rstrip("/")
+    nodes = "/".join(f"Nodes({p})" for p in parts[root:] if p)
+    return f"{base}/Products({uuid.group(1)})/{nodes}/$value"
+
+
+def download_asset(session: SourceSession, href: str, *, product_href: str | None = None
+                   ) -> Path:
+    """An asset streamed into the cache (Bearer token when not cached); its cached path.
+
+    ``s3://eodata`` links are mapped to HTTPS (:func:`https_href`). The token is
+    sent to trusted Copernicus hosts only, and kept across their redirects (the
+    download host redirects to another Copernicus host); a redirect elsewhere is
+    followed without it. The file goes to disk in chunks, never whole into memory;
+    429 and 5xx are retried.
+    """
     from wetindex.sources.cache import request_key
 
-    if session.cache.lookup(request_key("GET", href, {})) is None and not session.cache.offline:
-        headers = {"Authorization": f"Bearer {access_token(session)}"}
-    else:
-        headers = None
-    answer = session.fetch(href, secret_headers=headers)
-    if not answer.content:
-        raise SourceError(session.source, describe_request("GET", href), "empty download",
+    url = https_href(session, href, product_href)
+    key = request_key("GET", url, {})
+    hit = session.cache.lookup_file(key)
+    if hit is not None:
+        return hit[0]
+    if session.cache.offline:
+        raise OfflineMissError(session.source, describe_request("GET", url),
+                               str(session.cache.root))
+    token = access_token(session)
+
+    def headers_for(hop: httpx.URL) -> dict[str, str] | None:
+        return {"Authorization": f"Bearer {token}"} if trusted_host(session, hop) else None
+
+    partial = session.cache.root / "partial" / f"{key}.part"
+    headers = session.http.download(session.source, url, partial, headers_for=headers_for)
+    if partial.stat().st_size == 0:
+        partial.unlink()
+        raise SourceError(session.source, describe_request("GET", url), "empty download",
                           "fetch again")
-    return session.cache.object_path(answer.provenance.checksum)
+    prov = session.cache.store_file(key, partial, source=session.source, url=url,
+                                    licence=session.entry.licence,
+                                    content_type=headers.get("content-type", ""))
+    return session.cache.object_path(prov.checksum)

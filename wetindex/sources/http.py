@@ -15,8 +15,9 @@ import email.utils
 import logging
 import time
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urljoin
 
 import httpx
 
@@ -133,6 +134,69 @@ class HttpClient:
             source, shown, f"{last_problem} after {self.retries} attempts",
             "the service is busy or down: try again later, or point the source's base_url "
             "in data_sources/ at a mirror")
+
+    def download(self, source: str, url: str, dest: Path, *,
+                 headers_for: Callable[[httpx.URL], Mapping[str, str] | None] | None = None,
+                 max_redirects: int = 5, chunk_bytes: int = 1 << 20) -> httpx.Headers:
+        """Stream ``url`` into the file ``dest`` (never whole in memory); its final headers.
+
+        Redirects are followed here, not by httpx, so that ``headers_for(url)`` decides
+        for every hop which secret headers go with it: httpx drops an
+        ``Authorization`` header on a redirect to another host, which the Copernicus
+        download host needs kept, while a token must never reach a host not trusted.
+        Connection errors, 429 and 5xx are retried like :meth:`request`; a partly
+        written file is removed before a retry and on failure.
+        """
+        dest = Path(dest)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shown = describe_request("GET", url)
+        last_problem = ""
+        for attempt in range(1, self.retries + 1):
+            wait = self.backoff_s * 2 ** (attempt - 1)
+            hop = httpx.URL(url)
+            try:
+                for _ in range(max_redirects + 1):
+                    headers = dict((headers_for(hop) if headers_for else None) or {})
+                    with self._client.stream("GET", hop, headers=headers,
+                                             follow_redirects=False) as response:
+                        if response.is_redirect:
+                            location = response.headers.get("location", "")
+                            hop = httpx.URL(urljoin(str(hop), location))
+                            continue
+                        if response.status_code >= 400:
+                            response.read()
+                            if response.status_code not in RETRY_STATUS:
+                                raise SourceError(source, shown, _status_problem(response),
+                                                  _status_fix(response.status_code))
+                            last_problem = _status_problem(response)
+                            asked = retry_after_seconds(response)
+                            wait = asked if asked is not None else wait
+                            break
+                        with open(dest, "wb") as out:
+                            for chunk in response.iter_bytes(chunk_bytes):
+                                out.write(chunk)
+                        expected = response.headers.get("content-length")
+                        if expected is not None and dest.stat().st_size != int(expected):
+                            last_problem = (f"truncated download ({dest.stat().st_size} of "
+                                            f"{expected} bytes)")
+                            dest.unlink(missing_ok=True)
+                            break
+                        return response.headers
+                else:
+                    raise SourceError(source, shown, f"more than {max_redirects} redirects",
+                                      "check the asset URL; the provider may have moved it")
+            except httpx.TransportError as err:
+                dest.unlink(missing_ok=True)
+                last_problem = f"no answer ({type(err).__name__})"
+            if attempt < self.retries:
+                wait = min(wait, self.max_wait_s)
+                log.info("%s: %s; retry %d/%d in %.1f s", source, last_problem, attempt,
+                         self.retries - 1, wait)
+                self.sleep(wait)
+        dest.unlink(missing_ok=True)
+        raise SourceError(
+            source, shown, f"{last_problem} after {self.retries} attempts",
+            "the service is busy or down: try again later")
 
 
 def _status_problem(response: httpx.Response) -> str:

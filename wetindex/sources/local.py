@@ -376,7 +376,8 @@ class LocalInputs(AreaInputs):
 
     def _vector_labels(self, path: Path) -> tuple[pd.DatetimeIndex, np.ndarray]:
         import geopandas as gpd
-        from rasterio.features import rasterize
+
+        from wetindex.model.labels import water_polygon_maps
 
         frame = gpd.read_file(path)
         if "time" not in frame.columns or frame.crs is None:
@@ -384,13 +385,11 @@ class LocalInputs(AreaInputs):
                                               "(UTC) and a CRS")
         frame = frame.to_crs(self.grid.crs)
         frame["time"] = pd.to_datetime(frame["time"], utc=True).dt.tz_localize(None)
-        times, maps = [], []
-        for t, part in frame.groupby("time"):
-            water = rasterize([(g, 1) for g in part.geometry], out_shape=self.grid.shape,
-                              transform=self.grid.transform, fill=0, dtype="int8")
-            times.append(t)
-            maps.append(water.ravel())
-        return pd.DatetimeIndex(times), np.stack(maps)
+        # outside the polygons is dry only inside an observed footprint (water = 0)
+        water = frame["water"].fillna(1).astype(int).eq(1) if "water" in frame else \
+            [True] * len(frame)
+        return water_polygon_maps(list(frame.geometry), list(water), list(frame["time"]),
+                                  self.grid)
 
     def labels(self, times: np.ndarray, cells: np.ndarray) -> np.ndarray:
         label_times, maps = self._labels

@@ -1,0 +1,114 @@
+"""``wetindex labels build``: an area's label store from Copernicus scenes, EMS maps and reports.
+
+Training (``wetindex run train``) reads the store from ``var/<area>/labels/``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+labels_app = typer.Typer(no_args_is_help=True, help="Observed water labels of an area.")
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.secho(message, err=True, fg="red")
+    return typer.Exit(1)
+
+
+@labels_app.command("build")
+def build(
+    area: Annotated[str, typer.Option(help="Area name (areas/NAME.yaml) or file.")],
+    start: Annotated[str, typer.Option(help="Start of the window (UTC, e.g. 2025-01-01).")],
+    end: Annotated[str, typer.Option(help="End of the window (UTC).")],
+    root: Annotated[Path | None, typer.Option(help="Project folder (default: here).")] = None,
+    sensors: Annotated[str, typer.Option(
+        help="Comma-separated: s1_grd, s2_l2a; 'none' for EMS/reports only.")] = "s1_grd,s2_l2a",
+    orbit: Annotated[str | None, typer.Option(
+        help="Sentinel-1 orbit direction: ascending|descending (default: the most "
+             "frequent).")] = None,
+    polarisation: Annotated[str, typer.Option(help="Sentinel-1 polarisation (VV).")] = "VV",
+    max_cloud: Annotated[float, typer.Option(help="Sentinel-2 cloud cover at most [%].")] = 30.0,
+    worldcover: Annotated[Path | None, typer.Option(
+        help="ESA WorldCover GeoTIFF: class 80 is permanent water.")] = None,
+    ems: Annotated[list[Path] | None, typer.Option(
+        help="Copernicus EMS product folder (repeatable); every product in it is read.")] = None,
+    reports: Annotated[list[Path] | None, typer.Option(
+        help="Incident reports, CSV or GeoJSON (repeatable).")] = None,
+    cache_dir: Annotated[Path | None, typer.Option(help="Download cache folder.")] = None,
+    offline: Annotated[bool, typer.Option(help="Serve only from the cache.")] = False,
+) -> None:
+    """Search, download and process scenes over the area; write its label store."""
+    from wetindex.cli import _configure_logging, project_root
+    from wetindex.commands.area import load_area
+    from wetindex.commands.sources import _catalog_dir
+    from wetindex.config import ConfigError
+    from wetindex.grid import AreaGrid
+    from wetindex.model.label_build import SceneChoice, build_label_store, store_folder
+    from wetindex.model.label_store import LabelStore
+    from wetindex.model.labels import (
+        LabelInputError,
+        permanent_water_from_worldcover,
+        read_ems_observations,
+        read_incident_reports,
+    )
+    from wetindex.sources.catalog import CatalogError
+    from wetindex.sources.errors import SourceError
+    from wetindex.sources.registry import open_session
+
+    _configure_logging()
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    root = project_root(root)
+    try:
+        config = load_area(root, area)
+    except ConfigError as err:
+        raise _fail(str(err)) from None
+    if config.grid is None:
+        raise _fail(f"area {config.name}: no grid: section (the demo area has its own labels)")
+    grid = AreaGrid(**config.grid.model_dump())
+    area_dir = config.area_dir(root)
+    chosen = tuple(s.strip() for s in sensors.split(",") if s.strip() and s.strip() != "none")
+    bad = [s for s in chosen if s not in ("s1_grd", "s2_l2a")]
+    if bad:
+        raise _fail(f"--sensors: unknown {bad}; use s1_grd, s2_l2a or none")
+    try:
+        water = permanent_water_from_worldcover(worldcover, grid) if worldcover else None
+        store = LabelStore(grid)
+        for folder in ems or []:
+            store.add(read_ems_observations(folder, grid, permanent_water=water))
+        for path in reports or []:
+            store.add(read_incident_reports(path, grid))
+        log: list[dict] = []
+        if chosen:
+            session = open_session("copernicus_stac",
+                                   Path(cache_dir or root / "var" / "cache" / "sources"),
+                                   offline=offline or None, catalog_dir=_catalog_dir(root))
+            choice = SceneChoice(polarisation=polarisation.upper(), orbit_state=orbit,
+                                 max_cloud_cover=max_cloud)
+            store, log = build_label_store(session, grid, start, end,
+                                           workdir=area_dir / "scenes", choice=choice,
+                                           permanent_water=water, sensors=chosen, store=store)
+    except (LabelInputError, SourceError, CatalogError, ValueError) as err:
+        raise _fail(str(err)) from None
+    if len(store) == 0:
+        raise _fail(f"no labels for {config.name} between {start} and {end}: "
+                    + "; ".join(f"{r['scene']}: {r['why']}" for r in log[:5]))
+    folder = store.save(store_folder(area_dir))
+    (folder / "build.json").write_text(json.dumps(log, indent=2))
+    for row in log:
+        mark = "used   " if row["used"] else "skipped"
+        typer.echo(f"{mark} {row['scene']}: {row['why']}")
+    for m in store.summary():
+        n = m["wet_cells"] + m["dry_cells"] + m["unknown_cells"] + m["permanent_cells"]
+        typer.echo(f"{m['start'][:16]} {m['source']:10s} water {m['wet_cells']:7d} dry "
+                   f"{m['dry_cells']:7d} unknown {m['unknown_cells'] / max(n, 1):5.1%}")
+    typer.echo(f"label store: {len(store)} maps in {folder} (training reads it)")
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the CLI."""
+    app.add_typer(labels_app, name="labels")
