@@ -47,23 +47,25 @@
       });
     });
     if (files.buildings) {
-      var buildings = null, loading = false;
+      // Buildings come in tiles (an index of tile bounds); only tiles in view are loaded.
+      var group = L.layerGroup(), tiles = null, loaded = {};
+      var folder = files.buildings.replace(/[^\/]*$/, "");
       var update = function () {
-        if (map.getZoom() < minZoom) {
-          if (buildings) { map.removeLayer(buildings); }
-          return;
-        }
-        if (buildings) { buildings.addTo(map); return; }
-        if (loading) { return; }
-        loading = true;
-        getJSON(files.buildings, function (data) {
-          buildings = L.geoJSON(data, { pane: "wxBase", interactive: false,
-            style: BASE_STYLE.buildings });
-          if (map.getZoom() >= minZoom) { buildings.addTo(map); }
+        if (map.getZoom() < minZoom) { map.removeLayer(group); return; }
+        group.addTo(map);
+        if (!tiles) { return; }
+        var view = map.getBounds();
+        tiles.forEach(function (t) {
+          if (loaded[t.u] || !view.intersects(L.latLngBounds(t.b))) { return; }
+          loaded[t.u] = true;
+          getJSON(folder + t.u, function (fc) {
+            group.addLayer(L.geoJSON(fc, { pane: "wxBase", interactive: false,
+              style: BASE_STYLE.buildings }));
+          });
         });
       };
-      map.on("zoomend", update);
-      update();
+      getJSON(files.buildings, function (idx) { tiles = idx.tiles || []; update(); });
+      map.on("zoomend moveend", update);
     }
   }
 

@@ -16,7 +16,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import shapely
 from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 
@@ -25,6 +24,10 @@ LAYERS: dict[str, float] = {"water": 3.0, "landuse": 5.0, "roads": 2.0, "buildin
 
 #: Zoom from which buildings are loaded and drawn.
 BUILDINGS_MIN_ZOOM = 15
+
+#: Buildings are split into square tiles of this size [m]; the browser loads only the
+#: tiles in view (a municipality has 10⁵ buildings, a street a few dozen).
+BUILDING_TILE_M = 1000.0
 
 FOLDER = "static/basemap"
 
@@ -102,21 +105,48 @@ def write_basemap(out_dir: Path, layers: dict[str, Any] | None, *, crs: Any,
         gdf["geometry"] = gdf.geometry.intersection(clip).simplify(
             LAYERS[layer], preserve_topology=True)
         gdf = gdf[~gdf.geometry.is_empty]
-        ll = gdf.to_crs("EPSG:4326")
-        features = []
-        for geom, (_, row) in zip(ll.geometry, ll.drop(columns="geometry").iterrows(),
-                                  strict=True):
-            props = {"kind": _text(row, "kind", "highway", "type", "vejkategori", "bygningstype")}
-            name = _text(row, "name", "navn", "vejnavn")
-            if name:
-                props["name"] = name
-            features.append({"type": "Feature", "properties": props,
-                             "geometry": _round(mapping(shapely.set_precision(geom, 1e-5)
-                                                        if layer != "buildings" else geom))})
+        if layer == "buildings":
+            written[layer] = _write_building_tiles(out_dir, gdf)
+            continue
         rel = f"{FOLDER}/{layer}.geojson"
-        path = out_dir / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"type": "FeatureCollection", "features": features},
-                                   ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+        _write_features(out_dir / rel, gdf)
         written[layer] = rel
     return written
+
+
+def _features(gdf) -> list[dict[str, Any]]:
+    ll = gdf.to_crs("EPSG:4326")
+    features = []
+    for geom, (_, row) in zip(ll.geometry, ll.drop(columns="geometry").iterrows(),
+                              strict=True):
+        props = {"kind": _text(row, "kind", "highway", "type", "vejkategori", "bygningstype")}
+        name = _text(row, "name", "navn", "vejnavn")
+        if name:
+            props["name"] = name
+        features.append({"type": "Feature", "properties": props,
+                         "geometry": _round(mapping(geom))})
+    return features
+
+
+def _write_features(path: Path, gdf) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": _features(gdf)},
+                               ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+
+
+def _write_building_tiles(out_dir: Path, gdf) -> str:
+    """Buildings in square tiles plus an index of the tiles' lon/lat bounds."""
+    centres = gdf.geometry.representative_point()
+    ti = (centres.x // BUILDING_TILE_M).astype(int)
+    tj = (centres.y // BUILDING_TILE_M).astype(int)
+    tiles = []
+    for (i, j), part in gdf.groupby([ti.to_numpy(), tj.to_numpy()]):
+        name = f"{i}-{j}.geojson"
+        _write_features(out_dir / FOLDER / "buildings" / name, part)
+        w, s, e, n = part.to_crs("EPSG:4326").total_bounds
+        tiles.append({"b": _round([[float(s), float(w)], [float(n), float(e)]]), "u": name})
+    rel = f"{FOLDER}/buildings/index.json"
+    (out_dir / rel).parent.mkdir(parents=True, exist_ok=True)
+    (out_dir / rel).write_text(json.dumps({"tiles": tiles}, separators=(",", ":")),
+                               encoding="utf-8")
+    return rel
