@@ -84,6 +84,12 @@ class TrainingConfig(_Strict):
 class SiteConfig(_Strict):
     url: str = "http://localhost:8000/"
     tile_service: dict[str, str] | None = None
+    #: the municipality's contact on every page: name, and any of url, email, phone
+    contact: dict[str, str] | None = None
+    #: base-map layers (water, landuse, roads, buildings) -> vector file (README)
+    basemap: dict[str, str] | None = None
+    #: address file searched on the site: CSV or vector points (README)
+    addresses: str | None = None
 
 
 class AlertsConfig(_Strict):

@@ -458,6 +458,7 @@ def publish_stage(ctx: AreaContext, inputs: AreaInputs, static: xr.Dataset, fore
     """CAP feed first, then a new site release with the feed and GeoTIFFs as downloads."""
     from wetindex.alerts.feed import write_feed
     from wetindex.site import build_site, publish_release
+    from wetindex.site.extras import site_extras
 
     feed_dir = ctx.area_dir / "feed"
     site_url = ctx.config.site.url
@@ -473,9 +474,10 @@ def publish_stage(ctx: AreaContext, inputs: AreaInputs, static: xr.Dataset, fore
             elevation=static["elevation"], attributions=[a.to_dict() for a in
                                                          inputs.attributions()],
             scorecard=scorecard(model), observed_water=observed,
-            downloads={"geotiff": forecast.folder / "geotiff", "feed": feed_dir,
-                       "forecast.nc": forecast.folder / "forecast.nc"},
-            tile_service=ctx.config.site.tile_service, web_dir=ctx.web_dir)
+            # GIS downloads only; the feed is published apart, for citizens
+            downloads={"geotiff": forecast.folder / "geotiff"},
+            tile_service=ctx.config.site.tile_service, web_dir=ctx.web_dir,
+            **site_extras(ctx, inputs, forecast, static, feed_dir))
 
     release = publish_release(site_root, build)
     return Published(site_root, release, feed_dir, feed.messages)

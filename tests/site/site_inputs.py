@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -91,3 +93,74 @@ def synthetic_inputs(nx: int = 100, ny: int = 100, *, state: str = "ok",
                                  "climatology": {"brier_skill": [0.0, 0.0]},
                                  "persistence": {"brier_skill": [0.2, float("nan")]}}},
     }
+
+
+def rich_inputs(folder: Path, *, now: datetime | None = None) -> dict[str, Any]:
+    """``synthetic_inputs`` plus what a real publish gives: places, the drivers' forecast,
+    a base map, an address file, the feed folder, the contact, and the internal keys a
+    run really reports (``groundwater_anomaly``, ``best_baseline``, …) that no page may
+    show."""
+    import geopandas as gpd
+    from shapely.geometry import LineString
+
+    kw = synthetic_inputs(now=now)
+    grid = AreaGrid.from_dataarray(kw["elevation"])
+    x0, y0, x1, y1 = grid.bounds
+    mid = x0 + 0.6 * (x1 - x0)
+    # "Polderen" holds the forecast's wet patch (centre at 40 % east, 55 % south).
+    places = [SimpleNamespace(name="Polderen bag Diget", kind="polder",
+                              geometry=box(x0, y0, mid, y1)),
+              SimpleNamespace(name="Bakkerne Øst", kind="hills", geometry=box(mid, y0, x1, y1))]
+    leads = kw["forecast"]["lead"].values
+    drivers = xr.Dataset({
+        "rain": ("lead", np.where((leads > 10) & (leads < 16), 4.0, 0.2)),
+        "sea_level": ("lead", 0.4 + 2.0 * np.exp(-(((leads - 20) / 5.0) ** 2))),
+    }, coords={"lead": leads})
+    to_ll = Transformer.from_crs(grid.crs, "EPSG:4326", always_xy=True)
+    cx, cy = x0 + 0.4 * (x1 - x0), y1 - 0.55 * (y1 - y0)
+    rows = []
+    for i, (street, dx) in enumerate([("Digevej", 0.0), ("Marskvej", 30.0), ("Bakkevej", 500.0)]):
+        lon, lat = to_ll.transform(cx + dx, cy)
+        rows.append(f"{street},{i * 2 + 1},9990,Vesterby,{lon:.6f},{lat:.6f}")
+    addresses = folder / "adresser.csv"
+    folder.mkdir(parents=True, exist_ok=True)
+    addresses.write_text("vejnavn,husnr,postnr,postnrnavn,wgs84koordinat_længde,"
+                         "wgs84koordinat_bredde\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    roads = gpd.GeoDataFrame({"name": ["Digevej", "Marskvej"], "kind": ["main", "residential"]},
+                             geometry=[LineString([(x0, cy), (x1, cy)]),
+                                       LineString([(cx, y0), (cx, y1)])], crs=grid.crs)
+    buildings = gpd.GeoDataFrame(
+        {"kind": ["house"] * 4},
+        geometry=[box(cx + d, cy + 12, cx + d + 10, cy + 20) for d in (-60, -20, 20, 60)],
+        crs=grid.crs)
+    feed = folder / "feed"
+    (feed / "cap").mkdir(parents=True, exist_ok=True)
+    (feed / "atom.xml").write_text('<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom">'
+                                   "<title>t</title></feed>", encoding="utf-8")
+    (feed / "cap" / "a.xml").write_text("<alert/>", encoding="utf-8")
+    (feed / "feed_state.json").write_text("{}", encoding="utf-8")
+    status = kw["status"]
+    kw["status"] = RunStatus(
+        area_name=status.area_name, issue_time=status.issue_time,
+        generated_at=status.generated_at, next_update=status.next_update,
+        inputs=[*status.inputs, InputHealth("groundwater_anomaly", "stale",
+                                            status.generated_at - timedelta(days=3))],
+        forecast_ok=status.forecast_ok, message=status.message)
+    kw["scorecard"]["scores"].update({
+        "best_baseline": {"brier_skill": [0.1, 0.05]}, "nowcast": {"brier_skill": [0.3, 0.1]},
+        "climatology_month": {"brier_skill": [0.01, 0.0]},
+        "secret_method": {"brier_skill": [1, 1]}})
+    # the warning belongs to the polder, as the warnings computation names it
+    kw["warnings"] = [dataclasses.replace(w, place="Polderen bag Diget") for w in kw["warnings"]]
+    return {**kw, "places_in": places, "drivers": drivers, "dike_crest": 2.55,
+            "addresses": addresses, "basemap": {"roads": roads, "buildings": buildings},
+            "feed_dir": feed, "downloads": {"geotiff": _geotiff_folder(folder)},
+            "contact": {"name": "Testkommune, Beredskab", "email": "beredskab@test.invalid",
+                        "url": "https://test.invalid/beredskab"}}
+
+
+def _geotiff_folder(folder: Path) -> Path:
+    gis = folder / "geotiff"
+    gis.mkdir(parents=True, exist_ok=True)
+    (gis / "probability_lead_01.tif").write_bytes(b"II*\x00" + b"\x00" * 64)
+    return gis

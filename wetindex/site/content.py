@@ -106,8 +106,9 @@ def level_text(t: dict[str, Any], level: int) -> str:
 
 
 def driver_text(t: dict[str, Any], warning: WarningArea) -> str:
-    names = [t["drivers"].get(d, d) for d in warning.main_drivers]
-    return t["format"]["list_separator"].join(names)
+    # A driver group without a plain name is left out: internal keys never reach a page.
+    names = [t["drivers"][d] for d in warning.main_drivers if d in t["drivers"]]
+    return t["format"]["list_separator"].join(names) or t["drivers"]["other"]
 
 
 def headline(t: dict[str, Any], f: Formatter, state: ForecastState,
@@ -175,7 +176,8 @@ def input_rows(t: dict[str, Any], f: Formatter, status: RunStatus) -> list[dict[
                      if item.last_time else ts["stale"])
         else:
             state = ts["missing"]
-        rows.append({"name": t["inputs"].get(item.name, item.name), "status": item.status,
+        rows.append({"name": t["inputs"].get(item.name, t["inputs"]["other"]),
+                     "status": item.status,
                      "state": state, "last_time": f.both(item.last_time) if item.last_time
                      else ts["no_data_time"], "detail": item.detail})
     return rows
@@ -202,12 +204,15 @@ def scorecard_tables(t: dict[str, Any], f: Formatter,
     for metric in metrics:
         rows = []
         for method, per_method in scores.items():
-            if metric not in per_method:
+            # methods and metrics without a plain name are not shown to citizens
+            if metric not in per_method or method not in ta["methods"]:
                 continue
             values = list(per_method[metric]) + [None] * (len(bins) - len(per_method[metric]))
             rows.append({"method": ta["methods"].get(method, method),
                          "cells": [f.number(v) for v in values[: len(bins)]]})
-        name = ta["metrics"].get(metric, {"name": metric, "explain": ""})
+        if metric not in ta["metrics"] or not rows:
+            continue
+        name = ta["metrics"][metric]
         tables.append({"metric": name["name"], "explain": name["explain"],
                        "bins": bins, "rows": rows})
     return tables

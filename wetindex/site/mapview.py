@@ -50,14 +50,16 @@ class _Registry(MacroElement):
         {{ this._parent.get_name() }}.attributionControl.setPrefix("Leaflet");
         window.wetindexMap = {
             map: {{ this._parent.get_name() }},
-            hourly: {{ this.hourly_name or "null" }}
+            hourly: {{ this.hourly_name or "null" }},
+            control: {{ this.control_name or "null" }}
         };
         {% endmacro %}"""
     )
 
-    def __init__(self, hourly_name: str | None):
+    def __init__(self, hourly_name: str | None, control_name: str | None = None):
         super().__init__()
         self.hourly_name = hourly_name
+        self.control_name = control_name
 
 
 def _warning_style(feature: dict[str, Any]) -> dict[str, Any]:
@@ -112,18 +114,21 @@ def build_map(
             name=tm["layer_tiles"], overlay=False, control=True,
         ).add_to(m)
 
-    def overlay(path: str, name: str, *, show: bool, class_name: str) -> folium.ImageOverlay:
+    def overlay(path: str, name: str, *, show: bool, class_name: str,
+                **options: str) -> folium.ImageOverlay:
         # A 1-pixel placeholder keeps Folium from reading or embedding the file; the
         # real URL is the linked PNG.
         layer = folium.raster_layers.ImageOverlay(
             np.zeros((1, 1, 4)), bounds=bounds, name=name, show=show, className=class_name,
-            interactive=False, alt="", pixelated=False,
+            interactive=False, alt="", pixelated=False, **options,
         )
         layer.url = root + path
         return layer.add_to(m)
 
+    # The hillshade lies in the tile pane, under the base map's roads and buildings
+    # (site.js draws those in a pane between tiles and the risk overlays).
     overlay(images.hillshade, tm["layer_hillshade"], show=not tile_service,
-            class_name="wx-hillshade")
+            class_name="wx-hillshade", pane="tilePane")
     folium.GeoJson(
         outline, name=tm["layer_outline"], interactive=False,
         style_function=lambda _f: {"color": "#1a1a1a", "weight": 2, "fill": False},
@@ -142,18 +147,15 @@ def build_map(
                                        "fillOpacity": 0.45, "dashArray": "8 6"},
         ).add_to(m)
 
-    # Warnings are drawn whatever the forecast state: never hide a warning we were given.
-    if warnings["features"]:
-        folium.GeoJson(
-            warnings, name=tm["layer_warnings"], style_function=_warning_style,
-            tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False),
-        ).add_to(m)
-
+    # Warning polygons are not inlined: site.js loads them from a simplified GeoJSON
+    # file per language (``warnings`` is kept in the signature for that file's content).
     if images.water is not None and water_label is not None:
         overlay(images.water, water_label, show=False, class_name="wx-water")
 
-    folium.LayerControl(collapsed=True).add_to(m)
-    _Registry(hourly.get_name() if hourly is not None else None).add_to(m)
+    control = folium.LayerControl(collapsed=True)
+    control.add_to(m)
+    _Registry(hourly.get_name() if hourly is not None else None,
+              control.get_name()).add_to(m)
 
     figure = m.get_root()
     figure.render()

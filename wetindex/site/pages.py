@@ -1,9 +1,12 @@
-"""Build the citizen site: four pages in Danish (``/``) and English (``/en/``).
+"""Build the citizen site: four pages and one page per place, in Danish (``/``) and
+English (``/en/``).
 
 :func:`build_site` writes a complete, self-contained static site into one folder:
 pages rendered from ``web/templates`` with texts from ``web/i18n``, Leaflet and the
-site's CSS/JS copied in, PNG map overlays, ``warnings.geojson``, the downloads and
-``site-manifest.json``. Publishing it atomically is :mod:`wetindex.site.publish`'s job.
+site's CSS/JS copied in, PNG map overlays, the warnings (``warnings.geojson`` for
+machines, a simplified file per language for the map), the base map, the search
+index, the CAP/Atom feed, the GIS downloads and ``site-manifest.json``. Publishing it
+atomically is :mod:`wetindex.site.publish`'s job.
 """
 
 from __future__ import annotations
@@ -16,17 +19,27 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import jinja2
+import shapely
 import xarray as xr
 from markupsafe import Markup
 from shapely.geometry.base import BaseGeometry
 
-from wetindex.site import content
+from wetindex.grid import AreaGrid
+from wetindex.site import content, places
 from wetindex.site.assets import VendorAssets, copy_assets, resolve_web_dir
+from wetindex.site.basemap import BUILDINGS_MIN_ZOOM, write_basemap
 from wetindex.site.check import MANIFEST, PAGES
 from wetindex.site.i18n import LANGUAGES, Formatter, TranslationError, load_translations
 from wetindex.site.layers import RISK_CLASSES, WATER_COLOURS, LayerImages, write_layer_images
-from wetindex.site.mapview import build_map
+from wetindex.site.mapview import _warning_style, build_map
+from wetindex.site.search import load_addresses, search_index
 from wetindex.warnings import RunStatus, WarningArea
+
+#: Files of the CAP/Atom feed folder that are the feed's own memory, never published.
+_FEED_PRIVATE = ("feed_state.json",)
+
+#: The alerts sign-up page (its template comes with the alerts service).
+SIGNUP_PAGE = "signup.html"
 
 
 class Texts:
@@ -89,12 +102,52 @@ def _level_css() -> Markup:
     return Markup(":root { " + " ".join(rules) + " }")
 
 
+def _copy_feed(feed_dir: Path | None, out_dir: Path) -> str | None:
+    """Copy the CAP/Atom feed (not its state file) to ``feed/``; the Atom file's path."""
+    if feed_dir is None:
+        return None
+    feed_dir = Path(feed_dir)
+    if not (feed_dir / "atom.xml").is_file():
+        raise FileNotFoundError(f"feed_dir: {feed_dir / 'atom.xml'} does not exist; write the "
+                                "feed (wetindex run publish) before building the site")
+    target = out_dir / "feed"
+    for path in sorted(feed_dir.rglob("*")):
+        if path.is_file() and path.name not in _FEED_PRIVATE and not path.name.startswith("."):
+            dest = target / path.relative_to(feed_dir)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, dest)
+    return "feed/atom.xml"
+
+
+def _driver_lists(drivers: xr.Dataset | None, forecast: xr.Dataset | None,
+                  dike_crest: float | None) -> dict[str, Any] | None:
+    """Rain [mm/h] and sea level [m] per forecast lead as plain lists (area means)."""
+    if drivers is None or forecast is None:
+        return None
+    leads = [int(v) for v in forecast["lead"].values]
+    out: dict[str, Any] = {"dike_crest": dike_crest}
+    for name in ("rain", "sea_level"):
+        if name not in drivers:
+            continue
+        da = drivers[name]
+        if "lead" not in da.dims:
+            raise ValueError(f"drivers: {name} has dims {da.dims}; give it on 'lead' (hours)")
+        da = da.mean([d for d in da.dims if d != "lead"]) if da.ndim > 1 else da
+        da = da.reindex(lead=leads)
+        out[name] = [float(v) for v in da.values]
+    return out
+
+
 def build_site(
     out_dir: Path, *, forecast: xr.Dataset | None, warnings: list[WarningArea],
     status: RunStatus, outline: BaseGeometry, elevation: xr.DataArray,
     attributions: list[dict], scorecard: dict | None = None,
     observed_water: xr.DataArray | None = None, downloads: dict[str, Path] | None = None,
     tile_service: dict | None = None, web_dir: Path | None = None,
+    feed_dir: Path | None = None, contact: dict[str, str] | None = None,
+    places_in: list[Any] | None = None, drivers: xr.Dataset | None = None,
+    dike_crest: float | None = None, addresses: Any = None,
+    basemap: dict[str, Any] | None = None,
 ) -> Path:
     """Write the whole citizen site into ``out_dir`` and return it.
 
@@ -120,12 +173,31 @@ def build_site(
     observed_water : xr.DataArray or None
         int8 1 water, 0 dry, -1 unknown, with ``attrs["time"]``.
     downloads : dict of str to Path, optional
-        Files or folders copied under ``downloads/``.
+        GIS files or folders (GeoTIFFs) copied under ``downloads/`` and listed for GIS
+        users, apart from the citizens' downloads (warnings GeoJSON, feed).
     tile_service : dict or None
         ``{"url", "attribution"}`` of a tile service; off by default (no other host).
     web_dir : Path or None
         Templates, translations, static files and ``node_modules``; default
         ``$WETINDEX_WEB_DIR`` or ``./web``.
+    feed_dir : Path or None
+        The CAP/Atom feed folder (``atom.xml``, ``cap/``), published under ``feed/``
+        and linked from every page; its state file is not published.
+    contact : dict or None
+        The municipality's contact: ``name`` and any of ``url``, ``email``, ``phone``.
+    places_in : list or None
+        Named places (``name``, ``kind``, ``geometry`` in the grid CRS), one page each;
+        None makes the whole area one place.
+    drivers : xr.Dataset or None
+        The drivers' forecast on ``lead``: ``rain`` [mm/h], ``sea_level`` [m], drawn
+        on every place page.
+    dike_crest : float or None
+        Lowest dike crest [m], drawn against the sea level.
+    addresses : Path, DataFrame or None
+        Address file (see :mod:`wetindex.site.search`) or a frame of ``label``,
+        ``lon``, ``lat``, searched in the browser.
+    basemap : dict or None
+        Base-map layers (see :mod:`wetindex.site.basemap`).
 
     Returns
     -------
@@ -143,6 +215,7 @@ def build_site(
         raise ValueError("tile_service: needs an https:// 'url' (and an 'attribution')")
     state = content.forecast_state(forecast, status)
     shown = forecast if state != "missing" else None
+    grid = AreaGrid.from_dataarray(elevation)
 
     out_dir.mkdir(parents=True, exist_ok=True)
     assets = copy_assets(web, out_dir)
@@ -154,34 +227,66 @@ def build_site(
     (out_dir / "warnings.geojson").write_text(json.dumps(geojson, ensure_ascii=False),
                                               encoding="utf-8")
     listed = _copy_downloads(downloads, out_dir / "downloads")
+    feed_href = _copy_feed(feed_dir, out_dir)
     hours = content.hour_summaries(shown) if shown is not None else []
+    site_places = places.as_site_places(places_in, outline, status.area_name, warnings,
+                                        grid.crs)
+    series = places.place_series(site_places, grid, shown, warnings)
+    if addresses is not None and not hasattr(addresses, "columns"):
+        addresses = load_addresses(Path(addresses), grid.crs)
+    (out_dir / "search-index.json").write_text(
+        json.dumps(search_index(series, addresses), ensure_ascii=False, separators=(",", ":")),
+        encoding="utf-8")
+    basemap_files = write_basemap(out_dir, basemap, crs=grid.crs, outline=outline)
+    driver_lists = _driver_lists(drivers, shown, dike_crest)
 
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(web / "templates"),
         autoescape=jinja2.select_autoescape(["html", "j2"]),
         undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
     )
+    has_signup = (SIGNUP_PAGE in PAGES
+                  or (web / "templates" / f"{SIGNUP_PAGE}.j2").is_file())
     shared = {
         "state": state, "status": status, "area_name": status.area_name,
         "level_css": _level_css(), "csp": _csp(tile_service), "attributions": attributions,
         "downloads": listed, "has_water": images.water is not None,
         "thresholds": content.thresholds(shown), "scorecard": scorecard,
+        "feed_href": feed_href, "contact": contact or {}, "has_signup": has_signup,
+        "signup_page": SIGNUP_PAGE,
     }
     for lang in LANGUAGES:
         _render_language(env, out_dir, lang, texts, shared, status=status, warnings=warnings,
                          hours=hours, images=images, assets=assets, outline_ll=outline_ll,
-                         observed_water=observed_water, tile_service=tile_service)
+                         observed_water=observed_water, tile_service=tile_service,
+                         series=series, drivers=driver_lists, basemap_files=basemap_files)
 
     manifest = {
         "area_name": status.area_name, "forecast_state": state,
         "issue_time": status.issue_time.isoformat() if status.issue_time else None,
         "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "languages": list(LANGUAGES), "pages": list(PAGES),
+        "place_pages": [f"places/{s.slug}.html" for s in series],
         "leaflet_version": assets.leaflet_version, "tile_service": tile_service,
-        "warnings": len(warnings),
+        "warnings": len(warnings), "basemap": basemap_files, "feed": feed_href,
     }
     (out_dir / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     return out_dir
+
+
+def _map_warnings_file(out_dir: Path, lang: str, t: dict[str, Any], f: Formatter,
+                       warnings: list[WarningArea]) -> str:
+    """The warning polygons for the map, labelled in ``lang`` and simplified, as a file."""
+    data = content.map_warnings(t, f, warnings)
+    for feature in data["features"]:
+        geom = shapely.geometry.shape(feature["geometry"]).simplify(0.00005,
+                                                                    preserve_topology=True)
+        feature["geometry"] = content._round_coords(shapely.geometry.mapping(geom), 5)
+        feature["properties"]["style"] = _warning_style(feature)
+    rel = f"static/layers/warnings_{lang}.geojson"
+    (out_dir / rel).write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")),
+                               encoding="utf-8")
+    return rel
 
 
 def _render_language(env: jinja2.Environment, out_dir: Path, lang: str,
@@ -190,7 +295,8 @@ def _render_language(env: jinja2.Environment, out_dir: Path, lang: str,
                      hours: list[content.HourSummary], images: LayerImages,
                      assets: VendorAssets,
                      outline_ll: dict, observed_water: xr.DataArray | None,
-                     tile_service: dict | None) -> None:
+                     tile_service: dict | None, series: list[places.PlaceSeries],
+                     drivers: dict[str, Any] | None, basemap_files: dict[str, str]) -> None:
     t = texts[lang]
     f = Formatter(t)
     default = lang == LANGUAGES[0]
@@ -213,9 +319,29 @@ def _render_language(env: jinja2.Environment, out_dir: Path, lang: str,
         first_lead=hour_entries[0]["lead"] if hour_entries else None,
         water_label=water_label, tile_service=tile_service,
     )
+    warnings_file = _map_warnings_file(out_dir, lang, t, f, warnings)
+    place_links = [{"name": s.place.name, "href": f"places/{s.slug}.html",
+                    "level": s.warning.level_name if s.warning else "none",
+                    "level_text": t["levels"][s.warning.level_name] if s.warning else
+                    t["levels"]["none"]} for s in sorted(
+                        series, key=lambda s: (-(s.warning.level if s.warning else 0),
+                                               s.place.name))]
+    # Paths in page data are relative to the page (as check_site resolves them).
+    map_data = {
+        "warnings": root + warnings_file, "warningsName": t["map"]["layer_warnings"],
+        "basemap": {k: root + v for k, v in basemap_files.items()},
+        "buildingsMinZoom": BUILDINGS_MIN_ZOOM,
+        "labels": [{"name": s.place.name, "href": f"places/{s.slug}.html",
+                    "at": [(s.bounds[0][0] + s.bounds[1][0]) / 2,
+                           (s.bounds[0][1] + s.bounds[1][1]) / 2]} for s in series],
+        "layerNames": {k: t["map"][f"layer_{k}"] for k in ("roads", "buildings", "water",
+                                                            "landuse")},
+    }
+    slugs = {s.place.name: f"places/{s.slug}.html" for s in series}
     stale_after = status.next_update
     ctx = {
         **shared, "lang": lang, "other_lang": other, "t": Texts(t, lang), "root": root,
+        "here": "",
         "headline": content.headline(t, f, state, warnings),
         "issued": f.both(status.issue_time), "next_update": f.both(status.next_update),
         "generated": f.both(status.generated_at),
@@ -223,17 +349,41 @@ def _render_language(env: jinja2.Environment, out_dir: Path, lang: str,
         "unhealthy": content.unhealthy_inputs(t, f, status),
         "hours": hour_entries,
         "hours_json": Markup(json.dumps(hour_entries, ensure_ascii=False).replace("</", "<\\/")),
+        "map_json": Markup(json.dumps(map_data, ensure_ascii=False).replace("</", "<\\/")),
         "map": {k: Markup(v) for k, v in vars(map_parts).items()},
-        "warning_rows": content.warning_rows(t, f, warnings),
+        "warning_rows": [{**row, "href": slugs.get(row["place"])}
+                         for row in content.warning_rows(t, f, warnings)],
         "input_rows": content.input_rows(t, f, status),
         "score_tables": content.scorecard_tables(t, f, shared["scorecard"]),
         "scorecard_meta": _scorecard_meta(t, f, shared["scorecard"]),
         "threshold_text": {k: f.percent(v) for k, v in shared["thresholds"].items()},
+        "place_links": place_links,
     }
     for page in PAGES:
         other_href = (f"{other}/{page}" if default else f"../{page}")
         html = env.get_template(page + ".j2").render(page=page, other_href=other_href, **ctx)
         (page_dir / page).write_text(html, encoding="utf-8")
+
+    times = [h.valid_time for h in hours]
+    (page_dir / "places").mkdir(exist_ok=True)
+    for s in series:
+        rel = f"places/{s.slug}.html"
+        up = root + "../"
+        other_href = (f"../{other}/{rel}" if default else f"../../{rel}")
+        place_ctx = {
+            **ctx, "root": root + "../", "here": "../",
+            **places.place_context(t, f, s, times, shared["thresholds"], drivers, state),
+            "place_map": Markup(json.dumps({
+                "bounds": s.bounds, "outline": s.outline, "images": images.display.bounds,
+                "hillshade": up + images.hillshade,
+                "maximum": up + images.maximum if images.maximum else None,
+                "basemap": {k: up + v for k, v in basemap_files.items()},
+                "buildingsMinZoom": BUILDINGS_MIN_ZOOM,
+            }, ensure_ascii=False).replace("</", "<\\/")),
+        }
+        html = env.get_template("place.html.j2").render(page="place.html",
+                                                        other_href=other_href, **place_ctx)
+        (page_dir / rel).write_text(html, encoding="utf-8")
 
 
 def _scorecard_meta(t: dict[str, Any], f: Formatter, scorecard: dict | None) -> str:
