@@ -249,17 +249,21 @@ def load_config(path: Path) -> AreaConfig:
     return parse_config(data or {}, str(path))
 
 
-def demo_start_ending_now(years: float, issue_every_h: int = 3) -> str:
+def demo_start_ending_now(years: float, issue_every_h: int = 3,
+                          now: pd.Timestamp | None = None) -> str:
     """A demo ``start`` whose history ends at the current issue slot.
 
-    The latest issue time is then the current ``issue_every_h`` slot (UTC), so the
-    demo site is as fresh as a live one and its staleness checks mean something.
+    The latest issue time is then the current ``issue_every_h`` slot (UTC) of ``now``
+    (default: the clock), so the demo site is as fresh as a live one and its staleness
+    checks mean something. The world itself is the same on every day, only moved.
     """
-    slot = pd.Timestamp.now(tz="UTC").floor(f"{issue_every_h}h").tz_localize(None)
+    from wetindex.demo.world import history_hours
+
+    now = pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now)
+    now = now.tz_convert("UTC").tz_localize(None) if now.tzinfo is not None else now
+    slot = now.floor(f"{issue_every_h}h")
     end = slot + pd.Timedelta(hours=issue_every_h)
-    whole = int(years)
-    start = end - pd.DateOffset(years=whole) - pd.Timedelta(hours=round((years - whole) * 8766))
-    start = start.floor(f"{issue_every_h}h")
+    start = end - pd.Timedelta(hours=history_hours(years, issue_every_h))
     return start.strftime("%Y-%m-%dT%H:%M")
 
 

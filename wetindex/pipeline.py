@@ -107,9 +107,10 @@ def demo_world(ctx: AreaContext):
     demo = ctx.config.demo
     cfg = DemoWorldConfig(size_m=demo.size_m, cell_size=demo.cell_size, years=demo.years,
                           seed=demo.seed, start=demo.start, storm_ahead_h=demo.storm_ahead_h)
-    final = ctx.area_dir / "world" / _key(demo.model_dump())
+    # one world whatever the start: it is only moved in time (wetindex.demo.world)
+    final = ctx.area_dir / "world" / _key(demo.model_dump(exclude={"start"}), "anchored")
     if final.exists():
-        return DemoWorld.load(final)
+        return DemoWorld.load(final).shifted(demo.start)
     world = build_demo_world(cfg)
     tmp = _atomic_dir(final)
     world.save(tmp)

@@ -180,11 +180,15 @@ def test_forecast_errors_grow_with_lead(world: DemoWorld) -> None:
     assert float(fc["rain"].min()) >= 0
     inside = fc["valid_time"].values[:, -1] <= world.history_end.to_datetime64()
     fc = fc.isel(issue_time=np.flatnonzero(inside))
+    rmse = {}
     for var in ("sea_level", "rain", "groundwater_anomaly"):
         truth = world.forcing[var].sel(time=fc["valid_time"].values.ravel()).values
         err = fc[var].values - truth.reshape(fc[var].shape)
-        rmse = np.sqrt((err**2).mean(axis=0))
-        assert rmse[47] > 1.5 * rmse[0], var
+        rmse[var] = np.sqrt((err**2).mean(axis=0))
+    for var in ("sea_level", "rain"):
+        assert rmse[var][47] > 1.2 * rmse[var][0], var
+    # groundwater comes from the national model: its error is there from the first hour
+    assert 0.02 < rmse["groundwater_anomaly"][0] <= rmse["groundwater_anomaly"][47] < 0.3
     sea_err = fc["sea_level"].values - world.forcing["sea_level"].sel(
         time=fc["valid_time"].values.ravel()).values.reshape(fc["sea_level"].shape)
     assert 0.03 < sea_err[:, 0].std() < 0.08 and 0.2 < sea_err[:, 47].std() < 0.45

@@ -35,6 +35,23 @@ def area_context(area: str, root: Path, *, size_m: float | None = None,
         raise typer.Exit(2) from None
 
 
+def trained_context(ctx, model):
+    """The context a saved model was trained in (its area configuration, as saved).
+
+    The demo's world depends on the run's ``start`` (it follows the clock) and its
+    coming storm; ``demo_config()``'s defaults would build another world whose history
+    does not hold the model's hold-out period.
+    """
+    from dataclasses import replace
+
+    from wetindex.config import parse_config
+
+    saved = model.metadata.get("area_config")
+    if not saved:
+        return ctx
+    return replace(ctx, config=parse_config(saved, str(model.path / "metadata.json")))
+
+
 def reevaluate(ctx, inputs, static, model) -> dict[str, Any]:
     """Score a saved model again on its hold-out period (same rows, current baselines)."""
     import pandas as pd
@@ -106,6 +123,8 @@ def register(app: typer.Typer) -> None:
         except ModelArtifactError as err:
             typer.secho(str(err), err=True, fg="red")
             raise typer.Exit(2) from None
+        if area == "demo" and all(v is None for v in (size_m, years, seed)):
+            ctx = trained_context(ctx, model)
         inputs = pipeline.area_inputs(ctx)
         static = pipeline.build_static(ctx, inputs)
         meta = dict(model.metadata)

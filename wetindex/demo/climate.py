@@ -12,8 +12,9 @@ Rain [mm/h]
     Frontal intensities are scaled so the area mean is ~750 mm/yr (±6 % per seed).
     Most hours are dry. One cloudburst of 45–60 mm in 3 h is placed in the first summer.
 Evaporation [mm/d]
-    Potential evaporation, one value per day repeated hourly: a seasonal cosine from
-    ~0.2 mm/d in January to ~3.5 mm/d in July, ±20 % day-to-day, lower on rainy days.
+    Potential evaporation as an hourly rate: a seasonal cosine from ~0.2 mm/d in January
+    to ~3.5 mm/d in July, ±20 % day-to-day, lower in hours with rain. No value depends on
+    a later hour (an observation is known when it is made).
 Sea level [m DVR90]
     Semi-diurnal tide (M2 0.24 m, S2 0.07 m, so ±0.3 m at springs) + mean 0.05 m + an
     AR(1) background surge (σ 0.1 m) + storm surges: wind events arriving mostly in
@@ -91,15 +92,20 @@ def add_cloudburst(rng: np.random.Generator, times: pd.DatetimeIndex, rain: np.n
 def evaporation_series(
     rng: np.random.Generator, times: pd.DatetimeIndex, rain: np.ndarray
 ) -> np.ndarray:
-    """Potential evaporation [mm/d], one value per day repeated hourly."""
+    """Potential evaporation [mm/d] as an hourly rate that depends on no later hour.
+
+    A seasonal cosine times a day-to-day factor (drawn per day, independent of the
+    rain), lowered to 40 % in an hour with rain (cloud, humid air). An observation at
+    hour ``t`` is thus known at ``t``: a daily value that depended on the whole day's rain
+    would hand a forecast issued in the morning the afternoon's rain.
+    """
     days = np.asarray(times.values, dtype="datetime64[D]")
     uniq, inv = np.unique(days, return_inverse=True)
     doy = pd.DatetimeIndex(uniq).day_of_year.to_numpy()
     base = 1.85 - 1.65 * np.cos(2 * np.pi * (doy - 15) / 365.25)
-    daily_rain = np.bincount(inv, weights=rain, minlength=uniq.size)
     factor = np.clip(1 + 0.2 * rng.standard_normal(uniq.size), 0.5, 1.5)
-    factor *= np.where(daily_rain > 2.0, 0.6, 1.0)
-    return np.clip(base * factor, 0.05, None)[inv]
+    hourly = (base * factor)[inv] * np.where(rain > 0.1, 0.4, 1.0)
+    return np.clip(hourly, 0.05, None)
 
 
 def sea_level_series(
@@ -150,12 +156,9 @@ def sea_level_series(
         np.arange(holdout_lo, max(history_hours - 240, holdout_lo + 1)),
     ]
     targets = [overtop_level + rng.uniform(0.08, 0.22), overtop_level + rng.uniform(0.08, 0.22)]
-    if storm_ahead_h is not None:
-        if not 0 < storm_ahead_h < n - history_hours:
-            raise ValueError(f"storm_ahead_h={storm_ahead_h} must lie inside the forecast "
-                             f"horizon (1 … {n - history_hours - 1} h)")
-        candidates.append(np.array([history_hours + storm_ahead_h]))
-        targets.append(overtop_level + 0.3)
+    if storm_ahead_h is not None and not 0 < storm_ahead_h < n - history_hours:
+        raise ValueError(f"storm_ahead_h={storm_ahead_h} must lie inside the forecast "
+                         f"horizon (1 … {n - history_hours - 1} h)")
     for pool, target in zip(candidates, targets, strict=True):
         if pool.size == 0:
             continue
@@ -174,6 +177,13 @@ def sea_level_series(
         target = rng.uniform(toe_level + 0.1, min(toe_level + 0.9, overtop_level - 0.3))
         if level[peak] < target:
             level += bump(peak, 1.0, rng.uniform(6.0, 12.0)) * (target - level[peak])
+    if storm_ahead_h is not None:
+        # drawn from nothing: the history is the same with or without the coming storm
+        peak = history_hours + storm_ahead_h
+        win = np.arange(max(peak - 6, 0), min(peak + 7, n))
+        peak = int(win[np.argmax(tide[win])])
+        level += bump(peak, 1.0, 10.0) * (overtop_level + 0.3 - level[peak])
+        forced.append(peak)
     surge_part = level - 0.05 - tide
     return level, surge_part, forced
 

@@ -17,7 +17,7 @@ per-cell fields in :attr:`DemoWorld.truth_cells`; water masks are made on demand
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +27,16 @@ import shapely
 import xarray as xr
 from shapely.geometry import LineString, Polygon
 
-from wetindex.demo import climate, forecasts, hydrology, observations
+from wetindex.demo import climate, forecasts, hydrology, national, observations
 from wetindex.demo.terrain import Place, synthesize_landscape
 from wetindex.grid import AreaGrid
 
 COMPONENTS = ("pluvial", "fluvial", "coastal", "groundwater")
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: The calendar every demo world is made in. A world for another ``start`` is this one
+#: moved in time (:meth:`DemoWorld.shifted`): the same weather, storms and hold-out on
+#: every day the demo is run, so its scores reproduce. Its seasons follow the anchor.
+ANCHOR_START = "2023-01-01T00:00"
 _CHUNK_CELLS = 8_000_000  # time × cells per block when building full-grid masks
 
 
@@ -59,12 +63,17 @@ class DemoWorldConfig:
                         n, n)
 
     def history_hours(self) -> int:
-        """Hours in the history: whole calendar years from ``start`` plus any fraction."""
-        start = _utc_naive(self.start)
-        whole = int(self.years)
-        end = start + pd.DateOffset(years=whole)
-        end += pd.Timedelta(hours=round((self.years - whole) * 8766))
-        return int((end - start) / pd.Timedelta(hours=1))
+        """Hours in the history: ``years`` of 8766 h, in whole forecast steps.
+
+        Not calendar years: the length must not depend on where the history is put in
+        time (see :data:`ANCHOR_START`).
+        """
+        return history_hours(self.years, self.forecast_every_h)
+
+
+def history_hours(years: float, every_h: int = 3) -> int:
+    """Hours of a demo history of ``years`` (8766 h a year), a whole number of ``every_h``."""
+    return max(1, round(years * 8766 / every_h)) * every_h
 
 
 class DemoWorld:
@@ -76,10 +85,14 @@ class DemoWorld:
         What it was built from, and its grid.
     static : xr.Dataset
         ``elevation`` [m DVR90], ``land_cover`` (flag attrs), ``sea``, ``stream``, ``lake``,
-        ``permanent_water`` (bool), ``dike_crest`` [m] (NaN off the dike).
+        ``permanent_water`` (bool), ``dike_crest`` [m] (NaN off the dike),
+        ``groundwater_model_depth`` [m] (the national model's mean depth of the water
+        table, coarse and with its errors; the truth is in ``truth_cells``).
     forcing : xr.Dataset
         Hourly ``rain`` [mm/h] (uniform over the area), ``evaporation`` [mm/d],
-        ``sea_level`` [m], ``groundwater_anomaly`` [m] on ``time`` (UTC, tz-naive).
+        ``sea_level`` [m], ``groundwater_anomaly`` [m] (the truth) and
+        ``groundwater_model_anomaly`` [m] (what the national model publishes, see
+        :mod:`wetindex.demo.national`) on ``time`` (UTC, tz-naive).
     forecasts : xr.Dataset
         ``rain``, ``sea_level``, ``groundwater_anomaly`` on (``issue_time``, ``lead``) with
         ``valid_time``; error model in :mod:`wetindex.demo.forecasts`.
@@ -137,6 +150,41 @@ class DemoWorld:
     def history_end(self) -> pd.Timestamp:
         """The last hourly time of the history."""
         return self._time_index[-1]
+
+    def shifted(self, start: str) -> DemoWorld:
+        """This world moved in time so that its history starts at ``start`` (UTC).
+
+        Only the time coordinates change: every value, storm and satellite pass stays
+        the same, ``start − current start`` later. The shift must be whole hours.
+        """
+        offset = _utc_naive(start) - self._time_index[0]
+        if offset % pd.Timedelta(hours=1) != pd.Timedelta(0):
+            raise ValueError(f"DemoWorldConfig.start={start!r}: the demo world moves in whole "
+                             f"hours from {self._time_index[0]}; give a whole UTC hour")
+        if offset == pd.Timedelta(0):
+            return self
+        delta = offset.to_timedelta64()
+
+        def move(ds: xr.Dataset, *names: str) -> xr.Dataset:
+            return ds.assign_coords({n: ds[n] + delta for n in names})
+
+        def move_frame(df: pd.DataFrame) -> pd.DataFrame:
+            df = df.copy()
+            df["time"] = df["time"] + offset
+            return df
+
+        events = {
+            "overtopping_storms": [str(pd.Timestamp(t) + offset)
+                                   for t in self.events["overtopping_storms"]],
+            "cloudburst": (str(pd.Timestamp(self.events["cloudburst"]) + offset)
+                           if self.events.get("cloudburst") else None),
+        }
+        config = replace(self.config, start=(self._time_index[0] + offset).strftime(
+            "%Y-%m-%dT%H:%M"))
+        return DemoWorld(config, self.static, move(self.forcing, "time"),
+                         move(self.forecasts, "issue_time", "valid_time"), self.places,
+                         self.dike_line, move(self.truth_state, "time"), self.truth_cells,
+                         move_frame(self.satellite_passes), move_frame(self.incidents), events)
 
     @property
     def dike_crest_min(self) -> float:
@@ -332,9 +380,20 @@ def _mask_polygon(mask: np.ndarray, grid: AreaGrid) -> Polygon:
 
 
 def build_demo_world(config: DemoWorldConfig = DemoWorldConfig()) -> DemoWorld:
-    """Build the demo world described by ``config`` (seeded: same config, identical arrays)."""
+    """Build the demo world described by ``config`` (seeded: same config, identical arrays).
+
+    The world is made in the calendar of :data:`ANCHOR_START` and then moved so that its
+    history starts at ``config.start``: two builds that differ only in ``start`` hold
+    the same data, shifted in time.
+    """
     if config.years <= 0:
         raise ValueError(f"DemoWorldConfig.years must be > 0, got {config.years}")
+    _utc_naive(config.start)  # a bad start fails before minutes of work
+    anchored = replace(config, start=ANCHOR_START)
+    return _build(anchored).shifted(config.start)
+
+
+def _build(config: DemoWorldConfig) -> DemoWorld:
     grid = config.grid()
     land = synthesize_landscape(grid, config.seed)
     hist = config.history_hours()
@@ -343,10 +402,24 @@ def build_demo_world(config: DemoWorldConfig = DemoWorldConfig()) -> DemoWorld:
     toe = 1.3  # the foreshore in front of the dike
     forcing_ext, ev = climate.forcing_dataset(config.seed, times, hist, land.dike_crest_min, toe,
                                               storm_ahead_h=config.storm_ahead_h)
+    truth = hydrology.analyse_terrain(land.static, grid, land.polder_design, config.seed)
+    gw_model = national.model_anomaly_series(forcing_ext["groundwater_anomaly"].values,
+                                             config.seed)
+    forcing_ext["groundwater_model_anomaly"] = ("time", gw_model, {
+        "units": "m", "long_name": "groundwater anomaly as the national model publishes it"})
+    wetness = climate.soil_wetness(forcing_ext["rain"].values.astype(np.float64),
+                                   forcing_ext["evaporation"].values.astype(np.float64))
     forcing = forcing_ext.isel(time=slice(0, hist))
     fc = forecasts.make_forecasts(config.seed, forcing_ext, ev["surge"], hist,
-                                  config.forecast_every_h, config.max_lead_h)
-    truth = hydrology.analyse_terrain(land.static, grid, land.polder_design, config.seed)
+                                  config.forecast_every_h, config.max_lead_h,
+                                  gw_model.astype(np.float64), wetness)
+    land.static["groundwater_model_depth"] = grid.data_array(
+        national.model_depth_field(land.static["elevation"].values,
+                                   truth.cells["groundwater_base_depth"].values,
+                                   land.static["permanent_water"].values, grid.cell_size,
+                                   config.seed),
+        "groundwater_model_depth", "m",
+        long_name="mean depth of the water table below terrain by the national model")
     state = hydrology.simulate(truth, land.static, forcing, grid)
     cells = truth.cells.assign(place=grid.data_array(land.place_index, "place"))
     history = pd.DatetimeIndex(forcing["time"].values)

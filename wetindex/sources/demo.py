@@ -1,4 +1,11 @@
-"""The demo world served through the :class:`~wetindex.sources.base.AreaInputs` interface."""
+"""The demo world served through the :class:`~wetindex.sources.base.AreaInputs` interface.
+
+The model sees the demo only as a real area offers it: rain, evaporation and sea level
+as observed series, driver *forecasts* with real kinds of error
+(:mod:`wetindex.demo.forecasts`), and groundwater only through a national model's
+coarse, late and imperfect field (:mod:`wetindex.demo.national`) — never the
+simulator's own water table, soil state or water. Only the labels come from the truth.
+"""
 
 from __future__ import annotations
 
@@ -48,7 +55,9 @@ class DemoInputs(AreaInputs):
             raise InputMissingError(
                 "observations", f"the demo history starts at {pd.Timestamp(first)}, "
                 f"requested from {pd.Timestamp(start)}")
-        return forcing[["rain", "evaporation", "sea_level", "groundwater_anomaly"]].sel(
+        # the groundwater anomaly a real area has is the national model's, not the truth
+        offered = forcing[["rain", "evaporation", "sea_level", "groundwater_model_anomaly"]]
+        return offered.rename(groundwater_model_anomaly="groundwater_anomaly").sel(
             time=slice(start, end))
 
     def observed_end(self) -> np.datetime64:
@@ -69,13 +78,18 @@ class DemoInputs(AreaInputs):
             issue_time=np.asarray(issue_times, "datetime64[ns]"))
 
     def groundwater_depth(self, time: np.datetime64) -> xr.DataArray:
-        return self.world.groundwater_depth([np.datetime64(time, "ns")]).isel(time=0)
+        """The national model's depth of the water table below terrain [m] at ``time``."""
+        field = self.world.static["groundwater_model_depth"]
+        anomaly = self.world.forcing["groundwater_model_anomaly"].sel(
+            time=np.datetime64(time, "ns")).values
+        depth = np.maximum(field.values - anomaly, 0.0).astype("float32")
+        return field.copy(data=depth).rename("groundwater_depth")
 
     def groundwater_depth_cells(self, times: np.ndarray, cells: np.ndarray) -> np.ndarray:
-        # the demo's water table is a static depth field lowered by one area anomaly,
-        # so many times × few cells need no full-grid work
-        base = self.world.truth_cells["groundwater_base_depth"].values.ravel()[cells]
-        anomaly = self.world.forcing["groundwater_anomaly"].sel(
+        # the national field is a static depth lowered by one area anomaly, so many
+        # times × few cells need no full-grid work
+        base = self.world.static["groundwater_model_depth"].values.ravel()[cells]
+        anomaly = self.world.forcing["groundwater_model_anomaly"].sel(
             time=np.asarray(times, "datetime64[ns]")).values
         return np.maximum(base[None, :] - anomaly[:, None], 0.0).astype("float32")
 
