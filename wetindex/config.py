@@ -107,6 +107,8 @@ class LocalInput(_Strict):
     units: str | None = None
     #: a constant instead of a file (groundwater depth below terrain [m])
     value: float | None = None
+    #: zone of clock times written without a UTC offset, e.g. ``Europe/Copenhagen``
+    timezone: str | None = None
     attribution: str = ""
     licence: str = ""
 

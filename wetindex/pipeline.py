@@ -24,7 +24,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from wetindex import jsonutil
 from wetindex.config import AreaConfig
 from wetindex.features.stack import FEATURE_GROUPS, FEATURES
 from wetindex.features.terrain import static_features
@@ -316,10 +317,15 @@ def input_health(
 
 
 def forecast_stage(ctx: AreaContext, inputs: AreaInputs, static: xr.Dataset,
-                   model: LoadedModel, issue_time: pd.Timestamp | None = None) -> Forecast:
-    """Predict 48 h ahead from ``issue_time`` (default: the latest) and write the products."""
+                   model: LoadedModel, issue_time: pd.Timestamp | None = None,
+                   health: list[InputHealth] | None = None, message: str = "") -> Forecast:
+    """Predict 48 h ahead from ``issue_time`` (default: the latest) and write the products.
+
+    ``health`` and ``message`` (from :mod:`wetindex.freshness`) replace the computed
+    input health when drivers were continued past their feed's end (degraded).
+    """
     issue_time = pd.Timestamp(issue_time) if issue_time is not None else latest_issue_time(inputs)
-    health = input_health(inputs, issue_time, ctx.config.forecast.stale_after_h)
+    health = health or input_health(inputs, issue_time, ctx.config.forecast.stale_after_h)
     fin = gather_inputs(inputs, static, issue_time.to_datetime64(), model.screen)
     with dask_client(ctx) as client:
         prob = predict_cells(model.booster, fin, inputs.grid, client,
@@ -344,7 +350,7 @@ def forecast_stage(ctx: AreaContext, inputs: AreaInputs, static: xr.Dataset,
     status = RunStatus(
         area_name=ctx.config.title, issue_time=issued, generated_at=datetime.now(UTC),
         next_update=issued + timedelta(hours=ctx.config.forecast.issue_every_h),
-        inputs=health, forecast_ok=True)
+        inputs=health, forecast_ok=True, message=message)
     folder = write_forecast(ctx, ds, warnings, status,
                             proxies=getattr(inputs, "proxies", {}))
     return Forecast(ds, warnings, status, folder)
@@ -375,12 +381,12 @@ def write_forecast(ctx: AreaContext, ds: xr.Dataset, warnings: list[WarningArea]
         {"type": "Feature", "geometry": w.geometry,
          "properties": {k: v for k, v in w.to_dict().items() if k != "geometry"}}
         for w in warnings]}
-    (tmp / "warnings.geojson").write_text(json.dumps(geo, ensure_ascii=False))
+    (tmp / "warnings.geojson").write_text(jsonutil.dumps(geo, ensure_ascii=False))
     status_dict = status_to_dict(status)
     # inputs stood in for by a documented proxy (e.g. a persistence forecast)
     status_dict["proxies"] = dict(proxies or {})
     status_dict["model_version"] = ds.attrs.get("model_version")
-    (tmp / "status.json").write_text(json.dumps(status_dict, indent=2))
+    (tmp / "status.json").write_text(jsonutil.dumps(status_dict, indent=2))
     (tmp / "config.yaml").write_text(ctx.config.resolved_yaml())
     _commit_dir(tmp, final)
     latest = final.parent / ".LATEST.tmp"
@@ -418,7 +424,7 @@ class Published:
 
 def scorecard(model: LoadedModel) -> dict[str, Any] | None:
     """The latest evaluation, as the site's 'about' page shows it."""
-    ev = model.metadata.get("evaluation")
+    ev = model.metadata.get("evaluation") if model is not None else None
     if not ev:
         return None
     return site_scorecard(ev, model.version, model.metadata["created"])
@@ -462,6 +468,8 @@ class AlertsResult:
     failed: int
     mail_dir: Path
     outbox: Path
+    #: subscriptions reported and skipped (bad entries), one line each
+    problems: list[str] = field(default_factory=list)
 
 
 def demo_subscriptions(inputs: AreaInputs) -> list:
@@ -484,7 +492,7 @@ def alerts_stage(ctx: AreaContext, inputs: AreaInputs, forecast: Forecast) -> Al
     received mail to ``alerts/mail/`` as an ``.eml`` file a user can open.
     """
     from wetindex.alerts.email import SmtpChannel
-    from wetindex.alerts.engine import AlertStore, run_alerts
+    from wetindex.alerts.engine import AlertStore
     from wetindex.alerts.mailsink import MailSink
     from wetindex.alerts.outbox import Outbox, deliver_pending
 
@@ -493,10 +501,23 @@ def alerts_stage(ctx: AreaContext, inputs: AreaInputs, forecast: Forecast) -> Al
     db = alerts_dir / "outbox.sqlite"
     outbox = Outbox(f"sqlite:///{db}")
     store = AlertStore(outbox)
-    subscriptions = (demo_subscriptions(inputs) if ctx.config.source == "demo"
-                     else configured_subscriptions(ctx, inputs))
-    decisions = run_alerts(forecast.dataset, subscriptions, store, outbox,
-                           site_url=ctx.config.site.url, warnings=forecast.warnings)
+    from wetindex.subscriber_isolation import load_isolated, run_alerts_isolated
+
+    problems: list[str] = []
+    if ctx.config.source == "demo":
+        subscriptions = demo_subscriptions(inputs)
+    elif ctx.config.alerts.subscriptions:
+        p = Path(ctx.config.alerts.subscriptions)
+        subscriptions, problems = load_isolated(p if p.is_absolute() else ctx.root / p,
+                                                inputs.grid.crs)
+    else:
+        subscriptions = configured_subscriptions(ctx, inputs)
+    decisions, failed = run_alerts_isolated(forecast.dataset, subscriptions, store, outbox,
+                                            site_url=ctx.config.site.url,
+                                            warnings=forecast.warnings)
+    problems += failed
+    for line in problems:
+        log.warning("alerts: %s", line)
     mail_dir = alerts_dir / "mail"
     with MailSink(mail_dir) as sink:
         channel = SmtpChannel("127.0.0.1", sink.port, starttls=False,
@@ -505,7 +526,7 @@ def alerts_stage(ctx: AreaContext, inputs: AreaInputs, forecast: Forecast) -> Al
     stats = outbox.stats()
     return AlertsResult(decisions=len(decisions), sent=len(report.delivered),
                         pending=stats.get("pending", 0), failed=stats.get("failed", 0),
-                        mail_dir=mail_dir, outbox=db)
+                        mail_dir=mail_dir, outbox=db, problems=problems)
 
 
 @dataclass
