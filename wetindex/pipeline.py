@@ -91,10 +91,14 @@ def _atomic_dir(final: Path) -> Path:
 
 
 def _commit_dir(tmp: Path, final: Path) -> Path:
-    if final.exists():
-        shutil.rmtree(final)
-    os.replace(tmp, final)
-    return final
+    """Switch ``tmp`` in as ``final`` atomically: a reader sees the old or the new folder.
+
+    The old folder used to be deleted before the rename, so a crash between the two
+    left no folder at all. :func:`wetindex.atomicdir.swap` exchanges them in one step.
+    """
+    from wetindex.atomicdir import swap
+
+    return swap(tmp, final)
 
 
 # --------------------------------------------------------------------------- inputs

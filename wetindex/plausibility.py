@@ -182,9 +182,9 @@ def check_terrain_values(z: np.ndarray, inside: np.ndarray, cell_size: float,
     covered = float(np.isfinite(z[inside]).mean()) if inside.any() else 0.0
     if covered < TERRAIN_MIN_COVERAGE:
         raise ImplausibleInput("terrain", (
-            f"{path}: covers {covered:.0%} of the area inside the boundary; a forecast needs "
-            f"at least {TERRAIN_MIN_COVERAGE:.0%}: give a terrain file that covers the whole "
-            "boundary"))
+            f"{path}: covers {covered:.0%} of the area inside the boundary, so the file does "
+            f"not cover the boundary (a forecast needs at least {TERRAIN_MIN_COVERAGE:.0%}): "
+            "give a terrain file that covers the whole boundary"))
     values = z[inside & np.isfinite(z)]
     if values.size == 0:
         return

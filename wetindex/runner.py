@@ -216,6 +216,9 @@ class AreaRun:
     def _forecast_stage(self) -> tuple[bool, str]:
         self.model  # noqa: B018 - no model (or one the gate refuses) is said before freshness
         issue = self._issue()
+        from wetindex.atomicdir import clean_leftovers
+
+        clean_leftovers(self.ctx.area_dir / "forecasts")  # of killed runs
         folder = self.ctx.area_dir / "forecasts" / f"{issue:%Y%m%dT%H%MZ}"
         key = self._forecast_key(issue)
         done = _read_json(folder / "run.json")

@@ -93,7 +93,8 @@ def read_series(spec: LocalInput, name: str, path: Path) -> pd.Series:
         da = ds[var]
         da = da.mean([d for d in da.dims if d != "time"]) if da.ndim > 1 else da
         series = da.to_series()
-        check_duplicates(pd.DatetimeIndex(series.index), name, path)
+        if name == "rain":  # summed per hour: a repeated time doubles the rain
+            check_duplicates(pd.DatetimeIndex(series.index), name, path)
         units = spec.units or ds[var].attrs.get("units")
     else:
         try:
@@ -109,7 +110,8 @@ def read_series(spec: LocalInput, name: str, path: Path) -> pd.Series:
             raise InputMissingError(name, f"{path}: no column {col!r} (columns: {values}); set "
                                           f"inputs.{name}.variable")
         times = parse_times(frame["time"], name, path, spec.timezone)
-        check_duplicates(times, name, path)
+        if name == "rain":  # summed per hour (the others are averaged: harmless)
+            check_duplicates(times, name, path)
         series = pd.Series(pd.to_numeric(frame[col], errors="coerce").values, index=times)
         units = spec.units
     if units is not None and units not in UNIT_FACTORS:
