@@ -245,7 +245,7 @@ def atom_feed(
     Entries are the latest revision of each warning, newest first, linking to the CAP
     file (``type="application/cap+xml"``). IDs are ``urn:uuid`` derived from the CAP
     identifier, so the same revision keeps its id; ``updated`` is the revision's
-    ``sent`` time, the feed's is this run's (``now``), so it moves on every run.
+    ``sent`` time, the feed's is this run's (``status.generated_at``), so it moves on every run.
     """
     base = (feed_url.rstrip("/") + "/") if feed_url else ""
     latest = []
@@ -264,7 +264,10 @@ def atom_feed(
         subtitle += f" OBS: {status.message or 'prognosen mangler data / inputs missing'}"
     _atom(root, "subtitle", subtitle)
     # the feed's time is this run's, so a dead feed (no run) is told from a quiet one
-    _atom(root, "updated", cap_time(as_utc(now)))
+    # (rerunning the same run rewrites nothing)
+    run_time = as_utc(status.generated_at).replace(microsecond=0)
+    newest = datetime.fromisoformat(state["updated"]) if state.get("updated") else run_time
+    _atom(root, "updated", cap_time(max(run_time, newest)))
     author = _atom(root, "author")
     _atom(author, "name", sender)
     _atom(root, "link", rel="alternate", type="text/html", href=site_url)
