@@ -71,6 +71,10 @@ class ForecastConfig(_Strict):
     issue_every_h: int = Field(3, ge=1)
     #: an input older than this many hours at issue time is reported as stale
     stale_after_h: int = Field(6, ge=1)
+    #: missing-data policy: hours a late driver (rain, sea_level, evaporation) may be
+    #: continued from its last value (forecast marked degraded); beyond, the run refuses.
+    #: A family not named here gets ``stale_after_h``; 0 refuses any delay.
+    missing_data_max_h: dict[Literal["rain", "sea_level", "evaporation"], int] = {}
 
 
 class TrainingConfig(_Strict):

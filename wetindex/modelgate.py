@@ -62,7 +62,9 @@ def gate_summary(metadata: dict[str, Any]) -> str:
     """One line for the status and the CLI: passes, or why not."""
     failures = gate_failures(metadata)
     if not failures:
-        return "beats " + ", ".join(ACCEPTED_REFERENCES) + " in every lead bin on its hold-out"
+        ev = (metadata or {}).get("evaluation") or {}
+        present = [r for r in ACCEPTED_REFERENCES if r in (ev.get("scores") or {})]
+        return "beats " + ", ".join(present) + " in every lead bin on its hold-out"
     return "; ".join(failures)
 
 
@@ -75,4 +77,4 @@ def gate_report(metadata: dict[str, Any]) -> dict[str, Any]:
             "brier": {m: (scores.get(m) or {}).get("brier") for m in ("model",
                                                                      *ACCEPTED_REFERENCES)
                       if m in scores},
-            "brier_skill": (scores.get("model") or {}).get("brier_skill")}
+            "model_brier_skill": (scores.get("model") or {}).get("brier_skill")}

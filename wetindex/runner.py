@@ -324,7 +324,9 @@ def area_status(ctx: pipeline.AreaContext, now: datetime | None = None) -> dict[
         out["model"] = {"version": model.version, "path": str(model.path),
                         "lead_bins": ev.get("lead_bins"),
                         "brier_skill": {m: s.get("brier_skill") for m, s in scores.items()}}
-        out["model"].update(gate_report(model.metadata))  # which model is live, how it scored
+        gate = gate_report(model.metadata)  # which model is live and how it scored
+        out["model"].update(passes_gate=gate["passes_gate"], gate=gate["gate"],
+                            brier=gate["brier"])
     except (FileNotFoundError, OSError, KeyError, ModelArtifactError):
         out["model"] = None
     db = area / "alerts" / "outbox.sqlite"
@@ -345,6 +347,7 @@ def area_status(ctx: pipeline.AreaContext, now: datetime | None = None) -> dict[
     if refused and (issued is None or since is None or since >= issued):
         out["not_updated"] = refused
         out["stale"] = True
+    out["degraded"] = forecast.get("healthy") is False  # made, but with late inputs continued
     return out
 
 

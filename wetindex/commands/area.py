@@ -360,6 +360,8 @@ def status(
             typer.secho(f"NOT UPDATED  {st['not_updated']['message']}", fg="red")
     if st["stale"]:
         raise typer.Exit(1)
+    if st.get("degraded"):
+        raise typer.Exit(3)  # a forecast made with late inputs continued: not all is well
 
 
 def register(app: typer.Typer) -> None:
