@@ -85,7 +85,8 @@ def test_init_input_errors_and_kommune_without_a_file(project, monkeypatch):
     assert result.exit_code != 0 and "--aoi FILE" in result.output
 
 
-def test_check_passes_then_names_a_missing_file(project):
+def test_check_passes_then_names_a_missing_file(project, monkeypatch):
+    monkeypatch.setenv("WETINDEX_NOW", "2025-06-08T23:30Z")  # the inputs end 23:00
     result = runner.invoke(app, ["check", "--area", "tiny", "--root", str(project)])
     assert result.exit_code == 0, result.output
     assert "ready" in result.output and "persistence" in result.output

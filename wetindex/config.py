@@ -74,6 +74,10 @@ class ForecastConfig(_Strict):
     #: auto: the learned model only when one exists and has passed its gate, else the
     #: physically based forecast (wetindex.physics.selection)
     method: Literal["auto", "physical", "learned"] = "auto"
+    #: missing-data policy: hours a late driver (rain, sea_level, evaporation) may be
+    #: continued from its last value (forecast marked degraded); beyond, the run refuses.
+    #: A family not named here gets ``stale_after_h``; 0 refuses any delay.
+    missing_data_max_h: dict[Literal["rain", "sea_level", "evaporation"], int] = {}
 
 
 class TrainingConfig(_Strict):
@@ -116,6 +120,8 @@ class LocalInput(_Strict):
     units: str | None = None
     #: a constant instead of a file (groundwater depth below terrain [m])
     value: float | None = None
+    #: zone of clock times written without a UTC offset, e.g. ``Europe/Copenhagen``
+    timezone: str | None = None
     attribution: str = ""
     licence: str = ""
 

@@ -24,7 +24,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from wetindex import jsonutil
 from wetindex.config import AreaConfig
 from wetindex.features.stack import FEATURE_GROUPS, FEATURES
 from wetindex.features.terrain import static_features
@@ -92,10 +93,14 @@ def _atomic_dir(final: Path) -> Path:
 
 
 def _commit_dir(tmp: Path, final: Path) -> Path:
-    if final.exists():
-        shutil.rmtree(final)
-    os.replace(tmp, final)
-    return final
+    """Switch ``tmp`` in as ``final`` atomically: a reader sees the old or the new folder.
+
+    The old folder used to be deleted before the rename, so a crash between the two
+    left no folder at all. :func:`wetindex.atomicdir.swap` exchanges them in one step.
+    """
+    from wetindex.atomicdir import swap
+
+    return swap(tmp, final)
 
 
 # --------------------------------------------------------------------------- inputs
@@ -323,17 +328,21 @@ def input_health(
 
 def forecast_stage(ctx: AreaContext, inputs: AreaInputs, static: xr.Dataset,
                    model: LoadedModel | None, issue_time: pd.Timestamp | None = None,
-                   method_reason: str = "") -> Forecast:
+                   method_reason: str = "", health: list[InputHealth] | None = None,
+                   message: str = "") -> Forecast:
     """Predict 48 h ahead from ``issue_time`` (default: the latest) and write the products.
 
     Without a ``model`` the physically based forecast runs (:mod:`wetindex.physics`).
+    ``health`` and ``message`` (from :mod:`wetindex.freshness`) replace the computed
+    input health when drivers were continued past their feed's end (degraded).
     """
     if model is None:
         from wetindex.physics.stage import physical_forecast_stage
 
-        return physical_forecast_stage(ctx, inputs, static, issue_time, method_reason)
+        return physical_forecast_stage(ctx, inputs, static, issue_time, method_reason,
+                                       health=health, message=message)
     issue_time = pd.Timestamp(issue_time) if issue_time is not None else latest_issue_time(inputs)
-    health = input_health(inputs, issue_time, ctx.config.forecast.stale_after_h)
+    health = health or input_health(inputs, issue_time, ctx.config.forecast.stale_after_h)
     fin = gather_inputs(inputs, static, issue_time.to_datetime64(), model.screen)
     with dask_client(ctx) as client:
         prob = predict_cells(model.booster, fin, inputs.grid, client,
@@ -366,7 +375,7 @@ def forecast_stage(ctx: AreaContext, inputs: AreaInputs, static: xr.Dataset,
     status = RunStatus(
         area_name=ctx.config.title, issue_time=issued, generated_at=datetime.now(UTC),
         next_update=issued + timedelta(hours=ctx.config.forecast.issue_every_h),
-        inputs=health, forecast_ok=True)
+        inputs=health, forecast_ok=True, message=message)
     folder = write_forecast(ctx, ds, warnings, status,
                             proxies=getattr(inputs, "proxies", {}))
     return Forecast(ds, warnings, status, folder)
@@ -397,7 +406,7 @@ def write_forecast(ctx: AreaContext, ds: xr.Dataset, warnings: list[WarningArea]
         {"type": "Feature", "geometry": w.geometry,
          "properties": {k: v for k, v in w.to_dict().items() if k != "geometry"}}
         for w in warnings]}
-    (tmp / "warnings.geojson").write_text(json.dumps(geo, ensure_ascii=False))
+    (tmp / "warnings.geojson").write_text(jsonutil.dumps(geo, ensure_ascii=False))
     status_dict = status_to_dict(status)
     # inputs stood in for by a documented proxy (e.g. a persistence forecast)
     status_dict["proxies"] = dict(proxies or {})
@@ -406,7 +415,7 @@ def write_forecast(ctx: AreaContext, ds: xr.Dataset, warnings: list[WarningArea]
     if ds.attrs.get("method_note"):  # the physical forecast says what it is in plain words
         status_dict["method_note"] = ds.attrs["method_note"]
         status_dict["method_reason"] = ds.attrs.get("method_reason", "")
-    (tmp / "status.json").write_text(json.dumps(status_dict, indent=2))
+    (tmp / "status.json").write_text(jsonutil.dumps(status_dict, indent=2))
     (tmp / "config.yaml").write_text(ctx.config.resolved_yaml())
     _commit_dir(tmp, final)
     latest = final.parent / ".LATEST.tmp"
@@ -494,6 +503,8 @@ class AlertsResult:
     failed: int
     mail_dir: Path
     outbox: Path
+    #: subscriptions reported and skipped (bad entries), one line each
+    problems: list[str] = field(default_factory=list)
 
 
 def demo_subscriptions(inputs: AreaInputs) -> list:
@@ -516,7 +527,7 @@ def alerts_stage(ctx: AreaContext, inputs: AreaInputs, forecast: Forecast) -> Al
     received mail to ``alerts/mail/`` as an ``.eml`` file a user can open.
     """
     from wetindex.alerts.email import SmtpChannel
-    from wetindex.alerts.engine import AlertStore, run_alerts
+    from wetindex.alerts.engine import AlertStore
     from wetindex.alerts.mailsink import MailSink
     from wetindex.alerts.outbox import Outbox, deliver_pending
 
@@ -525,10 +536,23 @@ def alerts_stage(ctx: AreaContext, inputs: AreaInputs, forecast: Forecast) -> Al
     db = alerts_dir / "outbox.sqlite"
     outbox = Outbox(f"sqlite:///{db}")
     store = AlertStore(outbox)
-    subscriptions = (demo_subscriptions(inputs) if ctx.config.source == "demo"
-                     else configured_subscriptions(ctx, inputs))
-    decisions = run_alerts(forecast.dataset, subscriptions, store, outbox,
-                           site_url=ctx.config.site.url, warnings=forecast.warnings)
+    from wetindex.subscriber_isolation import load_isolated, run_alerts_isolated
+
+    problems: list[str] = []
+    if ctx.config.source == "demo":
+        subscriptions = demo_subscriptions(inputs)
+    elif ctx.config.alerts.subscriptions:
+        p = Path(ctx.config.alerts.subscriptions)
+        subscriptions, problems = load_isolated(p if p.is_absolute() else ctx.root / p,
+                                                inputs.grid.crs)
+    else:
+        subscriptions = configured_subscriptions(ctx, inputs)
+    decisions, failed = run_alerts_isolated(forecast.dataset, subscriptions, store, outbox,
+                                            site_url=ctx.config.site.url,
+                                            warnings=forecast.warnings)
+    problems += failed
+    for line in problems:
+        log.warning("alerts: %s", line)
     mail_dir = alerts_dir / "mail"
     with MailSink(mail_dir) as sink:
         channel = SmtpChannel("127.0.0.1", sink.port, starttls=False,
@@ -537,7 +561,7 @@ def alerts_stage(ctx: AreaContext, inputs: AreaInputs, forecast: Forecast) -> Al
     stats = outbox.stats()
     return AlertsResult(decisions=len(decisions), sent=len(report.delivered),
                         pending=stats.get("pending", 0), failed=stats.get("failed", 0),
-                        mail_dir=mail_dir, outbox=db)
+                        mail_dir=mail_dir, outbox=db, problems=problems)
 
 
 @dataclass

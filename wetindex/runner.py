@@ -31,9 +31,10 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from wetindex import pipeline
+from wetindex import freshness, jsonutil, pipeline
 from wetindex.grid import AreaGrid
 from wetindex.model.artifacts import LoadedModel, ModelArtifactError, load_model
+from wetindex.modelgate import gate_report, gate_summary, model_passes_gate
 from wetindex.sources.base import InputMissingError
 from wetindex.warnings import InputHealth, RunStatus, WarningArea
 
@@ -57,7 +58,7 @@ class StageResult:
 def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(data, indent=2, default=str))
+    tmp.write_text(jsonutil.dumps(data, indent=2))
     os.replace(tmp, path)
 
 
@@ -98,11 +99,17 @@ class AreaRun:
     """The stages of one area, run on demand with their inputs computed once."""
 
     def __init__(self, ctx: pipeline.AreaContext, issue_time: pd.Timestamp | None = None,
-                 method: str | None = None):
+                 method: str | None = None, now: datetime | None = None,
+                 force_model: bool = False):
         self.ctx = ctx
         #: auto | physical | learned; None: the area's forecast.method
         self.method = method or ctx.config.forecast.method
         self.method_reason = ""
+        self.now = now or freshness.utc_now()
+        #: put a model live that does not pass the gate (``--force``/``training.force_model``)
+        self.force_model = force_model
+        self.freshness: freshness.Freshness | None = None
+        self._owed: pd.Timestamp | None = None
         if issue_time is not None:
             issue_time = pd.Timestamp(issue_time)
             if issue_time.tzinfo is not None:  # times are UTC, stored tz-naive
@@ -187,6 +194,10 @@ class AreaRun:
             if self._model is None:
                 raise StageError(f"no trained model for area {self.ctx.config.name!r}; run "
                                  f"'wetindex run train --area {self.ctx.config.name}' first")
+        if not (self.force_model or model_passes_gate(self._model.metadata)):
+            raise StageError(f"model {self._model.version} is not put live: "
+                             f"{gate_summary(self._model.metadata)}; retrain it, or override "
+                             "with --force (at your own risk)")
         return self._model
 
     @property
@@ -201,22 +212,43 @@ class AreaRun:
             raise StageError(str(err)) from None
         if chosen == "physical":
             return None
+        if not (self.force_model or model_passes_gate(latest.metadata)):
+            raise StageError(f"model {latest.version} is not put live: "
+                             f"{gate_summary(latest.metadata)}; retrain it, use --method "
+                             "physical, or override with --force (at your own risk)")
         self._model = latest
         return latest
 
     def _issue(self) -> pd.Timestamp:
-        return self.issue_time if self.issue_time is not None else \
-            pipeline.latest_issue_time(self.inputs)
+        """The issue time asked for, else the slot owed at ``now`` (never moved back)."""
+        if self.issue_time is not None:
+            return self.issue_time
+        if self._owed is None:
+            owed = freshness.owed_issue_time(self.now, self.ctx.config.forecast.issue_every_h)
+            report = freshness.assess(self.inputs, owed,
+                                      freshness.policy_hours(self.ctx.config))
+            self.freshness = report
+            if report.state == "refused":
+                raise freshness.StaleInputsError(report)
+            if report.state == "degraded":
+                freshness.continue_drivers(self.inputs, owed, report)
+            self._owed = owed
+        return self._owed
 
     def _forecast_key(self, issue: pd.Timestamp) -> str:
         from wetindex.physics.forecast import PHYSICAL_VERSION
 
         model = self.forecast_model
+        state = self.freshness.to_dict()["ends"] if self.freshness else None
         return pipeline._key(model.version if model else PHYSICAL_VERSION, self.key,
-                             issue.isoformat())
+                             issue.isoformat(), state)
 
     def _forecast_stage(self) -> tuple[bool, str]:
+        self.forecast_model  # noqa: B018 - a model the gate refuses is said before freshness
         issue = self._issue()
+        from wetindex.atomicdir import clean_leftovers
+
+        clean_leftovers(self.ctx.area_dir / "forecasts")  # of killed runs
         folder = self.ctx.area_dir / "forecasts" / f"{issue:%Y%m%dT%H%MZ}"
         key = self._forecast_key(issue)
         done = _read_json(folder / "run.json")
@@ -225,11 +257,15 @@ class AreaRun:
             reused = True
         else:
             model = self.forecast_model
-            self._products = pipeline.forecast_stage(self.ctx, self.inputs, self.static,
-                                                     model, issue, self.method_reason)
+            degraded = self.freshness is not None and self.freshness.state == "degraded"
+            self._products = pipeline.forecast_stage(
+                self.ctx, self.inputs, self.static, model, issue, self.method_reason,
+                health=freshness.input_health(self.freshness) if degraded else None,
+                message=self.freshness.message if degraded else "")
             _write_json_atomic(folder / "run.json", {
                 "key": key, "model": model.version if model else None,
                 "method": "learned" if model else "physical", "reason": self.method_reason})
+            (self.ctx.area_dir / "not_updated.json").unlink(missing_ok=True)
             reused = False
         fc = self._products
         method = fc.dataset.attrs.get("forecast_method", "learned")
@@ -255,17 +291,49 @@ class AreaRun:
         _write_json_atomic(marker, {"key": key, "release": str(pub.release)})
         return False, f"site {pub.site_root / 'current'}, feed {pub.feed_dir / 'atom.xml'}"
 
+    def publish_not_updated(self, report: freshness.Freshness) -> str:
+        """Republish the last forecast as "not updated since …" after a refused run.
+
+        The site shows no forecast (never "no risk") with the reason; the feed keeps the
+        warnings in force, marked not updated, and issues no all-clear; the area's
+        ``not_updated.json`` makes ``wetindex status`` exit non-zero.
+        """
+        area = self.ctx.area_dir
+        latest = area / "forecasts" / "LATEST"
+        last = (latest.parent / latest.read_text().strip()) if latest.exists() else None
+        since = None
+        if last is not None and (last / "forecast.nc").exists():
+            fc = load_forecast(last, self.inputs.grid)
+            since = fc.status.issue_time
+        text = (f"Not updated since {since:%Y-%m-%d %H:%M} UTC: " if since else
+                "No forecast yet: ") + report.message
+        _write_json_atomic(area / "not_updated.json", {
+            "since": since.isoformat() if since else None, "checked_at": self.now.isoformat(),
+            "message": text, "freshness": report.to_dict()})
+        if since is None:
+            return text
+        status = RunStatus(
+            area_name=fc.status.area_name, issue_time=since, generated_at=self.now,
+            next_update=fc.status.next_update, inputs=freshness.input_health(report),
+            forecast_ok=False, message=text)
+        pipeline.publish_stage(self.ctx, self.inputs, self.static,
+                               pipeline.Forecast(fc.dataset, fc.warnings, status, fc.folder),
+                               self._latest_model())
+        return text
+
     def _alerts(self) -> tuple[bool, str]:
         res = pipeline.alerts_stage(self.ctx, self.inputs, self.forecast())
+        skipped = (f"; SKIPPED {len(res.problems)}: " + " | ".join(res.problems)
+                   if res.problems else "")
         return False, (f"{res.decisions} decision(s), {res.sent} sent, {res.pending} pending, "
-                       f"{res.failed} failed")
+                       f"{res.failed} failed{skipped}")
 
 
 # --------------------------------------------------------------------------- health
 
 def area_status(ctx: pipeline.AreaContext, now: datetime | None = None) -> dict[str, Any]:
     """Paths, last forecast and its age, input freshness, model, deliveries; ``stale``."""
-    now = now or datetime.now(UTC)
+    now = now or freshness.utc_now()
     area = ctx.area_dir
     out: dict[str, Any] = {"area": ctx.config.name, "title": ctx.config.title,
                            "checked_at": now.isoformat()}
@@ -292,6 +360,9 @@ def area_status(ctx: pipeline.AreaContext, now: datetime | None = None) -> dict[
         out["model"] = {"version": model.version, "path": str(model.path),
                         "lead_bins": ev.get("lead_bins"),
                         "brier_skill": {m: s.get("brier_skill") for m, s in scores.items()}}
+        gate = gate_report(model.metadata)  # which model is live and how it scored
+        out["model"].update(passes_gate=gate["passes_gate"], gate=gate["gate"],
+                            brier=gate["brier"])
     except (FileNotFoundError, OSError, KeyError, ModelArtifactError):
         out["model"] = None
     db = area / "alerts" / "outbox.sqlite"
@@ -305,6 +376,14 @@ def area_status(ctx: pipeline.AreaContext, now: datetime | None = None) -> dict[
                     "models": str(ctx.models_root / ctx.config.name),
                     "site": str(area / "site" / "current"), "feed": str(area / "feed")}
     out["stale"] = forecast["stale"]
+    # a refused run after the latest forecast: the site says "not updated since …"
+    refused = _read_json(area / "not_updated.json")
+    issued = _utc(forecast.get("issue_time"))
+    since = _utc(refused.get("since")) if refused else None
+    if refused and (issued is None or since is None or since >= issued):
+        out["not_updated"] = refused
+        out["stale"] = True
+    out["degraded"] = forecast.get("healthy") is False  # made, but with late inputs continued
     return out
 
 

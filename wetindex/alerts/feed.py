@@ -245,7 +245,7 @@ def atom_feed(
     Entries are the latest revision of each warning, newest first, linking to the CAP
     file (``type="application/cap+xml"``). IDs are ``urn:uuid`` derived from the CAP
     identifier, so the same revision keeps its id; ``updated`` is the revision's
-    ``sent`` time, the feed's is the newest revision's (stable across idle reruns).
+    ``sent`` time, the feed's is this run's (``status.generated_at``), so it moves on every run.
     """
     base = (feed_url.rstrip("/") + "/") if feed_url else ""
     latest = []
@@ -263,8 +263,11 @@ def atom_feed(
     if not status.healthy:
         subtitle += f" OBS: {status.message or 'prognosen mangler data / inputs missing'}"
     _atom(root, "subtitle", subtitle)
-    updated = state.get("updated") or cap_time(status.generated_at)
-    _atom(root, "updated", cap_time(datetime.fromisoformat(updated)))
+    # the feed's time is this run's, so a dead feed (no run) is told from a quiet one
+    # (rerunning the same run rewrites nothing)
+    run_time = as_utc(status.generated_at).replace(microsecond=0)
+    newest = datetime.fromisoformat(state["updated"]) if state.get("updated") else run_time
+    _atom(root, "updated", cap_time(max(run_time, newest)))
     author = _atom(root, "author")
     _atom(author, "name", sender)
     _atom(root, "link", rel="alternate", type="text/html", href=site_url)
@@ -277,11 +280,15 @@ def atom_feed(
         en = info_texts("en", warning, area_name=area_name, all_clear=all_clear)
         item = _atom(root, "entry")
         _atom(item, "id", _urn(sender, rev["identifier"]))
-        _atom(item, "title", da["headline"])
+        stale = entry["active"] and not status.forecast_ok  # in force, but not updated
+        _atom(item, "title", (f"IKKE OPDATERET / NOT UPDATED: {da['headline']}" if stale
+                              else da["headline"]))
         _atom(item, "published", cap_time(datetime.fromisoformat(entry["revisions"][0]["sent"])))
         _atom(item, "updated", cap_time(datetime.fromisoformat(rev["sent"])))
         _atom(item, "summary", f"{da['description']}\n\n{en['headline']}. {en['description']}")
         _atom(item, "category", term=LEVEL_NAMES[rev["level"]] if not all_clear else "all_clear")
+        if stale:
+            _atom(item, "category", term="not_updated")
         _atom(item, "link", rel="alternate", type="application/cap+xml",
               href=f"{base}cap/{rev['identifier']}.xml")
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)

@@ -15,6 +15,7 @@ from typing import Annotated
 
 import typer
 
+from wetindex import jsonutil
 from wetindex.config import INPUT_KINDS, AreaConfig, ConfigError, demo_config, load_config
 
 AREAS_DIR = "areas"
@@ -132,6 +133,7 @@ def init(
 ) -> None:
     """Write areas/NAME.yaml for a new area from a boundary and local input files."""
     from wetindex.cli import project_root
+    from wetindex.plausibility import ImplausibleInput, check_grid_size
     from wetindex.sources.local_boundary import BoundaryError, grid_for, read_boundary
 
     root = project_root(root)
@@ -149,7 +151,8 @@ def init(
     try:
         boundary = read_boundary(source, crs, code=kommune if aoi is not None else None)
         grid = grid_for(boundary, cell_size, margin_m)
-    except BoundaryError as err:
+        check_grid_size(grid["nx"], grid["ny"], cell_size)  # before any array is allocated
+    except (BoundaryError, ImplausibleInput) as err:
         raise _fail(str(err), 2) from None
     import geopandas as gpd
 
@@ -188,13 +191,15 @@ def check(
 ) -> None:
     """Validate the area's config and inputs; exit 1 listing what blocks a run."""
     from wetindex.cli import project_root
+    from wetindex.failsafe import operator_errors
 
     root = project_root(root)
     try:
         config = load_area(root, area)
     except ConfigError as err:
         raise _fail(str(err)) from None
-    problems, notes = check_area(config, root)
+    with operator_errors(f"check of area {config.name!r}", config.area_dir(root) / "logs"):
+        problems, notes = check_area(config, root)
     for line in notes:
         typer.echo(f"  ok    {line}")
     for line in problems:
@@ -210,9 +215,13 @@ def check_area(config: AreaConfig, root: Path) -> tuple[list[str], list[str]]:
     problems: list[str] = []
     notes: list[str] = [f"config: {config.name} ({config.source})"]
     if config.source == "local":
-        from wetindex.sources.base import InputMissingError
+        from wetindex.plausibility import check_grid_size
         from wetindex.sources.local import LocalInputs
 
+        try:  # the size first: nothing is read for an area one machine cannot hold
+            check_grid_size(config.grid.nx, config.grid.ny, config.grid.cell_size)
+        except ValueError as err:
+            return [f"grid: {err}"], notes
         inputs = LocalInputs(config, root)
         for what, probe in (
             ("boundary", lambda: inputs.outline()),
@@ -224,10 +233,17 @@ def check_area(config: AreaConfig, root: Path) -> tuple[list[str], list[str]]:
             try:
                 probe()
                 notes.append(f"{what}: readable")
-            except (InputMissingError, ValueError, OSError) as err:
+            except Exception as err:  # every input problem is a line here, never a traceback
                 (notes if what == "labels" and config.inputs.labels is None else problems)\
                     .append(f"{what}: {err}")
         notes += [f"proxy: {v}" for v in inputs.proxies.values()]
+        if not problems:
+            from wetindex.checks import freshness_problems, subscription_problems
+
+            for bucket, lines in zip((problems, notes),
+                                     freshness_problems(config, inputs), strict=True):
+                bucket += lines
+            problems += subscription_problems(config, root, inputs.grid.crs)
         notes.append("credentials: none needed (local files)")
     else:
         notes.append("demo world: built on first run, no credentials needed")
@@ -244,7 +260,10 @@ def check_area(config: AreaConfig, root: Path) -> tuple[list[str], list[str]]:
     model_cfg = root / config.training.model_config_file
     if not model_cfg.exists():
         problems.append(f"training.model_config_file: {model_cfg} not found")
-    return problems, notes
+    from wetindex.checks import model_gate_lines
+
+    gate_problems, gate_notes = model_gate_lines(config, root)
+    return problems + gate_problems, notes + gate_notes
 
 
 def run(
@@ -255,9 +274,17 @@ def run(
     root: Annotated[Path | None, typer.Option(help="Project folder (default: here).")] = None,
     method: Annotated[str | None, typer.Option(
         help="auto|physical|learned; default: the area's forecast.method.")] = None,
+    force: Annotated[bool, typer.Option(
+        help="Put a model live that does not beat the references on its hold-out.")] = False,
 ) -> None:
-    """Run one stage (or all, in order); a rerun resumes from what is done."""
+    """Run one stage (or all, in order); a rerun resumes from what is done.
+
+    Exit 0 when done, 1 when a stage failed or the inputs are too old (the site then
+    says "not updated since …"), 3 when done but degraded (late inputs continued).
+    """
     from wetindex.cli import _configure_logging, project_root
+    from wetindex.failsafe import EXIT_DEGRADED, operator_errors
+    from wetindex.freshness import StaleInputsError
     from wetindex.pipeline import AreaContext
     from wetindex.runner import STAGES, AreaRun, StageError
     from wetindex.sources.base import InputMissingError
@@ -268,13 +295,26 @@ def run(
         raise _fail(f"unknown stage {stage!r}; one of {', '.join(STAGES)} or all", 2)
     try:
         config = load_area(root, area)
-        runner = AreaRun(AreaContext(config, root), issue_time, method)
-        for name in STAGES if stage == "all" else (stage,):
-            result = runner.run(name)
-            how = "reused" if result.reused else f"done in {result.seconds:.1f} s"
-            typer.echo(f"{name:9s} {how}: {result.summary}")
-    except (ConfigError, StageError, InputMissingError) as err:
+    except ConfigError as err:
         raise _fail(str(err)) from None
+    with operator_errors(f"run {stage} of area {config.name!r}", config.area_dir(root) / "logs"):
+        runner = AreaRun(AreaContext(config, root), issue_time, method=method,
+                         force_model=force)
+        try:
+            for name in STAGES if stage == "all" else (stage,):
+                result = runner.run(name)
+                how = "reused" if result.reused else f"done in {result.seconds:.1f} s"
+                typer.echo(f"{name:9s} {how}: {result.summary}")
+        except StaleInputsError as err:
+            typer.secho(f"REFUSED: {err}", err=True, fg="red")
+            if stage in ("all", "forecast", "publish"):
+                typer.echo(f"published: {runner.publish_not_updated(err.report)}")
+            raise typer.Exit(1) from None
+        except (ConfigError, StageError, InputMissingError) as err:
+            raise _fail(str(err)) from None
+    if runner.freshness is not None and runner.freshness.state == "degraded":
+        typer.secho(f"DEGRADED: {runner.freshness.message}", err=True, fg="yellow")
+        raise typer.Exit(EXIT_DEGRADED)
 
 
 def status(
@@ -293,9 +333,12 @@ def status(
         config = load_area(root, area)
     except ConfigError as err:
         raise _fail(str(err)) from None
-    st = area_status(AreaContext(config, root))
+    from wetindex.failsafe import operator_errors
+
+    with operator_errors(f"status of area {config.name!r}", config.area_dir(root) / "logs"):
+        st = area_status(AreaContext(config, root))
     if as_json:
-        typer.echo(json.dumps(st, indent=2))
+        typer.echo(jsonutil.dumps(st, indent=2))
     else:
         fc = st["forecast"]
         typer.echo(f"area      {st['area']} ({st['title']})")
@@ -314,12 +357,18 @@ def status(
         if model:
             bss = model["brier_skill"].get("model") or []
             typer.echo(f"model     {model['version']}  BSS by lead bin: "
-                       + " ".join(f"{x:.2f}" for x in bss))
+                       + " ".join("–" if x is None else f"{x:.2f}" for x in bss))
+            typer.echo(f"  gate    {'passes' if model.get('passes_gate') else 'FAILS'}: "
+                       f"{model.get('gate')}")
         else:
             typer.echo("model     none (run: wetindex run train --area " + st["area"] + ")")
         typer.echo(f"alerts    {st['deliveries'] or 'no outbox yet'}")
+        if st.get("not_updated"):
+            typer.secho(f"NOT UPDATED  {st['not_updated']['message']}", fg="red")
     if st["stale"]:
         raise typer.Exit(1)
+    if st.get("degraded"):
+        raise typer.Exit(3)  # a forecast made with late inputs continued: not all is well
 
 
 def register(app: typer.Typer) -> None:

@@ -26,6 +26,9 @@ from wetindex.features.hydromet import (
     DriverInputError,
 )
 
+#: A rain window missing more than this share of its observed hours is NaN (unknown).
+MAX_MISSING_SHARE = 0.05
+
 #: Static features taken per cell from the terrain cube, in model order.
 STATIC_FEATURES: tuple[str, ...] = (
     "elevation", "slope", "bluespot_depth", "bluespot_fill_rain", "flow_accumulation",
@@ -105,7 +108,11 @@ def drivers_for_issues(
     leads = np.arange(1, n_lead + 1)
 
     o_rain = observed["rain"].values.astype("float64")
-    o_cs = np.concatenate([[0.0], np.cumsum(o_rain)])  # o_cs[i+1] = sum(rain[:i+1])
+    # a missing hour is left out of the sums (a NaN in a cumulative sum would make
+    # every later window NaN); a window missing more than MAX_MISSING_SHARE of its
+    # observed hours is NaN (unknown), never a silent zero
+    o_cs = np.concatenate([[0.0], np.cumsum(np.nan_to_num(o_rain))])  # o_cs[i+1] = sum(rain[:i+1])
+    o_missing = np.concatenate([[0], np.cumsum(np.isnan(o_rain))])
     f_cs = np.concatenate([np.zeros((len(idx), 1)), np.cumsum(f_rain, axis=1)], axis=1)
 
     def window(o_cumsum: np.ndarray, f_cumsum: np.ndarray, hours: int) -> np.ndarray:
@@ -114,14 +121,15 @@ def drivers_for_issues(
         n_obs = np.maximum(hours - leads, 0)  # observed hours inside the window
         end = idx[:, None] + 1
         obs_part = o_cumsum[end] - o_cumsum[end - n_obs[None, :]]
-        return fc_part + obs_part
+        missing = o_missing[end] - o_missing[end - n_obs[None, :]]
+        return np.where(missing > MAX_MISSING_SHARE * n_obs[None, :], np.nan, fc_part + obs_part)
 
     out = {f"rain_{h}h": window(o_cs, f_cs, h) for h in RAIN_WINDOWS_H}
 
     k = API_DECAY_PER_DAY ** (1.0 / 24.0)
     api_obs = np.empty_like(o_rain)
     acc = 0.0
-    for i, r in enumerate(o_rain):  # one pass over the history, shared by all issues
+    for i, r in enumerate(np.nan_to_num(o_rain)):  # one pass, shared by all issues
         acc = acc * k + r
         api_obs[i] = acc
     # the index starts from zero HISTORY_NEEDED_H hours before each issue time, so it
@@ -135,7 +143,7 @@ def drivers_for_issues(
     out["api"] = api
 
     evap_h = observed["evaporation"].values.astype("float64") / 24.0
-    e_cs = np.concatenate([[0.0], np.cumsum(evap_h)])
+    e_cs = np.concatenate([[0.0], np.cumsum(np.nan_to_num(evap_h))])
     evap_last_day = (e_cs[idx + 1] - e_cs[idx + 1 - 24]) / 24.0  # mean hourly, persisted
     fe_cs = np.concatenate([np.zeros((len(idx), 1)),
                             np.cumsum(np.repeat(evap_last_day[:, None], n_lead, 1), 1)], 1)

@@ -7,10 +7,9 @@
 - ``auto`` (default): the learned model only when one exists *and* has passed its gate,
   else the physical forecast.
 
-The gate: the model's metadata carries ``gate.passed`` (written by the training gate)
-where it exists; a model without that record has passed when its hold-out evaluation
-says it beats every baseline in Brier skill in every lead bin
-(:func:`wetindex.model.report.verdict`).
+The gate is :func:`wetindex.modelgate.model_passes_gate`: the model beats every
+accepted reference in every lead bin on its hold-out. ``learned`` with a model that
+fails it is refused unless forced (:class:`wetindex.runner.AreaRun`).
 """
 
 from __future__ import annotations
@@ -21,20 +20,11 @@ METHODS: tuple[str, ...] = ("auto", "physical", "learned")
 
 
 def model_gate(model: Any) -> tuple[bool, str]:
-    """Whether a trained model has passed its gate, and why (plain words)."""
-    meta = getattr(model, "metadata", None) or {}
-    gate = meta.get("gate")
-    if isinstance(gate, dict) and "passed" in gate:
-        why = gate.get("reason") or ("passed its gate" if gate["passed"] else "failed its gate")
-        return bool(gate["passed"]), str(why)
-    ev = meta.get("evaluation")
-    if not ev or "model" not in ev.get("scores", {}):
-        return False, "the trained model has no hold-out evaluation"
-    from wetindex.model.report import verdict
+    """Whether a trained model has passed its gate (:mod:`wetindex.modelgate`), and why."""
+    from wetindex.modelgate import gate_summary, model_passes_gate
 
-    if verdict(ev).get("beats_baselines_bss"):
-        return True, "the trained model beats every baseline on the hold-out in every lead bin"
-    return False, "the trained model does not beat every baseline on the hold-out"
+    meta = getattr(model, "metadata", None) or {}
+    return model_passes_gate(meta), gate_summary(meta)
 
 
 def choose_method(configured: str, model: Any | None) -> tuple[str, str]:

@@ -26,7 +26,8 @@ log = logging.getLogger(__name__)
 
 
 def physical_forecast_stage(ctx: Any, inputs: Any, static: xr.Dataset,
-                            issue_time: pd.Timestamp | None = None, reason: str = ""):
+                            issue_time: pd.Timestamp | None = None, reason: str = "", *,
+                            health: list | None = None, message: str = ""):
     """Forecast 48 h ahead with the physical method and write the products.
 
     Returns a :class:`wetindex.pipeline.Forecast` (as the learned path does).
@@ -37,7 +38,8 @@ def physical_forecast_stage(ctx: Any, inputs: Any, static: xr.Dataset,
 
     issue_time = (pd.Timestamp(issue_time) if issue_time is not None
                   else pipeline.latest_issue_time(inputs))
-    health = pipeline.input_health(inputs, issue_time, ctx.config.forecast.stale_after_h)
+    health = health or pipeline.input_health(inputs, issue_time,
+                                             ctx.config.forecast.stale_after_h)
     fc = physical_forecast(inputs, static, issue_time,
                            thresholds=ctx.config.thresholds.as_list(),
                            max_lead_h=ctx.config.forecast.max_lead_h)
@@ -55,7 +57,7 @@ def physical_forecast_stage(ctx: Any, inputs: Any, static: xr.Dataset,
     status = RunStatus(
         area_name=ctx.config.title, issue_time=issued, generated_at=datetime.now(UTC),
         next_update=issued + timedelta(hours=ctx.config.forecast.issue_every_h),
-        inputs=health, forecast_ok=True)
+        inputs=health, forecast_ok=True, message=message)
     folder = pipeline.write_forecast(ctx, ds, warnings, status,
                                      proxies=getattr(inputs, "proxies", {}))
     _write_summary(folder, fc, reason)

@@ -25,6 +25,9 @@ from wetindex.site.check import check_site
 
 RELEASES = "releases"
 CURRENT = "current"
+#: Written last into a release once it is built and checked: only a release with it
+#: can become ``current`` or a rollback target.
+COMPLETE = ".complete"
 
 
 class PublishError(RuntimeError):
@@ -36,6 +39,28 @@ def _releases(site_root: Path) -> list[Path]:
     if not folder.is_dir():
         return []
     return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def is_complete(release: Path) -> bool:
+    """True when the release was fully built and checked (its marker was written last)."""
+    return (Path(release) / COMPLETE).is_file()
+
+
+def clean_leftovers(site_root: Path) -> list[Path]:
+    """Remove what killed publishes left: incomplete releases (never the live one) and
+    temporary ``current`` symlinks. Returns what was removed."""
+    site_root = Path(site_root)
+    live = current_release(site_root) if (site_root / CURRENT).is_symlink() else None
+    removed = []
+    for release in _releases(site_root):
+        if not is_complete(release) and (live is None or release.resolve() != live):
+            shutil.rmtree(release, ignore_errors=True)
+            removed.append(release)
+    for tmp in site_root.glob(f".{CURRENT}.*") if site_root.is_dir() else []:
+        if tmp.is_symlink():
+            tmp.unlink(missing_ok=True)
+            removed.append(tmp)
+    return removed
 
 
 def current_release(site_root: Path) -> Path | None:
@@ -111,10 +136,12 @@ def publish_release(site_root: Path, build: Callable[[Path], object], keep: int 
     site_root = Path(site_root)
     site_root.mkdir(parents=True, exist_ok=True)
     current_release(site_root)  # fail before building if `current` is not a symlink
+    clean_leftovers(site_root)
     release = _new_release_dir(site_root)
     try:
         build(release)
         check_site(release)
+        (release / COMPLETE).write_text(datetime.now(UTC).isoformat() + "\n")
         _switch(site_root, release)
     except BaseException:
         shutil.rmtree(release, ignore_errors=True)
@@ -123,22 +150,32 @@ def publish_release(site_root: Path, build: Callable[[Path], object], keep: int 
     return release
 
 
-def rollback(site_root: Path) -> Path:
-    """Point ``current`` at the release before the live one and return it.
+def rollback(site_root: Path, to: Path | None = None) -> Path:
+    """Point ``current`` at the newest complete release before the live one (or ``to``).
 
     Raises
     ------
     PublishError
-        If nothing is published or there is no older release to go back to.
+        If nothing is published, there is no older complete release to go back to, or
+        ``to`` is not a complete release (a killed publish's half-built folder).
     """
     site_root = Path(site_root)
     live = current_release(site_root)
     if live is None:
         raise PublishError(f"{site_root}: nothing published yet, nothing to roll back")
-    older = [r for r in _releases(site_root) if r.resolve().name < live.name]
+    if to is not None:
+        target = Path(to) if Path(to).is_absolute() else site_root / RELEASES / to
+        if not is_complete(target):
+            raise PublishError(f"{target}: not a complete release (no {COMPLETE} marker: a "
+                               "killed or failed publish); refusing to put it live")
+        _switch(site_root, target)
+        return target
+    older = [r for r in _releases(site_root)
+             if r.resolve().name < live.name and is_complete(r)]
     if not older:
         raise PublishError(
-            f"{site_root}: {live.name} is the oldest kept release; nothing to roll back to"
+            f"{site_root}: {live.name} is the oldest kept release (complete ones only); "
+            "nothing to roll back to"
         )
     target = older[-1]
     _switch(site_root, target)

@@ -35,6 +35,14 @@ from scipy.signal import lfilter
 
 from wetindex.config import AreaConfig, LocalInput
 from wetindex.grid import AreaGrid
+from wetindex.plausibility import (
+    check_duplicates,
+    check_grid_size,
+    check_series,
+    check_terrain_raster,
+    check_terrain_values,
+    parse_times,
+)
 from wetindex.sources.base import AreaInputs, Attribution, InputMissingError, Place
 
 #: Depth to the water table [m] used when no groundwater input is given.
@@ -85,6 +93,8 @@ def read_series(spec: LocalInput, name: str, path: Path) -> pd.Series:
         da = ds[var]
         da = da.mean([d for d in da.dims if d != "time"]) if da.ndim > 1 else da
         series = da.to_series()
+        if name == "rain":  # summed per hour: a repeated time doubles the rain
+            check_duplicates(pd.DatetimeIndex(series.index), name, path)
         units = spec.units or ds[var].attrs.get("units")
     else:
         try:
@@ -99,7 +109,9 @@ def read_series(spec: LocalInput, name: str, path: Path) -> pd.Series:
         if col not in frame.columns:
             raise InputMissingError(name, f"{path}: no column {col!r} (columns: {values}); set "
                                           f"inputs.{name}.variable")
-        times = pd.to_datetime(frame["time"], utc=True).dt.tz_localize(None)
+        times = parse_times(frame["time"], name, path, spec.timezone)
+        if name == "rain":  # summed per hour (the others are averaged: harmless)
+            check_duplicates(times, name, path)
         series = pd.Series(pd.to_numeric(frame[col], errors="coerce").values, index=times)
         units = spec.units
     if units is not None and units not in UNIT_FACTORS:
@@ -110,7 +122,9 @@ def read_series(spec: LocalInput, name: str, path: Path) -> pd.Series:
     if series.dropna().empty:
         raise InputMissingError(name, f"{path}: no values")
     hourly = series.resample("1h")
-    return (hourly.sum(min_count=1) if name == "rain" else hourly.mean()).astype("float32")
+    hourly = hourly.sum(min_count=1) if name == "rain" else hourly.mean()
+    check_series(hourly, name, path, units)
+    return hourly.astype("float32")
 
 
 def reproject_to_grid(da: xr.DataArray, grid: AreaGrid, name: str, resampling: Any) -> np.ndarray:
@@ -141,6 +155,7 @@ class LocalInputs(AreaInputs):
         self.spec = config.inputs
         self.root = Path(root)
         self.grid = AreaGrid(**config.grid.model_dump())
+        check_grid_size(self.grid.nx, self.grid.ny, self.grid.cell_size)  # before any array
         self.max_lead_h = config.forecast.max_lead_h
         self.proxies: dict[str, str] = {"forecast": (
             "no archived forecasts: the observed drivers continued as a persistence forecast")}
@@ -171,7 +186,11 @@ class LocalInputs(AreaInputs):
                      "dikes", "boundary"):
             spec = getattr(self.spec, kind)
             if spec is not None:
-                out[kind] = file_digest(self.path(kind)) if spec.path else f"value={spec.value}"
+                try:  # a missing labels file blocks training only (it says so), not the key
+                    out[kind] = (file_digest(self.path(kind)) if spec.path
+                                 else f"value={spec.value}")
+                except InputMissingError:
+                    out[kind] = "missing"
         return out
 
     # ---- static ---------------------------------------------------------------------
@@ -197,11 +216,10 @@ class LocalInputs(AreaInputs):
                 "band", drop=True)
         except Exception as err:
             raise InputMissingError("terrain", f"{path}: not a readable GeoTIFF ({err})") from None
+        check_terrain_raster(raw, self.grid, path)
         z = reproject_to_grid(raw, self.grid, "terrain", Resampling.bilinear)
-        nodata_inside = float(np.isnan(z[self._inside]).mean())
-        if nodata_inside > 0.5:
-            raise InputMissingError("terrain", f"{path}: {nodata_inside:.0%} of the area has no "
-                                               "terrain; the file does not cover the boundary")
+        z = z * UNIT_FACTORS.get(self.spec.terrain.units or "m", 1.0)
+        check_terrain_values(z, self._inside, self.grid.cell_size, path)
         # nodata inside the raster's footprint is sea (terrain models leave the sea
         # empty); outside the footprint it is just not covered
         footprint = np.isfinite(reproject_to_grid(raw.fillna(0.0) * 0 + 1, self.grid, "terrain",
@@ -403,7 +421,13 @@ class LocalInputs(AreaInputs):
     def observed_water(self, time: np.datetime64) -> xr.DataArray | None:
         if self.spec.labels is None:
             return None
-        label_times, maps = self._labels
+        try:  # the map's water layer is optional: broken labels block training only
+            label_times, maps = self._labels
+        except Exception as err:  # any unreadable file: no water layer, logged
+            import logging
+
+            logging.getLogger(__name__).warning("labels not shown on the map: %s", err)
+            return None
         earlier = np.flatnonzero(label_times <= pd.Timestamp(time))
         if earlier.size == 0:
             return None
