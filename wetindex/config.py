@@ -96,9 +96,72 @@ class SiteConfig(_Strict):
     addresses: str | None = None
 
 
+class SmtpConfig(_Strict):
+    """The operator's SMTP relay (``alerts.smtp``); the password comes from the environment."""
+
+    host: str = Field(min_length=1)
+    port: int = Field(587, ge=1, le=65535)
+    #: ``starttls`` (port 587), ``tls`` (implicit TLS, port 465) or ``none`` (loopback only)
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    username: str | None = None
+    #: name of the environment variable holding the password (never the password itself)
+    password_env: str = "WETINDEX_SMTP_PASSWORD"
+    #: CA bundle (PEM) to verify the relay's certificate; default: the system's
+    ca_file: str | None = None
+    timeout_s: float = Field(30.0, gt=0)
+
+
+class SmsConfig(_Strict):
+    """An HTTP SMS gateway (``alerts.sms``); see :class:`wetindex.alerts.sms.HttpSmsGateway`."""
+
+    url: str = Field(pattern=r"^https?://")
+    body_format: Literal["json", "form"] = "json"
+    to_field: str = "to"
+    text_field: str = "text"
+    reference_field: str | None = "reference"
+    sender_field: str = "from"
+    to_as_list: bool = False
+    sender: str | None = None
+    #: environment variable with the Authorization header's value; null for none
+    auth_env: str | None = "WETINDEX_SMS_AUTH"
+
+
+class ServeConfig(_Strict):
+    """``wetindex serve``: the sign-up API behind the site's reverse proxy."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(8100, ge=1, le=65535)
+    #: proxies whose ``X-Forwarded-For`` is believed (addresses or networks)
+    trusted_proxies: list[str] = ["127.0.0.1", "::1"]
+    #: requests per client address per minute
+    client_per_minute: int = Field(5, ge=1)
+    #: confirmation/unsubscribe mails per target e-mail address per day
+    target_per_day: int = Field(3, ge=1)
+
+
 class AlertsConfig(_Strict):
     sender: str = "wetindex@localhost"
+    #: shown as the sender's name; replies go to ``reply_to`` (default: the sender)
+    sender_name: str = "wetindex"
+    reply_to: str | None = None
+    #: a subscriptions YAML file is no longer read by a run: import it with
+    #: ``wetindex subscribers import FILE --area NAME``
     subscriptions: str | None = None
+    #: the alerts database (subscribers, alert state, outbox); default SQLite in the area's
+    #: ``alerts/`` folder; ``postgresql://...`` for production
+    db_url: str | None = None
+    #: environment variable with the key that encrypts contacts at rest
+    secret_key_env: str = "WETINDEX_SECRET_KEY"
+    #: public URL of the sign-up API (unsubscribe links); default ``<site.url>api/``
+    api_url: str | None = None
+    smtp: SmtpConfig | None = None
+    sms: SmsConfig | None = None
+    #: let webhooks go to private/loopback addresses (closed networks, tests)
+    webhook_allow_private: bool = False
+    max_attempts: int = Field(8, ge=1)
+    #: delivered and failed messages are deleted after this many days (housekeeping)
+    retention_days: int = Field(30, ge=1)
+    serve: ServeConfig = ServeConfig()
 
 
 #: Input families a local file can provide (DESIGN.md, Interfaces: ``--input KIND=PATH``).

@@ -503,6 +503,10 @@ class AlertsResult:
     failed: int
     mail_dir: Path
     outbox: Path
+    #: this run's delivery outcomes (see wetindex.alerts.delivery) and held warnings
+    outcomes: dict[str, int] | None = None
+    held: dict[str, str] | None = None
+    notes: list[str] | None = None
     #: subscriptions reported and skipped (bad entries), one line each
     problems: list[str] = field(default_factory=list)
 
@@ -521,47 +525,22 @@ def demo_subscriptions(inputs: AreaInputs) -> list:
 
 
 def alerts_stage(ctx: AreaContext, inputs: AreaInputs, forecast: Forecast) -> AlertsResult:
-    """Decide alerts into the outbox, then deliver them by e-mail.
+    """Decide alerts for the area's stored subscribers into the outbox, then deliver them.
 
-    For the demo, delivery goes to a real SMTP server on loopback that writes each
-    received mail to ``alerts/mail/`` as an ``.eml`` file a user can open.
+    See :mod:`wetindex.alerts.area`: one encrypted subscriber store, the configured
+    relay/gateway (the demo: a loopback mail server writing ``alerts/mail/*.eml``).
     """
-    from wetindex.alerts.email import SmtpChannel
-    from wetindex.alerts.engine import AlertStore
-    from wetindex.alerts.mailsink import MailSink
-    from wetindex.alerts.outbox import Outbox, deliver_pending
+    from wetindex.alerts.area import alerts_folder, db_url, run_area_alerts
 
-    alerts_dir = ctx.area_dir / "alerts"
-    alerts_dir.mkdir(parents=True, exist_ok=True)
-    db = alerts_dir / "outbox.sqlite"
-    outbox = Outbox(f"sqlite:///{db}")
-    store = AlertStore(outbox)
-    from wetindex.subscriber_isolation import load_isolated, run_alerts_isolated
-
-    problems: list[str] = []
-    if ctx.config.source == "demo":
-        subscriptions = demo_subscriptions(inputs)
-    elif ctx.config.alerts.subscriptions:
-        p = Path(ctx.config.alerts.subscriptions)
-        subscriptions, problems = load_isolated(p if p.is_absolute() else ctx.root / p,
-                                                inputs.grid.crs)
-    else:
-        subscriptions = configured_subscriptions(ctx, inputs)
-    decisions, failed = run_alerts_isolated(forecast.dataset, subscriptions, store, outbox,
-                                            site_url=ctx.config.site.url,
-                                            warnings=forecast.warnings)
-    problems += failed
-    for line in problems:
-        log.warning("alerts: %s", line)
-    mail_dir = alerts_dir / "mail"
-    with MailSink(mail_dir) as sink:
-        channel = SmtpChannel("127.0.0.1", sink.port, starttls=False,
-                              sender=ctx.config.alerts.sender)
-        report = deliver_pending(outbox, {"email": channel})
-    stats = outbox.stats()
-    return AlertsResult(decisions=len(decisions), sent=len(report.delivered),
-                        pending=stats.get("pending", 0), failed=stats.get("failed", 0),
-                        mail_dir=mail_dir, outbox=db, problems=problems)
+    done = run_area_alerts(ctx, inputs, forecast)
+    counts = done.delivery.counts()
+    stats = done.delivery
+    return AlertsResult(decisions=done.decisions, sent=counts["accepted"],
+                        pending=counts["deferred"] + counts["unrouted"],
+                        failed=counts["failed"] + counts["bounced"],
+                        mail_dir=stats.mail_dir or alerts_folder(ctx) / "mail",
+                        outbox=Path(db_url(ctx).removeprefix("sqlite:///")),
+                        outcomes=counts, held=done.held, notes=done.notes)
 
 
 @dataclass

@@ -323,10 +323,12 @@ class AreaRun:
 
     def _alerts(self) -> tuple[bool, str]:
         res = pipeline.alerts_stage(self.ctx, self.inputs, self.forecast())
+        held = f", {len(res.held)} warning(s) kept in force (forecast not fresh)" \
+            if res.held else ""
         skipped = (f"; SKIPPED {len(res.problems)}: " + " | ".join(res.problems)
                    if res.problems else "")
         return False, (f"{res.decisions} decision(s), {res.sent} sent, {res.pending} pending, "
-                       f"{res.failed} failed{skipped}")
+                       f"{res.failed} failed{held}{skipped}")
 
 
 # --------------------------------------------------------------------------- health
@@ -365,13 +367,9 @@ def area_status(ctx: pipeline.AreaContext, now: datetime | None = None) -> dict[
                             brier=gate["brier"])
     except (FileNotFoundError, OSError, KeyError, ModelArtifactError):
         out["model"] = None
-    db = area / "alerts" / "outbox.sqlite"
-    if db.exists():
-        from wetindex.alerts.outbox import Outbox
+    from wetindex.alerts.area import delivery_status
 
-        out["deliveries"] = Outbox(f"sqlite:///{db}").stats()
-    else:
-        out["deliveries"] = None
+    out["deliveries"] = delivery_status(ctx)
     out["paths"] = {"static": str(area / "static"), "forecasts": str(area / "forecasts"),
                     "models": str(ctx.models_root / ctx.config.name),
                     "site": str(area / "site" / "current"), "feed": str(area / "feed")}
@@ -415,23 +413,8 @@ def housekeeping(ctx: pipeline.AreaContext, now: datetime | None = None) -> dict
         if f.is_file() and now.timestamp() - f.stat().st_mtime > age:
             f.unlink()
             pruned += 1
-    retried = _retry_deliveries(ctx)
+    from wetindex.alerts.area import alerts_housekeeping
+
+    # the same delivery as a run's; then unconfirmed sign-ups and old messages go
     return {"forecasts_removed": removed, "cache_files_pruned": pruned,
-            "deliveries": retried}
-
-
-def _retry_deliveries(ctx: pipeline.AreaContext) -> dict[str, int] | None:
-    db = ctx.area_dir / "alerts" / "outbox.sqlite"
-    if not db.exists():
-        return None
-    from wetindex.alerts.email import SmtpChannel
-    from wetindex.alerts.mailsink import MailSink
-    from wetindex.alerts.outbox import Outbox, deliver_pending
-
-    outbox = Outbox(f"sqlite:///{db}")
-    with MailSink(ctx.area_dir / "alerts" / "mail") as sink:
-        channel = SmtpChannel("127.0.0.1", sink.port, starttls=False,
-                              sender=ctx.config.alerts.sender)
-        report = deliver_pending(outbox, {"email": channel})
-    return {"delivered": len(report.delivered), "retrying": len(report.retrying),
-            "failed": len(report.failed)}
+            "alerts": alerts_housekeeping(ctx, now)}

@@ -152,7 +152,9 @@ def test_sign_up_confirm_and_purge(db, cipher):
     assert store.confirm("wrong-token", now=ISSUE) is None
     assert store.confirm(token, now=ISSUE + timedelta(hours=1)).status == "active"
     assert store.confirm(token, now=ISSUE + timedelta(hours=1)) is None  # used up
-    _late, late_token = store.sign_up(spec(), CRS, now=ISSUE)
+    # the same person and place again: nothing new (one person, one place)
+    assert store.sign_up(spec(), CRS, now=ISSUE)[1] is None
+    _late, late_token = store.sign_up(spec(email="late@example.dk"), CRS, now=ISSUE)
     assert store.confirm(late_token, now=ISSUE + timedelta(hours=73)) is None
     assert store.purge_unconfirmed(ISSUE + timedelta(hours=71)) == 0
     assert store.purge_unconfirmed(ISSUE + timedelta(hours=73)) == 1

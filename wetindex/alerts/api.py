@@ -23,22 +23,30 @@ same time whether a mail is sent or not. Unconfirmed sign-ups are removed after
 
 Rate limiting: an in-process token bucket per client IP (:class:`RateLimiter`) on
 every endpoint that takes a token or an address; over the limit answers ``429`` with
-``Retry-After``. It is per process: behind several workers or a proxy, put the limit
-in the proxy as well (and make the proxy pass the client address).
+``Retry-After``. The client IP is the connection's peer, or, only when that peer is
+one of ``trusted_proxies``, the last address in ``X-Forwarded-For`` that is not a
+trusted proxy (:func:`client_address`): a made-up header from anyone else is
+ignored. A second bucket per *target* e-mail address (its blind index) caps the
+mails one address receives, however many clients ask; over that limit the answer is
+the same ``202`` and no mail goes out. The limits are per process: run one worker.
+
+One person, one place: a sign-up for an address, area and shape already subscribed
+creates nothing (a pending one gets a fresh confirmation link instead).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from email.message import EmailMessage
 from html import escape
 from typing import Literal
 
 from fastapi import BackgroundTasks, Depends, FastAPI, HTTPException, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from wetindex.alerts.outbox import utc_now
@@ -75,6 +83,36 @@ class RateLimiter:
                 return 0.0
             self._buckets[key] = (tokens, now)
             return (1 - tokens) / self.rate
+
+
+def client_address(peer: str | None, forwarded_for: str | None,
+                   trusted_proxies: Sequence[str]) -> str:
+    """The client's address: ``X-Forwarded-For`` is believed only from a trusted proxy.
+
+    Walking the header from the right (the address the nearest proxy saw), trusted
+    proxies are skipped; the first other address is the client.
+    """
+    networks = [ipaddress.ip_network(p, strict=False) for p in trusted_proxies]
+
+    def trusted(address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address.strip())
+        except ValueError:
+            return False
+        return any(ip in net for net in networks)
+
+    if not peer:
+        return "unknown"
+    if not forwarded_for or not trusted(peer):
+        return peer
+    hops = [h.strip() for h in forwarded_for.split(",") if h.strip()]
+    for hop in reversed(hops):
+        if not trusted(hop):
+            try:
+                return str(ipaddress.ip_address(hop))
+            except ValueError:
+                return peer  # garbage in the header: count it against the proxy's peer
+    return peer
 
 
 class SignUp(BaseModel):
@@ -141,6 +179,8 @@ def create_app(
     areas: set[str] | None = None,
     limiter: RateLimiter | None = None,
     now: Callable[[], datetime] = utc_now,
+    trusted_proxies: Sequence[str] = (),
+    target_limiter: RateLimiter | None = None,
 ) -> FastAPI:
     """The self-service app.
 
@@ -157,13 +197,21 @@ def create_app(
         Area names that may be subscribed to (default: any).
     limiter : RateLimiter, optional
         Default: 5 requests per minute per client IP.
+    trusted_proxies : sequence of str
+        Addresses/networks of the reverse proxies whose ``X-Forwarded-For`` is believed.
+    target_limiter : RateLimiter, optional
+        Mails per target address; default 3 per day.
     """
     app = FastAPI(title="wetindex subscriptions", docs_url=None, redoc_url=None)
     limiter = limiter or RateLimiter()
+    target_limiter = target_limiter or RateLimiter(capacity=3, per_seconds=86_400)
     base = public_url.rstrip("/")
+    proxies = tuple(trusted_proxies)
 
     def rate_limited(request: Request) -> None:
-        wait = limiter.take(request.client.host if request.client else "unknown")
+        peer = request.client.host if request.client else None
+        wait = limiter.take(client_address(peer, request.headers.get("x-forwarded-for"),
+                                           proxies))
         if wait > 0:
             raise HTTPException(429, "too many requests; try again later",
                                 headers={"Retry-After": str(int(wait) + 1)})
@@ -185,9 +233,13 @@ def create_app(
             spec = SubscriberSpec(area=body.area, name=body.name, email=body.email,
                                   language=body.language, shape=body.shape,
                                   min_level=LEVELS[body.level], max_lead_h=body.within_h)
+            if target_limiter.take(store.cipher.blind_index(body.email)) > 0:
+                return ACCEPTED  # this address has had enough mail today; say nothing
             subscriber, token = store.sign_up(spec, crs, now=now())
         except (ValidationError, ValueError) as exc:
             raise HTTPException(422, str(exc).splitlines()[-1]) from None
+        if token is None:
+            return ACCEPTED  # already subscribed to this place: nothing new, nothing sent
         t = _TEXTS[body.language]
         background.add_task(send_quietly, _mail(
             subscriber.email or "", t["confirm_subject"].format(name=body.name),
@@ -216,7 +268,7 @@ def create_app(
     @app.post("/unsubscribe", status_code=202, dependencies=[Depends(rate_limited)])
     def request_unsubscribe(body: UnsubscribeRequest, background: BackgroundTasks) -> dict:
         found = store.find_by_email(body.email)
-        if found:
+        if found and target_limiter.take(store.cipher.blind_index(body.email)) == 0:
             lang = found[0].language
             links = "\n".join(f"{s.name}: {base}/unsubscribe/{store.unsubscribe_token(s.id)}"
                               for s in found)
@@ -234,9 +286,11 @@ def create_app(
                      "</form>")
 
     @app.post("/unsubscribe/{token}", dependencies=[Depends(rate_limited)])
-    def unsubscribe(token: str) -> JSONResponse:
+    def unsubscribe(token: str, request: Request) -> Response:
         store.unsubscribe(token)  # the same answer either way: tokens cannot be probed
-        return JSONResponse({"detail": UNSUBSCRIBED})
+        if "text/html" in request.headers.get("accept", ""):  # a person, from the page
+            return _page("Afmeldt / Unsubscribed", f"<p>{escape(UNSUBSCRIBED)}</p>")
+        return JSONResponse({"detail": UNSUBSCRIBED})  # RFC 8058 one-click from a mail client
 
     return app
 

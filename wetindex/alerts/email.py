@@ -13,7 +13,7 @@ import ssl
 from datetime import datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from email.utils import format_datetime
+from email.utils import format_datetime, formataddr
 from html import escape
 
 from wetindex.alerts.engine import AlertDecision
@@ -149,11 +149,18 @@ class SmtpChannel:
     ----------
     host, port : str, int
     starttls : bool
-        Upgrade the connection with STARTTLS (required if a password is given).
+        Upgrade the connection with STARTTLS.
+    implicit_tls : bool
+        Speak TLS from the first byte (SMTPS, port 465) instead of STARTTLS. A password
+        is sent only over one of the two.
     username, password : str, optional
         SMTP login; the caller reads them from the environment, never from config files.
     sender : str
         Envelope and ``From`` address.
+    sender_name : str, optional
+        Display name in ``From``.
+    reply_to : str, optional
+        ``Reply-To`` of every message.
     timeout : float
         Seconds per network operation.
     ssl_context : ssl.SSLContext, optional
@@ -166,24 +173,32 @@ class SmtpChannel:
         port: int,
         *,
         starttls: bool = True,
+        implicit_tls: bool = False,
         username: str | None = None,
         password: str | None = None,
         sender: str,
+        sender_name: str | None = None,
+        reply_to: str | None = None,
         timeout: float = 30,
         ssl_context: ssl.SSLContext | None = None,
     ):
         if (username is None) != (password is None):
             raise ValueError("SmtpChannel: give both username and password, or neither")
-        if username is not None and not starttls:
-            raise ValueError("SmtpChannel: refusing to send a password without starttls=True")
+        if implicit_tls and starttls:
+            raise ValueError("SmtpChannel: choose STARTTLS or implicit TLS, not both")
+        if username is not None and not (starttls or implicit_tls):
+            raise ValueError("SmtpChannel: refusing to send a password without TLS "
+                             "(starttls=True or implicit_tls=True)")
         self.host, self.port, self.starttls = host, port, starttls
+        self.implicit_tls = implicit_tls
+        self.sender_name, self.reply_to = sender_name, reply_to
         self.username, self._password = username, password
         self.sender, self.timeout = sender, timeout
         self.ssl_context = ssl_context
 
     def __repr__(self) -> str:  # never show the password
         return (f"SmtpChannel({self.host}:{self.port}, starttls={self.starttls}, "
-                f"user={self.username})")
+                f"implicit_tls={self.implicit_tls}, user={self.username})")
 
     def send(self, message: EmailMessage) -> None:
         """Hand one message to the server; returns only once the server accepted it.
@@ -196,10 +211,18 @@ class SmtpChannel:
             Anything else (server down, timeout, 4xx): the outbox retries.
         """
         if "From" not in message:
-            message["From"] = self.sender
+            message["From"] = formataddr((self.sender_name, self.sender)) \
+                if self.sender_name else self.sender
+        if self.reply_to and "Reply-To" not in message:
+            message["Reply-To"] = self.reply_to
         context = self.ssl_context or ssl.create_default_context()
+        if self.implicit_tls:
+            connect = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout,
+                                       context=context)
+        else:
+            connect = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
         try:
-            with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+            with connect as smtp:
                 smtp.ehlo()
                 if self.starttls:
                     smtp.starttls(context=context)
@@ -213,6 +236,10 @@ class SmtpChannel:
             if all(500 <= code < 600 for code in codes):
                 raise PermanentDeliveryError(f"recipient refused: SMTP {codes}") from None
             raise ConnectionError(f"recipient temporarily refused: SMTP {codes}") from None
+        except smtplib.SMTPDataError as exc:  # the relay refused the message itself
+            if 500 <= exc.smtp_code < 600:
+                raise PermanentDeliveryError(f"message refused: SMTP {exc.smtp_code}") from None
+            raise ConnectionError(f"message temporarily refused: SMTP {exc.smtp_code}") from None
         if refused:
             codes = [code for code, _ in refused.values()]
             raise PermanentDeliveryError(f"recipient(s) refused: SMTP {codes}")

@@ -231,8 +231,15 @@ def decide(
     issue_time: datetime,
     hysteresis: float = 0.05,
     min_dwell_h: int = 6,
+    fresh: bool = True,
 ) -> tuple[AlertState, AlertDecision | None]:
-    """The new state of a subscription and the message it needs, if any (pure)."""
+    """The new state of a subscription and the message it needs, if any (pure).
+
+    ``fresh=False`` (the forecast's inputs were stale or missing, or the run failed):
+    only an escalation is acted on; a warning in force is neither lowered nor stood
+    down, and its state is returned unchanged (its ``issue_time`` is the last fresh
+    forecast's), so nothing stands down for want of data.
+    """
     issue_time = as_utc(issue_time)
     if previous is not None and as_utc(previous.issue_time) >= issue_time:
         return previous, None  # replayed or older forecast: already handled
@@ -252,6 +259,9 @@ def decide(
     else:
         below = {lv: t for lv, t in thresholds.items() if lv < current}
         new = level_for(p, below, offset=hysteresis)
+
+    if not fresh and previous is not None and previous.level > 0 and new <= current:
+        return previous, None  # keep the warning in force until a fresh forecast
 
     if new == current:
         state = AlertState(
@@ -346,6 +356,8 @@ def run_alerts(
     hysteresis: float = 0.05,
     min_dwell_h: int = 6,
     now: datetime | None = None,
+    fresh: bool = True,
+    held: dict[str, str] | None = None,
 ) -> list[AlertDecision]:
     """Decide for every subscription and queue its messages, state and outbox together.
 
@@ -354,6 +366,9 @@ def run_alerts(
     area cannot be evaluated are reported together in one ``ValueError`` after the
     others have been processed, so one bad area never holds back the rest.
     ``now`` is when the messages are queued and first due (default: the wall clock).
+    ``fresh=False`` keeps every warning in force (see :func:`decide`); the ids of the
+    subscriptions so held go into ``held`` with the issue time of the last fresh
+    forecast they rest on.
 
     Returns
     -------
@@ -386,12 +401,14 @@ def run_alerts(
         risk = replace(risk, drivers=dict(covering.drivers) if covering else {})
         previous = store.get(sub.id)
         state, decision = decide(previous, risk, sub, issue_time=issue_time,
-                                 hysteresis=hysteresis, min_dwell_h=min_dwell_h)
+                                 hysteresis=hysteresis, min_dwell_h=min_dwell_h, fresh=fresh)
         if decision is not None and covering is not None and decision.level > 0:
             # the window's end and the physical drivers, as on the site and in the feed
             decision = replace(decision, expires=covering.expires,
                                conditions=dict(covering.conditions))
         if state == previous:
+            if not fresh and previous is not None and previous.level > 0 and held is not None:
+                held[sub.id] = as_utc(previous.issue_time).isoformat()
             continue
         with outbox.engine.begin() as conn:
             store.save(state, conn)

@@ -228,13 +228,32 @@ class SubscriberStore:
         return self._insert(row, subscriber_id)
 
     def sign_up(self, spec: SubscriberSpec, crs: str, *, now: datetime | None = None
-                ) -> tuple[Subscriber, str]:
-        """A pending self-service subscriber and its confirmation token (kept only hashed)."""
+                ) -> tuple[Subscriber, str | None]:
+        """A pending self-service subscriber and its confirmation token (kept only hashed).
+
+        One person, one place: if this e-mail address already subscribes to the same
+        shape in the same area, nothing new is stored. A pending duplicate gets a new
+        token (the old link stops working, the 72 h start again); an active one gets
+        none (``None``): there is nothing to confirm.
+        """
         from wetindex.alerts.crypto import new_token
 
+        now = now or utc_now()
         token = new_token()
-        row = self._row(spec, crs, "pending", now or utc_now())
+        row = self._row(spec, crs, "pending", now)
         row["confirm_token_hash"] = token_hash(token)
+        with self.engine.begin() as conn:
+            same = conn.execute(select(subscribers_table.c.id, subscribers_table.c.status)
+                                .where(subscribers_table.c.area == row["area"],
+                                       subscribers_table.c.email_index == row["email_index"],
+                                       subscribers_table.c.area_source_wkt
+                                       == row["area_source_wkt"])).first()
+            if same is not None and same.status == "pending":
+                conn.execute(update(subscribers_table).where(subscribers_table.c.id == same.id)
+                             .values(confirm_token_hash=row["confirm_token_hash"],
+                                     created_at=to_db_time(now)))
+        if same is not None:
+            return self.get(same.id), token if same.status == "pending" else None
         return self._insert(row, None), token
 
     def _insert(self, row: dict, subscriber_id: str | None) -> Subscriber:

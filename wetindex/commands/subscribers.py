@@ -9,6 +9,7 @@ that shows them in full (a subscriber's own data, on request).
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -18,11 +19,36 @@ DbOption = Annotated[str | None, typer.Option(
     "--db", help="Alerts database URL (default: $WETINDEX_DB_URL or sqlite:///wetindex-alerts.db).")]
 
 
-def _store(db: str | None):
+AreaOption = Annotated[str | None, typer.Option(
+    help="Area whose alerts database holds the subscriber (when --db is not given).")]
+RootOption = Annotated[Path | None, typer.Option(help="Project folder (default: here).")]
+
+
+def _area_context(area: str | None, root: Path | None):
+    """The area's context when its configuration is found (``areas/NAME.yaml``; ``demo``)."""
+    if not area:
+        return None
+    from wetindex.commands.area import area_file, load_area
+    from wetindex.pipeline import AreaContext
+
+    base = Path(root or os.environ.get("WETINDEX_ROOT") or Path.cwd()).resolve()
+    if area != "demo" and not area_file(base, area).exists():
+        return None
+    return AreaContext(load_area(base, area), base)
+
+
+def _store(db: str | None, area: str | None = None, root: Path | None = None):
+    """``--db``, else ``$WETINDEX_DB_URL``, else the area's own alerts database (the one
+    its runs read), else ``wetindex-alerts.db`` here."""
     from wetindex.alerts.crypto import MissingSecretKeyError
-    from wetindex.alerts.subscribers import SubscriberStore
+    from wetindex.alerts.subscribers import DB_URL_ENV, SubscriberStore
 
     try:
+        ctx = None if db or os.environ.get(DB_URL_ENV) else _area_context(area, root)
+        if ctx is not None:
+            from wetindex.alerts.area import open_store
+
+            return open_store(ctx)
         return SubscriberStore(db)
     except MissingSecretKeyError as exc:
         typer.secho(str(exc), err=True, fg="red")
@@ -61,6 +87,7 @@ def register(app: typer.Typer) -> None:
                        ] = "EPSG:25832",
         subscriber_id: Annotated[str | None, typer.Option("--id", help="Own id.")] = None,
         db: DbOption = None,
+        root: RootOption = None,
     ) -> None:
         """Add an active subscriber (the operator vouches for the contact)."""
         from pydantic import ValidationError
@@ -84,7 +111,7 @@ def register(app: typer.Typer) -> None:
                 f"{'.'.join(map(str, e['loc'])) or 'input'}: {e['msg']}" for e in exc.errors()))
         except ValueError as exc:
             _fail(str(exc))
-        store = _store(db)
+        store = _store(db, area, root)
         try:
             sub = store.add(spec, crs, subscriber_id=subscriber_id)
         except ValueError as exc:
@@ -98,12 +125,13 @@ def register(app: typer.Typer) -> None:
     def list_(
         area: Annotated[str | None, typer.Option(help="Only this area.")] = None,
         db: DbOption = None,
+        root: RootOption = None,
     ) -> None:
         """List subscribers, contacts masked."""
         from wetindex.alerts.crypto import mask_contact
         from wetindex.warnings import LEVEL_NAMES
 
-        subs = _store(db).list(area)
+        subs = _store(db, area, root).list(area)
         if not subs:
             typer.echo("no subscribers")
         for s in subs:
@@ -114,10 +142,10 @@ def register(app: typer.Typer) -> None:
 
     @group.command("remove")
     def remove(subscriber_id: Annotated[str, typer.Argument(help="Subscriber id.")],
-               db: DbOption = None) -> None:
+               db: DbOption = None, area: AreaOption = None, root: RootOption = None) -> None:
         """Delete a subscriber completely (its data, alert state and messages)."""
         try:
-            counts = _store(db).remove(subscriber_id)
+            counts = _store(db, area, root).remove(subscriber_id)
         except KeyError as exc:
             _fail(str(exc))
         typer.echo(f"removed {subscriber_id} (alert state: {counts['alert_state']}, "
@@ -125,10 +153,41 @@ def register(app: typer.Typer) -> None:
 
     @group.command("export")
     def export(subscriber_id: Annotated[str, typer.Argument(help="Subscriber id.")],
-               db: DbOption = None) -> None:
+               db: DbOption = None, area: AreaOption = None, root: RootOption = None) -> None:
         """Everything stored about one subscriber, as JSON (GDPR access request)."""
         try:
-            data = _store(db).export(subscriber_id)
+            data = _store(db, area, root).export(subscriber_id)
         except KeyError as exc:
             _fail(str(exc))
         typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+    @group.command("import")
+    def import_(
+        file: Annotated[Path, typer.Argument(help="Subscriptions YAML file (the old "
+                                                  "alerts.subscriptions format).")],
+        area: Annotated[str, typer.Option(help="Area name the subscriptions belong to.")],
+        crs: Annotated[str | None, typer.Option(
+            help="CRS of the area grid (default: the area's, else EPSG:25832).")] = None,
+        db: DbOption = None,
+        root: RootOption = None,
+    ) -> None:
+        """Import subscriptions from a YAML file into the encrypted store (once; rerun adds
+        only new ids). A run reads only the store."""
+        from wetindex.alerts.subscriber_input import seed_subscribers
+        from wetindex.alerts.subscriptions import load_subscriptions
+
+        ctx = _area_context(area, root)
+        grid = getattr(ctx.config, "grid", None) if ctx is not None else None
+        crs = crs or (grid.crs if grid is not None else "EPSG:25832")
+        try:
+            subs = load_subscriptions(file, crs)
+        except ValueError as exc:
+            _fail(str(exc))
+        store = _store(db, area, root)
+        try:
+            added = seed_subscribers(store, area, crs, subs)
+        except ValueError as exc:
+            _fail(str(exc))
+        typer.echo(f"imported {added} of {len(subs)} subscription(s) from {file} into area "
+                   f"{area} ({len(subs) - added} already there); contacts are encrypted. You "
+                   f"may now delete {file}: runs no longer read it.")
