@@ -109,7 +109,7 @@ class AreaRun:
 
     @cached_property
     def inputs(self):
-        return pipeline.area_inputs(self.ctx)
+        return pipeline.area_inputs(self.ctx, now=self.issue_time)
 
     @cached_property
     def key(self) -> str:
