@@ -162,14 +162,18 @@ def test_housekeeping_deletes_old_forecasts_and_cache_but_keeps_the_latest(proje
     for t in (old, latest, recent):
         (forecasts / f"{t:%Y%m%dT%H%MZ}").mkdir(parents=True)
     (forecasts / "LATEST").write_text(f"{latest:%Y%m%dT%H%MZ}\n")
-    cache = ctx.area_dir / "cache"
-    cache.mkdir()
-    (cache / "stale.bin").write_bytes(b"x")
-    (cache / "fresh.bin").write_bytes(b"y")
-    os.utime(cache / "stale.bin", (now.timestamp() - 90 * 86400,) * 2)
+    # the one download cache beside the area folders: a record unused for 90 days goes,
+    # with its object; a fresh one stays
+    from wetindex.sources.cache import ResponseCache
+
+    cache = ResponseCache(ctx.area_dir.parent / "cache")
+    stale = cache.store("stale", b"x", source="t", method="GET", url="u", params={}, licence="")
+    cache.store("fresh", b"y", source="t", method="GET", url="u", params={}, licence="")
+    os.utime(cache.root / "requests" / "stale.json", (now.timestamp() - 90 * 86400,) * 2)
 
     done = housekeeping(ctx, now)
     left = sorted(p.name for p in forecasts.iterdir())
     assert left == sorted(["LATEST", f"{latest:%Y%m%dT%H%MZ}", f"{recent:%Y%m%dT%H%MZ}"])
     assert len(done["forecasts_removed"]) == 1 and done["cache_files_pruned"] == 1
-    assert (cache / "fresh.bin").exists() and not (cache / "stale.bin").exists()
+    assert cache.lookup("fresh") is not None and cache.lookup("stale") is None
+    assert not cache.object_path(stale.checksum).exists()

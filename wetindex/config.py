@@ -223,6 +223,46 @@ class LocalInputsConfig(_Strict):
     label_tolerance_h: int = Field(1, ge=0, le=12)
 
 
+class LiveOverrides(_Strict):
+    """Local files that replace one live input family each (any family, all optional)."""
+
+    terrain: LocalInput | None = None
+    rain: LocalInput | None = None
+    evaporation: LocalInput | None = None
+    sea_level: LocalInput | None = None
+    groundwater: LocalInput | None = None
+    labels: LocalInput | None = None
+    dikes: LocalInput | None = None
+    boundary: LocalInput | None = None
+
+
+class LiveConfig(_Strict):
+    """Inputs of a live area from the catalog's sources (see ``wetindex.sources.live``)."""
+
+    municipality: str | None = None
+    #: the area polygon (a file written by ``wetindex init``)
+    boundary: str
+    #: "denmark": DMI/DHM sources; "global": Open-Meteo and Copernicus DEM
+    region: Literal["denmark", "global"] = "denmark"
+    #: metObs stations whose rain is averaged (none: every station within the padded bbox)
+    rain_stations: list[str] = []
+    #: tide gauges (oceanObs) whose sea level is averaged; empty: a non-coastal area
+    sea_stations: list[str] = []
+    sea_parameter: Literal["sealev_dvr", "sea_reg"] = "sealev_dvr"
+    #: DKSS domain and the sea point ``[lon, lat]`` of the surge forecast
+    dkss_collection: str = "dkss_nsbs"
+    sea_point: list[float] | None = None
+    harmonie_collection: str = "harmonie_dini_sf"
+    #: days of observed history fetched (training needs ≥ 70)
+    history_days: int = Field(90, ge=31)
+    #: constant depth to the water table [m] when no groundwater file is given
+    groundwater_depth_m: float = Field(2.0, gt=0)
+    #: terrain at or below this height [m] outside the boundary (or nodata) is sea
+    sea_below_m: float = 0.0
+    label_tolerance_h: int = Field(1, ge=0, le=12)
+    overrides: LiveOverrides = LiveOverrides()
+
+
 class ScheduleConfig(_Strict):
     """When the Prefect deployments run (cron, UTC) and how long outputs are kept."""
 
@@ -249,10 +289,11 @@ class AreaConfig(_Strict):
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
     title: str
-    source: Literal["demo", "local"] = "demo"
+    source: Literal["demo", "local", "live"] = "demo"
     grid: GridConfig | None = None
     demo: DemoConfig | None = None
     inputs: LocalInputsConfig | None = None
+    live: LiveConfig | None = None
     schedule: ScheduleConfig = ScheduleConfig()
     dask: DaskConfig = DaskConfig()
     thresholds: Thresholds = Thresholds()
@@ -273,6 +314,9 @@ class AreaConfig(_Strict):
                 "source 'local' needs a 'grid:' and an 'inputs:' section; "
                 "write them with 'wetindex init --aoi FILE --name NAME --input KIND=PATH'"
             )
+        if self.source == "live" and (self.grid is None or self.live is None):
+            raise ValueError("source 'live' needs a 'grid:' and a 'live:' section; write them "
+                             "with 'wetindex init --kommune CODE' or 'wetindex init --aoi FILE'")
         return self
 
     def area_dir(self, root: Path) -> Path:

@@ -123,8 +123,9 @@ def demo_world(ctx: AreaContext):
     return world
 
 
-def area_inputs(ctx: AreaContext) -> AreaInputs:
-    """The inputs of an area through the common interface."""
+def area_inputs(ctx: AreaContext, now: Any = None) -> AreaInputs:
+    """The inputs of an area through the common interface (``now``: a live area's as-of
+    time, default the current hour)."""
     if ctx.config.source == "demo":
         from wetindex.sources.demo import DemoInputs
 
@@ -134,6 +135,10 @@ def area_inputs(ctx: AreaContext) -> AreaInputs:
         from wetindex.sources.local import LocalInputs
 
         return with_label_store(LocalInputs(ctx.config, ctx.root), ctx.area_dir)
+    if ctx.config.source == "live":
+        from wetindex.sources.live import LiveInputs
+
+        return LiveInputs(ctx.config, ctx.root, ctx.area_dir, now=now)
     raise NotImplementedError(f"source {ctx.config.source!r}")
 
 

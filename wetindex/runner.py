@@ -120,7 +120,7 @@ class AreaRun:
 
     @cached_property
     def inputs(self):
-        return pipeline.area_inputs(self.ctx)
+        return pipeline.area_inputs(self.ctx, now=self.issue_time)
 
     @cached_property
     def key(self) -> str:
@@ -406,13 +406,12 @@ def housekeeping(ctx: pipeline.AreaContext, now: datetime | None = None) -> dict
         if issued < cutoff and folder.name != latest:
             shutil.rmtree(folder)
             removed.append(str(folder))
-    pruned = 0
-    cache = area / "cache"
-    age = timedelta(days=sched.cache_max_age_days).total_seconds()
-    for f in cache.rglob("*") if cache.exists() else []:
-        if f.is_file() and now.timestamp() - f.stat().st_mtime > age:
-            f.unlink()
-            pruned += 1
+    # the one download cache that fetch, init and live runs use (sources.live.cache_folder)
+    from wetindex.sources.cache import ResponseCache
+    from wetindex.sources.live import cache_folder
+
+    pruned = ResponseCache(cache_folder(area)).prune(sched.cache_max_age_days,
+                                                     now=now.timestamp())
     from wetindex.alerts.area import alerts_housekeeping
 
     # the same delivery as a run's; then unconfirmed sign-ups and old messages go

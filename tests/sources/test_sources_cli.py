@@ -133,7 +133,7 @@ def test_fetch_every_family_then_from_cache_then_offline(project):
         again = runner.invoke(app, [*base, "--source", source, "--offline", *extra])
         assert again.exit_code == 0, f"{source} offline: {again.output}"
         assert " 0 fetched" in again.output
-    records = list((project / "var" / "cache" / "sources" / "requests").glob("*.json"))
+    records = list((project / "var" / "cache" / "requests").glob("*.json"))
     assert len(records) >= len(SOURCES)
     assert not any("tok" in r.read_text().replace("token", "") for r in records
                    if json.loads(r.read_text())["source"] == "dhm_terrain")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -63,7 +64,8 @@ def _kommune_boundary(root: Path, code: str, crs: str, out: Path) -> Path:
         from wetindex.sources.http import HttpClient
         from wetindex.sources.session import SourceSession
 
-        entry = next(e for e in load_catalog(root / "data_sources").values()
+        entry = next(e for e in load_catalog(
+            None if os.environ.get("WETINDEX_CATALOG_DIR") else root / "data_sources").values()
                      if "dagi" in e.id.lower())
         session = SourceSession(entry, HttpClient(), ResponseCache(root / "var" / "cache"))
         frame = dagi.fetch_boundary(session, code, crs=crs)
@@ -130,9 +132,12 @@ def init(
         help="KIND=PATH, KIND one of " + ", ".join(INPUT_KINDS) + " (repeatable).")] = None,
     force: Annotated[bool, typer.Option(help="Overwrite an existing area file.")] = False,
     root: Annotated[Path | None, typer.Option(help="Project folder (default: here).")] = None,
+    live: Annotated[bool | None, typer.Option(
+        help="Inputs from live open data (default with --kommune and no --aoi).")] = None,
 ) -> None:
     """Write areas/NAME.yaml for a new area from a boundary and local input files."""
     from wetindex.cli import project_root
+    from wetindex.grid import AreaGrid
     from wetindex.plausibility import ImplausibleInput, check_grid_size
     from wetindex.sources.local_boundary import BoundaryError, grid_for, read_boundary
 
@@ -160,7 +165,19 @@ def init(
     gpd.GeoDataFrame({"name": [boundary.title]}, geometry=[boundary.geometry],
                      crs=boundary.crs).to_crs("EPSG:4326").to_file(boundary_file,
                                                                    driver="GeoJSON")
-    text = _config_text(name, title or boundary.title, grid, inputs, boundary_file, cell_size)
+    live = aoi is None if live is None else live
+    if live:
+        from wetindex.sources.live_init import discover, live_config_text, live_section
+
+        found = discover(AreaGrid(**grid), boundary.geometry, root / "var" / "cache")
+        text = live_config_text(name, title or boundary.title, grid, live_section(
+            boundary_file, kommune, found, inputs), cell_size)
+        for note in found.notes:
+            typer.echo(f"  {note}")
+        inputs = {**inputs, "terrain": "live", "rain": "live", "sea_level": "live"}
+    else:
+        text = _config_text(name, title or boundary.title, grid, inputs, boundary_file,
+                            cell_size)
     try:  # what init writes must load
         import yaml
 
@@ -245,6 +262,12 @@ def check_area(config: AreaConfig, root: Path) -> tuple[list[str], list[str]]:
                 bucket += lines
             problems += subscription_problems(config, root, inputs.grid.crs)
         notes.append("credentials: none needed (local files)")
+    elif config.source == "live":
+        from wetindex.sources.live_check import check_live
+
+        live_problems, live_notes = check_live(config, root, config.area_dir(root))
+        problems += live_problems
+        notes += live_notes
     else:
         notes.append("demo world: built on first run, no credentials needed")
     if config.dask.scheduler_address:

@@ -117,7 +117,7 @@ def fetch(
 
     project = _root(root)
     request = _area_request(area, config, project, bbox, municipality, url)
-    cache = Path(cache_dir or project / "var" / "cache" / "sources")
+    cache = Path(cache_dir or project / "var" / "cache")  # the one cache (live.cache_folder)
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                   transient=False) as progress:
         task = progress.add_task(f"{source}: 0 answers", total=None)

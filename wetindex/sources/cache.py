@@ -183,14 +183,15 @@ class ResponseCache:
                 out.append(prov)
         return out
 
-    def prune(self, max_age_days: float) -> int:
+    def prune(self, max_age_days: float, now: float | None = None) -> int:
         """Delete records not used for ``max_age_days`` and objects no record points to.
 
-        Returns the number of records deleted.
+        ``now`` is a POSIX time (default: the wall clock). Returns the number of records
+        deleted.
         """
         import time
 
-        cutoff = time.time() - max_age_days * 86_400
+        cutoff = (time.time() if now is None else now) - max_age_days * 86_400
         folder = self.root / "requests"
         deleted = 0
         for path in folder.glob("*.json") if folder.exists() else []:

@@ -7,6 +7,7 @@ file and the key.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -82,7 +83,8 @@ def _load_entry(path: Path) -> SourceEntry:
 
 def load_catalog(folder: Path | None = None) -> dict[str, SourceEntry]:
     """Every entry of the catalog folder, by id."""
-    folder = Path(folder or DEFAULT_CATALOG_DIR)
+    # WETINDEX_CATALOG_DIR points every connector at another catalog (a mirror, a test server)
+    folder = Path(folder or os.environ.get("WETINDEX_CATALOG_DIR") or DEFAULT_CATALOG_DIR)
     files = sorted(folder.glob("*.yaml"))
     if not files:
         raise CatalogError(f"{folder}: no data source entries (*.yaml); is this the "

@@ -55,6 +55,12 @@ class SourceSession:
         self.cache = cache
         self.on_answer = on_answer
         self.answers: list[Answer] = []
+        #: go to the network even when the cache has the answer (the open tail of a
+        #: time series, a "latest" listing); offline mode still serves the cache
+        self.refresh = False
+        #: parts of the cache key that are not sent (e.g. ``as_of`` of a "latest"
+        #: listing), so an untimed query is cached per time it answered for
+        self.key_extra: dict[str, Any] = {}
 
     @property
     def source(self) -> str:
@@ -78,8 +84,9 @@ class SourceSession:
         """
         params = {k: v for k, v in (params or {}).items() if v is not None}
         shown = describe_request(method, url, params)
-        key = request_key(method, url, params, json_body)
-        hit = self.cache.lookup(key)
+        key = request_key(method, url, {**params, **{f"~{k}": v for k, v in
+                                                     self.key_extra.items()}}, json_body)
+        hit = None if (self.refresh and not self.cache.offline) else self.cache.lookup(key)
         if hit is not None:
             content, prov = hit
             if check is not None:

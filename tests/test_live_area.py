@@ -1,0 +1,131 @@
+"""A live area end to end on recorded Jammerbugt answers (loopback server, no network).
+
+``init --kommune 0849`` → ``check`` → ``run all`` → ``run forecast`` three hours later
+(only new data fetched) → an offline replay with identical probabilities; then the
+failure shapes of the sources.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+import yaml
+from live_world import REAL, LiveWorld, labels_file
+from typer.testing import CliRunner
+
+from wetindex.cli import app
+
+runner = CliRunner()
+ISSUE = pd.Timestamp("2026-01-10T06:00")
+LATER = ISSUE + pd.Timedelta(hours=3)
+
+pytestmark = pytest.mark.skipif(not REAL.exists(), reason=f"real samples not at {REAL}")
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory, project_root):
+    """A project with a live Jammerbugt area, trained and forecast once at ISSUE."""
+    base = tmp_path_factory.mktemp("live")
+    project = base / "project"
+    (project / "models").mkdir(parents=True)
+    for link, target in (("pipelines", "pipelines"), ("web", "web"),
+                         ("models/configs", "models/configs")):
+        (project / link).symlink_to(project_root / target)
+    world = LiveWorld(ISSUE + pd.Timedelta(minutes=5))
+    mp = pytest.MonkeyPatch()
+    mp.setenv("WETINDEX_CATALOG_DIR", str(world.catalog(base / "catalog")))
+    mp.setenv("DATAFORDELER_API_KEY", "test-key")
+    mp.setenv("DATAFORSYNINGEN_TOKEN", "test-token")
+    mp.delenv("WETINDEX_OFFLINE", raising=False)
+    labels = labels_file(base)
+    result = runner.invoke(app, ["init", "--kommune", "0849", "--name", "jammerbugt",
+                                 "--cell-size", "50", "--margin-m", "100", "--root",
+                                 str(project), "--input", f"labels={labels}"])
+    assert result.exit_code == 0, result.output
+    state = {"project": project, "world": world, "init": result.output}
+    yield state
+    mp.undo()
+    world.close()
+
+
+def _trace(result) -> str:
+    import traceback
+
+    if result.exc_info is None or isinstance(result.exception, SystemExit):
+        return ""
+    return "".join(traceback.format_exception(*result.exc_info))
+
+
+def _run(live, *args, issue=ISSUE):
+    return runner.invoke(app, [*args, "--area", "jammerbugt", "--root", str(live["project"]),
+                               "--issue-time", issue.isoformat()])
+
+
+def test_init_writes_a_live_area_with_its_stations(live):
+    area = yaml.safe_load((live["project"] / "areas" / "jammerbugt.yaml").read_text())
+    assert area["source"] == "live"
+    assert area["live"]["municipality"] == "0849"
+    assert area["live"]["sea_stations"] == ["20999"] and area["live"]["sea_point"]
+    assert set(area["live"]["rain_stations"][:2]) == {"06031", "06030"}
+    assert area["grid"]["cell_size"] == 50 and area["grid"]["nx"] < 100
+    assert "labels" in area["live"]["overrides"]
+
+
+def test_run_all_then_three_hours_later_then_offline_replay(live, monkeypatch):
+    project, world = live["project"], live["world"]
+    monkeypatch.setenv("WETINDEX_NOW", world.now.isoformat())
+    check = runner.invoke(app, ["check", "--area", "jammerbugt", "--root", str(project)])
+    assert check.exit_code == 0, check.output
+    for line in ("credential DATAFORSYNINGEN_TOKEN (dhm_terrain): set",
+                 "dmi_metobs (rain): reachable, newest 2026-01-10 06:00",
+                 "dmi_oceanobs (sea_level): reachable, newest 2026-01-10 06:00",
+                 "dmi_forecast_edr (harmonie_dini_sf): reachable, newest 2026-01-10 03:00",
+                 "policy rain_forecast: fill none; fallback Open-Meteo"):
+        assert line in check.output, check.output
+    monkeypatch.delenv("WETINDEX_NOW")
+
+    before = len(world.requests)
+    result = _run(live, "run", "all")
+    assert result.exit_code == 0, result.output + _trace(result)
+    first_requests = len(world.requests) - before
+    folder = project / "var" / "jammerbugt" / "forecasts" / f"{ISSUE:%Y%m%dT%H%MZ}"
+    status = json.loads((folder / "status.json").read_text())
+    assert "training_forecast" in status["proxies"]
+    fc = xr.load_dataset(folder / "forecast.nc")
+    assert fc.attrs["driver_forecast"] == "forecast"
+    archived = project / "var" / "jammerbugt" / "live" / "archive" / f"{ISSUE:%Y%m%dT%H%MZ}.nc"
+    drivers = xr.load_dataset(archived)
+    # the storm of 2026-01-11 06:00 is 24 h ahead: the forecast rain and sea rise there
+    assert float(drivers["rain"].sel(lead=24)) > 5 * float(drivers["rain"].sel(lead=1)) + 1
+    assert float(drivers["sea_level"].sel(lead=24)) > 1.0
+    card = next((project / "models" / "jammerbugt").rglob("model_card.md")).read_text()
+    assert "error model by lead" in card
+
+    # three hours later: closed windows come from the cache, only the tail and the
+    # new model runs are fetched
+    world.now = LATER + pd.Timedelta(minutes=5)
+    before = len(world.requests)
+    later = _run(live, "run", "forecast", issue=LATER)
+    assert later.exit_code == 0, later.output + _trace(later)
+    new = world.requests[before:]
+    assert 0 < len(new) < first_requests / 5, (len(new), first_requests)
+    old = [r for r in new if "datetime=2025" in r]
+    assert not old, old   # no closed window again
+    assert sum("/instances/" in r for r in new) == 2           # one HARMONIE, one DKSS run
+
+    # offline replay of the first issue: from the cache only, identical probabilities
+    shutil.rmtree(folder)
+    archived.unlink()
+    monkeypatch.setenv("WETINDEX_OFFLINE", "1")
+    world.now = pd.Timestamp("2030-01-01")  # the server would answer differently now
+    before = len(world.requests)
+    replay = _run(live, "run", "forecast")
+    assert replay.exit_code == 0, replay.output + _trace(replay)
+    assert len(world.requests) == before
+    again = xr.load_dataset(folder / "forecast.nc")
+    np.testing.assert_array_equal(again["probability"].values, fc["probability"].values)
