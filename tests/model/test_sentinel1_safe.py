@@ -79,3 +79,17 @@ def test_wrong_units_and_missing_polarisation_are_one_clear_error(tmp_path):
         read_sigma0(safe, GRID, "VH")
     with pytest.raises(LabelInputError, match=r"no manifest\.safe"):
         read_sigma0(tmp_path, GRID)
+
+
+def test_shadow_and_layover_use_the_scenes_look_direction(tmp_path):
+    from wetindex.model.label_build import sentinel1_label
+
+    safe = make_s1_grd_safe(tmp_path)
+    elevation = np.zeros(GRID.shape)
+    # rows 0–19: a slope falling 60 m per 10 m cell to the east; the ascending pass looks
+    # east (78°) and at 30–45° incidence the slope facing away is in radar shadow
+    elevation[:20] = -6.0 * GRID.x[None, :]
+    label = sentinel1_label(safe, GRID, elevation=elevation)
+    assert (label.values[2:18] == UNKNOWN).all()
+    assert (label.values[25:] != UNKNOWN).mean() > 0.85
+    assert "ascending look 78°" in label.detail    # the geometry shadow/layover are cast with

@@ -20,6 +20,21 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(1)
 
 
+def _area_elevation(config, root: Path):
+    """The area's terrain on its grid, for radar shadow and layover; None without one."""
+    from wetindex.pipeline import AreaContext, area_inputs
+    from wetindex.sources.base import InputMissingError
+
+    if config.source != "local":
+        return None
+    try:
+        return area_inputs(AreaContext(config, root)).static_inputs()["elevation"].values
+    except InputMissingError as err:
+        typer.secho(f"no terrain, so no radar shadow/layover mask: {err}", err=True,
+                    fg="yellow")
+        return None
+
+
 @labels_app.command("build")
 def build(
     area: Annotated[str, typer.Option(help="Area name (areas/NAME.yaml) or file.")],
@@ -89,9 +104,11 @@ def build(
                                    offline=offline or None, catalog_dir=_catalog_dir(root))
             choice = SceneChoice(polarisation=polarisation.upper(), orbit_state=orbit,
                                  max_cloud_cover=max_cloud)
+            elevation = _area_elevation(config, root) if "s1_grd" in chosen else None
             store, log = build_label_store(session, grid, start, end,
                                            workdir=area_dir / "scenes", choice=choice,
-                                           permanent_water=water, sensors=chosen, store=store)
+                                           elevation=elevation, permanent_water=water,
+                                           sensors=chosen, store=store)
     except (LabelInputError, SourceError, CatalogError, ValueError) as err:
         raise _fail(str(err)) from None
     if len(store) == 0:
