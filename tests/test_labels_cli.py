@@ -49,6 +49,11 @@ def test_reports_join_the_store_and_training_reads_it(project):
     assert isinstance(inputs, LabelledInputs)
     cell = 4 * g.nx + 3
     assert inputs.labels(np.array([t.to_datetime64()]), np.array([cell]))[0, 0] == 1
+    # a rebuild over the same window replaces, it does not count the report twice
+    again = runner.invoke(app, ["labels", "build", "--area", "tiny", "--start", "2025-03-01",
+                                "--end", "2025-06-01", "--sensors", "none", "--reports",
+                                str(reports), "--root", str(project)])
+    assert again.exit_code == 0 and "label store: 1 maps" in again.output
     # a new label store is a new training input: the model is not reused (training
     # itself goes through AreaRun.inputs = pipeline.area_inputs, the same object)
     assert inputs_key(ctx, inputs) != key_before
@@ -61,6 +66,7 @@ def test_labels_build_errors_are_one_line(project):
     assert bad.exit_code == 1 and "unknown ['landsat']" in bad.output
     cfg = yaml.safe_load((project / "areas" / "tiny.yaml").read_text())
     assert cfg["name"] == "tiny"
+    shutil.rmtree(project / "var" / "tiny" / "labels", ignore_errors=True)
     empty = runner.invoke(app, ["labels", "build", "--area", "tiny", "--start", "2025-03-01",
                                 "--end", "2025-03-02", "--sensors", "none",
                                 "--root", str(project)])
