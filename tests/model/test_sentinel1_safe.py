@@ -93,3 +93,17 @@ def test_shadow_and_layover_use_the_scenes_look_direction(tmp_path):
     assert (label.values[2:18] == UNKNOWN).all()
     assert (label.values[25:] != UNKNOWN).mean() > 0.85
     assert "ascending look 78°" in label.detail    # the geometry shadow/layover are cast with
+
+
+def test_noise_of_older_products_without_azimuth_vectors(tmp_path):
+    """IPF < 2.9 noise annotation: ``noiseVectorList/noiseVector/noiseLut``, range only."""
+    old = tmp_path / "noise-old.xml"
+    old.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n<noise><noiseVectorList count="2">'
+        "<noiseVector><azimuthTime>2017-01-01T00:00:00</azimuthTime><line>0</line>"
+        '<pixel count="2">0 100</pixel><noiseLut count="2">10.0 30.0</noiseLut></noiseVector>'
+        "<noiseVector><azimuthTime>2017-01-01T00:00:01</azimuthTime><line>100</line>"
+        '<pixel count="2">0 100</pixel><noiseLut count="2">20.0 40.0</noiseLut></noiseVector>'
+        "</noiseVectorList></noise>\n")
+    n = sentinel1_safe.noise_power(old, np.array([0.0, 50.0, 100.0]), np.array([0.0, 50.0]))
+    np.testing.assert_allclose(n, [[10, 20], [15, 25], [20, 30]])
