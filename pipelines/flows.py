@@ -4,8 +4,9 @@ Run without any server: Prefect starts a temporary local one when no
 ``PREFECT_API_URL`` is set. Deployments are declared in ``prefect.yaml``.
 
 Per area (``areas/<name>.yaml``): ``static_flow``, ``history_flow``, ``train_flow``,
-``forecast_flow`` (history → static → forecast → publish → alerts) and
-``housekeeping_flow``. Fetching tasks retry; tasks whose output depends only on the
+``forecast_flow`` (history → static → forecast → publish → alerts),
+``housekeeping_flow`` and ``labels_flow`` (satellite labels into the label store).
+Fetching tasks retry; tasks whose output depends only on the
 inputs are cached by :func:`wetindex.pipeline.inputs_key` (input files' content, area
 and model configuration), and the stages also resume from their content-keyed outputs
 on disk (:mod:`wetindex.runner`).
@@ -197,3 +198,28 @@ def housekeeping_task(run) -> dict[str, Any]:
 def housekeeping_flow(area: str, root: str = ".") -> dict[str, Any]:
     """Daily: prune the download cache, delete old forecasts, retry alert deliveries."""
     return housekeeping_task(_area_run(area, root))
+
+
+@task(name="satellite labels", retries=2, retry_delay_seconds=[60, 600], **_TASK)
+def labels_task(area: str, root: str, start: str, end: str) -> dict[str, Any]:
+    from wetindex.commands.area import load_area
+    from wetindex.model.label_build import build_area_labels
+
+    root_path = Path(root).resolve()
+    store, log, folder = build_area_labels(load_area(root_path, area), root_path, start, end)
+    used = sum(1 for r in log if r["used"])
+    get_run_logger().info("labels %s – %s: %d scenes used, %d skipped; %d maps in %s", start,
+                          end, used, len(log) - used, len(store), folder)
+    return {"used": used, "skipped": len(log) - used, "maps": len(store), "folder": str(folder)}
+
+
+@flow(name="wetindex-labels", log_prints=True)
+def labels_flow(area: str, root: str = ".", days: int = 14, end: str | None = None
+                ) -> dict[str, Any]:
+    """New Sentinel-1/2 labels of the last ``days`` (to ``end``, default today) into the
+    area's label store, which the next training reads."""
+    import pandas as pd
+
+    stop = pd.Timestamp(end) if end else pd.Timestamp.now(tz="UTC").tz_localize(None).floor("D")
+    return labels_task(area, root, (stop - pd.Timedelta(days=days)).isoformat(),
+                       stop.isoformat())

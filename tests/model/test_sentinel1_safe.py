@@ -79,3 +79,31 @@ def test_wrong_units_and_missing_polarisation_are_one_clear_error(tmp_path):
         read_sigma0(safe, GRID, "VH")
     with pytest.raises(LabelInputError, match=r"no manifest\.safe"):
         read_sigma0(tmp_path, GRID)
+
+
+def test_shadow_and_layover_use_the_scenes_look_direction(tmp_path):
+    from wetindex.model.label_build import sentinel1_label
+
+    safe = make_s1_grd_safe(tmp_path)
+    elevation = np.zeros(GRID.shape)
+    # rows 0–19: a slope falling 60 m per 10 m cell to the east; the ascending pass looks
+    # east (78°) and at 30–45° incidence the slope facing away is in radar shadow
+    elevation[:20] = -6.0 * GRID.x[None, :]
+    label = sentinel1_label(safe, GRID, elevation=elevation)
+    assert (label.values[2:18] == UNKNOWN).all()
+    assert (label.values[25:] != UNKNOWN).mean() > 0.85
+    assert "ascending look 78°" in label.detail    # the geometry shadow/layover are cast with
+
+
+def test_noise_of_older_products_without_azimuth_vectors(tmp_path):
+    """IPF < 2.9 noise annotation: ``noiseVectorList/noiseVector/noiseLut``, range only."""
+    old = tmp_path / "noise-old.xml"
+    old.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n<noise><noiseVectorList count="2">'
+        "<noiseVector><azimuthTime>2017-01-01T00:00:00</azimuthTime><line>0</line>"
+        '<pixel count="2">0 100</pixel><noiseLut count="2">10.0 30.0</noiseLut></noiseVector>'
+        "<noiseVector><azimuthTime>2017-01-01T00:00:01</azimuthTime><line>100</line>"
+        '<pixel count="2">0 100</pixel><noiseLut count="2">20.0 40.0</noiseLut></noiseVector>'
+        "</noiseVectorList></noise>\n")
+    n = sentinel1_safe.noise_power(old, np.array([0.0, 50.0, 100.0]), np.array([0.0, 50.0]))
+    np.testing.assert_allclose(n, [[10, 20], [15, 25], [20, 30]])

@@ -5,7 +5,6 @@ Training (``wetindex run train``) reads the store from ``var/<area>/labels/``.
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Annotated
@@ -45,60 +44,25 @@ def build(
     """Search, download and process scenes over the area; write its label store."""
     from wetindex.cli import _configure_logging, project_root
     from wetindex.commands.area import load_area
-    from wetindex.commands.sources import _catalog_dir
     from wetindex.config import ConfigError
-    from wetindex.grid import AreaGrid
-    from wetindex.model.label_build import SceneChoice, build_label_store, store_folder
-    from wetindex.model.label_store import LabelStore
-    from wetindex.model.labels import (
-        LabelInputError,
-        permanent_water_from_worldcover,
-        read_ems_observations,
-        read_incident_reports,
-    )
+    from wetindex.model.label_build import SceneChoice, build_area_labels
+    from wetindex.model.labels import LabelInputError
     from wetindex.sources.catalog import CatalogError
     from wetindex.sources.errors import SourceError
-    from wetindex.sources.registry import open_session
 
     _configure_logging()
     logging.getLogger("httpx").setLevel(logging.WARNING)
     root = project_root(root)
+    chosen = tuple(s.strip() for s in sensors.split(",") if s.strip() and s.strip() != "none")
     try:
         config = load_area(root, area)
-    except ConfigError as err:
+        choice = SceneChoice(polarisation=polarisation.upper(), orbit_state=orbit,
+                             max_cloud_cover=max_cloud)
+        store, log, folder = build_area_labels(
+            config, root, start, end, sensors=chosen, choice=choice, worldcover=worldcover,
+            ems=ems, reports=reports, cache_dir=cache_dir, offline=offline or None)
+    except (ConfigError, LabelInputError, SourceError, CatalogError, ValueError) as err:
         raise _fail(str(err)) from None
-    if config.grid is None:
-        raise _fail(f"area {config.name}: no grid: section (the demo area has its own labels)")
-    grid = AreaGrid(**config.grid.model_dump())
-    area_dir = config.area_dir(root)
-    chosen = tuple(s.strip() for s in sensors.split(",") if s.strip() and s.strip() != "none")
-    bad = [s for s in chosen if s not in ("s1_grd", "s2_l2a")]
-    if bad:
-        raise _fail(f"--sensors: unknown {bad}; use s1_grd, s2_l2a or none")
-    try:
-        water = permanent_water_from_worldcover(worldcover, grid) if worldcover else None
-        store = LabelStore(grid)
-        for folder in ems or []:
-            store.add(read_ems_observations(folder, grid, permanent_water=water))
-        for path in reports or []:
-            store.add(read_incident_reports(path, grid))
-        log: list[dict] = []
-        if chosen:
-            session = open_session("copernicus_stac",
-                                   Path(cache_dir or root / "var" / "cache" / "sources"),
-                                   offline=offline or None, catalog_dir=_catalog_dir(root))
-            choice = SceneChoice(polarisation=polarisation.upper(), orbit_state=orbit,
-                                 max_cloud_cover=max_cloud)
-            store, log = build_label_store(session, grid, start, end,
-                                           workdir=area_dir / "scenes", choice=choice,
-                                           permanent_water=water, sensors=chosen, store=store)
-    except (LabelInputError, SourceError, CatalogError, ValueError) as err:
-        raise _fail(str(err)) from None
-    if len(store) == 0:
-        raise _fail(f"no labels for {config.name} between {start} and {end}: "
-                    + "; ".join(f"{r['scene']}: {r['why']}" for r in log[:5]))
-    folder = store.save(store_folder(area_dir))
-    (folder / "build.json").write_text(json.dumps(log, indent=2))
     for row in log:
         mark = "used   " if row["used"] else "skipped"
         typer.echo(f"{mark} {row['scene']}: {row['why']}")

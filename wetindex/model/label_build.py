@@ -223,6 +223,9 @@ def build_label_store(session: SourceSession, grid: AreaGrid, start: Any, end: A
         chosen = choose_scenes(found, choice)
         report += [{"scene": i, "used": False, "why": w} for i, w in choice.dropped.items()]
         for _, item in chosen.iterrows():
+            if any(item["id"] in m.detail for m in store.maps):
+                report.append({"scene": item["id"], "used": True, "why": "already in the store"})
+                continue
             if sensor == "s1_grd":
                 wanted = tuple(f"-{p.lower()}-" for p in (choice.polarisation, "VH"))
             else:
@@ -245,3 +248,86 @@ def build_label_store(session: SourceSession, grid: AreaGrid, start: Any, end: A
                            "water": int((v == 1).sum()), "dry": int((v == 0).sum()),
                            "unknown": int((v == -1).sum()), "permanent": int((v == 2).sum())})
     return store, report
+
+
+def area_elevation(config: Any, root: Path) -> np.ndarray | None:
+    """A local area's terrain on its grid, for radar shadow and layover; else None (logged)."""
+    from wetindex.pipeline import AreaContext, area_inputs
+    from wetindex.sources.base import InputMissingError
+
+    if config.source != "local":
+        return None
+    try:
+        return area_inputs(AreaContext(config, Path(root))).static_inputs()["elevation"].values
+    except InputMissingError as err:
+        log.warning("no terrain, so no radar shadow/layover mask: %s", err)
+        return None
+
+
+def build_area_labels(config: Any, root: Path, start: Any, end: Any, *,
+                      sensors: tuple[str, ...] = ("s1_grd", "s2_l2a"),
+                      choice: SceneChoice | None = None, worldcover: Path | None = None,
+                      ems: list[Path] | None = None, reports: list[Path] | None = None,
+                      cache_dir: Path | None = None, offline: bool | None = None,
+                      ) -> tuple[LabelStore, list[dict[str, Any]], Path]:
+    """An area's label store, updated with scenes, EMS maps and reports; saved.
+
+    The store in ``var/<area>/labels`` grows: scenes already in it are not
+    fetched again, and a map with the same source, time and detail is replaced,
+    so a scheduled run over the last weeks and a rebuild over a year agree.
+
+    Returns
+    -------
+    store, log, folder
+        The saved store, one log row per scene (used or skipped, and why), and
+        the folder it was saved to.
+
+    Raises
+    ------
+    LabelInputError
+        No labels at all came out (the log's reasons are in the message).
+    """
+    from wetindex.model.labels import (
+        permanent_water_from_worldcover,
+        read_ems_observations,
+        read_incident_reports,
+    )
+    from wetindex.sources.registry import open_session
+
+    if config.grid is None:
+        raise LabelInputError(f"area {config.name}: no grid: section (the demo area has its "
+                              "own labels)")
+    bad = [s for s in sensors if s not in copernicus_stac.COLLECTIONS]
+    if bad:
+        raise LabelInputError(f"sensors: unknown {bad}; use s1_grd, s2_l2a or none")
+    grid = AreaGrid(**config.grid.model_dump())
+    area_dir = config.area_dir(root)
+    folder = store_folder(area_dir)
+    store = LabelStore.load(folder) if (folder / "labels.json").exists() else LabelStore(grid)
+    if store.grid != grid:
+        log.warning("label store on another grid: starting a new one")
+        store = LabelStore(grid)
+    water = permanent_water_from_worldcover(worldcover, grid) if worldcover else None
+    for path in ems or []:
+        store.add(read_ems_observations(path, grid, permanent_water=water))
+    for path in reports or []:
+        store.add(read_incident_reports(path, grid))
+    report: list[dict[str, Any]] = []
+    if sensors:
+        elevation = area_elevation(config, root) if "s1_grd" in sensors else None
+        catalog = Path(root) / "data_sources"
+        session = open_session("copernicus_stac",
+                               Path(cache_dir or Path(root) / "var" / "cache" / "sources"),
+                               offline=offline,
+                               catalog_dir=catalog if any(catalog.glob("*.yaml")) else None)
+        store, report = build_label_store(session, grid, start, end,
+                                          workdir=area_dir / "scenes", choice=choice,
+                                          elevation=elevation, permanent_water=water,
+                                          sensors=sensors, store=store)
+    if len(store) == 0:
+        raise LabelInputError(f"no labels for {config.name} between {start} and {end}: "
+                              + ("; ".join(f"{r['scene']}: {r['why']}" for r in report[:5])
+                                 or "no scenes, EMS maps or reports"))
+    store.save(folder)
+    (folder / "build.json").write_text(json.dumps(report, indent=2))
+    return store, report, folder

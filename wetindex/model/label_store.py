@@ -37,10 +37,14 @@ class LabelStore:
         self.maps: list[LabelMap] = []
 
     def add(self, maps: LabelMap | list[LabelMap]) -> LabelStore:
+        """Add maps; one with the same source, start and detail as a held one replaces it
+        (a rebuild over an overlapping window does not count a scene twice)."""
         for m in [maps] if isinstance(maps, LabelMap) else maps:
             if m.values.shape != self.grid.shape:
                 raise ValueError(f"label {m.detail or m.source}: shape {m.values.shape} is not "
                                  f"the grid's {self.grid.shape}")
+            self.maps = [k for k in self.maps
+                         if (k.source, k.start, k.detail) != (m.source, m.start, m.detail)]
             self.maps.append(m)
         self.maps.sort(key=lambda m: m.start)
         return self
