@@ -130,15 +130,17 @@ def area_inputs(ctx: AreaContext, now: Any = None) -> AreaInputs:
         from wetindex.sources.demo import DemoInputs
 
         return DemoInputs(demo_world(ctx))
+    from wetindex.model.label_store import with_label_store
+
     if ctx.config.source == "local":
-        from wetindex.model.label_store import with_label_store
         from wetindex.sources.local import LocalInputs
 
         return with_label_store(LocalInputs(ctx.config, ctx.root), ctx.area_dir)
     if ctx.config.source == "live":
         from wetindex.sources.live import LiveInputs
 
-        return LiveInputs(ctx.config, ctx.root, ctx.area_dir, now=now)
+        return with_label_store(LiveInputs(ctx.config, ctx.root, ctx.area_dir, now=now),
+                                ctx.area_dir)
     raise NotImplementedError(f"source {ctx.config.source!r}")
 
 
