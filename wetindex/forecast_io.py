@@ -62,9 +62,9 @@ def write_geotiffs(folder: Path, probability: xr.DataArray, *, threads: int = 2)
 
 
 def write_forecast_netcdf(path: Path, ds: xr.Dataset) -> None:
-    """forecast.nc: float32 probability and uint8 level, zlib 1 + shuffle, chunked by lead."""
+    """forecast.nc: float32 probabilities and uint8 level, zlib 1 + shuffle, chunked by lead."""
     chunks = {}
-    for name in ("probability", "level"):
+    for name in ("probability", "level", "normal_water", "excess_probability", "warning_score"):
         if name in ds:
             ny, nx = ds[name].sizes["y"], ds[name].sizes["x"]
             chunks[name] = {"zlib": True, "complevel": 1, "shuffle": True,

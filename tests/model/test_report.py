@@ -77,3 +77,46 @@ def test_cli_names_a_missing_area_file(tmp_path, project_root):
                                       str(project_root)])
     assert result.exit_code == 2
     assert "areas/nowhere.yaml" in result.output
+
+
+def _with_references(model: np.ndarray, y: np.ndarray, lead: np.ndarray) -> dict:
+    rng = np.random.default_rng(1)
+    probs = {"model": model, "climatology": np.full(len(y), y.mean()),
+             "never_wet": np.zeros(len(y)), "climatology_month": np.full(len(y), y.mean()),
+             "issue_time_baseline": np.clip(y * 0.3 + rng.random(len(y)) * 0.1, 0, 1)}
+    bins = lead_bins(48)
+    scores, reliability = score_by_lead_bin(probs, y, lead, bins, [0.2, 0.4, 0.7])
+    return {"lead_bins": [f"{a}-{b}" for a, b in bins], "scores": scores,
+            "reliability": reliability, "n_rows": len(y), "n_wet": int(y.sum()), "n_issues": 3,
+            "n_cells": 10, "screen_misses": 0, "holdout": ["2024-01-01", "2024-03-01"],
+            "thresholds": {"yellow": 0.2, "orange": 0.4, "red": 0.7}, "calibrated": True,
+            "calibration_applied": False,
+            "references": ["never_wet", "climatology_month", "issue_time_baseline"]}
+
+
+def test_an_all_zero_forecast_does_not_beat_never_wet_or_climatology():
+    rng = np.random.default_rng(0)
+    y = (rng.random(6000) < 0.05).astype("float32")
+    lead = rng.integers(1, 49, 6000)
+    ev = _with_references(np.zeros(6000), y, lead)
+    v = verdict(ev)
+    assert v["beats_references_bss"] == {"never_wet": False, "climatology_month": False,
+                                         "issue_time_baseline": False}
+    assert not v["last_bin_above_every_reference"]
+    assert all(b == 0.0 for b in ev["scores"]["model"]["bss_never_wet"])
+
+
+def test_levels_came_true_with_case_counts_and_no_calibrated_claim(tmp_path):
+    rng = np.random.default_rng(0)
+    p = rng.random(8000)
+    y = (rng.random(8000) < p).astype("float32")  # reliable by construction
+    ev = _with_references(p, y, rng.integers(1, 49, 8000))
+    m = ev["scores"]["model"]
+    assert sum(m["cases_red"]) == int((p >= 0.7).sum())
+    assert all(0.75 < f < 0.95 for f in m["came_true_red"])  # red came true ~85 % of the time
+    v = verdict(ev)
+    assert v["beats_references_bss"]["never_wet"] and v["last_bin_above_every_reference"]
+    md = (write_report(tmp_path, {"version": "v1", "area": "demo", "evaluation": ev})
+          / "evaluation.md").read_text()
+    assert "Calibration is not applied" in md and "is calibrated" not in md
+    assert "How often each level came true" in md and "against “never wet”" in md

@@ -18,6 +18,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 from wetindex.features.hydromet import HISTORY_NEEDED_H
 from wetindex.features.stack import FEATURES, drivers_for_issues, feature_rows, static_table
+from wetindex.model.baselines import fit_issue_time_baseline, issue_time_drivers
 from wetindex.model.calibration import (
     apply_calibration,
     expected_calibration_error,
@@ -29,8 +30,12 @@ from wetindex.sources.base import AreaInputs
 LEAD_BIN_EDGES: tuple[int, ...] = (0, 6, 12, 18, 24, 30, 36, 42, 48)
 LEVELS: tuple[str, ...] = ("yellow", "orange", "red")
 #: Methods whose reliability diagrams are drawn.
-RELIABILITY_METHODS: tuple[str, ...] = ("model", "model_raw", "climatology", "best_baseline",
-                                        "nowcast")
+RELIABILITY_METHODS: tuple[str, ...] = ("model", "model_raw", "climatology_month",
+                                        "issue_time_baseline", "model_observed_drivers")
+#: The references a forecaster accepts; every method gets a Brier skill score against
+#: each (``bss_<reference>``). ``model_observed_drivers`` is the upper bound, not a
+#: reference: the model fed the observed future drivers.
+REFERENCES: tuple[str, ...] = ("never_wet", "climatology_month", "issue_time_baseline")
 
 
 def lead_bins(max_lead_h: int = 48) -> list[tuple[int, int]]:
@@ -122,7 +127,8 @@ def evaluate(
     holdout: tuple[pd.Timestamp, pd.Timestamp], train: tuple[pd.Timestamp, pd.Timestamp],
     screen: dict[str, float], thresholds: list[float], n_cells: int = 3000,
     issue_step_h: int = 12, max_lead_h: int = 48, seed: int = 1,
-    calibration: dict[str, Any] | None = None,
+    calibration: dict[str, Any] | None = None, with_events: bool = True,
+    event_issue_step_h: int = 12,
 ) -> dict[str, Any]:
     """Scores per lead bin for the model and the baselines (see module docstring).
 
@@ -166,9 +172,13 @@ def evaluate(
                                          for h in range(1, max_lead_h + 1)}))
     persistence_valid = dict(zip(valid_all, last_observed_water(inputs, valid_all, cells,
                                                                 climatology), strict=True))
+    # the probabilistic reference: terrain and the drivers known at the issue time only
+    reference = fit_issue_time_baseline(inputs, statics, cells, train, max_lead_h=max_lead_h)
+    drivers_then = issue_time_drivers(inputs, issues, max_lead_h)
 
     rows: dict[str, list[np.ndarray]] = {"lead": [], "y": [], "model": [], "x": [], "clim": [],
-                                         "clim_month": [], "pers": [], "nowcast": []}
+                                         "clim_month": [], "pers": [], "nowcast": [],
+                                         "reference": [], "upper": []}
     screen_misses = 0
     leads = np.arange(1, max_lead_h + 1)
     for i, issue in enumerate(issues):
@@ -184,9 +194,13 @@ def evaluate(
             rows["clim_month"].append(by_month.get(issue.month, climatology))
             rows["pers"].append(persistence_now[i])
             # the nowcast's rules need only a few columns: keep its answer, not its rows
+            x_seen = feature_rows(statics, drivers_seen[i, li], gw[i])
             rows["nowcast"].append(baseline_probabilities(
-                feature_rows(statics, drivers_seen[i, li], gw[i]), climatology,
-                persistence_valid[pd.Timestamp(valid[li])])["best_baseline"])
+                x_seen, climatology, persistence_valid[pd.Timestamp(valid[li])])["best_baseline"])
+            rows["upper"].append(booster.predict(x_seen))
+            rows["reference"].append(
+                reference.predict(feature_rows(statics, drivers_then[i, li], gw[i]))
+                if reference is not None else climatology)
     x = np.concatenate(rows["x"])
     y = np.concatenate(rows["y"]).astype("float32")
     lead = np.concatenate(rows["lead"])
@@ -199,8 +213,20 @@ def evaluate(
     probs |= baseline_probabilities(x, clim, np.concatenate(rows["pers"])[known])
     probs["climatology_month"] = np.concatenate(rows["clim_month"])[known]
     probs["nowcast"] = np.concatenate(rows["nowcast"])[known]
+    probs["never_wet"] = np.zeros(len(y), dtype="float32")
+    probs["issue_time_baseline"] = np.concatenate(rows["reference"])[known]
+    upper = np.concatenate(rows["upper"])[known]
+    probs["model_observed_drivers"] = (apply_calibration(upper, lead, calibration)
+                                       if calibration else upper)
     bins = lead_bins(max_lead_h)
     scores, reliability = score_by_lead_bin(probs, y, lead, bins, thresholds)
+    events = None
+    if with_events:
+        from wetindex.model.events import evaluate_events
+
+        events = evaluate_events(booster, inputs, static, holdout=holdout, train=train,
+                                 screen=screen, thresholds=thresholds, calibration=calibration,
+                                 issue_step_h=event_issue_step_h, max_lead_h=max_lead_h)
     return {
         "lead_bins": [f"{lo}-{hi}" for lo, hi in bins],
         "scores": scores,
@@ -212,7 +238,15 @@ def evaluate(
         "holdout": [holdout[0].isoformat(), holdout[1].isoformat()],
         "thresholds": dict(zip(LEVELS, thresholds, strict=True)),
         "calibrated": bool(calibration),
+        # a calibration only changes anything where a lead bin's map was kept
+        "calibration_applied": any(not m.get("identity")
+                                   for m in (calibration or {}).get("maps", [])),
         "reliability": reliability,
+        "references": [r for r in REFERENCES if r in probs],
+        "issue_time_baseline": ("LightGBM on terrain and the drivers observed up to the "
+                                "issue time" if reference is not None
+                                else "climatology (no wet row to train on)"),
+        "events": events,
     }
 
 
@@ -239,6 +273,18 @@ def score_by_lead_bin(
             m.setdefault("roc_auc", []).append(_safe(roc_auc_score, y[sel], p[sel]))
             m.setdefault("pr_auc", []).append(_safe(average_precision_score, y[sel], p[sel]))
             m.setdefault("ece", []).append(expected_calibration_error(p[sel], y[sel]))
+            for ref in REFERENCES:
+                if ref in probs:
+                    b_r = brier(probs[ref][sel], y[sel])
+                    m.setdefault(f"bss_{ref}", []).append(1.0 - b / b_r if b_r > 0
+                                                          else float("nan"))
+            # how often each level came true: rows forecast in [threshold, next threshold)
+            edges = [*thresholds, np.inf]
+            for k, level in enumerate(LEVELS):
+                at = (p[sel] >= edges[k]) & (p[sel] < edges[k + 1])
+                m.setdefault(f"cases_{level}", []).append(int(at.sum()))
+                m.setdefault(f"came_true_{level}", []).append(
+                    float(y[sel][at].mean()) if at.any() else float("nan"))
             for level, threshold in zip(LEVELS, thresholds, strict=True):
                 for k, v in categorical_scores(p[sel], y[sel], threshold).items():
                     m.setdefault(f"{k}_{level}", []).append(v)

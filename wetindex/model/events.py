@@ -238,3 +238,53 @@ def replay_place_levels(
             for value in (1, 2, 3):
                 out[i, pi, (lv >= value).sum(axis=1) >= min_cells] = value
     return out
+
+
+def evaluate_events(
+    booster, inputs, static, *, holdout: tuple[pd.Timestamp, pd.Timestamp],
+    train: tuple[pd.Timestamp, pd.Timestamp], screen: dict[str, Any],
+    thresholds: Sequence[float], calibration: dict | None = None, issue_step_h: int = 12,
+    max_lead_h: int = 48, min_area_m2: float = 10_000.0,
+) -> dict[str, Any]:
+    """Replay the hold-out every ``issue_step_h`` and verify each place's events.
+
+    Returns :func:`verify_events`' scores with ``places`` and ``issue_step_h``.
+    """
+    from wetindex.model.screen import screened_cells
+    from wetindex.normal import exposure_weight, seasonal_normal
+
+    grid = inputs.grid
+    places = inputs.places()
+    cells = screened_cells(inputs, static, screen)
+    place_of = place_index_of(cells, places, grid)
+    raw = inputs.static_inputs()
+    cover = raw[["elevation", "land_cover", "permanent_water"]].copy()
+    if "dike_protected" in static:
+        cover["dike_protected"] = (("y", "x"), np.asarray(static["dike_protected"].values))
+    exposure = exposure_weight(cover).ravel()[cells]
+    permanent = np.asarray(raw["permanent_water"].values).ravel()[cells].astype(bool)
+    normal = seasonal_normal(inputs, cells, grid.shape, train).values.reshape(12, -1)[:, cells]
+    issues = inputs.issue_times()
+    issues = issues[(issues >= holdout[0]) & (issues <= holdout[1])]
+    if len(issues) == 0:
+        raise ValueError(f"no issue times in the hold-out period {holdout[0]} – {holdout[1]}")
+    step = max(1.0, float(np.median(np.diff(issues.values)) / np.timedelta64(1, "h"))
+               if len(issues) > 1 else 1.0)
+    issues = issues[:: max(1, round(issue_step_h / step))]
+    min_cells = max(1, int(np.ceil(min_area_m2 / grid.cell_area)))
+    levels = replay_place_levels(
+        booster, inputs, static, issues, cells, place_of, len(places), normal=normal,
+        exposure=exposure, permanent=permanent, thresholds=thresholds,
+        calibration=calibration, min_cells=min_cells, max_lead_h=max_lead_h)
+    hours = pd.date_range(issues[0], issues[-1] + pd.Timedelta(hours=max_lead_h), freq="h")
+    flooded, area = observed_flooding(inputs, cells, place_of, len(places), hours, normal,
+                                      exposure, grid.cell_area, min_area_m2)
+    names = [p.name for p in places]
+    events = {n: flood_events(flooded[:, i], area[:, i], hours) for i, n in enumerate(names)}
+    flood_hours = {n: set(hours[flooded[:, i]]) for i, n in enumerate(names)}
+    out = verify_events(events, levels, issues, names, flood_hours, max_lead_h=max_lead_h)
+    out["places"] = names
+    out["issue_step_h"] = issue_step_h
+    out["truth"] = (f"at least {min_area_m2 / 10_000:g} ha of exposed, normally dry land "
+                    f"(seasonal normal < {NORMAL_DRY}) under water in the place")
+    return out
