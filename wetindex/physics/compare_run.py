@@ -45,7 +45,7 @@ def learned_probability(model: Any, inputs: Any, static: Any, issue: pd.Timestam
 def run_comparison(folder: Path, *, size_m: float, years: float, start: str, seed: int,
                    quiet_every_h: int = 24) -> dict[str, Any]:
     from wetindex.config import AreaConfig, DemoConfig
-    from wetindex.model.artifacts import load_model
+    from wetindex.model.artifacts import ModelArtifactError, load_model
     from wetindex.physics.forecast import PhysicalSetup, physical_forecast
     from wetindex.pipeline import AreaContext, area_inputs, build_static, inputs_key, train_stage
 
@@ -60,7 +60,7 @@ def run_comparison(folder: Path, *, size_m: float, years: float, start: str, see
         model = load_model(ctx.models_root, cfg.name)
         if model.metadata.get("inputs_key") != key:
             raise FileNotFoundError
-    except (FileNotFoundError, OSError):
+    except (FileNotFoundError, OSError, ModelArtifactError):
         model = train_stage(ctx, inputs, static, key)
     h0, h1 = (pd.Timestamp(t) for t in model.metadata["periods"]["holdout"])
     world = inputs.world
