@@ -166,7 +166,7 @@ class AlertsConfig(_Strict):
 
 #: Input families a local file can provide (DESIGN.md, Interfaces: ``--input KIND=PATH``).
 INPUT_KINDS: tuple[str, ...] = ("terrain", "rain", "evaporation", "sea_level", "groundwater",
-                                "labels", "dikes", "boundary", "places")
+                                "labels", "dikes", "boundary", "places", "forecast")
 
 
 class LocalInput(_Strict):
@@ -217,6 +217,9 @@ class LocalInputsConfig(_Strict):
     dikes: LocalInput | None = None
     #: named places (polygons; ``variable``: the name attribute); none: 2 km tiles
     places: LocalInput | None = None
+    #: archived driver forecasts (CSV issue_time, time, rain/sea_level), see
+    #: wetindex.sources.forecast_file; without it the drivers are held (persistence)
+    forecast: LocalInput | None = None
     #: terrain at or below this height [m] outside the boundary (or nodata) is sea
     sea_below_m: float = 0.0
     #: a label observed within this many hours of a valid hour labels that hour

@@ -58,3 +58,7 @@ def test_an_area_without_labels_runs_end_to_end_on_the_physical_forecast(new_are
     learned = runner.invoke(app, ["run", "forecast", "--area", "fresh", "--root", str(new_area),
                                   "--method", "learned"])
     assert learned.exit_code != 0 and "no trained model" in learned.output
+    side = runner.invoke(app, ["methods", "--area", "fresh", "--root", str(new_area)])
+    assert side.exit_code == 0, side.output
+    assert "physical" in side.output and "no trained model" in side.output
+    assert "live: physical" in side.output and "--method physical|learned" in side.output

@@ -46,7 +46,7 @@ def test_a_surge_over_the_crest_floods_the_polder_and_nothing_inland(coast):
     polder = st["dike_protected"].values & ~st["permanent_water"].values  # not the stream
     assert polder.sum() > 500
     assert p[20][polder].min() >= 0.9  # overtopped: the whole polder at lead 21
-    sea = fc.components["sea"]
+    sea = fc.component("sea")
     assert sea[5][polder].max() == 0  # before the surge: no sea water behind the dike
     z = st["elevation"].values
     inland = ~polder & (z > CREST + 0.5 + 1.0)  # above the surge by more than its spread
@@ -62,7 +62,7 @@ def test_below_the_crest_nothing_behind_the_dike_and_the_margin_is_reported(coas
     fc = _forecast(coast, _surge(CREST - 0.6))
     p = fc.dataset["probability"].values
     polder = st["dike_protected"].values
-    assert fc.components["sea"][:, polder].max() == 0
+    assert fc.component("sea")[:, polder].max() == 0
     # away from the stream and the hollows (which the rain ensemble may fill) nothing at all
     away = polder & (st["bluespot_id"].values == 0)
     away[STREAM_ROW - 20:] = False

@@ -104,10 +104,13 @@ def _config_text(name: str, title: str, grid: dict, inputs: dict[str, str], boun
                           "needed to train")
         + entry("dikes", "lines with crest_m [m]")
         + entry("places", "named polygons with a 'name'; none: 2 km tiles")
+        + entry("forecast", "CSV of archived driver forecasts: issue_time, time, sea_level, "
+                            "rain; none: persistence")
         + "    sea_below_m: 0.0      # terrain at/below this outside the boundary is sea\n"
         "thresholds:               # probability at which each warning level starts\n"
         "  yellow: 0.2\n  orange: 0.4\n  red: 0.7\n"
         "forecast:\n  max_lead_h: 48\n  issue_every_h: 3\n"
+        "  method: auto            # auto: learned model once it passed its gate, else physical\n"
         "  stale_after_h: 6        # 'wetindex status' exits non-zero beyond this age\n"
         "schedule:                 # used by pipelines/prefect.yaml (cron, UTC)\n"
         "  forecast_cron: 45 1-22/3 * * *   # after each HARMONIE run is published\n"

@@ -13,8 +13,10 @@ probability from the driver ensemble (:mod:`wetindex.physics.uncertainty`):
 They are combined as independent causes, ``P = 1 − Π (1 − P_k)`` (the sea, rain and
 groundwater forecasts' errors are nearly independent; rain drives both bluespots and
 streams, which rarely share a cell). Sea and permanent water get 0: they are never
-warned. The ``components`` are kept (uint8, steps of 0.4 %) to name the drivers of
-each warning.
+warned. Each process is computed only on the cells where it can be non-zero (below
+the highest member's sea level, in bluespots, on floodplains, where the water table is
+within reach), so memory stays that of the output cube; the ``components`` are kept
+(uint8, steps of 0.4 %) to name the drivers of each warning.
 """
 
 from __future__ import annotations
@@ -53,19 +55,45 @@ COMPONENT_GROUPS = {"sea": "sea", "bluespots": "rain", "streams": "rain",
 
 
 @dataclass
+class Component:
+    """One process's probability on the cells where it can be non-zero."""
+
+    cells: np.ndarray  # flat indices, ascending
+    probability: np.ndarray  # uint8 (lead, cells): probability / 0.004
+
+    def at(self, lead_index: int, cells: np.ndarray) -> np.ndarray:
+        """Probability [0–1] of flat ``cells`` at one lead (0 where not modelled)."""
+        pos = np.searchsorted(self.cells, cells)
+        pos = np.minimum(pos, max(self.cells.size - 1, 0))
+        hit = (self.cells.size > 0) & (self.cells[pos] == cells) if self.cells.size else \
+            np.zeros(cells.shape, bool)
+        out = np.zeros(cells.shape, "float64")
+        out[hit] = self.probability[lead_index, pos[hit]] / 250.0
+        return out
+
+
+@dataclass
 class PhysicalForecast:
     """The forecast dataset, each process's probability and a summary of the drivers."""
 
     dataset: xr.Dataset
-    components: dict[str, np.ndarray]  # uint8 (lead, y, x): probability / 0.004
+    components: dict[str, Component]
     summary: dict[str, Any] = field(default_factory=dict)
+
+    def component(self, name: str) -> np.ndarray:
+        """One process's probability as a dense ``(lead, y, x)`` cube [0–1]."""
+        n, ny, nx = self.dataset["probability"].shape
+        out = np.zeros((n, ny * nx), "float32")
+        c = self.components[name]
+        out[:, c.cells] = c.probability / 250.0
+        return out.reshape(n, ny, nx)
 
     def explain(self, lead_index: int, cells: np.ndarray) -> dict[str, float]:
         """Driver shares of ``cells`` at one lead: each process's mean probability."""
         shares = {g: 0.0 for g in ("rain", "sea", "groundwater", "wet_soil", "terrain")}
-        for name, cube in self.components.items():
-            flat = cube[lead_index].reshape(-1)
-            shares[COMPONENT_GROUPS[name]] += float(flat[cells].astype("float64").mean())
+        cells = np.asarray(cells, dtype="int64")
+        for name, comp in self.components.items():
+            shares[COMPONENT_GROUPS[name]] += float(comp.at(lead_index, cells).mean())
         total = sum(shares.values())
         if total <= 0:
             return {g: (1.0 if g == "terrain" else 0.0) for g in shares}
@@ -142,31 +170,34 @@ def physical_forecast(inputs: AreaInputs, static: xr.Dataset, issue_time: pd.Tim
     gw_rise = groundwater_members(_series(fc, "groundwater_anomaly", n) - gw_now,
                                   spread.groundwater[:n], n_members)
 
-    components: dict[str, np.ndarray] = {}
     summary: dict[str, Any] = {"members": n_members, "spread": spread.to_dict()}
-    sea = sea_flood_probability(static["sea_flood_level"].values,
-                                static["sea_connected"].values.astype(bool), sea_m)
+    parts: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    parts["sea"] = sea_flood_probability(static["sea_flood_level"].values,
+                                         static["sea_connected"].values.astype(bool), sea_m)
     summary["dikes"] = dike_margins(static, sea_fc, sea_m, valid)
     summary["sea_level_max_m"] = round(float(sea_fc.max()), 3)
-    blue, summary["bluespots"] = bluespot_probability(
-        setup.bluespots, obs_rain, evap, rain_m,
-        float(evap[-24:].mean()) if evap.size else 0.0, shape)
-    stream, summary["streams"] = stream_probability(static, obs_rain, rain_m)
+    *parts["bluespots"], summary["bluespots"] = bluespot_probability(
+        setup.bluespots, obs_rain, evap, rain_m, float(evap[-24:].mean()) if evap.size else 0.0)
+    *parts["streams"], summary["streams"] = stream_probability(static, obs_rain, rain_m)
     exclude = sea_mask(static)
     if "permanent_water" in static:
         exclude |= static["permanent_water"].values.astype(bool)
     depth = inputs.groundwater_depth(t0).values
-    ground = groundwater_probability(depth, gw_rise, exclude)
+    parts["groundwater"] = groundwater_probability(depth, gw_rise, exclude)
     summary["rain_forecast_mm"] = round(float(rain_m.sum(axis=1).mean()), 2)
 
-    dry = np.ones((n, *shape), dtype="float32")
-    for name, cube in (("sea", sea), ("bluespots", blue), ("streams", stream),
-                       ("groundwater", ground)):
-        dry *= 1.0 - cube
-        components[name] = np.rint(cube * 250).astype("uint8")
-    prob = 1.0 - dry
-    prob[:, exclude] = 0.0
-    prob = np.clip(prob, 0.0, 1.0)
+    # one cube: first the probability of staying dry, multiplied on each process's cells
+    prob = np.ones((n, shape[0] * shape[1]), dtype="float32")
+    components: dict[str, Component] = {}
+    for name, (cells, p) in parts.items():
+        order = np.argsort(cells, kind="stable")
+        cells, p = cells[order], p[:, order]
+        prob[:, cells] *= 1.0 - p
+        components[name] = Component(cells.astype("int64"), np.rint(p * 250).astype("uint8"))
+    np.subtract(1.0, prob, out=prob)
+    prob[:, exclude.ravel()] = 0.0
+    np.clip(prob, 0.0, 1.0, out=prob)
+    prob = prob.reshape(n, *shape)
     ds = forecast_dataset(prob, grid, issue_time, thresholds)
     ds.attrs.update({
         "forecast_method": "physical", "model_version": PHYSICAL_VERSION,

@@ -275,9 +275,8 @@ def simulate(net: BluespotNetwork, excess: np.ndarray, loss: np.ndarray,
 
 def bluespot_probability(net: BluespotNetwork, rain_observed: np.ndarray,
                          evaporation_observed_mm_d: np.ndarray, rain_members: np.ndarray,
-                         evaporation_mm_d: float, shape: tuple[int, int]
-                         ) -> tuple[np.ndarray, dict]:
-    """Probability ``(lead, y, x)`` that each bluespot cell is wet, and a summary.
+                         evaporation_mm_d: float) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Bluespot cells (flat), the probability ``(lead, cells)`` that each is wet, a summary.
 
     The observed hours before the issue time spin the buckets up (one member); the
     forecast hours run once per member of ``rain_members`` ``(member, lead)`` [mm/h].
@@ -289,13 +288,10 @@ def bluespot_probability(net: BluespotNetwork, rain_observed: np.ndarray,
     fc_excess, _ = rain_excess(rain_members, api_start=api)
     loss = np.full(fc_excess.shape, BOTTOM_LOSS_MM_H + evaporation_mm_d / 24.0)
     volumes, wet = simulate(net, fc_excess, loss, v0)
-    n_leads = rain_members.shape[1]
-    out = np.zeros((n_leads, shape[0] * shape[1]), dtype="float32")
-    out[:, net.cells] = wet
     full = (volumes >= net.capacity[None, None, :] * 0.999) & (net.capacity > 0)
     summary = {"bluespots": net.n,
                "full_at_issue": int((v0 >= net.capacity * 0.999).sum()) if net.n else 0,
                "filled_m3_at_issue": round(float(v0.sum()), 1),
                "max_full_median_member": int(np.median(full.sum(axis=2).max(axis=1)))
                if net.n else 0}
-    return out.reshape(n_leads, *shape), summary
+    return net.cells, wet, summary

@@ -25,8 +25,8 @@ from scipy import ndimage
 
 
 def sea_flood_probability(sea_flood_level: np.ndarray, sea_connected: np.ndarray,
-                          members: np.ndarray) -> np.ndarray:
-    """Probability ``(lead, y, x)`` that the sea stands above each cell's flood level.
+                          members: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Probability that the sea stands above each cell's flood level, on the cells it may.
 
     Parameters
     ----------
@@ -39,21 +39,23 @@ def sea_flood_probability(sea_flood_level: np.ndarray, sea_connected: np.ndarray
 
     Returns
     -------
-    numpy.ndarray
-        float32 ``(lead, y, x)``: the share of members whose level is above the cell's
-        flood level (0 off ``sea_connected``).
+    cells : numpy.ndarray
+        Flat indices of the cells below the highest member level (all others get 0).
+    probability : numpy.ndarray
+        float32 ``(lead, cells)``: the share of members above the cell's flood level.
     """
     n_members, n_leads = members.shape
-    reach = sea_connected & np.isfinite(sea_flood_level)
-    flat = np.flatnonzero(reach.ravel())
-    level = sea_flood_level.ravel()[flat]
-    out = np.zeros((n_leads, sea_flood_level.size), dtype="float32")
+    level = sea_flood_level.ravel()
+    reach = sea_connected.ravel() & np.isfinite(level)
+    cells = np.flatnonzero(reach & (level < members.max()))
+    level = level[cells]
+    out = np.empty((n_leads, cells.size), dtype="float32")
     sorted_members = np.sort(members, axis=0)
     for lead in range(n_leads):
         # members strictly above the cell's level: M - (number <= level)
         above = n_members - np.searchsorted(sorted_members[:, lead], level, side="right")
-        out[lead, flat] = above / n_members
-    return out.reshape(n_leads, *sea_flood_level.shape)
+        out[lead] = above / n_members
+    return cells, out
 
 
 def protected_areas(dike_protected: np.ndarray) -> tuple[np.ndarray, int]:

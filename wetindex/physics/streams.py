@@ -73,15 +73,14 @@ def _share_above(values: np.ndarray, members: np.ndarray) -> np.ndarray:
     return out
 
 
-def stream_probability(static: xr.Dataset, rain_observed: np.ndarray,
-                       rain_members: np.ndarray) -> tuple[np.ndarray, dict]:
-    """Probability ``(lead, y, x)`` that the stream floods each floodplain cell."""
-    shape = static["elevation"].shape
+def stream_probability(static: xr.Dataset, rain_observed: np.ndarray, rain_members: np.ndarray
+                       ) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Flat floodplain cells, the probability ``(lead, cells)`` that the stream floods
+    each, and a summary."""
     n_leads = rain_members.shape[1]
-    out = np.zeros((n_leads, shape[0] * shape[1]), dtype="float32")
     cells = floodplain_cells(static)
     if cells.size == 0:
-        return out.reshape(n_leads, *shape), {"modelled": False, "reason": (
+        return cells, np.zeros((n_leads, 0), "float32"), {"modelled": False, "reason": (
             "no stream network in the static inputs: stream flooding is not modelled")}
     obs_excess, api = rain_excess(rain_observed)
     q_obs = discharge(obs_excess)
@@ -89,16 +88,16 @@ def stream_probability(static: xr.Dataset, rain_observed: np.ndarray,
     fc_excess, _ = rain_excess(rain_members, api_start=api)
     rise = stage_rise(discharge(fc_excess, q0))
     hand = static["hand"].values.ravel()[cells].astype("float64")
-    out[:, cells] = _share_above(hand + MIN_DEPTH_M, rise)
-    return out.reshape(n_leads, *shape), {
+    return cells, _share_above(hand + MIN_DEPTH_M, rise), {
         "modelled": True, "floodplain_cells": int(cells.size),
         "discharge_at_issue_mm_h": round(q0, 3),
         "max_rise_median_m": round(float(np.median(rise.max(axis=1))), 3)}
 
 
 def groundwater_probability(depth_at_issue: np.ndarray, rise_members: np.ndarray,
-                            exclude: np.ndarray | None = None) -> np.ndarray:
-    """Probability ``(lead, y, x)`` that the water table reaches the surface.
+                            exclude: np.ndarray | None = None
+                            ) -> tuple[np.ndarray, np.ndarray]:
+    """Probability that the water table reaches the surface, on the cells where it may.
 
     Parameters
     ----------
@@ -108,11 +107,18 @@ def groundwater_probability(depth_at_issue: np.ndarray, rise_members: np.ndarray
         ``(member, lead)`` rise of the water table since the issue time [m].
     exclude : numpy.ndarray of bool, optional
         ``(y, x)`` cells never counted (sea, permanent water).
+
+    Returns
+    -------
+    cells : numpy.ndarray
+        Flat indices of the cells no deeper than the highest member's rise.
+    probability : numpy.ndarray
+        float32 ``(lead, cells)``.
     """
-    shape = depth_at_issue.shape
     depth = np.nan_to_num(depth_at_issue.astype("float64").ravel(), nan=np.inf)
-    # wet where depth - rise <= 0, i.e. rise >= depth: members above depth - tiny
-    out = _share_above(depth - 1e-9, rise_members)
+    may = depth <= rise_members.max()
     if exclude is not None:
-        out[:, exclude.ravel()] = 0.0
-    return out.reshape(rise_members.shape[1], *shape)
+        may &= ~exclude.ravel()
+    cells = np.flatnonzero(may)
+    # wet where depth - rise <= 0, i.e. rise >= depth: members above depth - tiny
+    return cells, _share_above(depth[cells] - 1e-9, rise_members)

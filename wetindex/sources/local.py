@@ -159,6 +159,10 @@ class LocalInputs(AreaInputs):
         self.max_lead_h = config.forecast.max_lead_h
         self.proxies: dict[str, str] = {"forecast": (
             "no archived forecasts: the observed drivers continued as a persistence forecast")}
+        if self.spec.forecast is not None:
+            self.proxies["forecast"] = (
+                "archived forecasts from the forecast file where it has the issue time; "
+                "otherwise the observed drivers continued as a persistence forecast")
         if self.spec.evaporation is None:
             self.proxies["evaporation"] = "no evaporation input: a Danish climatology"
         gw = self.spec.groundwater
@@ -183,7 +187,7 @@ class LocalInputs(AreaInputs):
         """Content hash of every configured file (outputs are keyed by these)."""
         out = {}
         for kind in ("terrain", "rain", "evaporation", "sea_level", "groundwater", "labels",
-                     "dikes", "boundary"):
+                     "dikes", "boundary", "forecast"):
             spec = getattr(self.spec, kind)
             if spec is not None:
                 try:  # a missing labels file blocks training only (it says so), not the key
@@ -327,6 +331,10 @@ class LocalInputs(AreaInputs):
             coords={"issue_time": issue_times, "lead": leads,
                     "valid_time": (("issue_time", "lead"), valid)})
         ds.attrs["forecast_kind"] = "persistence"
+        if self.spec.forecast is not None:  # archived forecasts replace persistence
+            from wetindex.sources.forecast_file import read_forecast_file, with_archived
+
+            ds = with_archived(ds, read_forecast_file(self.path("forecast")))
         return ds
 
     # ---- groundwater ----------------------------------------------------------------
