@@ -322,7 +322,8 @@ def input_health(
 
 def forecast_stage(ctx: AreaContext, inputs: AreaInputs, static: xr.Dataset,
                    model: LoadedModel, issue_time: pd.Timestamp | None = None,
-                   health: list[InputHealth] | None = None, message: str = "") -> Forecast:
+                   health: list[InputHealth] | None = None, message: str = "",
+                   generated_at: datetime | None = None) -> Forecast:
     """Predict 48 h ahead from ``issue_time`` (default: the latest) and write the products.
 
     ``health`` and ``message`` (from :mod:`wetindex.freshness`) replace the computed
@@ -352,7 +353,8 @@ def forecast_stage(ctx: AreaContext, inputs: AreaInputs, static: xr.Dataset,
                              area_id=ctx.config.name, explain=explain)
     issued = issue_time.to_pydatetime().replace(tzinfo=UTC)
     status = RunStatus(
-        area_name=ctx.config.title, issue_time=issued, generated_at=datetime.now(UTC),
+        area_name=ctx.config.title, issue_time=issued,
+        generated_at=generated_at or datetime.now(UTC),
         next_update=issued + timedelta(hours=ctx.config.forecast.issue_every_h),
         inputs=health, forecast_ok=True, message=message)
     folder = write_forecast(ctx, ds, warnings, status,

@@ -230,7 +230,7 @@ class AreaRun:
             self._products = pipeline.forecast_stage(
                 self.ctx, self.inputs, self.static, self.model, issue,
                 health=freshness.input_health(self.freshness) if degraded else None,
-                message=self.freshness.message if degraded else "")
+                message=self.freshness.message if degraded else "", generated_at=self.now)
             _write_json_atomic(folder / "run.json", {"key": key, "model": self.model.version})
             (self.ctx.area_dir / "not_updated.json").unlink(missing_ok=True)
             reused = False
