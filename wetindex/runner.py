@@ -103,7 +103,7 @@ class AreaRun:
         self.ctx = ctx
         self.now = now or freshness.utc_now()
         #: put a model live that does not pass the gate (``--force``/``training.force_model``)
-        self.force_model = force_model
+        self.force_model = force_model or ctx.config.training.force_model
         self.freshness: freshness.Freshness | None = None
         self._owed: pd.Timestamp | None = None
         if issue_time is not None:
