@@ -143,7 +143,13 @@ def train_stage_task(run) -> dict[str, Any]:
 
 @task(name="48-hour forecast", **_TASK)
 def forecast_stage_task(run) -> dict[str, Any]:
-    return _stage(run, "forecast")
+    from wetindex.freshness import StaleInputsError
+
+    try:
+        return _stage(run, "forecast")
+    except StaleInputsError as err:  # inputs too old: the site and feed say "not updated"
+        get_run_logger().error("forecast refused: %s", run.publish_not_updated(err.report))
+        raise
 
 
 @task(name="publish site and CAP feed", retries=2, retry_delay_seconds=30, **_TASK)

@@ -109,9 +109,17 @@ _register_command_modules()
 
 def main() -> None:  # pragma: no cover - console entry point
     try:
-        app()
+        app(standalone_mode=True)
     except KeyboardInterrupt:
         sys.exit(130)
+    except Exception as err:  # any command: one line for the operator, never a traceback
+        from wetindex.failsafe import one_line, save_traceback
+
+        saved = save_traceback(Path(os.environ.get("WETINDEX_ROOT") or Path.cwd()) / "var"
+                               / "logs", err)
+        typer.secho(f"wetindex: {one_line(err)}" + (f"  (details: {saved})" if saved else ""),
+                    err=True, fg="red")
+        sys.exit(1)
 
 
 if __name__ == "__main__":  # python -m wetindex.cli

@@ -83,6 +83,8 @@ class ForecastConfig(_Strict):
 class TrainingConfig(_Strict):
     model_config_file: str = "models/configs/default.yaml"
     holdout_days: int = Field(120, ge=7)
+    #: use a model that does not beat the references on its hold-out (like ``run --force``)
+    force_model: bool = False
 
 
 class SiteConfig(_Strict):

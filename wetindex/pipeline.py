@@ -368,7 +368,7 @@ def input_health(
 def forecast_stage(ctx: AreaContext, inputs: AreaInputs, static: xr.Dataset,
                    model: LoadedModel | None, issue_time: pd.Timestamp | None = None,
                    method_reason: str = "", health: list[InputHealth] | None = None,
-                   message: str = "") -> Forecast:
+                   message: str = "", generated_at: datetime | None = None) -> Forecast:
     """Predict 48 h ahead from ``issue_time`` (default: the latest) and write the products.
 
     Without a ``model`` the physically based forecast runs (:mod:`wetindex.physics`).
@@ -379,7 +379,8 @@ def forecast_stage(ctx: AreaContext, inputs: AreaInputs, static: xr.Dataset,
         from wetindex.physics.stage import physical_forecast_stage
 
         return physical_forecast_stage(ctx, inputs, static, issue_time, method_reason,
-                                       health=health, message=message)
+                                       health=health, message=message,
+                                       generated_at=generated_at)
     issue_time = pd.Timestamp(issue_time) if issue_time is not None else latest_issue_time(inputs)
     health = health or input_health(inputs, issue_time, ctx.config.forecast.stale_after_h)
     fin = gather_inputs(inputs, static, issue_time.to_datetime64(), model.screen)
@@ -412,7 +413,8 @@ def forecast_stage(ctx: AreaContext, inputs: AreaInputs, static: xr.Dataset,
                              dike_crest=cell_fields["dike_crest"], groundwater_depth=depth)
     issued = issue_time.to_pydatetime().replace(tzinfo=UTC)
     status = RunStatus(
-        area_name=ctx.config.title, issue_time=issued, generated_at=datetime.now(UTC),
+        area_name=ctx.config.title, issue_time=issued,
+        generated_at=generated_at or datetime.now(UTC),
         next_update=issued + timedelta(hours=ctx.config.forecast.issue_every_h),
         inputs=health, forecast_ok=True, message=message)
     folder = write_forecast(ctx, ds, warnings, status,

@@ -107,7 +107,7 @@ class AreaRun:
         self.method_reason = ""
         self.now = now or freshness.utc_now()
         #: put a model live that does not pass the gate (``--force``/``training.force_model``)
-        self.force_model = force_model
+        self.force_model = force_model or ctx.config.training.force_model
         self.freshness: freshness.Freshness | None = None
         self._owed: pd.Timestamp | None = None
         if issue_time is not None:
@@ -261,7 +261,7 @@ class AreaRun:
             self._products = pipeline.forecast_stage(
                 self.ctx, self.inputs, self.static, model, issue, self.method_reason,
                 health=freshness.input_health(self.freshness) if degraded else None,
-                message=self.freshness.message if degraded else "")
+                message=self.freshness.message if degraded else "", generated_at=self.now)
             _write_json_atomic(folder / "run.json", {
                 "key": key, "model": model.version if model else None,
                 "method": "learned" if model else "physical", "reason": self.method_reason})

@@ -27,7 +27,8 @@ log = logging.getLogger(__name__)
 
 def physical_forecast_stage(ctx: Any, inputs: Any, static: xr.Dataset,
                             issue_time: pd.Timestamp | None = None, reason: str = "", *,
-                            health: list | None = None, message: str = ""):
+                            health: list | None = None, message: str = "",
+                            generated_at: datetime | None = None):
     """Forecast 48 h ahead with the physical method and write the products.
 
     Returns a :class:`wetindex.pipeline.Forecast` (as the learned path does).
@@ -55,7 +56,7 @@ def physical_forecast_stage(ctx: Any, inputs: Any, static: xr.Dataset,
                              area_id=ctx.config.name, explain=fc.explain)
     issued = issue_time.to_pydatetime().replace(tzinfo=UTC)
     status = RunStatus(
-        area_name=ctx.config.title, issue_time=issued, generated_at=datetime.now(UTC),
+        area_name=ctx.config.title, issue_time=issued, generated_at=generated_at or datetime.now(UTC),
         next_update=issued + timedelta(hours=ctx.config.forecast.issue_every_h),
         inputs=health, forecast_ok=True, message=message)
     folder = pipeline.write_forecast(ctx, ds, warnings, status,
