@@ -440,6 +440,10 @@ def publish_stage(ctx: AreaContext, inputs: AreaInputs, static: xr.Dataset, fore
     site_root = ctx.area_dir / "site"
 
     def build(release: Path):
+        from wetindex.alerts.signup_page import write_places  # places for signup.html
+
+        write_places(release, ctx.config.name, inputs.places(), inputs.grid.crs,
+                     inputs.outline())
         return build_site(
             release, forecast=forecast.dataset, warnings=forecast.warnings,
             status=forecast.status, outline=inputs.outline(),
