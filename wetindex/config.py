@@ -164,6 +164,8 @@ class AlertsConfig(_Strict):
     #: delivered and failed messages are deleted after this many days (housekeeping)
     retention_days: int = Field(30, ge=1)
     serve: ServeConfig = ServeConfig()
+    #: the municipality's code (e.g. "0849"), a geocode in every CAP message
+    municipality_code: str | None = Field(None, pattern=r"^[0-9]{3,4}$")
 
 
 #: Input families a local file can provide (DESIGN.md, Interfaces: ``--input KIND=PATH``).

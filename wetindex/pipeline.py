@@ -513,12 +513,18 @@ def publish_stage(ctx: AreaContext, inputs: AreaInputs, static: xr.Dataset, fore
 
     feed_dir = ctx.area_dir / "feed"
     site_url = ctx.config.site.url
+    code = ctx.config.alerts.municipality_code
     feed = write_feed(feed_dir, forecast.warnings, forecast.status, sender=ctx.config.alerts.sender,
-                      site_url=site_url, area_name=ctx.config.title)
+                      site_url=site_url, area_name=ctx.config.title,
+                      geocode={"kommunekode": code} if code else None)
     observed = inputs.observed_water(forecast.dataset["issue_time"].values)
     site_root = ctx.area_dir / "site"
 
     def build(release: Path):
+        from wetindex.alerts.signup_page import write_places  # places for signup.html
+
+        write_places(release, ctx.config.name, inputs.places(), inputs.grid.crs,
+                     inputs.outline())
         return build_site(
             release, forecast=forecast.dataset, warnings=forecast.warnings,
             status=forecast.status, outline=inputs.outline(),

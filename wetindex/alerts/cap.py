@@ -36,6 +36,7 @@ from typing import Any
 
 from lxml import etree
 
+from wetindex.alerts.capgeometry import simplify_for_cap
 from wetindex.alerts.messages import (
     LANGUAGES,
     as_utc,
@@ -220,8 +221,8 @@ def cap_alert(
     area_name : str
         The forecast area (municipality), used when a warning does not name it.
     geocode : dict, optional
-        ``valueName`` → ``value`` of the area's geocodes; default
-        ``{"wetindex_warning_id": warning_id}``.
+        ``valueName`` → ``value`` of the area's geocodes (e.g. ``{"kommunekode":
+        "0849"}``), after ``{"wetindex_warning_id": warning_id}``.
 
     Returns
     -------
@@ -265,8 +266,10 @@ def cap_alert(
         response = RESPONSE_TYPES[subject.level] if msg_type != "Cancel" else ("None",)
         urg, sev = urgency(onset, sent), severity(subject.level)
         cert, awareness = certainty(subject.probability), AWARENESS_LEVEL[subject.level]
-    polygons = cap_polygons(subject.geometry, f"warning {subject.warning_id} geometry")
-    codes = geocode if geocode is not None else {"wetindex_warning_id": subject.warning_id}
+    # merged and simplified: a few hundred vertices, still covering every warned cell
+    polygons = cap_polygons(simplify_for_cap(subject.geometry),
+                            f"warning {subject.warning_id} geometry")
+    codes = {"wetindex_warning_id": subject.warning_id} | (geocode or {})
 
     for language in LANGUAGES:
         texts = info_texts(language, subject, area_name=area_name, all_clear=all_clear)

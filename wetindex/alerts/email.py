@@ -221,15 +221,15 @@ class SmtpChannel:
                                        context=context)
         else:
             connect = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        smtp = connect
         try:
-            with connect as smtp:
+            smtp.ehlo()
+            if self.starttls:
+                smtp.starttls(context=context)
                 smtp.ehlo()
-                if self.starttls:
-                    smtp.starttls(context=context)
-                    smtp.ehlo()
-                if self.username is not None:
-                    smtp.login(self.username, self._password or "")
-                refused = smtp.send_message(message, from_addr=self.sender)
+            if self.username is not None:
+                smtp.login(self.username, self._password or "")
+            refused = smtp.send_message(message, from_addr=self.sender)
         except smtplib.SMTPRecipientsRefused as exc:
             # the outbox keeps the error text: codes only, never the address
             codes = [code for code, _ in exc.recipients.values()]
@@ -240,6 +240,15 @@ class SmtpChannel:
             if 500 <= exc.smtp_code < 600:
                 raise PermanentDeliveryError(f"message refused: SMTP {exc.smtp_code}") from None
             raise ConnectionError(f"message temporarily refused: SMTP {exc.smtp_code}") from None
+        finally:
+            # Once the relay has said 250 the message is its; the outbox records that
+            # next. Waiting for QUIT's answer first would widen the window in which a
+            # crash sends the message twice, so QUIT is sent but its answer not awaited.
+            try:
+                smtp.sock and smtp.send(b"QUIT\r\n")
+            except (OSError, smtplib.SMTPException):
+                pass
+            smtp.close()
         if refused:
             codes = [code for code, _ in refused.values()]
             raise PermanentDeliveryError(f"recipient(s) refused: SMTP {codes}")

@@ -9,8 +9,9 @@
 A run compares its warnings with the state: a new warning is a CAP ``Alert``; a
 changed level, probability (whole percent, as published) or time window is an
 ``Update`` referencing every earlier revision; an unchanged warning writes nothing;
-a warning that disappeared gets an all-clear ``Update``. A run whose forecast failed
-(``status.forecast_ok`` false) never issues all-clears: no forecast is not no risk.
+a warning that disappeared gets an all-clear ``Update``. A run that is not healthy
+(forecast failed, or inputs stale or missing: ``status.healthy`` false) never issues
+all-clears: no forecast is not no risk, and old data is no all-clear.
 
 Files are written atomically, CAP files first and the state last, so a crash part-way
 leaves at worst CAP files that the rerun writes again with identical content.
@@ -69,14 +70,19 @@ class FeedResult:
         return [*self.alerts, *self.updates, *self.all_clears]
 
 
-def atomic_write(path: Path, data: bytes) -> bool:
-    """Write ``data`` to ``path`` via a temp file and ``os.replace``; False if unchanged."""
+def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> bool:
+    """Write ``data`` to ``path`` via a temp file and ``os.replace``; False if unchanged.
+
+    The file gets ``mode`` (default world-readable: the feed is public, and the web
+    server that publishes it runs as another user; ``mkstemp`` alone makes it 0600).
+    """
     if path.exists() and path.read_bytes() == data:
         return False
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
+            os.fchmod(f.fileno(), mode)
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
@@ -124,6 +130,7 @@ def write_feed(
     site_url: str,
     area_name: str,
     feed_url: str | None = None,
+    geocode: dict[str, str] | None = None,
 ) -> FeedResult:
     """Issue CAP messages for what changed since the last run and rewrite the Atom feed.
 
@@ -134,12 +141,14 @@ def write_feed(
     warnings : list of WarningArea
         The run's warnings; ``warning_id`` identifies a place across runs.
     status : RunStatus
-        The run; ``generated_at`` becomes the CAP ``sent`` time, ``forecast_ok`` false
-        suppresses all-clears, an unhealthy run is noted in the feed's subtitle.
+        The run; ``generated_at`` becomes the CAP ``sent`` time; an unhealthy run
+        issues no all-clears and is noted in the feed's subtitle.
     sender, site_url, area_name : str
         CAP sender, public web page, forecast area name.
     feed_url : str, optional
         Public URL of ``feed_dir``; makes the Atom links absolute (else relative).
+    geocode : dict, optional
+        The area's geocodes in every message, e.g. ``{"kommunekode": "0849"}``.
 
     Returns
     -------
@@ -172,7 +181,7 @@ def write_feed(
             None if kind == "all_clear" else warning,
             identifier=identifier, sender=sender, sent=sent, msg_type=msg_type,
             references=refs, all_clear_of=warning if kind == "all_clear" else None,
-            site_url=site_url, area_name=area_name,
+            site_url=site_url, area_name=area_name, geocode=geocode,
         )
         validate_cap(xml)
         new_files[feed_dir / "cap" / f"{identifier}.xml"] = xml
@@ -197,7 +206,7 @@ def write_feed(
             issue(entry, warning, "update")
         else:
             result.unchanged.append(warning.warning_id)
-    if status.forecast_ok:
+    if status.healthy:  # an all-clear only from a fresh forecast, never for want of data
         for warning_id, entry in known.items():
             if entry["active"] and warning_id not in ids:
                 issue(entry, _warning_from_dict(entry["revisions"][-1]["warning"]), "all_clear")

@@ -363,6 +363,9 @@ def _render_language(env: jinja2.Environment, out_dir: Path, lang: str,
         other_href = (f"{other}/{page}" if default else f"../{page}")
         html = env.get_template(page + ".j2").render(page=page, other_href=other_href, **ctx)
         (page_dir / page).write_text(html, encoding="utf-8")
+    from wetindex.alerts.signup_page import render_signup_page  # "Get alerts", signup.html
+
+    render_signup_page(env, page_dir, lang, ctx, assets=assets, default=default)
 
     times = [h.valid_time for h in hours]
     (page_dir / "places").mkdir(exist_ok=True)
