@@ -98,8 +98,10 @@
                        bounds: p.b });
         });
         raw.addresses.forEach(function (a) {
+          // a = [label, index of its place in raw.places, lat, lon]
           index.push({ label: a[0], key: fold(a[0]), kind: "address",
-                       href: here + "places/" + a[1] + ".html#a=" + encodeURIComponent(a[0]) +
+                       href: here + "places/" + raw.places[a[1]].s + ".html#a=" +
+                             encodeURIComponent(a[0]) +
                              "&ll=" + a[2] + "," + a[3] });
         });
         status.textContent = "";
