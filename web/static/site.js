@@ -64,7 +64,12 @@
       if (hours[k].lead === parseInt(wanted[1], 10)) { start = k; }
     }
   }
-  show(start);
+  // The map's own script comes after this one: show the chosen hour once it has run.
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", function () { show(start); });
+  } else {
+    show(start);
+  }
 
   // --- search over search-index.json, in this browser only -------------------
   function setupSearch() {
