@@ -103,7 +103,7 @@ def test_place_page_has_chart_markers_drivers_and_table(rich_site: Path):
 
 def test_search_index_ties_addresses_to_their_place(rich_site: Path):
     index = json.loads((rich_site / "search-index.json").read_text(encoding="utf-8"))
-    by_label = {a[0]: a[1] for a in index["addresses"]}
+    by_label = {a[0]: index["places"][a[1]]["s"] for a in index["addresses"]}
     assert by_label["Digevej 1, 9990 Vesterby"] == "polderen-bag-diget"
     assert by_label["Bakkevej 5, 9990 Vesterby"] == "bakkerne-oest"
     assert {p["s"] for p in index["places"]} == {"polderen-bag-diget", "bakkerne-oest"}

@@ -64,7 +64,12 @@
       if (hours[k].lead === parseInt(wanted[1], 10)) { start = k; }
     }
   }
-  show(start);
+  // The map's own script comes after this one: show the chosen hour once it has run.
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", function () { show(start); });
+  } else {
+    show(start);
+  }
 
   // --- search over search-index.json, in this browser only -------------------
   function setupSearch() {
@@ -98,8 +103,10 @@
                        bounds: p.b });
         });
         raw.addresses.forEach(function (a) {
+          // a = [label, index of its place in raw.places, lat, lon]
           index.push({ label: a[0], key: fold(a[0]), kind: "address",
-                       href: here + "places/" + a[1] + ".html#a=" + encodeURIComponent(a[0]) +
+                       href: here + "places/" + raw.places[a[1]].s + ".html#a=" +
+                             encodeURIComponent(a[0]) +
                              "&ll=" + a[2] + "," + a[3] });
         });
         status.textContent = "";

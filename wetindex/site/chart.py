@@ -193,12 +193,14 @@ def driver_chart(
         finite = [s for s in sea_level if s is not None and math.isfinite(s)]
         lo = min([*finite, *( [dike_crest] if dike_crest is not None else [])], default=0.0)
         hi = max([*finite, *( [dike_crest] if dike_crest is not None else [])], default=1.0)
-        lo, hi = math.floor(lo * 2) / 2 - 0.5, math.ceil(hi * 2) / 2 + 0.5
+        step = 0.5 if hi - lo <= 2.5 else 1.0
+        lo, hi = math.floor(lo / step) * step - step, math.ceil(hi / step) * step + step
 
         def sea_y(v: float) -> float:
             return TOP + plot_h * (1.0 - (v - lo) / (hi - lo))
 
-        for v in (lo, (lo + hi) / 2, hi):
+        ticks = [lo + i * step for i in range(round((hi - lo) / step) + 1)]
+        for v in ticks[:: max(1, len(ticks) // 5)]:
             y = _f(sea_y(v))
             out.append(f'<text class="tick-label sea-tick" x="{WIDTH - RIGHT + 2}" y="{y}" '
                        f'dominant-baseline="middle">{escape(metres(v))}</text>')

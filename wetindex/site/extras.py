@@ -51,8 +51,9 @@ def site_extras(ctx: Any, inputs: Any, forecast: Any, static: Any,
     except Exception as err:  # a missing driver forecast leaves the driver chart out
         log.warning("site: no driver forecast for the place charts: %s", err)
         out["drivers"] = None
-    if "dike_crest" in static:
-        crest = np.asarray(static["dike_crest"].values, dtype=float)
+    raw = inputs.static_inputs()  # dike_crest [m] is an input; features keep only margins
+    if "dike_crest" in raw:
+        crest = np.asarray(raw["dike_crest"].values, dtype=float)
         out["dike_crest"] = float(np.nanmin(crest)) if np.isfinite(crest).any() else None
     basemap = getattr(site, "basemap", None)
     addresses = getattr(site, "addresses", None)

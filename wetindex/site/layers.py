@@ -168,8 +168,10 @@ def hillshade(elevation: np.ndarray, cell_size: float, *, azimuth: float = 315.0
     return np.clip(shade, 0.0, 1.0)
 
 
-def write_hillshade_png(elevation: xr.DataArray, display: DisplayGrid, path: Path) -> None:
-    """Hillshade of the terrain, reprojected and written as a grey PNG (the offline base map)."""
+def write_hillshade_png(elevation: xr.DataArray, display: DisplayGrid, path: Path,
+                        shrink: int = 2) -> None:
+    """Hillshade of the terrain, reprojected and written as a grey PNG (the offline base
+    map), ``shrink`` times coarser than the display grid."""
     grid = AreaGrid.from_dataarray(elevation)
     z = np.asarray(elevation.values, dtype=np.float64)
     if not np.isfinite(z).any():
@@ -185,6 +187,11 @@ def write_hillshade_png(elevation: xr.DataArray, display: DisplayGrid, path: Pat
     grey = np.where(np.isfinite(out), np.round(grey / 4) * 4, 0)
     alpha = np.where(np.isfinite(out), 255, 0)
     img = Image.fromarray(np.stack([grey, alpha], axis=-1).astype(np.uint8), mode="LA")
+    if shrink > 1:
+        # Under the streets and houses of the base map the relief is only a backdrop:
+        # half the resolution is a quarter of the bytes of the page's largest image.
+        img = img.resize((max(1, img.width // shrink), max(1, img.height // shrink)),
+                         Image.Resampling.BOX)
     path.parent.mkdir(parents=True, exist_ok=True)
     img.save(path, format="PNG", optimize=True)
 

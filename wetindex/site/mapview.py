@@ -40,6 +40,8 @@ class MapParts:
     header: str
     body: str
     script: str
+    #: ``<script src>`` of the libraries, placed just before ``script``.
+    libraries: str = ""
 
 
 class _Registry(MacroElement):
@@ -159,15 +161,24 @@ def build_map(
 
     figure = m.get_root()
     figure.render()
-    header_parts = []
+    header_parts, scripts = [], []
     for name, child in figure.header._children.items():
         # Drop Folium's charset meta and the map's own <head> block (a viewport that
         # disables zoom and full-window styles); keep links and layer styles.
         if name in ("meta_http", m.get_name()):
             continue
-        header_parts.append(child.render())
+        html = child.render()
+        # Leaflet's script goes to the end of the body, so it does not hold up the
+        # first paint of the page's text (the map's own script needs it only there).
+        (scripts if "<script" in html else header_parts).append(html)
+    # The images shown first start loading with the page, not after Leaflet has run.
+    first = [images.hillshade] if not tile_service else []
+    if first_lead is not None:
+        first.append(images.hourly[first_lead])
+    header_parts += [f'<link rel="preload" as="image" href="{root}{path}">' for path in first]
     return MapParts(
         header="\n".join(header_parts),
         body=figure.html.render(),
         script=figure.script.render(),
+        libraries="\n".join(scripts),
     )

@@ -274,13 +274,29 @@ def build_site(
     return out_dir
 
 
+def _drop_small(geom: BaseGeometry, pixel_deg: float) -> BaseGeometry:
+    """Without holes and parts smaller than 5 × 5 map pixels: on a phone they are noise,
+    and they make up most of the file. The warnings' own GeoJSON keeps them."""
+    least = (5 * pixel_deg) ** 2
+    parts = getattr(geom, "geoms", [geom])
+    kept = [shapely.Polygon(p.exterior, [h for h in p.interiors
+                                         if shapely.Polygon(h).area >= least])
+            for p in parts if p.geom_type == "Polygon" and p.area >= least]
+    if not kept:  # never drop a whole warning: keep its largest part
+        kept = [max(parts, key=lambda p: p.area)]
+    return shapely.MultiPolygon(kept) if len(kept) > 1 else kept[0]
+
+
 def _map_warnings_file(out_dir: Path, lang: str, t: dict[str, Any], f: Formatter,
-                       warnings: list[WarningArea]) -> str:
-    """The warning polygons for the map, labelled in ``lang`` and simplified, as a file."""
+                       warnings: list[WarningArea], ground_cell: float) -> str:
+    """The warning polygons for the map, labelled in ``lang`` and simplified to the map
+    images' pixel (``ground_cell`` metres), as a file; ``warnings.geojson`` keeps the
+    full geometry for machines."""
     data = content.map_warnings(t, f, warnings)
+    tolerance = ground_cell / 111_000.0  # metres to degrees of latitude (a bit less in lon)
     for feature in data["features"]:
-        geom = shapely.geometry.shape(feature["geometry"]).simplify(0.00005,
-                                                                    preserve_topology=True)
+        geom = _drop_small(shapely.geometry.shape(feature["geometry"]), tolerance)
+        geom = geom.simplify(tolerance, preserve_topology=True)
         feature["geometry"] = content._round_coords(shapely.geometry.mapping(geom), 5)
         feature["properties"]["style"] = _warning_style(feature)
     rel = f"static/layers/warnings_{lang}.geojson"
@@ -319,7 +335,8 @@ def _render_language(env: jinja2.Environment, out_dir: Path, lang: str,
         first_lead=hour_entries[0]["lead"] if hour_entries else None,
         water_label=water_label, tile_service=tile_service,
     )
-    warnings_file = _map_warnings_file(out_dir, lang, t, f, warnings)
+    warnings_file = _map_warnings_file(out_dir, lang, t, f, warnings,
+                                       images.display.ground_cell)
     place_links = [{"name": s.place.name, "href": f"places/{s.slug}.html",
                     "level": s.warning.level_name if s.warning else "none",
                     "level_text": t["levels"][s.warning.level_name] if s.warning else

@@ -16,6 +16,7 @@ Address files (the operator's, see README "Base map and addresses"):
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +102,11 @@ def load_addresses(path: Path, crs: Any) -> pd.DataFrame:
     return out[~bad & (out["label"].str.strip() != "")].reset_index(drop=True)
 
 
+def _natural(label: str) -> list[Any]:
+    """Sort key putting "Vej 2" before "Vej 10"."""
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", label)]
+
+
 def search_index(places: list[PlaceSeries], addresses: pd.DataFrame | None) -> dict[str, Any]:
     """The JSON the browser searches: places, and addresses with the place they are in.
 
@@ -116,9 +122,11 @@ def search_index(places: list[PlaceSeries], addresses: pd.DataFrame | None) -> d
         first: dict[int, int] = {}
         for p, s in zip(pt_idx.tolist(), shape_idx.tolist(), strict=True):
             first.setdefault(p, s)
+        labels = addresses["label"].to_numpy()
+        lats, lons = addresses["lat"].to_numpy(), addresses["lon"].to_numpy()
+        # [label, index into "places", lat, lon]; 5 decimals is about 1 m
         for p, s in sorted(first.items()):
-            row = addresses.iloc[p]
-            out_addr.append([row["label"], places[s].slug, round(float(row["lat"]), 6),
-                             round(float(row["lon"]), 6)])
-        out_addr.sort(key=lambda a: a[0])
+            out_addr.append([str(labels[p]), s, round(float(lats[p]), 5),
+                             round(float(lons[p]), 5)])
+        out_addr.sort(key=lambda a: _natural(a[0]))
     return {"version": 1, "places": out_places, "addresses": out_addr}
