@@ -20,7 +20,7 @@ Sea level [m DVR90]
     AR(1) background surge (σ 0.1 m) + storm surges: wind events arriving mostly in
     October–March, each a smooth 1–2-day bump with a gamma-distributed peak. Natural
     surges are capped below the dike crest; ``overtop_level`` storms are added on purpose:
-    one in every cool season before the last ~4 months (the verification hold-out) and
+    two in every cool season before the last ~4 months (the verification hold-out) and
     two in the hold-out, peaking 0.04–0.25 m above the lowest crest; three more reach the dike toe
     (1.4–2.2 m). Genuine rain floods are put in too (:func:`add_heavy_rain`).
 Groundwater anomaly [m]
@@ -185,7 +185,7 @@ def sea_level_series(
 
 def _forced_windows(times: pd.DatetimeIndex, history_hours: int,
                     holdout_lo: int) -> list[np.ndarray]:
-    """Where the forced overtopping storms may peak: one in each cool season
+    """Where the forced overtopping storms may peak: two in each cool season
     (October–March) before the hold-out, and two in the hold-out (one in each half)."""
     t_axis = np.arange(times.size)
     cool = times.month.isin([10, 11, 12, 1, 2, 3]) & (t_axis < holdout_lo - 24 * 20)
@@ -193,8 +193,11 @@ def _forced_windows(times: pd.DatetimeIndex, history_hours: int,
     pools = []
     for year in np.unique(season[cool]):
         pool = np.flatnonzero(cool & (season == year))
-        if pool.size >= 30 * 24:
-            pools.append(pool)
+        # two per season (early and late winter): the model must see more than one
+        # overtopping to learn it, and the hold-out's are kept apart
+        for half in (pool[: pool.size // 2], pool[pool.size // 2:]):
+            if half.size >= 30 * 24:
+                pools.append(half)
     if not pools:  # a short history: anywhere before the hold-out
         pools.append(np.arange(0, max(holdout_lo - 240, 1)))
     hi = max(history_hours - 240, holdout_lo + 2)
