@@ -20,9 +20,9 @@ Sea level [m DVR90]
     AR(1) background surge (σ 0.1 m) + storm surges: wind events arriving mostly in
     October–March, each a smooth 1–2-day bump with a gamma-distributed peak. Natural
     surges are capped below the dike crest; ``overtop_level`` storms are added on purpose:
-    one in the first cool season of the history and one in its last ~4 months (the
-    verification hold-out), both peaking 0.08–0.22 m above the lowest crest; three more
-    reach the dike toe (1.4–2.2 m). Each storm comes with a frontal rain event.
+    two in every cool season before the last ~4 months (the verification hold-out) and
+    two in the hold-out, peaking 0.04–0.25 m above the lowest crest; three more reach the dike toe
+    (1.4–2.2 m). Genuine rain floods are put in too (:func:`add_heavy_rain`).
 Groundwater anomaly [m]
     Rise of the near-surface water table: a linear reservoir of rain minus actual
     evaporation: percolation from a 100 mm soil bucket feeds a reservoir (specific yield
@@ -148,14 +148,9 @@ def sea_level_series(
     level[over] = cap + 0.1 * np.tanh((level[over] - cap) / 0.1)
 
     forced: list[int] = []
-    cool = np.flatnonzero(times.month.isin([10, 11, 12, 1, 2, 3]) & (t_axis < history_hours))
-    first = cool[cool < max(int(0.45 * history_hours), 1)]
     holdout_lo = max(history_hours - HOLDOUT_DAYS * 24 + 240, 0)
-    candidates = [
-        first if first.size else cool,
-        np.arange(holdout_lo, max(history_hours - 240, holdout_lo + 1)),
-    ]
-    targets = [overtop_level + rng.uniform(0.08, 0.22), overtop_level + rng.uniform(0.08, 0.22)]
+    candidates = _forced_windows(times, history_hours, holdout_lo)
+    targets = [overtop_level + rng.uniform(0.04, 0.25) for _ in candidates]
     if storm_ahead_h is not None and not 0 < storm_ahead_h < n - history_hours:
         raise ValueError(f"storm_ahead_h={storm_ahead_h} must lie inside the forecast "
                          f"horizon (1 … {n - history_hours - 1} h)")
@@ -186,6 +181,61 @@ def sea_level_series(
         forced.append(peak)
     surge_part = level - 0.05 - tide
     return level, surge_part, forced
+
+
+def _forced_windows(times: pd.DatetimeIndex, history_hours: int,
+                    holdout_lo: int) -> list[np.ndarray]:
+    """Where the forced overtopping storms may peak: two in each cool season
+    (October–March) before the hold-out, and two in the hold-out (one in each half)."""
+    t_axis = np.arange(times.size)
+    cool = times.month.isin([10, 11, 12, 1, 2, 3]) & (t_axis < holdout_lo - 24 * 20)
+    season = np.where(times.month >= 10, times.year, times.year - 1)
+    pools = []
+    for year in np.unique(season[cool]):
+        pool = np.flatnonzero(cool & (season == year))
+        # two per season (early and late winter): the model must see more than one
+        # overtopping to learn it, and the hold-out's are kept apart
+        for half in (pool[: pool.size // 2], pool[pool.size // 2:]):
+            if half.size >= 30 * 24:
+                pools.append(half)
+    if not pools:  # a short history: anywhere before the hold-out
+        pools.append(np.arange(0, max(holdout_lo - 240, 1)))
+    hi = max(history_hours - 240, holdout_lo + 2)
+    mid = (holdout_lo + hi) // 2
+    pools += [np.arange(holdout_lo, mid), np.arange(mid, hi)]
+    return pools
+
+
+def add_heavy_rain(rng: np.random.Generator, times: pd.DatetimeIndex, rain: np.ndarray,
+                   history_hours: int) -> list[int]:
+    """Put genuine rain floods in the history: frontal rain of 40–65 mm in 18–30 h, two
+    before the hold-out (autumn or winter) and two in it, and a September cloudburst
+    of 35–50 mm in 3 h in the hold-out. Returns their start indices."""
+    holdout_lo = max(history_hours - HOLDOUT_DAYS * 24, 0)
+    t_axis = np.arange(times.size)
+    autumn = times.month.isin([9, 10, 11, 12, 1, 2]) & (t_axis < holdout_lo - 24 * 20)
+    train = np.flatnonzero(autumn)
+    hold = np.arange(holdout_lo + 24 * 7, max(history_hours - 24 * 7, holdout_lo + 24 * 8))
+    starts = []
+    pools = [train[: train.size // 2], train[train.size // 2:], hold[: hold.size // 2],
+             hold[hold.size // 2:]]
+    for pool in pools:
+        if pool.size == 0:
+            continue
+        s = int(rng.choice(pool))
+        dur = int(rng.integers(18, 31))
+        total = rng.uniform(40.0, 65.0)
+        shape = np.sin(np.pi * (np.arange(dur) + 0.5) / dur) ** 1.5 * rng.gamma(4.0, 0.25, dur)
+        e = min(s + dur, rain.size)
+        rain[s:e] += (total * shape / shape.sum())[: e - s]
+        starts.append(s)
+    sept = np.flatnonzero((times.month == 9) & (times.hour == 15) & (t_axis >= holdout_lo)
+                          & (t_axis < history_hours - 48))
+    if sept.size:
+        s = int(rng.choice(sept))
+        rain[s:s + 3] += rng.uniform(35.0, 50.0) * np.array([0.3, 0.5, 0.2])
+        starts.append(s)
+    return starts
 
 
 def groundwater_anomaly_series(rain: np.ndarray, evaporation: np.ndarray) -> np.ndarray:
@@ -230,6 +280,7 @@ def forcing_dataset(
     annual = annual_mm * float(np.clip(1 + 0.06 * rng.standard_normal(), 0.85, 1.15))
     rain = rain_series(rng, times, annual)
     burst = add_cloudburst(rng, times, rain)
+    heavy = add_heavy_rain(np.random.default_rng([seed, 2, 1]), times, rain, history_hours)
     evap = evaporation_series(rng, times, rain)
     sea, surge, forced = sea_level_series(rng, times, history_hours, overtop_level, toe_level,
                                           storm_ahead_h)
@@ -248,5 +299,6 @@ def forcing_dataset(
         },
         coords={"time": t},
     )
-    events = {"overtopping_storms": forced, "cloudburst": burst, "surge": surge}
+    events = {"overtopping_storms": forced, "cloudburst": burst, "heavy_rain": heavy,
+              "surge": surge}
     return ds, events

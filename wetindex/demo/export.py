@@ -9,7 +9,7 @@ be tried end to end without any download:
 ``rain.csv``           ``time`` (UTC) and ``rain`` [mm/h]
 ``evaporation.csv``    ``time`` and ``evaporation`` [mm/d]
 ``sea_level.csv``      ``time`` and ``sea_level`` [m]
-``groundwater.tif``    depth to the water table [m], EPSG:25832
+``groundwater.tif``    depth to the water table [m] by the national model, EPSG:25832
 ``dikes.geojson``      the dike's centre line with ``crest_m`` (lon/lat)
 ``boundary.geojson``   the land part of the area (lon/lat)
 ``labels.nc``          observed water ``(time, y, x)``: 1 water, 0 dry, -1 unknown
@@ -78,7 +78,8 @@ def export_inputs(folder: Path, world: DemoWorld, labels_from: str = "satellite"
     terrain = s["elevation"].where(~s["sea"]).astype("float32")
     terrain.rio.write_nodata(np.nan, encoded=True).rio.to_raster(files["terrain"],
                                                                  compress="deflate")
-    depth = g.data_array(world.truth_cells["groundwater_base_depth"].values.astype("float32"),
+    # what a municipality can have: the national model's field, not the world's own
+    depth = g.data_array(world.static["groundwater_model_depth"].values.astype("float32"),
                          "groundwater_depth", "m")
     depth.rio.to_raster(files["groundwater"], compress="deflate")
     _series_csv(files["rain"], world.forcing["rain"], "rain")

@@ -38,7 +38,7 @@ Groundwater
     A cell is wet where the water table reaches the surface: base depth minus the hourly
     anomaly <= 0. The base depth is shallow in lowlands (0.15 m + 0.7·(height above the
     local 300 m minimum)^0.8 + 0.08 m per metre above 4 m + smooth noise of 0.15 m, at
-    least 0.1 m).
+    least 0.1 m), except in the drained polder (at least 0.9 m).
 """
 
 from __future__ import annotations
@@ -60,6 +60,7 @@ INFILTRATION_MM_H = 1.5  # mm/h: loss from the wet bottom of a bluespot
 PUMP_MM_D = 40.0  # mm/day over the polder's area: pumping-station capacity
 FLOODPLAIN_HAND = 3.0  # m: cells higher above the stream are never fluvially flooded
 BANK_M = 1.0  # m: depth of the channel below its floodplain (as cut in the terrain)
+POLDER_DRAIN_M = 0.9  # m: the polder's drained water table lies at least this deep
 
 #: infiltration capacity [mm/h] and impervious share per land-cover code
 SOIL = {2: (25.0, 0.0), 3: (6.0, 0.10), 4: (4.0, 0.0), 5: (5.0, 0.0), 6: (10.0, 0.0),
@@ -149,6 +150,9 @@ def analyse_terrain(static: xr.Dataset, grid: AreaGrid, polder_design: np.ndarra
     polder_votes[0] = 0
     polder_id = int(np.argmax(polder_votes)) if polder_votes.sum() else 0
     polder = owned == polder_id if polder_id else np.zeros(grid.shape, bool)
+    # a pumped polder is drained: its ditches and the pumping station hold the water
+    # table at least POLDER_DRAIN_M below the fields
+    d0 = np.where(polder, np.maximum(d0, POLDER_DRAIN_M), d0).astype(np.float32)
 
     cells = xr.Dataset({
         "bluespot": grid.data_array(owned, "bluespot", long_name="bluespot (1..n) owning the "

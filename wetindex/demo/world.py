@@ -105,7 +105,9 @@ class DemoWorld:
         The hourly state the water is made from: ``sea_level``, ``groundwater_anomaly``,
         ``soil_wetness``, ``stream_discharge`` [mm/h], ``polder_sea_level`` [m] (NaN when
         no sea water is behind the dike), ``polder_inflow`` [m3/h] and
-        ``bluespot_level`` [m] on (``time``, ``bluespot``) (NaN when empty).
+        ``bluespot_level`` [m] on (``time``, ``bluespot``) (NaN when empty). It covers the
+        history and the ``max_lead_h`` + 1 hours after it (the truth the last forecasts
+        are verified against); :meth:`water` answers for all of these hours.
     truth_cells : xr.Dataset
         Per-cell fields: ``bluespot`` (owning bluespot, 0 none), ``sea_flood_level`` [m],
         ``polder``, ``groundwater_base_depth`` [m], ``stream_hand`` [m], ``stage_scale``,
@@ -113,7 +115,8 @@ class DemoWorld:
     satellite_passes, incidents : pandas.DataFrame
         See :mod:`wetindex.demo.observations`.
     events : dict
-        ``overtopping_storms`` (peak times), ``cloudburst`` (start time or None).
+        ``overtopping_storms`` (peak times), ``cloudburst`` (start time or None),
+        ``heavy_rain`` (start times of the rain floods put in on purpose).
     """
 
     def __init__(self, config: DemoWorldConfig, static: xr.Dataset, forcing: xr.Dataset,
@@ -133,7 +136,9 @@ class DemoWorld:
         self.satellite_passes = satellite_passes
         self.incidents = incidents
         self.events = events
-        self._time_index = pd.DatetimeIndex(forcing["time"].values)
+        # hours with a true state: the history and the last forecast's horizon after it
+        self._time_index = pd.DatetimeIndex(truth_state["time"].values)
+        self._history_end = pd.Timestamp(forcing["time"].values[-1])
         self._flat: dict[str, np.ndarray] = {
             "elevation": static["elevation"].values.ravel(),
             "permanent_water": static["permanent_water"].values.ravel(),
@@ -148,8 +153,8 @@ class DemoWorld:
     # ---- time ------------------------------------------------------------------------
     @property
     def history_end(self) -> pd.Timestamp:
-        """The last hourly time of the history."""
-        return self._time_index[-1]
+        """The last hourly time of the history (the truth runs on for one forecast horizon)."""
+        return self._history_end
 
     def shifted(self, start: str) -> DemoWorld:
         """This world moved in time so that its history starts at ``start`` (UTC).
@@ -178,6 +183,8 @@ class DemoWorld:
                                    for t in self.events["overtopping_storms"]],
             "cloudburst": (str(pd.Timestamp(self.events["cloudburst"]) + offset)
                            if self.events.get("cloudburst") else None),
+            "heavy_rain": [str(pd.Timestamp(t) + offset)
+                           for t in self.events.get("heavy_rain", [])],
         }
         config = replace(self.config, start=(self._time_index[0] + offset).strftime(
             "%Y-%m-%dT%H:%M"))
@@ -197,7 +204,8 @@ class DemoWorld:
             bad = idx[pos < 0][0]
             raise ValueError(
                 f"time {bad} is not an hour of the demo history "
-                f"({self._time_index[0]} … {self.history_end}); pass whole UTC hours in it"
+                f"({self._time_index[0]} … {self.history_end}, with its truth to "
+                f"{self._time_index[-1]}); pass whole UTC hours in it"
             )
         return pos
 
@@ -410,9 +418,10 @@ def _build(config: DemoWorldConfig) -> DemoWorld:
     wetness = climate.soil_wetness(forcing_ext["rain"].values.astype(np.float64),
                                    forcing_ext["evaporation"].values.astype(np.float64))
     forcing = forcing_ext.isel(time=slice(0, hist))
+    coming = ev["overtopping_storms"][-1:] if config.storm_ahead_h is not None else []
     fc = forecasts.make_forecasts(config.seed, forcing_ext, ev["surge"], hist,
                                   config.forecast_every_h, config.max_lead_h,
-                                  gw_model.astype(np.float64), wetness)
+                                  gw_model.astype(np.float64), wetness, coming_storms=coming)
     land.static["groundwater_model_depth"] = grid.data_array(
         national.model_depth_field(land.static["elevation"].values,
                                    truth.cells["groundwater_base_depth"].values,
@@ -420,13 +429,16 @@ def _build(config: DemoWorldConfig) -> DemoWorld:
                                    config.seed),
         "groundwater_model_depth", "m",
         long_name="mean depth of the water table below terrain by the national model")
-    state = hydrology.simulate(truth, land.static, forcing, grid)
+    # the truth runs on past the history's end through the last forecast's horizon, so
+    # the live demo's forecast can be checked against what the water then does
+    state = hydrology.simulate(truth, land.static, forcing_ext, grid)
     cells = truth.cells.assign(place=grid.data_array(land.place_index, "place"))
     history = pd.DatetimeIndex(forcing["time"].values)
     passes = observations.satellite_passes(config.seed, history, forcing["rain"].values)
     events = {
         "overtopping_storms": [str(times[i]) for i in ev["overtopping_storms"]],
         "cloudburst": str(times[ev["cloudburst"]]) if ev["cloudburst"] >= 0 else None,
+        "heavy_rain": [str(times[i]) for i in ev["heavy_rain"]],
     }
     world = DemoWorld(config, land.static, forcing, fc, land.places, land.dike_line, state,
                       cells, passes, pd.DataFrame(), events)
