@@ -47,6 +47,17 @@ def live(tmp_path_factory, project_root):
                                  "--cell-size", "50", "--margin-m", "100", "--root",
                                  str(project), "--input", f"labels={labels}"])
     assert result.exit_code == 0, result.output
+    # a small model (few trees, rows and folds) so the test stays short
+    model_cfg = yaml.safe_load((project_root / "models/configs/default.yaml").read_text())
+    model_cfg["lightgbm"].update(num_boost_round=40, early_stopping_rounds=10)
+    model_cfg["sampling"].update(training_cells=1500, max_positive_rows=8000,
+                                 max_negative_rows=16000)
+    model_cfg["cv"].update(n_folds=2, max_rows=6000)
+    model_cfg["evaluation"].update(cells=200, issue_step_h=48)
+    (base / "small.yaml").write_text(yaml.safe_dump(model_cfg))
+    area_file = project / "areas" / "jammerbugt.yaml"
+    area_file.write_text(area_file.read_text().replace(
+        "training:\n", f"training:\n  model_config_file: {base / 'small.yaml'}\n"))
     state = {"project": project, "world": world, "init": result.output}
     yield state
     mp.undo()

@@ -105,24 +105,31 @@ def drivers_for_issues(
     leads = np.arange(1, n_lead + 1)
 
     o_rain = observed["rain"].values.astype("float64")
-    o_cs = np.concatenate([[0.0], np.cumsum(o_rain)])  # o_cs[i+1] = sum(rain[:i+1])
+    # a missing observed hour makes only the windows that hold it missing: sums run over
+    # the hours with values, and a running count of missing hours marks those windows
+    # (a plain cumulative sum would carry one NaN into every later window)
+    o_missing = ~np.isfinite(o_rain)
+    o_cs = np.concatenate([[0.0], np.cumsum(np.where(o_missing, 0.0, o_rain))])
+    o_miss_cs = np.concatenate([[0], np.cumsum(o_missing)])
     f_cs = np.concatenate([np.zeros((len(idx), 1)), np.cumsum(f_rain, axis=1)], axis=1)
 
-    def window(o_cumsum: np.ndarray, f_cumsum: np.ndarray, hours: int) -> np.ndarray:
+    def window(o_cumsum: np.ndarray, f_cumsum: np.ndarray, hours: int,
+               miss_cumsum: np.ndarray = o_miss_cs) -> np.ndarray:
         # sum over the hours (v - hours, v] where v = issue + lead
         fc_part = f_cumsum[:, leads] - f_cumsum[:, np.maximum(leads - hours, 0)]
         n_obs = np.maximum(hours - leads, 0)  # observed hours inside the window
         end = idx[:, None] + 1
         obs_part = o_cumsum[end] - o_cumsum[end - n_obs[None, :]]
-        return fc_part + obs_part
+        holes = miss_cumsum[end] - miss_cumsum[end - n_obs[None, :]]
+        return np.where(holes > 0, np.nan, fc_part + obs_part)
 
     out = {f"rain_{h}h": window(o_cs, f_cs, h) for h in RAIN_WINDOWS_H}
 
     k = API_DECAY_PER_DAY ** (1.0 / 24.0)
     api_obs = np.empty_like(o_rain)
     acc = 0.0
-    for i, r in enumerate(o_rain):  # one pass over the history, shared by all issues
-        acc = acc * k + r
+    for i, r in enumerate(np.where(o_missing, 0.0, o_rain)):  # one pass, shared by all
+        acc = acc * k + r  # issues; a missing hour adds nothing (the index decays over it)
         api_obs[i] = acc
     # the index starts from zero HISTORY_NEEDED_H hours before each issue time, so it
     # does not depend on how much older history happens to be loaded
@@ -135,13 +142,17 @@ def drivers_for_issues(
     out["api"] = api
 
     evap_h = observed["evaporation"].values.astype("float64") / 24.0
-    e_cs = np.concatenate([[0.0], np.cumsum(evap_h)])
-    evap_last_day = (e_cs[idx + 1] - e_cs[idx + 1 - 24]) / 24.0  # mean hourly, persisted
+    e_missing = ~np.isfinite(evap_h)
+    e_cs = np.concatenate([[0.0], np.cumsum(np.where(e_missing, 0.0, evap_h))])
+    e_miss_cs = np.concatenate([[0], np.cumsum(e_missing)])
+    evap_last_day = np.where(e_miss_cs[idx + 1] - e_miss_cs[idx + 1 - 24] > 0, np.nan,
+                             (e_cs[idx + 1] - e_cs[idx + 1 - 24]) / 24.0)  # persisted
     fe_cs = np.concatenate([np.zeros((len(idx), 1)),
                             np.cumsum(np.repeat(evap_last_day[:, None], n_lead, 1), 1)], 1)
     for d in BALANCE_WINDOWS_D:
         h = d * 24
-        out[f"rain_minus_evaporation_{d}d"] = window(o_cs, f_cs, h) - window(e_cs, fe_cs, h)
+        out[f"rain_minus_evaporation_{d}d"] = (window(o_cs, f_cs, h)
+                                               - window(e_cs, fe_cs, h, e_miss_cs))
 
     f_sea = fc["sea_level"].transpose("issue_time", "lead").values.astype("float64")
     o_sea = observed["sea_level"].values.astype("float64")
