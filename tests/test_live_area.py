@@ -140,3 +140,77 @@ def test_run_all_then_three_hours_later_then_offline_replay(live, monkeypatch):
     assert len(world.requests) == before
     again = xr.load_dataset(folder / "forecast.nc")
     np.testing.assert_array_equal(again["probability"].values, fc["probability"].values)
+
+
+# ---- failure shapes: each source's bad answers, on a fresh cache --------------------------
+
+def _inputs(live, tmp_path):
+    from wetindex.commands.area import load_area
+    from wetindex.sources.http import HttpClient
+    from wetindex.sources.live import LiveInputs
+
+    live["world"].now = ISSUE + pd.Timedelta(minutes=5)
+    live["world"].faults.clear()
+    live["world"].drop_hours.clear()
+    config = load_area(live["project"], "jammerbugt")
+    config = config.model_copy(update={"live": config.live.model_copy(
+        update={"history_days": 31})})
+    sleeps: list[float] = []
+    inputs = LiveInputs(config, live["project"], tmp_path / "var" / "jammerbugt", now=ISSUE,
+                        http=HttpClient(sleep=sleeps.append))
+    return inputs, sleeps
+
+
+def _truncated() -> tuple[int, dict[str, str], bytes]:
+    return 200, {"Content-Type": "application/geo+json"}, b'{"type":"FeatureCollection","fe'
+
+
+def test_429_with_retry_after_is_waited_for_and_5xx_falls_back_to_a_named_source(
+        live, tmp_path):
+    inputs, sleeps = _inputs(live, tmp_path)
+    world = live["world"]
+    world.faults["/dmi_metobs/collections/observation/items"] = [
+        (429, {"Retry-After": "7"}, b"fair use limit")]
+    world.faults["/harmonie_dini_sf/instances/"] = [(503, {}, b"busy")] * 3
+    obs = inputs.observed(np.datetime64(ISSUE - pd.Timedelta(days=2)), np.datetime64(ISSUE))
+    assert np.isfinite(obs["rain"].values).all()
+    assert 7.0 in sleeps                          # the Retry-After asked for
+    fc = inputs.forecast(np.datetime64(ISSUE))
+    assert "Open-Meteo forecast instead" in inputs.proxies["fallback:rain_forecast"]
+    assert "HTTP 503" in inputs.proxies["fallback:rain_forecast"]
+    assert fc.attrs["rain_run"].startswith("open-meteo")
+    assert float(fc["rain"].sel(lead=24)) > 5     # the storm, from the fallback
+
+
+def test_truncated_and_changed_schema_are_clear_errors_and_never_cached(live, tmp_path):
+    from wetindex.sources.base import InputMissingError
+
+    inputs, _ = _inputs(live, tmp_path)
+    world = live["world"]
+    world.faults["/dmi_oceanobs/collections/observation/items"] = [_truncated()]
+    with pytest.raises(InputMissingError, match="not complete JSON"):
+        inputs.observed_end()
+    again, _ = _inputs(live, tmp_path)             # the same cache: the bad answer not kept
+    assert pd.Timestamp(again.observed_end()) == ISSUE
+    renamed = {"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": {
+        "type": "Point", "coordinates": [9.6, 57.3]}, "properties": {
+            "step": "2026-01-10T03:00:00.000Z", "sea-level-deviation": 0.2}}]}
+    world.faults["/dkss_nsbs/instances/"] = [(200, {}, json.dumps(renamed).encode())]
+    with pytest.raises(InputMissingError, match=r"changed schema.*sea-mean-deviation"):
+        again.forecast(np.datetime64(ISSUE))
+
+
+def test_a_stale_surge_feed_refuses_and_a_missing_hour_is_filled_and_named(live, tmp_path):
+    from wetindex.sources.base import InputMissingError
+
+    inputs, _ = _inputs(live, tmp_path)
+    world = live["world"]
+    world.drop_hours.add(ISSUE - pd.Timedelta(hours=30))
+    old = pd.Timestamp("2026-01-08T00:00")
+    listing = {"instances": [{"id": old.strftime("%Y-%m-%dT%H:%M:%S.000Z")}]}
+    world.faults["/dkss_nsbs/instances?"] = [(200, {}, json.dumps(listing).encode())]
+    obs = inputs.observed(np.datetime64(ISSUE - pd.Timedelta(days=2)), np.datetime64(ISSUE))
+    assert np.isfinite(obs["rain"].values).all()
+    assert "1 missing hour(s) filled" in inputs.proxies["gap:rain"]
+    with pytest.raises(InputMissingError, match="stale feed: no model run within 12 h"):
+        inputs.forecast(np.datetime64(ISSUE))
