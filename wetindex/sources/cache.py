@@ -65,6 +65,14 @@ def _atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
+def _file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
 class ResponseCache:
     """Content-hash cache of responses (see module docstring).
 
@@ -124,6 +132,38 @@ class ResponseCache:
             fetched_at=pd.Timestamp.now(tz="UTC").isoformat(), licence=licence,
             checksum=checksum, size=len(content), content_type=content_type, body=body,
             extra=dict(extra or {}))
+        _atomic_write(self._record_path(key),
+                      json.dumps(prov.to_dict(), indent=1, ensure_ascii=False).encode())
+        return prov
+
+    def lookup_file(self, key: str) -> tuple[Path, Provenance] | None:
+        """Like :meth:`lookup` but without reading the object into memory: its path."""
+        record = self._record_path(key)
+        if not record.exists():
+            return None
+        prov = Provenance(**json.loads(record.read_text(encoding="utf-8")))
+        obj = self._object_path(prov.checksum)
+        if not obj.exists() or _file_sha256(obj) != prov.checksum:
+            return None
+        os.utime(record)
+        return obj, prov
+
+    def store_file(self, key: str, path: Path, *, source: str, method: str, url: str,
+                   params: dict[str, Any] | None, licence: str, content_type: str = ""
+                   ) -> Provenance:
+        """Move a downloaded file into the cache (hashed in chunks) and record it."""
+        checksum = _file_sha256(path)
+        obj = self._object_path(checksum)
+        obj.parent.mkdir(parents=True, exist_ok=True)
+        if obj.exists():
+            Path(path).unlink()
+        else:
+            os.replace(path, obj)
+        prov = Provenance(
+            source=source, method=method.upper(), url=url,
+            params={str(k): str(v) for k, v in (params or {}).items()},
+            fetched_at=pd.Timestamp.now(tz="UTC").isoformat(), licence=licence,
+            checksum=checksum, size=obj.stat().st_size, content_type=content_type)
         _atomic_write(self._record_path(key),
                       json.dumps(prov.to_dict(), indent=1, ensure_ascii=False).encode())
         return prov

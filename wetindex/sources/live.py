@@ -101,6 +101,10 @@ class LiveInputs(AreaInputs):
         #: named substitutes and fallbacks (written to status.json as ``proxies``)
         self.proxies: dict[str, str] = {}
         self.used_sources: list[str] = []
+        archived = forecast_archive.archived_issues(self.area_dir)
+        self.proxies["training_forecast"] = forecast_archive.SUBSTITUTE + (
+            f"; archive: {len(archived)} run(s) {archived[0]:%Y-%m-%d %H:%M} – "
+            f"{archived[-1]:%Y-%m-%d %H:%M}" if len(archived) else "; archive: empty so far")
         self.coastal = bool(self.spec.sea_stations) or self.spec.overrides.sea_level is not None
         if not self.coastal:
             self.proxies["sea_level"] = (f"non-coastal area: no sea level (held at "
@@ -460,7 +464,6 @@ class LiveInputs(AreaInputs):
 
     def forecasts_many(self, issue_times: np.ndarray) -> xr.Dataset:
         """Archived forecasts where they exist, else the documented substitute."""
-        self.proxies["training_forecast"] = forecast_archive.SUBSTITUTE
         return forecast_archive.forecasts_for_training(
             self.area_dir, np.asarray(issue_times, "datetime64[ns]"), self._drivers,
             self.max_lead_h)
