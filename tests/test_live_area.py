@@ -217,3 +217,16 @@ def test_a_stale_surge_feed_refuses_and_a_missing_hour_is_filled_and_named(live,
     assert "1 missing hour(s) filled" in inputs.proxies["gap:rain"]
     with pytest.raises(InputMissingError, match="stale feed: no model run within 12 h"):
         inputs.forecast(np.datetime64(ISSUE))
+
+
+def test_outside_denmark_open_meteo_serves_rain_and_evaporation(live, tmp_path):
+    inputs, _ = _inputs(live, tmp_path)
+    spec = inputs.spec.model_copy(update={"region": "global", "sea_stations": []})
+    inputs = type(inputs)(inputs.config.model_copy(update={"live": spec}), live["project"],
+                          tmp_path / "var" / "global", now=ISSUE)
+    obs = inputs.observed(np.datetime64(ISSUE - pd.Timedelta(days=2)), np.datetime64(ISSUE))
+    assert np.isfinite(obs["rain"].values).all() and (obs["evaporation"] > 0).all()
+    assert (obs["sea_level"] == -10.0).all() and "non-coastal" in inputs.proxies["sea_level"]
+    fc = inputs.forecast(np.datetime64(ISSUE))
+    assert fc.attrs["rain_run"].startswith("open-meteo") and "rain_zone" not in fc
+    assert set(inputs.used_sources) == {"openmeteo_archive", "openmeteo_forecast"}
