@@ -230,3 +230,27 @@ def test_outside_denmark_open_meteo_serves_rain_and_evaporation(live, tmp_path):
     fc = inputs.forecast(np.datetime64(ISSUE))
     assert fc.attrs["rain_run"].startswith("open-meteo") and "rain_zone" not in fc
     assert set(inputs.used_sources) == {"openmeteo_archive", "openmeteo_forecast"}
+
+
+def test_training_reads_the_archive_and_the_substitute_before_it(live):
+    from wetindex.commands.area import load_area
+    from wetindex.sources.forecast_archive import archive_path
+    from wetindex.sources.live import LiveInputs
+
+    area_dir = live["project"] / "var" / "jammerbugt"
+    live["world"].now = LATER + pd.Timedelta(minutes=5)
+    inputs = LiveInputs(load_area(live["project"], "jammerbugt"), live["project"], area_dir,
+                        now=LATER)
+    early = ISSUE - pd.Timedelta(days=20)
+    issues = np.array([early, LATER], "datetime64[ns]")
+    many = inputs.forecasts_many(issues)
+    archived = xr.load_dataset(archive_path(area_dir, LATER))
+    np.testing.assert_array_equal(many["rain"].sel(issue_time=issues[1]).values,
+                                  archived["rain"].values)
+    # before the archive: the observed rain with an error growing by lead, the same each time
+    truth = inputs._drivers["rain"].reindex(early + pd.to_timedelta(np.arange(1, 49), "h"))
+    sub = many["rain"].sel(issue_time=issues[0]).values
+    assert np.array_equal(sub > 0, truth.to_numpy() > 0)
+    again = inputs.forecasts_many(issues[:1])["rain"].values[0]
+    np.testing.assert_array_equal(sub, again)
+    assert "archive: 2 run(s)" in inputs.proxies["training_forecast"]
