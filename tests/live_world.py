@@ -180,7 +180,7 @@ class LiveWorld:
                 return 200, {"Content-Type": "image/tiff"}, self.wcs(q)
             if source == "dagi":
                 return self.json(self.dagi())
-            if source == "openmeteo_forecast":
+            if source in ("openmeteo_forecast", "openmeteo_archive"):
                 return self.json(self.openmeteo(q))
             if rest == "collections/station/items":
                 return self.json(self.stations(source))
@@ -301,7 +301,12 @@ class LiveWorld:
 
     def openmeteo(self, q) -> dict:
         doc = json.loads(json.dumps(self.openmeteo_template))
-        t = pd.date_range(self.now.floor("1D"), periods=72, freq="1h")
+        if "start_date" in q:  # the archive: whole days, up to the last full hour
+            t = pd.date_range(q["start_date"], pd.Timestamp(q["end_date"])
+                              + pd.Timedelta(hours=23), freq="1h")
+            t = t[t <= self.now.floor("1h")]
+        else:
+            t = pd.date_range(self.now.floor("1D"), periods=72, freq="1h")
         doc.update(latitude=float(q["latitude"]), longitude=float(q["longitude"]),
                    utc_offset_seconds=0, timezone="GMT", timezone_abbreviation="GMT")
         rain = self.weather["rain"].reindex(t).fillna(0.0)

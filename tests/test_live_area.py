@@ -47,6 +47,17 @@ def live(tmp_path_factory, project_root):
                                  "--cell-size", "50", "--margin-m", "100", "--root",
                                  str(project), "--input", f"labels={labels}"])
     assert result.exit_code == 0, result.output
+    # a small model (few trees, rows and folds) so the test stays short
+    model_cfg = yaml.safe_load((project_root / "models/configs/default.yaml").read_text())
+    model_cfg["lightgbm"].update(num_boost_round=40, early_stopping_rounds=10)
+    model_cfg["sampling"].update(training_cells=1500, max_positive_rows=8000,
+                                 max_negative_rows=16000)
+    model_cfg["cv"].update(n_folds=2, max_rows=6000)
+    model_cfg["evaluation"].update(cells=200, issue_step_h=48)
+    (base / "small.yaml").write_text(yaml.safe_dump(model_cfg))
+    area_file = project / "areas" / "jammerbugt.yaml"
+    area_file.write_text(area_file.read_text().replace(
+        "training:\n", f"training:\n  model_config_file: {base / 'small.yaml'}\n"))
     state = {"project": project, "world": world, "init": result.output}
     yield state
     mp.undo()
@@ -103,6 +114,9 @@ def test_run_all_then_three_hours_later_then_offline_replay(live, monkeypatch):
     # the storm of 2026-01-11 06:00 is 24 h ahead: the forecast rain and sea rise there
     assert float(drivers["rain"].sel(lead=24)) > 5 * float(drivers["rain"].sel(lead=1)) + 1
     assert float(drivers["sea_level"].sel(lead=24)) > 1.0
+    # rain by HARMONIE grid point: the cells are split into driver zones
+    assert drivers.sizes["zone"] >= 2 and fc["probability"].attrs["driver_zones"] >= 2
+    assert drivers["rain_zone"].std("zone").max() > 0
     card = next((project / "models" / "jammerbugt").rglob("model_card.md")).read_text()
     assert "error model by lead" in card
 
@@ -129,3 +143,114 @@ def test_run_all_then_three_hours_later_then_offline_replay(live, monkeypatch):
     assert len(world.requests) == before
     again = xr.load_dataset(folder / "forecast.nc")
     np.testing.assert_array_equal(again["probability"].values, fc["probability"].values)
+
+
+# ---- failure shapes: each source's bad answers, on a fresh cache --------------------------
+
+def _inputs(live, tmp_path):
+    from wetindex.commands.area import load_area
+    from wetindex.sources.http import HttpClient
+    from wetindex.sources.live import LiveInputs
+
+    live["world"].now = ISSUE + pd.Timedelta(minutes=5)
+    live["world"].faults.clear()
+    live["world"].drop_hours.clear()
+    config = load_area(live["project"], "jammerbugt")
+    config = config.model_copy(update={"live": config.live.model_copy(
+        update={"history_days": 31})})
+    sleeps: list[float] = []
+    inputs = LiveInputs(config, live["project"], tmp_path / "var" / "jammerbugt", now=ISSUE,
+                        http=HttpClient(sleep=sleeps.append))
+    return inputs, sleeps
+
+
+def _truncated() -> tuple[int, dict[str, str], bytes]:
+    return 200, {"Content-Type": "application/geo+json"}, b'{"type":"FeatureCollection","fe'
+
+
+def test_429_with_retry_after_is_waited_for_and_5xx_falls_back_to_a_named_source(
+        live, tmp_path):
+    inputs, sleeps = _inputs(live, tmp_path)
+    world = live["world"]
+    world.faults["/dmi_metobs/collections/observation/items"] = [
+        (429, {"Retry-After": "7"}, b"fair use limit")]
+    world.faults["/harmonie_dini_sf/instances/"] = [(503, {}, b"busy")] * 3
+    obs = inputs.observed(np.datetime64(ISSUE - pd.Timedelta(days=2)), np.datetime64(ISSUE))
+    assert np.isfinite(obs["rain"].values).all()
+    assert 7.0 in sleeps                          # the Retry-After asked for
+    fc = inputs.forecast(np.datetime64(ISSUE))
+    assert "Open-Meteo forecast instead" in inputs.proxies["fallback:rain_forecast"]
+    assert "HTTP 503" in inputs.proxies["fallback:rain_forecast"]
+    assert fc.attrs["rain_run"].startswith("open-meteo")
+    assert float(fc["rain"].sel(lead=24)) > 5     # the storm, from the fallback
+
+
+def test_truncated_and_changed_schema_are_clear_errors_and_never_cached(live, tmp_path):
+    from wetindex.sources.base import InputMissingError
+
+    inputs, _ = _inputs(live, tmp_path)
+    world = live["world"]
+    world.faults["/dmi_oceanobs/collections/observation/items"] = [_truncated()]
+    with pytest.raises(InputMissingError, match="not complete JSON"):
+        inputs.observed_end()
+    again, _ = _inputs(live, tmp_path)             # the same cache: the bad answer not kept
+    assert pd.Timestamp(again.observed_end()) == ISSUE
+    renamed = {"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": {
+        "type": "Point", "coordinates": [9.6, 57.3]}, "properties": {
+            "step": "2026-01-10T03:00:00.000Z", "sea-level-deviation": 0.2}}]}
+    world.faults["/dkss_nsbs/instances/"] = [(200, {}, json.dumps(renamed).encode())]
+    with pytest.raises(InputMissingError, match=r"changed schema.*sea-mean-deviation"):
+        again.forecast(np.datetime64(ISSUE))
+
+
+def test_a_stale_surge_feed_refuses_and_a_missing_hour_is_filled_and_named(live, tmp_path):
+    from wetindex.sources.base import InputMissingError
+
+    inputs, _ = _inputs(live, tmp_path)
+    world = live["world"]
+    world.drop_hours.add(ISSUE - pd.Timedelta(hours=30))
+    old = pd.Timestamp("2026-01-08T00:00")
+    listing = {"instances": [{"id": old.strftime("%Y-%m-%dT%H:%M:%S.000Z")}]}
+    world.faults["/dkss_nsbs/instances?"] = [(200, {}, json.dumps(listing).encode())]
+    obs = inputs.observed(np.datetime64(ISSUE - pd.Timedelta(days=2)), np.datetime64(ISSUE))
+    assert np.isfinite(obs["rain"].values).all()
+    assert "1 missing hour(s) filled" in inputs.proxies["gap:rain"]
+    with pytest.raises(InputMissingError, match="stale feed: no model run within 12 h"):
+        inputs.forecast(np.datetime64(ISSUE))
+
+
+def test_outside_denmark_open_meteo_serves_rain_and_evaporation(live, tmp_path):
+    inputs, _ = _inputs(live, tmp_path)
+    spec = inputs.spec.model_copy(update={"region": "global", "sea_stations": []})
+    inputs = type(inputs)(inputs.config.model_copy(update={"live": spec}), live["project"],
+                          tmp_path / "var" / "global", now=ISSUE)
+    obs = inputs.observed(np.datetime64(ISSUE - pd.Timedelta(days=2)), np.datetime64(ISSUE))
+    assert np.isfinite(obs["rain"].values).all() and (obs["evaporation"] > 0).all()
+    assert (obs["sea_level"] == -10.0).all() and "non-coastal" in inputs.proxies["sea_level"]
+    fc = inputs.forecast(np.datetime64(ISSUE))
+    assert fc.attrs["rain_run"].startswith("open-meteo") and "rain_zone" not in fc
+    assert set(inputs.used_sources) == {"openmeteo_archive", "openmeteo_forecast"}
+
+
+def test_training_reads_the_archive_and_the_substitute_before_it(live):
+    from wetindex.commands.area import load_area
+    from wetindex.sources.forecast_archive import archive_path
+    from wetindex.sources.live import LiveInputs
+
+    area_dir = live["project"] / "var" / "jammerbugt"
+    live["world"].now = LATER + pd.Timedelta(minutes=5)
+    inputs = LiveInputs(load_area(live["project"], "jammerbugt"), live["project"], area_dir,
+                        now=LATER)
+    early = ISSUE - pd.Timedelta(days=20)
+    issues = np.array([early, LATER], "datetime64[ns]")
+    many = inputs.forecasts_many(issues)
+    archived = xr.load_dataset(archive_path(area_dir, LATER))
+    np.testing.assert_array_equal(many["rain"].sel(issue_time=issues[1]).values,
+                                  archived["rain"].values)
+    # before the archive: the observed rain with an error growing by lead, the same each time
+    truth = inputs._drivers["rain"].reindex(early + pd.to_timedelta(np.arange(1, 49), "h"))
+    sub = many["rain"].sel(issue_time=issues[0]).values
+    assert np.array_equal(sub > 0, truth.to_numpy() > 0)
+    again = inputs.forecasts_many(issues[:1])["rain"].values[0]
+    np.testing.assert_array_equal(sub, again)
+    assert "archive: 2 run(s)" in inputs.proxies["training_forecast"]

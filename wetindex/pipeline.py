@@ -384,9 +384,15 @@ def forecast_stage(ctx: AreaContext, inputs: AreaInputs, static: xr.Dataset,
     issue_time = pd.Timestamp(issue_time) if issue_time is not None else latest_issue_time(inputs)
     health = health or input_health(inputs, issue_time, ctx.config.forecast.stale_after_h)
     fin = gather_inputs(inputs, static, issue_time.to_datetime64(), model.screen)
-    with dask_client(ctx) as client:
-        prob = predict_cells(model.booster, fin, inputs.grid, client,
-                             chunk_cells=ctx.config.dask.chunk_cells)
+    zoned = getattr(inputs, "rain_zones", None)  # gridded forecast rain (live areas)
+    if zoned is not None and zoned(issue_time.to_datetime64()) is not None:
+        from wetindex.model.zones import predict_zones
+
+        prob = predict_zones(model.booster, inputs, fin, inputs.grid)
+    else:
+        with dask_client(ctx) as client:
+            prob = predict_cells(model.booster, fin, inputs.grid, client,
+                                 chunk_cells=ctx.config.dask.chunk_cells)
     calibration = model.metadata.get("calibration") or {}
     if any(not m.get("identity") for m in calibration.get("maps", [])):
         # only a map the guard kept changes anything; skip the copy of the cube otherwise

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import httpx
 import numpy as np
 import pandas as pd
 import pytest
@@ -45,8 +46,9 @@ def test_dagi_wfs(make_session, monkeypatch, tmp_path):
     session, rec, _ = make_session("dagi", lambda r: json_response(doc))
     boundary = dagi.fetch_boundary(session, "0849")
     params = rec.requests[0].url.params
-    assert params["request"] == "GetFeature" and "<Literal>0849</Literal>" in params["filter"]
-    assert params["apikey"] == "k-1" and "k-1" not in str(session.cache.records())
+    assert params["request"] == "GetFeature" and params["typeNames"] == "Kommuneinddeling"
+    assert "<fes:Literal>0849</fes:Literal>" in params["filter"]
+    assert params["apiKey"] == "k-1" and "k-1" not in str(session.cache.records())
     assert boundary.geometry.iloc[0].area == pytest.approx(40_000 * 35_000)
     assert boundary.attrs["source"] == "dagi"
     empty = {"type": "FeatureCollection", "features": []}
@@ -56,6 +58,35 @@ def test_dagi_wfs(make_session, monkeypatch, tmp_path):
         dagi.fetch_boundary(session, "849")
     monkeypatch.delenv("DATAFORDELER_API_KEY")
     with pytest.raises(CredentialMissingError, match="DATAFORDELER_API_KEY"):
+        dagi.fetch_boundary(session, "0849")
+
+
+DAGI_GML = b"""<?xml version="1.0" encoding="UTF-8"?>
+<wfs:FeatureCollection xmlns:wfs="http://www.opengis.net/wfs/2.0"
+  xmlns:gml="http://www.opengis.net/gml/3.2" xmlns:dagi="http://data.gov.dk/schemas/dagi"
+  numberMatched="1" numberReturned="1">
+ <wfs:member><dagi:Kommuneinddeling gml:id="Kommuneinddeling.389149">
+  <dagi:kommunekode>0849</dagi:kommunekode><dagi:navn>Jammerbugt</dagi:navn>
+  <dagi:geometri><gml:MultiSurface srsName="urn:ogc:def:crs:EPSG::25832" gml:id="g1">
+   <gml:surfaceMember><gml:Polygon gml:id="p1"><gml:exterior><gml:LinearRing><gml:posList>
+    505000 6320000 545000 6320000 545000 6355000 505000 6355000 505000 6320000
+   </gml:posList></gml:LinearRing></gml:exterior></gml:Polygon></gml:surfaceMember>
+  </gml:MultiSurface></dagi:geometri>
+ </dagi:Kommuneinddeling></wfs:member>
+</wfs:FeatureCollection>"""
+
+
+def test_dagi_wfs_gml_answer_and_an_exception_report(make_session, monkeypatch, tmp_path):
+    monkeypatch.setenv("DATAFORDELER_API_KEY", "k-1")
+    session, _, _ = make_session("dagi", lambda r: httpx.Response(
+        200, content=DAGI_GML, headers={"content-type": "application/gml+xml"}))
+    boundary = dagi.fetch_boundary(session, "849")
+    assert boundary.crs.to_epsg() == 25832 and boundary["code"].iloc[0] == "0849"
+    assert boundary.geometry.iloc[0].area == pytest.approx(40_000 * 35_000)
+    report = b'<ows:ExceptionReport><ows:Exception exceptionCode="InvalidParameterValue"/>'
+    session, _, _ = make_session("dagi", lambda r: httpx.Response(200, content=report),
+                                 cache_dir=tmp_path / "other")
+    with pytest.raises(SourceError, match="not a WFS FeatureCollection"):
         dagi.fetch_boundary(session, "0849")
 
 

@@ -143,13 +143,17 @@ def drivers_for_issues(
     out["api"] = api
 
     evap_h = observed["evaporation"].values.astype("float64") / 24.0
-    e_cs = np.concatenate([[0.0], np.cumsum(np.nan_to_num(evap_h))])
-    evap_last_day = (e_cs[idx + 1] - e_cs[idx + 1 - 24]) / 24.0  # mean hourly, persisted
+    e_missing = ~np.isfinite(evap_h)
+    e_cs = np.concatenate([[0.0], np.cumsum(np.where(e_missing, 0.0, evap_h))])
+    e_miss_cs = np.concatenate([[0], np.cumsum(e_missing)])
+    evap_last_day = np.where(e_miss_cs[idx + 1] - e_miss_cs[idx + 1 - 24] > 0, np.nan,
+                             (e_cs[idx + 1] - e_cs[idx + 1 - 24]) / 24.0)  # persisted
     fe_cs = np.concatenate([np.zeros((len(idx), 1)),
                             np.cumsum(np.repeat(evap_last_day[:, None], n_lead, 1), 1)], 1)
     for d in BALANCE_WINDOWS_D:
         h = d * 24
-        out[f"rain_minus_evaporation_{d}d"] = window(o_cs, f_cs, h) - window(e_cs, fe_cs, h)
+        out[f"rain_minus_evaporation_{d}d"] = (window(o_cs, f_cs, h)
+                                               - window(e_cs, fe_cs, h, e_miss_cs))
 
     f_sea = fc["sea_level"].transpose("issue_time", "lead").values.astype("float64")
     o_sea = observed["sea_level"].values.astype("float64")

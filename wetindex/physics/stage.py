@@ -56,7 +56,8 @@ def physical_forecast_stage(ctx: Any, inputs: Any, static: xr.Dataset,
                              area_id=ctx.config.name, explain=fc.explain)
     issued = issue_time.to_pydatetime().replace(tzinfo=UTC)
     status = RunStatus(
-        area_name=ctx.config.title, issue_time=issued, generated_at=generated_at or datetime.now(UTC),
+        area_name=ctx.config.title, issue_time=issued,
+        generated_at=generated_at or datetime.now(UTC),
         next_update=issued + timedelta(hours=ctx.config.forecast.issue_every_h),
         inputs=health, forecast_ok=True, message=message)
     folder = pipeline.write_forecast(ctx, ds, warnings, status,

@@ -154,8 +154,10 @@ class ResponseCache:
         return obj, prov
 
     def store_file(self, key: str, path: Path, *, source: str, url: str, licence: str,
+                   method: str = "GET", params: dict[str, Any] | None = None,
                    content_type: str = "", extra: dict[str, Any] | None = None) -> Provenance:
-        """Move the downloaded file ``path`` into the cache under ``key``; its record."""
+        """Move the downloaded file ``path`` into the cache under ``key`` (hashed in
+        chunks, never whole in memory); its record."""
         path = Path(path)
         checksum = _file_sha256(path)
         obj = self._object_path(checksum)
@@ -166,7 +168,8 @@ class ResponseCache:
         else:
             os.replace(path, obj)
         prov = Provenance(
-            source=source, method="GET", url=url, params={},
+            source=source, method=method.upper(), url=url,
+            params={str(k): str(v) for k, v in (params or {}).items()},
             fetched_at=pd.Timestamp.now(tz="UTC").isoformat(), licence=licence,
             checksum=checksum, size=size, content_type=content_type, extra=dict(extra or {}))
         _atomic_write(self._record_path(key),

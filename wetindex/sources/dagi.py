@@ -7,9 +7,11 @@ used. Two routes:
   with the municipality picked by code (``KOMKODE``, ``kommunekode``, ``kode``) or
   name (``KOMNAVN``, ``navn``) when the file holds several.
 * :func:`fetch_boundary` — the DAGI municipality layer of Datafordeleren as an OGC WFS
-  (``typeName`` and base URL in the catalog), ``GetFeature`` filtered on
-  ``kommunekode`` with GeoJSON output, EPSG:25832. The API key comes from
-  ``DATAFORDELER_API_KEY``.
+  2.0 (``DAGI_10MULTIGEOM_GMLSFP``, base URL in the catalog), ``GetFeature`` of type
+  ``Kommuneinddeling`` filtered (FES 2.0) on ``kommunekode``, EPSG:25832. The service
+  answers GML 3.2 (simple-features profile), parsed with GDAL; a GeoJSON answer is
+  read too. The API key comes from ``DATAFORDELER_API_KEY`` and is sent as ``apiKey``
+  [3P: the spelling other callers of this WFS use].
 
 Both return a one-row GeoDataFrame (``code``, ``name``, ``geometry``) in the CRS
 asked for (default EPSG:25832), with ``attrs["source"]`` saying which route.
@@ -103,11 +105,45 @@ def boundary_from_file(path: Path, *, code: str | None = None, name: str | None 
 def wfs_query(code: str, type_name: str) -> dict[str, str]:
     """WFS 2.0 GetFeature parameters for one municipality (without the key)."""
     return {"service": "WFS", "version": "2.0.0", "request": "GetFeature",
-            "typeNames": type_name, "outputFormat": "application/json",
-            "srsName": "EPSG:25832",
-            "filter": ("<Filter><PropertyIsEqualTo><PropertyName>kommunekode</PropertyName>"
-                       f"<Literal>{municipality_code(code)}</Literal></PropertyIsEqualTo>"
-                       "</Filter>")}
+            "typeNames": type_name, "srsName": "EPSG:25832",
+            "filter": ('<fes:Filter xmlns:fes="http://www.opengis.net/fes/2.0">'
+                       "<fes:PropertyIsEqualTo><fes:ValueReference>kommunekode"
+                       f"</fes:ValueReference><fes:Literal>{municipality_code(code)}"
+                       "</fes:Literal></fes:PropertyIsEqualTo></fes:Filter>")}
+
+
+def read_wfs_answer(content: bytes, *, source: str, request: str) -> gpd.GeoDataFrame:
+    """Features of a WFS answer: GML (what the DAGI WFS sends) or GeoJSON."""
+    import tempfile
+
+    head = content.lstrip()[:1]
+    if head == b"{":
+        try:
+            doc = json.loads(content)
+        except json.JSONDecodeError as err:
+            raise SourceError(source, request, f"the answer is not complete JSON ({err.msg})",
+                              "fetch again; the answer was cut off") from None
+        if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
+            raise SourceError(source, request, "the answer is not a GeoJSON FeatureCollection",
+                              "check typeNames against the service's capabilities")
+        if not doc.get("features"):
+            return gpd.GeoDataFrame()
+        return gpd.read_file(json.dumps(doc))
+    if head != b"<" or b"FeatureCollection" not in content[:2000]:
+        text = content[:200].decode("utf-8", "replace")
+        raise SourceError(source, request, f"the answer is not a WFS FeatureCollection "
+                          f"({text!r})", "an exception report or an error page: read it, "
+                          "check typeNames and the key")
+    with tempfile.TemporaryDirectory() as folder:  # GDAL writes a .gfs schema beside it
+        path = Path(folder) / "answer.gml"
+        path.write_bytes(content)
+        try:
+            return gpd.read_file(path)
+        except Exception as err:  # GDAL raises many types for a cut-off or odd GML
+            if b'numberReturned="0"' in content:
+                return gpd.GeoDataFrame()
+            raise SourceError(source, request, f"the GML answer cannot be read ({err})",
+                              "fetch again; if it persists the schema changed") from None
 
 
 def fetch_boundary(session: SourceSession, code: str, *, crs: str = "EPSG:25832",
@@ -115,16 +151,13 @@ def fetch_boundary(session: SourceSession, code: str, *, crs: str = "EPSG:25832"
     """The municipality boundary from the DAGI WFS (see module docstring)."""
     key = session.credential(KEY_VARIABLE, "Datafordeleren's DAGI service needs an API key")
     params = wfs_query(code, type_name)
-    doc = session.fetch_json(session.entry.base_url, params, secret_params={"apikey": key})
     request = describe_request("GET", session.entry.base_url, params)
-    if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
-        raise SourceError(session.source, request, "the answer is not a GeoJSON FeatureCollection",
-                          "check typeNames and outputFormat against the service's capabilities")
-    if not doc.get("features"):
+    answer = session.fetch(session.entry.base_url, params, secret_params={"apiKey": key})
+    frame = read_wfs_answer(answer.content, source=session.source, request=request)
+    if frame.empty:
         raise SourceError(session.source, request,
                           f"empty answer: no municipality {municipality_code(code)}",
                           "check the code (four digits, e.g. 0849) or give a boundary file")
-    frame = gpd.read_file(json.dumps(doc))
     if frame.crs is None or (frame.crs.to_epsg() == 4326 and abs(frame.total_bounds[0]) > 180):
         # asked for EPSG:25832; a GeoJSON without a crs member is read as WGS84 by default
         frame = frame.set_crs("EPSG:25832", allow_override=True)

@@ -44,7 +44,8 @@ def store(area_dir: Path, issue: pd.Timestamp, forecast: xr.Dataset) -> Path:
     path = archive_path(area_dir, issue)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    forecast[list(VARIABLES)].to_netcdf(tmp)
+    keep = [v for v in (*VARIABLES, "rain_zone") if v in forecast]
+    forecast[keep].to_netcdf(tmp)
     os.replace(tmp, path)
     return path
 

@@ -100,9 +100,8 @@ def open_groundwater_depth(path: Path, *, variable: str | None = None,
 
 def fetch_groundwater_depth(session: SourceSession, url: str, *,
                             variable: str | None = None) -> xr.DataArray:
-    """Fetch a HIP NetCDF from ``url`` into the cache once, and read it."""
-    answer = session.fetch(url, check=_check_netcdf(session.source))
-    path = session.cache.object_path(answer.provenance.checksum)
+    """Fetch a HIP NetCDF from ``url`` into the cache once (streamed to disk), and read it."""
+    path = session.download(url, check_head=_check_netcdf(session.source))
     da = open_groundwater_depth(path, variable=variable, origin=session.source)
     da.attrs.update(licence=session.entry.licence, attribution=session.entry.attribution,
                     url=url)

@@ -199,6 +199,42 @@ class HttpClient:
             "the service is busy or down: try again later")
 
 
+    def stream_to(self, source: str, url: str, dest: Any, *,
+                  params: Mapping[str, Any] | None = None,
+                  secret_params: Mapping[str, str] | None = None,
+                  secret_headers: Mapping[str, str] | None = None,
+                  chunk_bytes: int = 1 << 20) -> str:
+        """GET ``url`` into the file ``dest`` chunk by chunk (a large download never sits
+        in memory), with the retries of :meth:`request`; return the content type."""
+        shown = describe_request("GET", url, params)
+        all_params = {**(params or {}), **(secret_params or {})}
+        last_problem = ""
+        for attempt in range(1, self.retries + 1):
+            wait = self.backoff_s * 2 ** (attempt - 1)
+            try:
+                with self._client.stream("GET", url, params=all_params or None,
+                                         headers=dict(secret_headers or {})) as response:
+                    if response.status_code < 400:
+                        with open(dest, "wb") as f:
+                            for chunk in response.iter_bytes(chunk_bytes):
+                                f.write(chunk)
+                        return response.headers.get("content-type", "")
+                    response.read()
+                    if response.status_code not in RETRY_STATUS:
+                        raise SourceError(source, shown, _status_problem(response),
+                                          _status_fix(response.status_code))
+                    last_problem = _status_problem(response)
+                    asked = retry_after_seconds(response)
+                    if asked is not None:
+                        wait = asked
+            except httpx.TransportError as err:
+                last_problem = f"no answer or cut off ({type(err).__name__})"
+            if attempt < self.retries:
+                self.sleep(min(wait, self.max_wait_s))
+        raise SourceError(source, shown, f"{last_problem} after {self.retries} attempts",
+                          "the service is busy or down: try again later")
+
+
 def _status_problem(response: httpx.Response) -> str:
     text = response.text[:200].replace("\n", " ").strip()
     return f"HTTP {response.status_code}" + (f" ({text})" if text else "")

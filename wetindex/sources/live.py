@@ -98,9 +98,15 @@ class LiveInputs(AreaInputs):
         self.now = now.floor("1h")
         self._http = http
         self._sessions: dict[str, Any] = {}
+        self._forecasts: dict[pd.Timestamp, xr.Dataset] = {}
+        self._zone_of_cell: dict[pd.Timestamp, np.ndarray] = {}
         #: named substitutes and fallbacks (written to status.json as ``proxies``)
         self.proxies: dict[str, str] = {}
         self.used_sources: list[str] = []
+        archived = forecast_archive.archived_issues(self.area_dir)
+        self.proxies["training_forecast"] = forecast_archive.SUBSTITUTE + (
+            f"; archive: {len(archived)} run(s) {archived[0]:%Y-%m-%d %H:%M} – "
+            f"{archived[-1]:%Y-%m-%d %H:%M}" if len(archived) else "; archive: empty so far")
         self.coastal = bool(self.spec.sea_stations) or self.spec.overrides.sea_level is not None
         if not self.coastal:
             self.proxies["sea_level"] = (f"non-coastal area: no sea level (held at "
@@ -342,12 +348,23 @@ class LiveInputs(AreaInputs):
 
     # ---- forecasts ----------------------------------------------------------------------
     def forecast(self, issue_time: np.datetime64) -> xr.Dataset:
-        """The drivers' forecast from the model runs current at ``issue_time``; archived."""
+        """The drivers' forecast from the model runs current at ``issue_time``; archived.
+
+        With HARMONIE, ``rain_zone`` holds the forecast rain of each driver zone (the
+        model's grid points nearest to the area's cells, see :meth:`rain_zones`) and
+        ``rain`` their mean weighted by the cells each covers.
+        """
         issue = pd.Timestamp(issue_time)
+        if issue in self._forecasts:  # one fetch per issue time and run
+            return self._forecasts[issue]
         leads = np.arange(1, self.max_lead_h + 1)
         valid = issue + pd.to_timedelta(leads, "h")
         rain, rain_run = self._rain_forecast(issue, valid)
         sea, sea_run, offset = self._sea_forecast(issue, valid)
+        zones = None
+        if isinstance(rain, pd.DataFrame):  # HARMONIE grid points: driver zones
+            zones = self._zones(rain)
+            rain = zones["rain"]
         anomaly = float(self._drivers["groundwater_anomaly"].ffill().loc[issue])
         ds = xr.Dataset(
             {"rain": ("lead", rain.astype("float32"), {"units": "mm/h"}),
@@ -358,11 +375,46 @@ class LiveInputs(AreaInputs):
         ds.attrs.update(forecast_kind="forecast", issue_time=issue.isoformat(),
                         rain_run=rain_run, sea_level_run=sea_run,
                         sea_level_dvr90_offset_m=offset)
+        if zones is not None:
+            ds["rain_zone"] = (("zone", "lead"), zones["rain_zone"].astype("float32"),
+                               {"units": "mm/h", "long_name": "forecast rain per driver zone"})
+            ds = ds.assign_coords(zone_lon=("zone", zones["lon"]),
+                                  zone_lat=("zone", zones["lat"]))
+            self._zone_of_cell[issue] = zones["zone_of_cell"]
         forecast_archive.store(self.area_dir, issue, ds)
+        self._forecasts[issue] = ds
         return ds
 
+    def _zones(self, rain: pd.DataFrame) -> dict[str, np.ndarray]:
+        """Each cell's nearest HARMONIE point (its driver zone) and the zones' rain."""
+        from scipy.spatial import cKDTree
+
+        from wetindex.sources.harmonise import lonlat_to_grid_xy
+
+        lon = np.array([c[0] for c in rain.columns])
+        lat = np.array([c[1] for c in rain.columns])
+        px, py = lonlat_to_grid_xy(lon, lat, self.grid.crs)
+        gx, gy = np.meshgrid(self.grid.x, self.grid.y)
+        _, nearest = cKDTree(np.column_stack([px, py])).query(
+            np.column_stack([gx.ravel(), gy.ravel()]))
+        used, zone_of_cell, counts = np.unique(nearest, return_inverse=True,
+                                               return_counts=True)
+        values = rain.to_numpy().T[used]                               # (zone, lead)
+        return {"zone_of_cell": zone_of_cell.astype("int32"), "rain_zone": values,
+                "rain": (values * counts[:, None]).sum(0) / counts.sum(),
+                "lon": lon[used], "lat": lat[used]}
+
+    def rain_zones(self, issue_time: np.datetime64) -> tuple[np.ndarray, np.ndarray] | None:
+        """``(zone of each flat cell, rain (zone, lead))`` of the forecast at
+        ``issue_time``, or ``None`` when the rain forecast is one series (a fallback)."""
+        ds = self.forecast(issue_time)
+        issue = pd.Timestamp(issue_time)
+        if "rain_zone" not in ds or issue not in self._zone_of_cell:
+            return None
+        return self._zone_of_cell[issue], ds["rain_zone"].values
+
     def _rain_forecast(self, issue: pd.Timestamp, valid: pd.DatetimeIndex
-                       ) -> tuple[np.ndarray, str]:
+                       ) -> tuple[np.ndarray | pd.DataFrame, str]:
         if self.spec.region == "denmark":
             try:
                 return self._harmonie(issue, valid)
@@ -397,7 +449,8 @@ class LiveInputs(AreaInputs):
         run_id, run_time = pick_run(runs, issue, source=session.source, request=request)
         return session, run_id, run_time
 
-    def _harmonie(self, issue: pd.Timestamp, valid: pd.DatetimeIndex) -> tuple[np.ndarray, str]:
+    def _harmonie(self, issue: pd.Timestamp, valid: pd.DatetimeIndex
+                  ) -> tuple[pd.DataFrame, str]:
         from wetindex.sources.dmi_forecast_edr import deaccumulate, edr_dataset, edr_query
         from wetindex.sources.http import describe_request
 
@@ -410,13 +463,14 @@ class LiveInputs(AreaInputs):
                          source=session.source, request=request)
         rain = deaccumulate(ds["precipitation_accumulated"], source=session.source,
                             request=request, run_start=run_time)
-        series = rain.mean("point").to_pandas().reindex(valid)
-        if series.isna().any():
+        frame = rain.to_pandas().reindex(valid)                     # (valid, point)
+        frame.columns = list(zip(rain["lon"].values, rain["lat"].values, strict=True))
+        if frame.isna().any().any():
             raise SourceError(session.source, request,
                               f"run {run_id} does not cover {valid[0]} – {valid[-1]} "
-                              f"({int(series.isna().sum())} h missing)",
+                              f"({int(frame.isna().any(axis=1).sum())} h missing)",
                               "a later run, or the fallback")
-        return series.to_numpy(), f"{collection} run {run_time.isoformat()}"
+        return frame, f"{collection} run {run_time.isoformat()}"
 
     def _sea_forecast(self, issue: pd.Timestamp, valid: pd.DatetimeIndex
                       ) -> tuple[np.ndarray, str, float]:
@@ -460,7 +514,6 @@ class LiveInputs(AreaInputs):
 
     def forecasts_many(self, issue_times: np.ndarray) -> xr.Dataset:
         """Archived forecasts where they exist, else the documented substitute."""
-        self.proxies["training_forecast"] = forecast_archive.SUBSTITUTE
         return forecast_archive.forecasts_for_training(
             self.area_dir, np.asarray(issue_times, "datetime64[ns]"), self._drivers,
             self.max_lead_h)

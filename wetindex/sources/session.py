@@ -12,6 +12,7 @@ import json
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -110,6 +111,50 @@ class SourceSession:
         if self.on_answer is not None:
             self.on_answer(answer)
         return answer
+
+    def download(self, url: str, params: dict[str, Any] | None = None, *,
+                 secret_params: dict[str, str] | None = None,
+                 secret_headers: dict[str, str] | None = None,
+                 check_head: Callable[[bytes, str], None] | None = None) -> Path:
+        """A large file streamed to the cache (never held in memory); its cached path.
+
+        ``check_head(first_bytes, request)`` rejects an unusable file before it is kept.
+        """
+        import tempfile
+
+        params = {k: v for k, v in (params or {}).items() if v is not None}
+        shown = describe_request("GET", url, params)
+        key = request_key("GET", url, params)
+        hit = None if (self.refresh and not self.cache.offline) else \
+            self.cache.lookup_file(key)
+        if hit is not None:
+            self._answered(Answer(b"", hit[1], from_cache=True))
+            return hit[0]
+        if self.cache.offline:
+            raise OfflineMissError(self.source, shown, str(self.cache.root))
+        (self.cache.root / "objects").mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.cache.root / "objects", prefix=".download-")
+        os.close(fd)
+        try:
+            content_type = self.http.stream_to(self.source, url, tmp, params=params,
+                                               secret_params=secret_params,
+                                               secret_headers=secret_headers)
+            if check_head is not None:
+                with open(tmp, "rb") as f:
+                    check_head(f.read(64), shown)
+            prov = self.cache.store_file(key, tmp, source=self.source, method="GET", url=url,
+                                         params=params, licence=self.entry.licence,
+                                         content_type=content_type)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        self._answered(Answer(b"", prov, from_cache=False))  # content stays on disk
+        return self.cache.object_path(prov.checksum)
+
+    def _answered(self, answer: Answer) -> None:
+        self.answers.append(answer)
+        if self.on_answer is not None:
+            self.on_answer(answer)
 
     def fetch_json(self, url: str, params: dict[str, Any] | None = None, **kw: Any) -> Any:
         """A JSON answer, parsed; a truncated or non-JSON body is one clear error."""
