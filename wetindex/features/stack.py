@@ -115,13 +115,14 @@ def drivers_for_issues(
     o_missing = np.concatenate([[0], np.cumsum(np.isnan(o_rain))])
     f_cs = np.concatenate([np.zeros((len(idx), 1)), np.cumsum(f_rain, axis=1)], axis=1)
 
-    def window(o_cumsum: np.ndarray, f_cumsum: np.ndarray, hours: int) -> np.ndarray:
+    def window(o_cumsum: np.ndarray, f_cumsum: np.ndarray, hours: int,
+               miss_cumsum: np.ndarray = o_missing) -> np.ndarray:
         # sum over the hours (v - hours, v] where v = issue + lead
         fc_part = f_cumsum[:, leads] - f_cumsum[:, np.maximum(leads - hours, 0)]
         n_obs = np.maximum(hours - leads, 0)  # observed hours inside the window
         end = idx[:, None] + 1
         obs_part = o_cumsum[end] - o_cumsum[end - n_obs[None, :]]
-        missing = o_missing[end] - o_missing[end - n_obs[None, :]]
+        missing = miss_cumsum[end] - miss_cumsum[end - n_obs[None, :]]
         return np.where(missing > MAX_MISSING_SHARE * n_obs[None, :], np.nan, fc_part + obs_part)
 
     out = {f"rain_{h}h": window(o_cs, f_cs, h) for h in RAIN_WINDOWS_H}
