@@ -375,3 +375,17 @@ def test_model_passes_gate_reads_the_holdout_scores():
 def test_strict_json_writes_null_for_nan():
     text = dumps({"a": float("nan"), "b": [1.0, np.float32("inf")], "c": np.int64(3)})
     assert strict_json(text) == {"a": None, "b": [1.0, None], "c": 3}
+
+
+def test_only_the_late_feed_is_named_and_continued(project, monkeypatch):
+    f = _csv(project, "rain")
+    f = f[pd.to_datetime(f["time"], utc=True) <= pd.Timestamp("2025-06-08T19:00Z")]
+    name = area_variant(project, "rain-late", {"rain": _write(project, f, "rain_late.csv")})
+    install_model(project, name)
+    r = cli(project, "run", "forecast", "--area", name, now=FRESH_NOW, monkeypatch=monkeypatch)
+    assert r.exit_code == 3, r.output
+    assert "rain ends 2025-06-08 19:00 UTC, 2 h" in r.output and "sea_level ends" not in r.output
+    st = strict_json((project / "var" / name / "forecasts" / "20250608T2100Z" /
+                      "status.json").read_text())
+    health = {i["name"]: i["status"] for i in st["inputs"]}
+    assert health == {"rain": "stale", "sea_level": "fresh", "evaporation": "fresh"}

@@ -94,8 +94,27 @@ def owed_issue_time(now: datetime, issue_every_h: int) -> pd.Timestamp:
     return t.floor(f"{issue_every_h}h")
 
 
+def _local_series(inputs) -> dict[str, pd.Series] | None:
+    """Each family's own series of a local-files area (the drivers are cut to their overlap,
+    which would make a feed that is fine look as late as the one that stopped)."""
+    spec = getattr(inputs, "spec", None)
+    if spec is None or not hasattr(inputs, "path"):
+        return None
+    from wetindex.sources.local import read_series
+
+    out = {}
+    for name in FAMILIES:
+        kind_spec = getattr(spec, name, None)
+        if kind_spec is not None and kind_spec.path is not None:
+            out[name] = read_series(kind_spec, name, inputs.path(name))
+    return out
+
+
 def family_ends(inputs) -> dict[str, pd.Timestamp | None]:
     """The last time each driver family has a value (NaN tails do not count)."""
+    series = _local_series(inputs)
+    if series is not None:
+        return {name: s.last_valid_index() for name, s in series.items()}
     end = pd.Timestamp(inputs.observed_end())
     try:
         obs = inputs.observed((end - LOOKBACK).to_datetime64(), end.to_datetime64())
@@ -139,18 +158,24 @@ def continue_drivers(inputs, until: pd.Timestamp, report: Freshness) -> None:
     continued, and a late feed there refuses the run.
     """
     frame = getattr(inputs, "_drivers", None)
-    if not isinstance(frame, pd.DataFrame):
+    series = _local_series(inputs)
+    if not isinstance(frame, pd.DataFrame) or series is None:
         report.state = "refused"
         raise StaleInputsError(report)
     hours = pd.date_range(frame.index[0], until, freq="1h")
     out = frame.reindex(hours)
-    for name in frame.columns:
-        series = out[name]
-        last = series.last_valid_index()
+    for name, values in series.items():  # each family's own values, then its last one held
+        own = values.reindex(hours)
+        last = own.last_valid_index()
         if last is not None:
-            out.loc[out.index > last, name] = float(series[last])
-    if "groundwater_anomaly" in out and "groundwater_anomaly" not in report.late:
-        out["groundwater_anomaly"] = out["groundwater_anomaly"].ffill()
+            own[own.index > last] = float(own[last])
+        out[name] = out[name].combine_first(own)  # the drivers as read, gaps from its own
+    if "evaporation" not in series:  # the climatology proxy covers any hour
+        from wetindex.sources.local import climatological_evaporation
+
+        out["evaporation"] = out["evaporation"].combine_first(
+            pd.Series(climatological_evaporation(hours), index=hours))
+    out["groundwater_anomaly"] = out["groundwater_anomaly"].ffill()  # a slow proxy: held
     inputs.__dict__["_drivers"] = out.astype("float32")  # replaces the cached property
 
 
