@@ -171,13 +171,15 @@ def place_index_of(cells: np.ndarray, places: Sequence, grid) -> np.ndarray:
 
 def observed_flooding(inputs, cells: np.ndarray, place_of: np.ndarray, n_places: int,
                       hours: pd.DatetimeIndex, normal: np.ndarray, exposure: np.ndarray,
-                      cell_area: float, min_area_m2: float = 10_000.0, chunk_h: int = 24,
-                      ) -> tuple[np.ndarray, np.ndarray]:
+                      cell_area: float | np.ndarray, min_area_m2: float = 10_000.0,
+                      chunk_h: int = 24) -> tuple[np.ndarray, np.ndarray]:
     """``(flooded, area)`` per ``(hour, place)``: the truth of :func:`verify_events`.
 
     ``normal`` is the seasonal normal ``(month, cell)`` of ``cells``, ``exposure``
-    their exposure weights.
+    their exposure weights; ``cell_area`` the area one cell stands for, per place
+    when the cells are a sample.
     """
+    cell_area = np.broadcast_to(np.asarray(cell_area, "float64"), (n_places,))
     area = np.zeros((len(hours), n_places))
     exposed = (exposure > 0) & (place_of >= 0)
     for s in range(0, len(hours), chunk_h):
@@ -186,7 +188,7 @@ def observed_flooding(inputs, cells: np.ndarray, place_of: np.ndarray, n_places:
         dry_normally = normal[part.month.values - 1] < NORMAL_DRY
         flood = wet & dry_normally & exposed[None]
         for pi in range(n_places):
-            area[s:s + len(part), pi] = flood[:, place_of == pi].sum(axis=1) * cell_area
+            area[s:s + len(part), pi] = flood[:, place_of == pi].sum(axis=1) * cell_area[pi]
     return area >= min_area_m2, area
 
 
@@ -194,7 +196,7 @@ def replay_place_levels(
     booster, inputs, static, issues: pd.DatetimeIndex, cells: np.ndarray,
     place_of: np.ndarray, n_places: int, *, normal: np.ndarray, exposure: np.ndarray,
     permanent: np.ndarray, thresholds: Sequence[float], calibration: dict | None,
-    min_cells: int, max_lead_h: int = 48,
+    min_cells: int | np.ndarray, max_lead_h: int = 48,
 ) -> np.ndarray:
     """Each place's hourly level ``(issue, place, lead)`` as the forecast runs would give it.
 
@@ -218,6 +220,7 @@ def replay_place_levels(
     leads = np.arange(1, max_lead_h + 1)
     local = np.arange(len(cells))
     out = np.zeros((len(issues), n_places, max_lead_h), dtype="int8")
+    min_cells = np.broadcast_to(np.asarray(min_cells), (n_places,))
     for i, issue in enumerate(issues):
         prob = np.zeros((max_lead_h, len(cells)), dtype="float32")
         predict_cube(forest, statics, gw[i], drivers[i, :max_lead_h], local, prob)
@@ -236,27 +239,40 @@ def replay_place_levels(
         for pi in range(n_places):
             lv = level[:, place_of == pi]
             for value in (1, 2, 3):
-                out[i, pi, (lv >= value).sum(axis=1) >= min_cells] = value
+                out[i, pi, (lv >= value).sum(axis=1) >= min_cells[pi]] = value
     return out
 
 
 def evaluate_events(
     booster, inputs, static, *, holdout: tuple[pd.Timestamp, pd.Timestamp],
     train: tuple[pd.Timestamp, pd.Timestamp], screen: dict[str, Any],
-    thresholds: Sequence[float], calibration: dict | None = None, issue_step_h: int = 12,
-    max_lead_h: int = 48, min_area_m2: float = 10_000.0,
+    thresholds: Sequence[float], calibration: dict | None = None, issue_step_h: int = 24,
+    max_lead_h: int = 48, min_area_m2: float = 10_000.0, max_cells: int = 20_000,
+    seed: int = 2,
 ) -> dict[str, Any]:
     """Replay the hold-out every ``issue_step_h`` and verify each place's events.
 
-    Returns :func:`verify_events`' scores with ``places`` and ``issue_step_h``.
+    A large area is replayed on a random sample of at most ``max_cells`` candidate
+    cells: each sampled cell stands for the candidates of its place in proportion, so
+    a place's warned and flooded areas (and the 1-ha rule) are estimates, not counts.
+    Returns :func:`verify_events`' scores with ``places``, ``issue_step_h`` and
+    ``cells_sampled`` / ``cells_candidate``.
     """
     from wetindex.model.screen import screened_cells
     from wetindex.normal import exposure_weight, seasonal_normal
 
     grid = inputs.grid
     places = inputs.places()
-    cells = screened_cells(inputs, static, screen)
+    candidates = screened_cells(inputs, static, screen)
+    cells = candidates
+    if len(cells) > max_cells:
+        rng = np.random.default_rng(seed)
+        cells = np.sort(rng.choice(candidates, size=max_cells, replace=False))
     place_of = place_index_of(cells, places, grid)
+    per_place_all = np.bincount(place_index_of(candidates, places, grid) + 1,
+                                minlength=len(places) + 1)[1:]
+    per_place_sample = np.bincount(place_of + 1, minlength=len(places) + 1)[1:]
+    scale = np.where(per_place_sample > 0, per_place_all / np.maximum(per_place_sample, 1), 1.0)
     raw = inputs.static_inputs()
     cover = raw[["elevation", "land_cover", "permanent_water"]].copy()
     if "dike_protected" in static:
@@ -271,20 +287,22 @@ def evaluate_events(
     step = max(1.0, float(np.median(np.diff(issues.values)) / np.timedelta64(1, "h"))
                if len(issues) > 1 else 1.0)
     issues = issues[:: max(1, round(issue_step_h / step))]
-    min_cells = max(1, int(np.ceil(min_area_m2 / grid.cell_area)))
+    # the 1-ha rule in sampled cells: each stands for `scale` cells of its place
+    min_cells = np.maximum(1, np.ceil(min_area_m2 / (grid.cell_area * scale))).astype(int)
     levels = replay_place_levels(
         booster, inputs, static, issues, cells, place_of, len(places), normal=normal,
         exposure=exposure, permanent=permanent, thresholds=thresholds,
         calibration=calibration, min_cells=min_cells, max_lead_h=max_lead_h)
     hours = pd.date_range(issues[0], issues[-1] + pd.Timedelta(hours=max_lead_h), freq="h")
     flooded, area = observed_flooding(inputs, cells, place_of, len(places), hours, normal,
-                                      exposure, grid.cell_area, min_area_m2)
+                                      exposure, grid.cell_area * scale, min_area_m2)
     names = [p.name for p in places]
     events = {n: flood_events(flooded[:, i], area[:, i], hours) for i, n in enumerate(names)}
     flood_hours = {n: set(hours[flooded[:, i]]) for i, n in enumerate(names)}
     out = verify_events(events, levels, issues, names, flood_hours, max_lead_h=max_lead_h)
     out["places"] = names
     out["issue_step_h"] = issue_step_h
+    out["cells_sampled"], out["cells_candidate"] = len(cells), len(candidates)
     out["truth"] = (f"at least {min_area_m2 / 10_000:g} ha of exposed, normally dry land "
                     f"(seasonal normal < {NORMAL_DRY}) under water in the place")
     return out
