@@ -83,9 +83,13 @@ def test_an_event_is_warned_only_by_forecasts_issued_before_its_onset():
     score = score_event(event, [early, onset - pd.Timedelta(hours=6)])
     assert score["warned"] and score["lead_h"] == 20.0
     assert not score_event(event, [])["warned"]
-    truth = np.zeros((48, 100), bool)
-    assert false_warning(prob, truth, np.zeros(100, bool))
-    assert not false_warning(prob, truth | (prob > 0), np.zeros(100, bool))
+    wet_before = np.zeros(100, bool)
+    wet_before[:10] = True  # already standing at the issue time: not a forecast of it
+    assert not warns(event, early, prob, wet_before)
+    wide = np.zeros((48, 300))
+    wide[20:26, :200] = 0.6
+    assert false_warning(wide, np.zeros((48, 300), bool), np.zeros(300, bool))
+    assert not false_warning(wide, wide > 0, np.zeros(300, bool))
 
 
 def test_the_learned_model_takes_over_only_when_it_is_no_worse_on_enough_events():

@@ -8,11 +8,13 @@ keeps only what the switch between the two methods needs:
   :data:`RAIN_EVENT_MM` that puts new water on at least :data:`MIN_EVENT_CELLS` cells
   that were dry before it);
 - **warned or missed**: an event is warned by a forecast issued before its onset when,
-  at some valid hour inside the event, at least :data:`MIN_WARNED_CELLS` of the event's
-  cells reach orange; the **lead** is the onset minus the earliest such issue time;
+  at some valid hour in its first :data:`ONSET_WINDOW_H` hours, orange covers at least
+  :data:`WARNED_SHARE` of the event's cells (and at least :data:`MIN_WARNED_CELLS`)
+  counting only cells that are dry at the issue time (water already standing is not a
+  forecast of the event); the **lead** is the onset minus the earliest such issue time;
 - **false warnings**: quiet issue times (no event within their 48 h) at which the
-  method puts orange on at least :data:`MIN_WARNED_CELLS` cells that are dry in truth
-  at that hour and were dry at the issue time.
+  method puts orange on at least 1 ha (:data:`MIN_EVENT_CELLS`) of cells that are dry in
+  truth at that hour and were dry at the issue time.
 
 ``python -m wetindex.physics.compare`` builds a small demo area, trains the learned
 model, and scores both methods on its hold-out (see :func:`main`).
@@ -33,6 +35,8 @@ import pandas as pd
 RAIN_EVENT_MM = 20.0
 MIN_EVENT_CELLS = 100  # 1 ha at 10 m
 MIN_WARNED_CELLS = 25
+WARNED_SHARE = 0.1
+ONSET_WINDOW_H = 24
 ORANGE = 0.4
 MAX_LEAD_H = 48
 
@@ -101,16 +105,21 @@ def _pluvial(world: Any, t: pd.Timestamp) -> np.ndarray:
     return (comp["pluvial"].values | comp["fluvial"].values).ravel()
 
 
-def warns(event: Event, issue: pd.Timestamp, prob: np.ndarray) -> bool:
+def warns(event: Event, issue: pd.Timestamp, prob: np.ndarray,
+          wet_at_issue: np.ndarray | None = None) -> bool:
     """Whether the forecast issued at ``issue`` (probability ``(lead, ny·nx)``) warns
-    ``event``: issued before its onset, orange on enough of its cells during it."""
+    ``event``: issued before its onset, orange on enough of its cells that are dry at
+    the issue time (``wet_at_issue``, flat bool), early in the event."""
     if not (event.onset - pd.Timedelta(hours=MAX_LEAD_H) <= issue < event.onset):
         return False
     valid = issue + pd.to_timedelta(np.arange(1, prob.shape[0] + 1), unit="h")
-    during = np.flatnonzero((valid >= event.onset) & (valid <= event.end))
+    last = min(event.end, event.onset + pd.Timedelta(hours=ONSET_WINDOW_H))
+    during = np.flatnonzero((valid >= event.onset) & (valid <= last))
     if during.size == 0:
         return False
-    return bool(((prob[during][:, event.cells] >= ORANGE).sum(axis=1) >= MIN_WARNED_CELLS).any())
+    cells = event.cells if wet_at_issue is None else event.cells[~wet_at_issue[event.cells]]
+    need = max(MIN_WARNED_CELLS, WARNED_SHARE * event.cells.size)
+    return bool(((prob[during][:, cells] >= ORANGE).sum(axis=1) >= need).any())
 
 
 def score_event(event: Event, warned_issues: list[pd.Timestamp]) -> dict[str, Any]:
@@ -124,7 +133,7 @@ def score_event(event: Event, warned_issues: list[pd.Timestamp]) -> dict[str, An
 def false_warning(prob: np.ndarray, truth: np.ndarray, wet_at_issue: np.ndarray) -> bool:
     """Orange on enough cells that are dry then and were dry at the issue time."""
     dry = ~truth & ~wet_at_issue[None, :]
-    return bool((((prob >= ORANGE) & dry).sum(axis=1) >= MIN_WARNED_CELLS).any())
+    return bool((((prob >= ORANGE) & dry).sum(axis=1) >= MIN_EVENT_CELLS).any())
 
 
 def summarise(scores: list[dict[str, Any]], false: int, quiet: int) -> dict[str, Any]:

@@ -88,16 +88,16 @@ def run_comparison(folder: Path, *, size_m: float, years: float, start: str, see
             "learned": learned_probability(model, inputs, static, issue),
         }
         truth = None
+        at_issue = world.water([issue.to_datetime64()]).values.reshape(-1)
         for method, p in probs.items():
             p = p.reshape(p.shape[0], -1)
             for i, e in enumerate(events):
-                if warns(e, issue, p):
+                if warns(e, issue, p, at_issue):
                     warned[method].setdefault(i, []).append(issue)
             if issue in quiet_set:
                 if truth is None:
                     valid = issue + pd.to_timedelta(np.arange(1, p.shape[0] + 1), unit="h")
                     truth = world.water(valid.values).values.reshape(p.shape[0], -1)
-                    at_issue = world.water([issue.to_datetime64()]).values.reshape(-1)
                 false[method] += false_warning(p, truth, at_issue)
         if n % 10 == 0:
             log.info("%d/%d issue times", n + 1, len(run))

@@ -18,6 +18,11 @@ with the antecedent precipitation index API (decay 0.9 per day, as the features)
 state at the issue time comes from a spin-up over the observed rain of the previous
 30 days; the forecast hours then run once per ensemble member.
 
+Land behind a dike that lies below the sea drains only through its pumping station:
+a bluespot mostly on ``dike_protected`` cells is also pumped at
+:data:`POLDER_PUMP_MM_D` over its catchment (the order of a Danish pumping district's
+design capacity, 1–2 l/s per hectare), or it would be a lake.
+
 The water level in a bluespot follows from its volume and its cells' elevations
 (``V = A · Σ (level − z_i)`` over the cells below the level). A cell is wet where the
 water over it is at least :data:`MIN_DEPTH_M` deep.
@@ -39,6 +44,7 @@ RUNOFF_MIN = 0.1  # share of rain that runs off anyway (paved and saturated patc
 BOTTOM_LOSS_MM_H = 1.5  # mm/h: infiltration through a bluespot's wet bottom
 API_DECAY_PER_DAY = 0.9
 MIN_DEPTH_M = 0.02  # m: shallower water is not counted as wet
+POLDER_PUMP_MM_D = 15.0  # mm/day over the catchment of a bluespot behind a dike
 
 
 def rain_excess(rain: np.ndarray, api_start: float = 0.0) -> tuple[np.ndarray, float]:
@@ -78,6 +84,7 @@ class BluespotNetwork:
     cells: np.ndarray  # flat cell indices, by bluespot, by elevation
     z: np.ndarray  # their elevations [m], ascending within a bluespot
     z_prefix: np.ndarray  # cumulative sum of z within each bluespot (exclusive)
+    pumped_m3_h: np.ndarray  # m3/h pumped out (bluespots behind a dike), else 0
 
     @classmethod
     def from_static(cls, static: xr.Dataset, network: FlowNetwork) -> BluespotNetwork:
@@ -109,8 +116,14 @@ class BluespotNetwork:
             prefix[s:e] = np.concatenate([[0.0], np.cumsum(zs[s:e])[:-1]])
             sums[b] = zs[s:e].sum()
         capacity = cell_area * (counts * spill_level - sums)
+        pumped = np.zeros(n)
+        if "dike_protected" in static and n:
+            behind = np.asarray(static["dike_protected"].values).ravel()[order_cells]
+            share = np.bincount(ids[order_cells] - 1, weights=behind, minlength=n) / np.maximum(
+                counts, 1)
+            pumped = np.where(share > 0.5, POLDER_PUMP_MM_D / 24e3 * catchment_area, 0.0)
         return cls(n, cell_area, catchment_area, spill_to, _upstream_first(spill_to), capacity,
-                   offsets, order_cells.astype("int64"), zs, prefix)
+                   offsets, order_cells.astype("int64"), zs, prefix, pumped)
 
 
 @njit(cache=True)
@@ -193,11 +206,11 @@ def _level_of(volume, b, offsets, z, z_prefix, cell_area):
 @njit(cache=True)
 def _step(volume, inflow_mm, loss_mm, net):
     """One hour for one member: volumes [m3] in place."""
-    (catchment_area, spill_to, order, capacity, offsets, z, z_prefix, cell_area) = net
+    (catchment_area, spill_to, order, capacity, offsets, z, z_prefix, cell_area, pumped) = net
     extra = np.zeros(volume.size)
     for i in range(order.size):
         b = order[i]
-        v = volume[b] + inflow_mm * 1e-3 * catchment_area[b] + extra[b]
+        v = max(volume[b] + inflow_mm * 1e-3 * catchment_area[b] + extra[b] - pumped[b], 0.0)
         if v > 0.0:
             _, k = _level_of(v, b, offsets, z, z_prefix, cell_area)
             v = max(v - loss_mm * 1e-3 * k * cell_area, 0.0)
@@ -239,7 +252,7 @@ def _run(volume0, excess, loss, net, min_depth):
 
 def _packed(net: BluespotNetwork) -> tuple:
     return (net.catchment_area, net.spill_to, net.order, net.capacity, net.offsets, net.z,
-            net.z_prefix, net.cell_area)
+            net.z_prefix, net.cell_area, net.pumped_m3_h)
 
 
 def simulate(net: BluespotNetwork, excess: np.ndarray, loss: np.ndarray,

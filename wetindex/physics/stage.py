@@ -106,6 +106,13 @@ def write_model_card(folder: Path, fc: PhysicalForecast, reason: str) -> Path:
                      f"m, forecast high water {d['max_forecast_m']} m at "
                      f"{d['high_water_time']}, margin {d['margin_m']} m, overtopping "
                      f"probability {d['overtopping_probability']:.0%}")
+    lines += ["", "## When the learned model takes over",
+              "- `forecast.method: auto` uses the learned model once one, trained on this "
+              "area's observed water, has passed its gate.",
+              "- Before relying on it, compare both on the area's own events "
+              "(`wetindex methods --area NAME`; `wetindex.physics.compare`): at least 3 "
+              "verified events of each kind, none missed that the physical forecast warns, "
+              "and no more false warnings."]
     lines += ["", "## Known limits",
               "- Not verified against observed water in this area: no labels yet.",
               "- Bathtub flooding behind an overtopped dike (the volume over the crest is not "
