@@ -45,3 +45,18 @@ def test_all_clear_in_danish():
     assert "afblæst" in plain and "ikke længere forhøjet risiko" in plain
     assert "Hvornår" not in plain  # no time window for an ended warning
     assert mail.get_body(("html",)).get_content().count("<p>") >= 3
+
+
+def test_what_to_do_depends_on_the_kind_of_subscriber_and_the_window_has_an_end():
+    from dataclasses import replace
+
+    decision = replace(_decision("alert", 2, 0), end_time=ISSUE + timedelta(hours=20))
+    dike = render_email(decision, make_subscription(language="da", kind="dike_association"),
+                        site_url=SITE, unsubscribe_url=f"{SITE}x")
+    house = render_email(decision, make_subscription(language="da"), site_url=SITE,
+                         unsubscribe_url=f"{SITE}x")
+    dike_text, house_text = (m.get_body(("plain",)).get_content() for m in (dike, house))
+    assert "Efterse diget" in dike_text and "Efterse diget" not in house_text
+    assert "Flyt værdier op fra kældre" in house_text
+    # 02:00 UTC on 25 Nov is 03:00 in Copenhagen
+    assert "Til omkring 25.11.2026 kl. 03:00 dansk tid (2026-11-25 02:00 UTC)" in dike_text
