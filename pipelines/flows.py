@@ -202,7 +202,8 @@ def housekeeping_task(run) -> dict[str, Any]:
 
 @flow(name="wetindex-housekeeping", log_prints=True)
 def housekeeping_flow(area: str, root: str = ".") -> dict[str, Any]:
-    """Daily: prune the download cache, delete old forecasts, retry alert deliveries."""
+    """Daily: prune the download cache, delete old forecasts, retry alert deliveries,
+    delete sign-ups unconfirmed after 72 h and delivered messages past retention."""
     return housekeeping_task(_area_run(area, root))
 
 

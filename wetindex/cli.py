@@ -93,6 +93,8 @@ def demo(
     typer.echo("Open the site:")
     typer.echo(f"  python -m http.server --directory {site} 8000   then http://localhost:8000/")
     typer.echo(f"  or open {site / 'index.html'} in a browser")
+    typer.echo("  with sign-up for alerts: wetindex serve --area demo --site   then "
+               "http://localhost:8000/signup.html (mails land in the alerts folder above)")
 
 
 def _register_command_modules() -> None:

@@ -132,7 +132,8 @@ class ServeConfig(_Strict):
     """``wetindex serve``: the sign-up API behind the site's reverse proxy."""
 
     host: str = "127.0.0.1"
-    port: int = Field(8100, ge=1, le=65535)
+    #: default 8000: with --site the demo site and its API answer at site.url (localhost:8000)
+    port: int = Field(8000, ge=1, le=65535)
     #: proxies whose ``X-Forwarded-For`` is believed (addresses or networks)
     trusted_proxies: list[str] = ["127.0.0.1", "::1"]
     #: requests per client address per minute

@@ -322,7 +322,13 @@ class AreaRun:
         return text
 
     def _alerts(self) -> tuple[bool, str]:
-        res = pipeline.alerts_stage(self.ctx, self.inputs, self.forecast())
+        from wetindex.alerts.crypto import MissingSecretKeyError
+        from wetindex.alerts.delivery import DeliveryConfigError
+
+        try:  # a missing key or relay password is the operator's to fix: say so, no traceback
+            res = pipeline.alerts_stage(self.ctx, self.inputs, self.forecast())
+        except (MissingSecretKeyError, DeliveryConfigError) as err:
+            raise StageError(str(err)) from None
         held = f", {len(res.held)} warning(s) kept in force (forecast not fresh)" \
             if res.held else ""
         skipped = (f"; SKIPPED {len(res.problems)}: " + " | ".join(res.problems)

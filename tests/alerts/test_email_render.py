@@ -54,7 +54,22 @@ def test_mail_gives_the_end_of_the_window_and_the_drivers_in_physical_units():
                        conditions={"high_water_cm": 262.0, "dike_crest_margin_cm": -7.0,
                                    "high_water_time": (ISSUE + timedelta(hours=4)).isoformat()})
     plain = _render(decision, "en").get_body(("plain",)).get_content()
-    assert "The warning lasts until 25.11.2026 03:00 Danish time" in plain
+    assert "Until about 25.11.2026 03:00 Danish time" in plain
     assert "Highest sea level: 262 cm above DVR90" in plain and "7 cm above the crest" in plain
     bare = _render(_decision("alert", 2, 0), "en").get_body(("plain",)).get_content()
-    assert "lasts until" not in bare and "DVR90" not in bare
+    assert "Until about" not in bare and "DVR90" not in bare
+
+
+def test_what_to_do_depends_on_the_kind_of_subscriber_and_the_window_has_an_end():
+    from dataclasses import replace
+
+    decision = replace(_decision("alert", 2, 0), expires=ISSUE + timedelta(hours=20))
+    dike = render_email(decision, make_subscription(language="da", kind="dike_association"),
+                        site_url=SITE, unsubscribe_url=f"{SITE}x")
+    house = render_email(decision, make_subscription(language="da"), site_url=SITE,
+                         unsubscribe_url=f"{SITE}x")
+    dike_text, house_text = (m.get_body(("plain",)).get_content() for m in (dike, house))
+    assert "Efterse diget" in dike_text and "Efterse diget" not in house_text
+    assert "Flyt værdier op fra kældre" in house_text
+    # 02:00 UTC on 25 Nov is 03:00 in Copenhagen
+    assert "Til omkring 25.11.2026 kl. 03:00 dansk tid (2026-11-25 02:00 UTC)" in dike_text

@@ -99,7 +99,7 @@ def test_store_outbox_and_alerts_on_postgresql(postgres_url, tmp_path, monkeypat
     monkeypatch.setenv("WETINDEX_DB_URL", postgres_url)
     store = SubscriberStore(cipher=ContactCipher(generate_key()))  # URL from the environment
     assert store.engine.dialect.name == "postgresql"
-    assert current_revision(store.engine) == "0001"
+    assert current_revision(store.engine) == "0002"
     outbox, states = store.outbox(), AlertStore(store.engine)  # outbox rows encrypted
     shape = {"crs": CRS, "polygon": list(AREA.exterior.coords)}
     store.add(SubscriberSpec(area="t", name="Digelaget Klitten", email="formand@klitten.dk",

@@ -111,12 +111,12 @@ def test_migrations_adopt_an_existing_outbox_database(db, cipher):
     outbox.enqueue("old:1:1", "email", "x@example.dk", b"body", subscription_id="old")
     assert current_revision(outbox.engine) is None
     store = SubscriberStore(db, cipher)
-    assert current_revision(store.engine) == "0001"
+    assert current_revision(store.engine) == "0002"
     assert {"subscribers", "alert_state", "outbox", "alembic_version"} <= set(
         inspect(store.engine).get_table_names())
     assert [m.idempotency_key for m in Outbox(db).messages()] == ["old:1:1"]
     SubscriberStore(db, cipher)  # opening again is a no-op
-    assert current_revision(store.engine) == "0001"
+    assert current_revision(store.engine) == "0002"
 
 
 def test_export_and_complete_deletion(db, cipher):

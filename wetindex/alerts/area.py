@@ -82,11 +82,16 @@ def open_store(ctx: Any) -> SubscriberStore:
 
 def seed_demo_subscribers(store: SubscriberStore, ctx: Any, inputs: Any) -> int:
     """The demo world's two subscribers, stored once (ids ``demo-1``, ``demo-2``)."""
+    from dataclasses import replace
+
     from wetindex.alerts.subscriber_input import seed_subscribers
     from wetindex.pipeline import demo_subscriptions
 
-    return seed_subscribers(store, ctx.config.name, inputs.grid.crs,
-                            demo_subscriptions(inputs))
+    kinds = [{"dike_association": "dike_association"}.get(s.get("kind"), "household")
+             for s in inputs.world.demo_subscribers()]
+    subs = [replace(sub, kind=kind) for sub, kind in
+            zip(demo_subscriptions(inputs), kinds, strict=True)]
+    return seed_subscribers(store, ctx.config.name, inputs.grid.crs, subs)
 
 
 @dataclass

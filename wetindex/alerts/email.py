@@ -42,7 +42,13 @@ def _main_drivers(drivers: dict[str, float]) -> list[str]:
     return [name for name, share in ranked if share >= 0.2] or [n for n, _ in ranked[:1]]
 
 
-def _paragraphs(decision: AlertDecision, lang: str) -> tuple[str, list[str], str | None]:
+def _instructions(lang: str, kind: str):
+    """What to do, per level, for this kind of subscriber (a household by default)."""
+    return table(lang, "instruction" if kind == "household" else f"instruction_{kind}")
+
+
+def _paragraphs(decision: AlertDecision, lang: str, kind: str = "household"
+                ) -> tuple[str, list[str], str | None]:
     """Subject, body paragraphs and the instruction, in ``lang``."""
     levels, titles = table(lang, "level_name"), table(lang, "level_title")
     values = {
@@ -67,25 +73,23 @@ def _paragraphs(decision: AlertDecision, lang: str) -> tuple[str, list[str], str
         subject = text(lang, "subject_all_clear", **values)
         lines = [text(lang, "email_what_all_clear", **values), text(lang, "email_where", **values)]
         lines.append(text(lang, "email_issued", **values))
-        return subject, lines, table(lang, "instruction")[0]
+        return subject, lines, _instructions(lang, kind)[0]
     key = "subject" if decision.kind == "alert" else "subject_update"
     what = "email_what" if decision.kind == "alert" else "email_what_update"
     lines = [
         text(lang, what, **values),
         text(lang, "email_where", **values),
         text(lang, "email_when", **values),
+        *([text(lang, "email_until", end_local=local_time_text(decision.expires, lang),
+                end_utc=utc_time_text(decision.expires))] if decision.expires else []),
         text(lang, "email_likely", **values),
     ]
-    if decision.expires is not None:
-        lines.append(("Varslet gælder til {t} dansk tid ({u} UTC)." if lang == "da" else
-                      "The warning lasts until {t} Danish time ({u} UTC).").format(
-            t=local_time_text(decision.expires, lang), u=utc_time_text(decision.expires)))
     if decision.drivers:
         lines.append(text(lang, "email_drivers", **values))
     if decision.conditions:
         lines.append(conditions_text(lang, decision.conditions))
     lines.append(text(lang, "email_issued", **values))
-    return text(lang, key, **values), lines, table(lang, "instruction")[decision.level]
+    return text(lang, key, **values), lines, _instructions(lang, kind)[decision.level]
 
 
 def render_email(
@@ -105,7 +109,7 @@ def render_email(
     ``From`` is set here if ``sender`` is given, else by the channel.
     """
     lang = subscription.language
-    subject, lines, instruction = _paragraphs(decision, lang)
+    subject, lines, instruction = _paragraphs(decision, lang, subscription.kind)
     todo = text(lang, "email_todo")
     footer = [
         f"{text(lang, 'email_more')} {site_url}",

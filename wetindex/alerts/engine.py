@@ -140,6 +140,14 @@ class AreaRisk:
                 return t
         return None
 
+    def last_time_at(self, threshold: float) -> datetime | None:
+        """Last valid time with probability ≥ ``threshold`` (the end of the window)."""
+        for p, t in zip(reversed(self.probability_by_lead), reversed(self.valid_times),
+                        strict=True):
+            if p >= threshold:
+                return t
+        return None
+
 
 def area_risk(forecast: xr.Dataset, subscription: Subscription) -> AreaRisk:
     """Risk over a subscription's area: its cells (all touched) and leads ≤ ``max_lead_h``."""
@@ -208,7 +216,9 @@ class AlertDecision:
     drivers: dict[str, float]
     place: str
     area_name: str = ""
-    #: end of the covering place warning's window and its drivers in physical units
+    #: end of the warning's window: the covering place warning's (as on the site and in
+    #: the feed), else the last hour at or above the subscriber's lowest level (None:
+    #: beyond the horizon/none); and the covering warning's drivers in physical units
     expires: datetime | None = None
     conditions: dict[str, Any] = field(default_factory=dict)
 
@@ -278,15 +288,17 @@ def decide(
         kind = "update" if new > 0 else "all_clear"
         event_id, revision = previous.event_id, previous.revision + 1
     state = AlertState(subscription.id, new, issue_time, event_id, revision, p, issue_time)
-    onset = None
+    onset = end = None
     if new > 0:
         onset = risk.first_time_at(thresholds[new]) or risk.first_time_at(
             thresholds[new] - hysteresis) or risk.peak_time
+        end = risk.last_time_at(min(thresholds.values()) - hysteresis)
     decision = AlertDecision(
         subscription_id=subscription.id, event_id=event_id, revision=revision, kind=kind,
         level=new, previous_level=current, probability=p, issue_time=issue_time,
         onset=onset, peak_time=risk.peak_time if new > 0 else None,
         drivers=dict(risk.drivers), place=subscription.name, area_name=risk.area_name,
+        expires=end,
     )
     return state, decision
 

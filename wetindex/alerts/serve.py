@@ -5,7 +5,7 @@ page calls it without any third-party request. A reverse proxy (nginx, Caddy) in
 front of the static site passes ``/api/`` on, e.g. for nginx::
 
     location /api/ {
-        proxy_pass http://127.0.0.1:8100/;   # alerts.serve.host / port; strips /api/
+        proxy_pass http://127.0.0.1:8100/;   # alerts.serve.host / .port; strips /api/
         proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
     }
 

@@ -85,6 +85,7 @@ def seed_subscribers(store: SubscriberStore, area: str, crs: str,
             area=area, name=sub.name, email=sub.email, language=sub.language,
             channels=tuple(sub.channels), min_level=sub.min_level,  # type: ignore[arg-type]
             min_probability=sub.min_probability, max_lead_h=sub.max_lead_h,
+            kind=sub.kind,  # type: ignore[arg-type]
             shape={"crs": crs, "polygon": list(geometry.exterior.coords)})
         store.add(spec, crs, subscriber_id=sub.id)
         added += 1

@@ -83,9 +83,11 @@ subscribers_table = Table(
     Column("token_salt", String(32), nullable=False),
     Column("created_at", DateTime, nullable=False),
     Column("confirmed_at", DateTime),
+    Column("kind", String(32), nullable=False, server_default="household"),
 )
 
 LEVELS = {"yellow": 1, "orange": 2, "red": 3}
+SubscriberKind = Literal["household", "dike_association", "operator"]
 
 
 def db_url(url: str | None = None) -> str:
@@ -118,6 +120,9 @@ class SubscriberSpec(BaseModel):
     min_level: int = Field(default=1, ge=1, le=3)
     min_probability: float | None = Field(default=None, gt=0, le=1)
     max_lead_h: int = Field(default=48, ge=1, le=48)
+    #: what alerts tell them to do: a household protects its property, a dike association
+    #: inspects and prepares its dike, an operator (pumps, emergency services) acts
+    kind: SubscriberKind = "household"
 
     @model_validator(mode="after")
     def _contacts_match_channels(self) -> SubscriberSpec:
@@ -158,6 +163,7 @@ class Subscriber:
     max_lead_h: int
     created_at: datetime
     confirmed_at: datetime | None
+    kind: str = "household"
 
     def to_subscription(self, crs: str | None = None) -> Subscription:
         """The alert engine's view, the geometry in ``crs`` (default: the stored CRS)."""
@@ -167,7 +173,8 @@ class Subscriber:
         return Subscription(
             id=self.id, name=self.name, email=self.email, language=self.language,
             geometry=geometry, min_level=self.min_level, min_probability=self.min_probability,
-            max_lead_h=self.max_lead_h, channels=self.channels, crs=crs or self.area_crs)
+            max_lead_h=self.max_lead_h, channels=self.channels, crs=crs or self.area_crs,
+            kind=self.kind)
 
 
 class UnknownSubscriberError(KeyError):
@@ -218,6 +225,7 @@ class SubscriberStore:
             "buffer_m": buffer_m, "min_level": spec.min_level,
             "min_probability": spec.min_probability, "max_lead_h": spec.max_lead_h,
             "token_salt": secrets.token_hex(16), "created_at": to_db_time(now),
+            "kind": spec.kind,
         }
 
     def add(self, spec: SubscriberSpec, crs: str, *, subscriber_id: str | None = None,
@@ -335,7 +343,7 @@ class SubscriberStore:
             source_shape=shapely.from_wkt(d["area_source_wkt"]), buffer_m=d["buffer_m"],
             min_level=d["min_level"], min_probability=d["min_probability"],
             max_lead_h=d["max_lead_h"], created_at=from_db_time(d["created_at"]),
-            confirmed_at=from_db_time(d["confirmed_at"]),
+            confirmed_at=from_db_time(d["confirmed_at"]), kind=d["kind"],
         )
 
     def get(self, subscriber_id: str) -> Subscriber:
@@ -412,7 +420,7 @@ class SubscriberStore:
             "id": sub.id, "area": sub.area, "name": sub.name, "status": sub.status,
             "contact": {"email": sub.email, "phone": sub.phone, "webhook_url": sub.webhook_url,
                         "webhook_secret": sub.webhook_secret},
-            "channels": list(sub.channels), "language": sub.language,
+            "channels": list(sub.channels), "language": sub.language, "kind": sub.kind,
             "shape": {"kind": sub.area_kind, "crs": sub.area_crs,
                       "wkt": shapely.to_wkt(sub.source_shape, rounding_precision=3),
                       "buffer_m": sub.buffer_m,

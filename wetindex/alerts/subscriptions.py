@@ -76,6 +76,8 @@ class Subscription:
     max_lead_h: int = 48
     channels: tuple[str, ...] = ("email",)
     crs: str | None = None
+    #: ``household``, ``dike_association`` or ``operator``: what the alert says to do
+    kind: str = "household"
 
 
 Coord = tuple[float, float]
@@ -115,6 +117,7 @@ class _SubscriptionSpec(BaseModel):
     min_probability: float | None = Field(default=None, gt=0, le=1)
     max_lead_h: int = Field(default=48, ge=1, le=48)
     channels: tuple[Channel, ...] = ("email",)
+    kind: Literal["household", "dike_association", "operator"] = "household"
 
     @model_validator(mode="after")
     def _email_channel_needs_address(self) -> _SubscriptionSpec:
@@ -205,7 +208,7 @@ def load_subscriptions(path: Path, crs: str) -> list[Subscription]:
                 id=spec.id, name=spec.name, email=spec.email, language=spec.language,
                 geometry=_geometry(spec.area, crs, where), min_level=spec.min_level,
                 min_probability=spec.min_probability, max_lead_h=spec.max_lead_h,
-                channels=spec.channels, crs=crs,
+                channels=spec.channels, crs=crs, kind=spec.kind,
             )
         )
     return result

@@ -83,6 +83,9 @@ def register(app: typer.Typer) -> None:
         probability: Annotated[float | None, typer.Option(
             help="Optional floor on the probability thresholds (0-1).")] = None,
         language: Annotated[str, typer.Option(help="da or en.")] = "da",
+        kind: Annotated[str, typer.Option(
+            help="household, dike_association or operator: what alerts tell them to do.")
+                        ] = "household",
         crs: Annotated[str, typer.Option(help="CRS of the area grid (and of --point).")
                        ] = "EPSG:25832",
         subscriber_id: Annotated[str | None, typer.Option("--id", help="Own id.")] = None,
@@ -105,7 +108,7 @@ def register(app: typer.Typer) -> None:
                 area=area, name=name or area, email=email, phone=phone, webhook_url=webhook,
                 webhook_secret=generate_secret() if webhook else None, language=language,
                 shape=shape, min_level=LEVELS[level], min_probability=probability,
-                max_lead_h=within)
+                max_lead_h=within, kind=kind)
         except ValidationError as exc:
             _fail("invalid subscriber: " + "; ".join(
                 f"{'.'.join(map(str, e['loc'])) or 'input'}: {e['msg']}" for e in exc.errors()))

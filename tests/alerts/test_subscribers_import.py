@@ -1,0 +1,61 @@
+"""`wetindex subscribers import FILE --area NAME`: the old YAML goes into the area's own
+encrypted store (the one its runs read), once; the run does not read the YAML."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from wetindex.alerts.crypto import SECRET_KEY_ENV, generate_key
+from wetindex.cli import app
+
+YAML = """
+subscriptions:
+  - id: digelag-klitten
+    name: Digelaget Klitten
+    email: formand@klitten.example
+    kind: dike_association
+    min_level: 2
+    area:
+      crs: EPSG:25832
+      line: [[540100, 6329900], [540300, 6329900]]
+      buffer_m: 20
+"""
+
+
+def test_import_goes_into_the_areas_store_once(tmp_path, monkeypatch):
+    monkeypatch.setenv(SECRET_KEY_ENV, generate_key())
+    monkeypatch.delenv("WETINDEX_DB_URL", raising=False)
+    root = tmp_path / "project"
+    (root / "pipelines").mkdir(parents=True)
+    shutil.copy(Path(__file__).resolve().parents[2] / "pipelines" / "flows.py",
+                root / "pipelines" / "flows.py")
+    (root / "areas").mkdir()
+    (root / "areas" / "kyst.yaml").write_text(
+        "name: kyst\ntitle: Kyst\nsource: local\n"
+        "grid: {x_min: 540000, y_max: 6330500, nx: 50, ny: 50}\n"
+        "inputs: {terrain: t.tif, rain: r.csv, sea_level: s.csv, boundary: b.geojson}\n")
+    subs = tmp_path / "subs.yaml"
+    subs.write_text(YAML)
+    runner = CliRunner()
+    args = ["subscribers", "import", str(subs), "--area", "kyst", "--root", str(root)]
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    assert "imported 1 of 1" in first.output
+    again = runner.invoke(app, args)
+    assert "imported 0 of 1" in again.output
+    db = root / "var" / "kyst" / "alerts" / "outbox.sqlite"
+    assert db.exists() and b"formand@klitten.example" not in db.read_bytes()
+    listed = runner.invoke(app, ["subscribers", "list", "--area", "kyst", "--root", str(root)])
+    assert "digelag-klitten" in listed.output and "f***@k***.example" in listed.output
+    exported = runner.invoke(app, ["subscribers", "export", "digelag-klitten", "--area", "kyst",
+                                   "--root", str(root)])
+    assert '"kind": "dike_association"' in exported.output
+    assert "formand@klitten.example" in exported.output
+    removed = runner.invoke(app, ["subscribers", "remove", "digelag-klitten", "--area", "kyst",
+                                  "--root", str(root)])
+    assert removed.exit_code == 0
+    assert "no subscribers" in runner.invoke(
+        app, ["subscribers", "list", "--area", "kyst", "--root", str(root)]).output
