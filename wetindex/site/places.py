@@ -53,6 +53,8 @@ class PlaceSeries:
     bounds: list[list[float]]
     #: Simplified outline in lon/lat (GeoJSON geometry).
     outline: dict[str, Any]
+    #: ``[lat, lon]`` of the place's name on the map (a point inside the place).
+    label_at: list[float]
 
 
 def as_site_places(places: list[Any] | None, outline: BaseGeometry, area_name: str,
@@ -120,10 +122,12 @@ def place_series(places: list[SitePlace], grid: AreaGrid, forecast: xr.Dataset |
         ll = _lonlat(place.geometry, grid.crs)
         w, s, e, n = ll.bounds
         simple = ll.simplify(0.0001, preserve_topology=True)
+        label = ll.representative_point()
         out.append(PlaceSeries(place, slug(place.name) or f"place-{i}", probs, levels,
                                by_place.get(place.name),
                                [[round(s, 5), round(w, 5)], [round(n, 5), round(e, 5)]],
-                               _round(mapping(simple))))
+                               _round(mapping(simple)),
+                               [round(label.y, 5), round(label.x, 5)]))
     return out
 
 
