@@ -159,3 +159,22 @@ def test_site_without_extras_still_builds_a_page_per_warning(tmp_path: Path, web
     assert (out / "places/testkommune.html").is_file()
     warnings = (out / "warnings.html").read_text(encoding="utf-8")
     assert 'href="places/sommerhusomraadet-ved-klitten.html"' in warnings
+
+
+def test_signup_page_is_linked_once_the_alerts_service_provides_it(tmp_path: Path,
+                                                                    web_dir: Path):
+    """The alerts engineer adds ``signup.html``; until then no page links to a 404."""
+    import shutil
+
+    without = build_site(tmp_path / "without", **synthetic_inputs())
+    assert "signup.html" not in (without / "index.html").read_text(encoding="utf-8")
+    web = tmp_path / "web"
+    for part in ("templates", "i18n", "static"):
+        shutil.copytree(web_dir / part, web / part)
+    (web / "node_modules").symlink_to((web_dir / "node_modules").resolve())
+    (web / "templates" / "signup.html.j2").write_text("{% extends 'base.html.j2' %}")
+    out = build_site(tmp_path / "with", **{**synthetic_inputs(), "web_dir": web})
+    index = (out / "en/index.html").read_text(encoding="utf-8")
+    assert 'href="signup.html"' in index  # menu and footer
+    place = (out / "en/places/sommerhusomraadet-ved-klitten.html").read_text(encoding="utf-8")
+    assert 'href="../signup.html?place=sommerhusomraadet-ved-klitten"' in place
