@@ -92,7 +92,11 @@ def test_place_page_has_chart_markers_drivers_and_table(rich_site: Path):
     assert "Start" in level_svg and "Peak" in level_svg and "End" in level_svg
     assert "Orange from 40%" in level_svg and 'class="probability"' in level_svg
     assert 'class="rain"' in driver_svg and 'class="crest"' in driver_svg
-    assert "Dike crest 2.55 m" in driver_svg
+    assert "Dike crest 2.55 m" in driver_svg and "High water" in driver_svg
+    # the drivers in words: high water 2.4 m at lead 20, 0.15 m under the crest
+    assert "Highest sea level: 2.40 m above DVR90" in page
+    assert "lowest crest is 2.55 m, 0.15 m higher" in page
+    assert "Rain in total over the next 48 hours: 29 mm." in page
     rows = re.findall(r'<tr id="h-(\d+)"', page)
     assert rows == [str(i) for i in range(1, 49)]
     assert "Orange warning from" in page and "What to do" in page
