@@ -317,6 +317,11 @@ def test_search_finds_an_address_and_opens_its_place_by_keyboard(browser, site_u
     page.fill("#search-input", "xyzzy")
     expect(page.locator("#search-status")).to_have_text("Ingen adresser eller steder passer.")
     expect(page.locator("#search-results a")).to_have_count(0)
+    # printed, the page keeps the text and drops the controls
+    page.emulate_media(media="print")
+    assert not page.locator("#search-input").is_visible()
+    assert page.locator(".headline").is_visible()
+    page.emulate_media(media="screen")
     assert visit.blocked == [] and visit.errors == []
     visit.close()
 

@@ -85,3 +85,40 @@ def test_site_config_takes_contact_basemap_and_addresses():
     assert cfg.basemap == {"roads": "r.gpkg"} and cfg.addresses == "a.csv"
     with pytest.raises(ValueError):
         SiteConfig(adresses="a.csv")
+
+
+def test_site_extras_from_config_and_inputs(landscape, tmp_path: Path):
+    """What the publish stage hands the site: config paths resolved against the project
+    root, the lowest dike crest from the inputs, the demo's own base map and contact."""
+    from types import SimpleNamespace
+
+    import xarray as xr
+
+    from wetindex.site.extras import DEMO_CONTACT, site_extras
+
+    leads = np.arange(1, 49)
+    drivers = xr.Dataset({"rain": ("lead", np.zeros(48))}, coords={"lead": leads})
+    inputs = SimpleNamespace(
+        places=lambda: landscape.places, forecast=lambda issue: drivers,
+        static_inputs=lambda: landscape.static, world=landscape)
+    forecast = SimpleNamespace(dataset=xr.Dataset(coords={"issue_time": np.datetime64(
+        "2026-11-24T12:00")}))
+    site = SiteConfig()
+    ctx = SimpleNamespace(config=SimpleNamespace(site=site), root=tmp_path)
+    extras = site_extras(ctx, inputs, forecast, None, tmp_path / "feed")
+    assert extras["contact"] == DEMO_CONTACT and extras["feed_dir"] == tmp_path / "feed"
+    assert extras["drivers"] is drivers and extras["places_in"] == landscape.places
+    crest = np.asarray(landscape.static["dike_crest"].values)
+    assert extras["dike_crest"] == pytest.approx(float(np.nanmin(crest)))
+    assert set(extras["basemap"]) == {"water", "roads", "buildings"}
+    assert {"label", "lon", "lat"} <= set(extras["addresses"].columns)
+    # a real area: the operator's files, relative to the project root
+    real = SiteConfig(contact={"name": "K"}, basemap={"roads": "base/roads.gpkg"},
+                      addresses="base/adresser.csv")
+    ctx = SimpleNamespace(config=SimpleNamespace(site=real), root=tmp_path)
+    no_world = SimpleNamespace(places=inputs.places, forecast=inputs.forecast,
+                               static_inputs=inputs.static_inputs)
+    extras = site_extras(ctx, no_world, forecast, None, None)
+    assert extras["basemap"] == {"roads": tmp_path / "base/roads.gpkg"}
+    assert extras["addresses"] == tmp_path / "base/adresser.csv"
+    assert extras["contact"] == {"name": "K"}

@@ -92,7 +92,11 @@ def test_place_page_has_chart_markers_drivers_and_table(rich_site: Path):
     assert "Start" in level_svg and "Peak" in level_svg and "End" in level_svg
     assert "Orange from 40%" in level_svg and 'class="probability"' in level_svg
     assert 'class="rain"' in driver_svg and 'class="crest"' in driver_svg
-    assert "Dike crest 2.55 m" in driver_svg
+    assert "Dike crest 2.55 m" in driver_svg and "High water" in driver_svg
+    # the drivers in words: high water 2.4 m at lead 20, 0.15 m under the crest
+    assert "Highest sea level: 2.40 m above DVR90" in page
+    assert "lowest crest is 2.55 m, 0.15 m higher" in page
+    assert "Rain in total over the next 48 hours: 29 mm." in page
     rows = re.findall(r'<tr id="h-(\d+)"', page)
     assert rows == [str(i) for i in range(1, 49)]
     assert "Orange warning from" in page and "What to do" in page
@@ -159,3 +163,22 @@ def test_site_without_extras_still_builds_a_page_per_warning(tmp_path: Path, web
     assert (out / "places/testkommune.html").is_file()
     warnings = (out / "warnings.html").read_text(encoding="utf-8")
     assert 'href="places/sommerhusomraadet-ved-klitten.html"' in warnings
+
+
+def test_signup_page_is_linked_once_the_alerts_service_provides_it(tmp_path: Path,
+                                                                    web_dir: Path):
+    """The alerts engineer adds ``signup.html``; until then no page links to a 404."""
+    import shutil
+
+    without = build_site(tmp_path / "without", **synthetic_inputs())
+    assert "signup.html" not in (without / "index.html").read_text(encoding="utf-8")
+    web = tmp_path / "web"
+    for part in ("templates", "i18n", "static"):
+        shutil.copytree(web_dir / part, web / part)
+    (web / "node_modules").symlink_to((web_dir / "node_modules").resolve())
+    (web / "templates" / "signup.html.j2").write_text("{% extends 'base.html.j2' %}")
+    out = build_site(tmp_path / "with", **{**synthetic_inputs(), "web_dir": web})
+    index = (out / "en/index.html").read_text(encoding="utf-8")
+    assert 'href="signup.html"' in index  # menu and footer
+    place = (out / "en/places/sommerhusomraadet-ved-klitten.html").read_text(encoding="utf-8")
+    assert 'href="../signup.html?place=sommerhusomraadet-ved-klitten"' in place

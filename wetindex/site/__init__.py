@@ -1,10 +1,12 @@
-"""The citizen website: static pages, offline map, atomic releases.
+"""The citizen website: static pages, a page per place, offline map and search, atomic
+releases.
 
 Public API::
 
     build_site(out_dir, *, forecast, warnings, status, outline, elevation, attributions,
                scorecard=None, observed_water=None, downloads=None, tile_service=None,
-               web_dir=None) -> Path
+               web_dir=None, feed_dir=None, contact=None, places_in=None, drivers=None,
+               dike_crest=None, addresses=None, basemap=None) -> Path
     publish_release(site_root, build, keep=3) -> Path
     rollback(site_root) -> Path
     check_site(folder) -> None   # raises SiteCheckError

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from html import escape
 
 #: Drawing size in SVG user units; the SVG scales to the page width.
-WIDTH, HEIGHT = 640, 230
+WIDTH, HEIGHT = 560, 240
 LEFT, RIGHT, TOP, BOTTOM = 52, 46, 18, 46
 
 #: Dash pattern per level, so threshold lines are told apart without colour.

@@ -51,7 +51,11 @@ def site_extras(ctx: Any, inputs: Any, forecast: Any, static: Any,
     except Exception as err:  # a missing driver forecast leaves the driver chart out
         log.warning("site: no driver forecast for the place charts: %s", err)
         out["drivers"] = None
-    raw = inputs.static_inputs()  # dike_crest [m] is an input; features keep only margins
+    try:  # dike_crest [m] is an input; the features keep only margins
+        raw = inputs.static_inputs()
+    except Exception as err:  # no crest line on the chart rather than no site
+        log.warning("site: no static inputs for the dike crest: %s", err)
+        raw = {}
     if "dike_crest" in raw:
         crest = np.asarray(raw["dike_crest"].values, dtype=float)
         out["dike_crest"] = float(np.nanmin(crest)) if np.isfinite(crest).any() else None

@@ -53,6 +53,8 @@ class PlaceSeries:
     bounds: list[list[float]]
     #: Simplified outline in lon/lat (GeoJSON geometry).
     outline: dict[str, Any]
+    #: ``[lat, lon]`` of the place's name on the map (a point inside the place).
+    label_at: list[float]
 
 
 def as_site_places(places: list[Any] | None, outline: BaseGeometry, area_name: str,
@@ -120,10 +122,12 @@ def place_series(places: list[SitePlace], grid: AreaGrid, forecast: xr.Dataset |
         ll = _lonlat(place.geometry, grid.crs)
         w, s, e, n = ll.bounds
         simple = ll.simplify(0.0001, preserve_topology=True)
+        label = ll.representative_point()
         out.append(PlaceSeries(place, slug(place.name) or f"place-{i}", probs, levels,
                                by_place.get(place.name),
                                [[round(s, 5), round(w, 5)], [round(n, 5), round(e, 5)]],
-                               _round(mapping(simple))))
+                               _round(mapping(simple)),
+                               [round(label.y, 5), round(label.x, 5)]))
     return out
 
 
@@ -177,9 +181,27 @@ def place_context(t: dict[str, Any], f: Formatter, series: PlaceSeries, times: l
     if drivers:
         rain, sea, crest = drivers.get("rain"), drivers.get("sea_level"), drivers.get("dike_crest")
     driver_svg = None
+    driver_facts: list[str] = []
+    driver_markers = list(markers)
+    if sea is not None and times and any(math.isfinite(v) for v in sea):
+        i_high = int(np.nanargmax(np.asarray(sea, dtype=float)))
+        when = times[i_high]
+        driver_markers = [(i_high, tp["marker_high_water"].format(
+            time=f._clock(when.astimezone(LOCAL_TZ))))]
+        fact = tp["high_water"].format(height=f.number(sea[i_high], 2), time=f.both(when))
+        if crest is not None and math.isfinite(crest):
+            margin = crest - sea[i_high]
+            fact += " " + (tp["crest_margin"].format(crest=f.number(crest, 2),
+                                                     margin=f.number(margin, 2))
+                           if margin > 0 else tp["crest_over"].format(
+                               crest=f.number(crest, 2), over=f.number(-margin, 2)))
+        driver_facts.append(fact)
+    if rain is not None and any(math.isfinite(v) for v in rain):
+        driver_facts.append(tp["rain_total"].format(
+            total=f.number(float(np.nansum(np.asarray(rain, dtype=float))), 0)))
     if rain is not None or sea is not None:
         driver_svg = chart.driver_chart(
-            "chart-drivers", axis, rain, sea, crest, markers,
+            "chart-drivers", axis, rain, sea, crest, driver_markers,
             title=tp["chart_drivers_title"], desc=tp["chart_drivers_desc"],
             rain_label=tp["rain_unit"], sea_label=tp["sea_unit"],
             crest_label=tp["crest_label"].format(height=f.number(crest, 2)) if crest is not None
@@ -210,5 +232,6 @@ def place_context(t: dict[str, Any], f: Formatter, series: PlaceSeries, times: l
         "place_name": name, "slug": series.slug, "summary": summary, "action": action,
         "place_level_key": level_key, "level_chart": level_svg, "driver_chart": driver_svg,
         "hour_rows": rows, "has_rain": rain is not None, "has_sea": sea is not None,
+        "driver_facts": driver_facts,
         "place_bounds": series.bounds,
     }
