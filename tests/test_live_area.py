@@ -254,3 +254,27 @@ def test_training_reads_the_archive_and_the_substitute_before_it(live):
     again = inputs.forecasts_many(issues[:1])["rain"].values[0]
     np.testing.assert_array_equal(sub, again)
     assert "archive: 2 run(s)" in inputs.proxies["training_forecast"]
+
+
+def test_a_hip_netcdf_without_crs_is_the_groundwater_grid(live, tmp_path):
+    from wetindex.config import LocalInput
+
+    x = np.arange(532_000.0, 537_500.0, 500.0)
+    y = np.arange(6_342_500.0, 6_347_500.0, 500.0)            # ascending, as HIP writes it
+    days = np.array([(pd.Timestamp(d) - pd.Timestamp("2000-01-01")).days
+                     for d in ("2025-12-01", "2026-02-01")]) + 730119
+    depth = np.stack([np.full((len(y), len(x)), 1.2), np.full((len(y), len(x)), 0.3)])
+    path = tmp_path / "hip.nc"
+    xr.Dataset({"dybde": (("time", "y", "x"), depth.astype("float32"))},
+               coords={"time": ("time", days, {"units": "days since 0001-01-01 00:00:00",
+                                               "calendar": "proleptic_gregorian"}),
+                       "x": x, "y": y}).to_netcdf(path, engine="netcdf4")
+    inputs, _ = _inputs(live, tmp_path)
+    overrides = inputs.spec.overrides.model_copy(update={"groundwater": LocalInput(
+        path=str(path))})
+    spec = inputs.spec.model_copy(update={"overrides": overrides})
+    inputs = type(inputs)(inputs.config.model_copy(update={"live": spec}), live["project"],
+                          tmp_path / "var" / "hip", now=ISSUE)
+    base = inputs._base_depth
+    # the December layer (the February one is after the issue time), on the whole grid
+    np.testing.assert_allclose(base, 1.2, atol=1e-5)

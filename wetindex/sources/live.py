@@ -524,13 +524,36 @@ class LiveInputs(AreaInputs):
         pos = series.index.get_indexer(pd.DatetimeIndex(times), method="ffill")
         return np.where(pos >= 0, series.to_numpy()[np.maximum(pos, 0)], 0.0).astype("float32")
 
+    @cached_property
+    def _base_depth(self) -> np.ndarray:
+        """Depth to the water table [m] on the grid: a HIP NetCDF (no CRS, year-0001
+        times: read by :mod:`hip_groundwater`, the slice at or before ``now``), another
+        raster or a constant (the local reader)."""
+        spec = self._override("groundwater")
+        if spec is None or spec.path is None or not spec.path.endswith((".nc", ".nc4")):
+            return self.files._base_depth
+        from wetindex.sources.harmonise import reproject_to_grid
+        from wetindex.sources.hip_groundwater import open_groundwater_depth
+
+        try:
+            da = open_groundwater_depth(self._path(spec), variable=spec.variable)
+        except SourceError as err:
+            raise InputMissingError("groundwater", str(err)) from None
+        times = pd.DatetimeIndex(da["time"].values)
+        earlier = np.flatnonzero(~times.isna() & (times <= self.now))
+        layer = da.isel(time=int(earlier[-1]) if earlier.size else 0)
+        depth = reproject_to_grid(layer.rio.write_crs(da.rio.crs), self.grid).values
+        fill = np.nanmedian(depth) if np.isfinite(depth).any() else \
+            self.spec.groundwater_depth_m
+        return np.where(np.isfinite(depth), depth, fill).astype("float32")
+
     def groundwater_depth(self, time: np.datetime64) -> xr.DataArray:
-        base = self.files._base_depth
+        base = self._base_depth
         depth = np.maximum(base - self._anomaly_at(np.array([time]))[0], 0.0)
         return self.grid.data_array(depth.astype("float32"), "groundwater_depth", "m")
 
     def groundwater_depth_cells(self, times: np.ndarray, cells: np.ndarray) -> np.ndarray:
-        base = self.files._base_depth.ravel()[cells]
+        base = self._base_depth.ravel()[cells]
         return np.maximum(base[None, :] - self._anomaly_at(times)[:, None], 0.0).astype(
             "float32")
 
