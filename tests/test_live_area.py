@@ -85,6 +85,14 @@ def test_init_writes_a_live_area_with_its_stations(live):
     assert set(area["live"]["rain_stations"][:2]) == {"06031", "06030"}
     assert area["grid"]["cell_size"] == 50 and area["grid"]["nx"] < 100
     assert "labels" in area["live"]["overrides"]
+    # --aoi with --live: the boundary from a file, the inputs live
+    result = runner.invoke(app, ["init", "--aoi", str(REAL / "dagi_kommuner_2014_generalised"
+                                                     ".geojson"), "--kommune", "849",
+                                 "--name", "jb-file", "--live", "--cell-size", "500",
+                                 "--root", str(live["project"])])
+    assert result.exit_code == 0, result.output
+    other = yaml.safe_load((live["project"] / "areas" / "jb-file.yaml").read_text())
+    assert other["source"] == "live" and other["live"]["sea_stations"] == ["20999"]
 
 
 def test_run_all_then_three_hours_later_then_offline_replay(live, monkeypatch):
