@@ -286,3 +286,14 @@ def test_a_hip_netcdf_without_crs_is_the_groundwater_grid(live, tmp_path):
     base = inputs._base_depth
     # the December layer (the February one is after the issue time), on the whole grid
     np.testing.assert_allclose(base, 1.2, atol=1e-5)
+
+
+def test_rain_stations_weigh_by_distance_and_a_silent_station_drops_out(live, tmp_path):
+    inputs, _ = _inputs(live, tmp_path)
+    t = pd.date_range(ISSUE, periods=3, freq="1h")
+    frame = pd.DataFrame({"near": [1.0, np.nan, np.nan], "far": [5.0, 5.0, np.nan]}, index=t)
+    where = {"near": (9.58, 57.26), "far": (10.6, 57.73)}     # ~1 km and ~70 km away
+    mean = inputs._station_mean(frame, where)
+    assert 1.0 < mean.iloc[0] < 1.01        # the near station dominates
+    assert mean.iloc[1] == 5.0              # only the far one reported: its value
+    assert np.isnan(mean.iloc[2])           # none reported: missing, never zero

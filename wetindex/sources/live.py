@@ -214,10 +214,14 @@ class LiveInputs(AreaInputs):
 
         session = self.session("dmi_metobs")
 
+        where: dict[str, tuple[float, float]] = {}
+
         def block(s, e):
             rain = dmi_metobs.fetch_rain(session, s, e, station_ids=self.spec.rain_stations
                                          or None, bbox=None if self.spec.rain_stations
                                          else self._padded(0.3))
+            where.update({str(k): (float(lo), float(la)) for k, lo, la in zip(
+                rain["station"].values, rain["lon"].values, rain["lat"].values, strict=True)})
             return rain.to_pandas()
 
         try:
@@ -225,7 +229,25 @@ class LiveInputs(AreaInputs):
                              lambda parts: pd.concat(parts).groupby(level=0).last())
         except SourceError as err:
             raise InputMissingError("rain", str(err)) from None
-        return frame.mean(axis=1, skipna=True).rename("rain")
+        return self._station_mean(frame, where).rename("rain")
+
+    def _station_mean(self, frame: pd.DataFrame, where: dict[str, tuple[float, float]]
+                      ) -> pd.Series:
+        """Stations weighted by inverse squared distance to the area's centre; at each
+        hour only the stations with a value count (the weights renormalised)."""
+        from wetindex.sources.harmonise import lonlat_to_grid_xy
+
+        lon = np.array([where[str(c)][0] for c in frame.columns])
+        lat = np.array([where[str(c)][1] for c in frame.columns])
+        x, y = lonlat_to_grid_xy(lon, lat, self.grid.crs)
+        cx, cy = self.grid.x.mean(), self.grid.y.mean()
+        weight = 1.0 / np.maximum(np.hypot(x - cx, y - cy), 1_000.0) ** 2
+        values = frame.to_numpy(float)
+        w = np.where(np.isfinite(values), weight[None, :], 0.0)
+        total = w.sum(axis=1)
+        with np.errstate(invalid="ignore"):
+            mean = np.nansum(values * w, axis=1) / total
+        return pd.Series(np.where(total > 0, mean, np.nan), index=frame.index)
 
     def _observed_sea(self) -> pd.Series:
         spec = self._override("sea_level")
