@@ -85,6 +85,14 @@ def test_init_writes_a_live_area_with_its_stations(live):
     assert set(area["live"]["rain_stations"][:2]) == {"06031", "06030"}
     assert area["grid"]["cell_size"] == 50 and area["grid"]["nx"] < 100
     assert "labels" in area["live"]["overrides"]
+    # --aoi with --live: the boundary from a file, the inputs live
+    result = runner.invoke(app, ["init", "--aoi", str(REAL / "dagi_kommuner_2014_generalised"
+                                                     ".geojson"), "--kommune", "849",
+                                 "--name", "jb-file", "--live", "--cell-size", "500",
+                                 "--root", str(live["project"])])
+    assert result.exit_code == 0, result.output
+    other = yaml.safe_load((live["project"] / "areas" / "jb-file.yaml").read_text())
+    assert other["source"] == "live" and other["live"]["sea_stations"] == ["20999"]
 
 
 def test_run_all_then_three_hours_later_then_offline_replay(live, monkeypatch):
@@ -254,3 +262,38 @@ def test_training_reads_the_archive_and_the_substitute_before_it(live):
     again = inputs.forecasts_many(issues[:1])["rain"].values[0]
     np.testing.assert_array_equal(sub, again)
     assert "archive: 2 run(s)" in inputs.proxies["training_forecast"]
+
+
+def test_a_hip_netcdf_without_crs_is_the_groundwater_grid(live, tmp_path):
+    from wetindex.config import LocalInput
+
+    x = np.arange(532_000.0, 537_500.0, 500.0)
+    y = np.arange(6_342_500.0, 6_347_500.0, 500.0)            # ascending, as HIP writes it
+    days = np.array([(pd.Timestamp(d) - pd.Timestamp("2000-01-01")).days
+                     for d in ("2025-12-01", "2026-02-01")]) + 730119
+    depth = np.stack([np.full((len(y), len(x)), 1.2), np.full((len(y), len(x)), 0.3)])
+    path = tmp_path / "hip.nc"
+    xr.Dataset({"dybde": (("time", "y", "x"), depth.astype("float32"))},
+               coords={"time": ("time", days, {"units": "days since 0001-01-01 00:00:00",
+                                               "calendar": "proleptic_gregorian"}),
+                       "x": x, "y": y}).to_netcdf(path, engine="netcdf4")
+    inputs, _ = _inputs(live, tmp_path)
+    overrides = inputs.spec.overrides.model_copy(update={"groundwater": LocalInput(
+        path=str(path))})
+    spec = inputs.spec.model_copy(update={"overrides": overrides})
+    inputs = type(inputs)(inputs.config.model_copy(update={"live": spec}), live["project"],
+                          tmp_path / "var" / "hip", now=ISSUE)
+    base = inputs._base_depth
+    # the December layer (the February one is after the issue time), on the whole grid
+    np.testing.assert_allclose(base, 1.2, atol=1e-5)
+
+
+def test_rain_stations_weigh_by_distance_and_a_silent_station_drops_out(live, tmp_path):
+    inputs, _ = _inputs(live, tmp_path)
+    t = pd.date_range(ISSUE, periods=3, freq="1h")
+    frame = pd.DataFrame({"near": [1.0, np.nan, np.nan], "far": [5.0, 5.0, np.nan]}, index=t)
+    where = {"near": (9.58, 57.26), "far": (10.6, 57.73)}     # ~1 km and ~70 km away
+    mean = inputs._station_mean(frame, where)
+    assert 1.0 < mean.iloc[0] < 1.01        # the near station dominates
+    assert mean.iloc[1] == 5.0              # only the far one reported: its value
+    assert np.isnan(mean.iloc[2])           # none reported: missing, never zero

@@ -214,10 +214,14 @@ class LiveInputs(AreaInputs):
 
         session = self.session("dmi_metobs")
 
+        where: dict[str, tuple[float, float]] = {}
+
         def block(s, e):
             rain = dmi_metobs.fetch_rain(session, s, e, station_ids=self.spec.rain_stations
                                          or None, bbox=None if self.spec.rain_stations
                                          else self._padded(0.3))
+            where.update({str(k): (float(lo), float(la)) for k, lo, la in zip(
+                rain["station"].values, rain["lon"].values, rain["lat"].values, strict=True)})
             return rain.to_pandas()
 
         try:
@@ -225,7 +229,25 @@ class LiveInputs(AreaInputs):
                              lambda parts: pd.concat(parts).groupby(level=0).last())
         except SourceError as err:
             raise InputMissingError("rain", str(err)) from None
-        return frame.mean(axis=1, skipna=True).rename("rain")
+        return self._station_mean(frame, where).rename("rain")
+
+    def _station_mean(self, frame: pd.DataFrame, where: dict[str, tuple[float, float]]
+                      ) -> pd.Series:
+        """Stations weighted by inverse squared distance to the area's centre; at each
+        hour only the stations with a value count (the weights renormalised)."""
+        from wetindex.sources.harmonise import lonlat_to_grid_xy
+
+        lon = np.array([where[str(c)][0] for c in frame.columns])
+        lat = np.array([where[str(c)][1] for c in frame.columns])
+        x, y = lonlat_to_grid_xy(lon, lat, self.grid.crs)
+        cx, cy = self.grid.x.mean(), self.grid.y.mean()
+        weight = 1.0 / np.maximum(np.hypot(x - cx, y - cy), 1_000.0) ** 2
+        values = frame.to_numpy(float)
+        w = np.where(np.isfinite(values), weight[None, :], 0.0)
+        total = w.sum(axis=1)
+        with np.errstate(invalid="ignore"):
+            mean = np.nansum(values * w, axis=1) / total
+        return pd.Series(np.where(total > 0, mean, np.nan), index=frame.index)
 
     def _observed_sea(self) -> pd.Series:
         spec = self._override("sea_level")
@@ -524,13 +546,36 @@ class LiveInputs(AreaInputs):
         pos = series.index.get_indexer(pd.DatetimeIndex(times), method="ffill")
         return np.where(pos >= 0, series.to_numpy()[np.maximum(pos, 0)], 0.0).astype("float32")
 
+    @cached_property
+    def _base_depth(self) -> np.ndarray:
+        """Depth to the water table [m] on the grid: a HIP NetCDF (no CRS, year-0001
+        times: read by :mod:`hip_groundwater`, the slice at or before ``now``), another
+        raster or a constant (the local reader)."""
+        spec = self._override("groundwater")
+        if spec is None or spec.path is None or not spec.path.endswith((".nc", ".nc4")):
+            return self.files._base_depth
+        from wetindex.sources.harmonise import reproject_to_grid
+        from wetindex.sources.hip_groundwater import open_groundwater_depth
+
+        try:
+            da = open_groundwater_depth(self._path(spec), variable=spec.variable)
+        except SourceError as err:
+            raise InputMissingError("groundwater", str(err)) from None
+        times = pd.DatetimeIndex(da["time"].values)
+        earlier = np.flatnonzero(~times.isna() & (times <= self.now))
+        layer = da.isel(time=int(earlier[-1]) if earlier.size else 0)
+        depth = reproject_to_grid(layer.rio.write_crs(da.rio.crs), self.grid).values
+        fill = np.nanmedian(depth) if np.isfinite(depth).any() else \
+            self.spec.groundwater_depth_m
+        return np.where(np.isfinite(depth), depth, fill).astype("float32")
+
     def groundwater_depth(self, time: np.datetime64) -> xr.DataArray:
-        base = self.files._base_depth
+        base = self._base_depth
         depth = np.maximum(base - self._anomaly_at(np.array([time]))[0], 0.0)
         return self.grid.data_array(depth.astype("float32"), "groundwater_depth", "m")
 
     def groundwater_depth_cells(self, times: np.ndarray, cells: np.ndarray) -> np.ndarray:
-        base = self.files._base_depth.ravel()[cells]
+        base = self._base_depth.ravel()[cells]
         return np.maximum(base[None, :] - self._anomaly_at(times)[:, None], 0.0).astype(
             "float32")
 

@@ -63,6 +63,9 @@ def check_live(config: AreaConfig, root: Path, area_dir: Path, now: Any = None
             else:
                 problems.append(f"credential {variable} ({source}): not set; set it in the "
                                 "environment of the scheduled run")
+    keyless = [s for s in used if not catalog[s].credentials]
+    if keyless:
+        notes.append(f"credentials: none needed for {', '.join(keyless)}")
     if terrain_kept:
         notes.append("terrain: kept from an earlier fetch (or a file); not fetched again")
     day = (now - pd.Timedelta(hours=24), now)
