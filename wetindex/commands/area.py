@@ -218,7 +218,10 @@ def check(
     with operator_errors(f"check of area {config.name!r}", config.area_dir(root) / "logs"):
         problems, notes = check_area(config, root)
     for line in notes:
-        typer.echo(f"  ok    {line}")
+        if line.startswith("WARNING: "):  # found in the files, not blocking
+            typer.secho(f"  WARN  {line[9:]}", fg="yellow")
+        else:
+            typer.echo(f"  ok    {line}")
     for line in problems:
         typer.secho(f"  FAIL  {line}", fg="red")
     if problems:
@@ -254,6 +257,11 @@ def check_area(config: AreaConfig, root: Path) -> tuple[list[str], list[str]]:
                 (notes if what == "labels" and config.inputs.labels is None else problems)\
                     .append(f"{what}: {err}")
         notes += [f"proxy: {v}" for v in inputs.proxies.values()]
+        if not any(p.startswith("terrain") for p in problems):
+            from wetindex.sources.operator_check import static_report
+
+            for bucket, lines in zip((problems, notes), static_report(inputs), strict=True):
+                bucket += lines
         if not problems:
             from wetindex.checks import freshness_problems, subscription_problems
 

@@ -183,7 +183,7 @@ class LocalInputs(AreaInputs):
         """Content hash of every configured file (outputs are keyed by these)."""
         out = {}
         for kind in ("terrain", "rain", "evaporation", "sea_level", "groundwater", "labels",
-                     "dikes", "boundary"):
+                     "dikes", "boundary", "water", "streams", "sea"):
             spec = getattr(self.spec, kind)
             if spec is not None:
                 try:  # a missing labels file blocks training only (it says so), not the key
@@ -224,41 +224,47 @@ class LocalInputs(AreaInputs):
         # empty); outside the footprint it is just not covered
         footprint = np.isfinite(reproject_to_grid(raw.fillna(0.0) * 0 + 1, self.grid, "terrain",
                                                   Resampling.nearest))
-        low = (np.isnan(z) & footprint) | (z <= self.spec.sea_below_m)
-        sea = low & ~self._inside
+        crest = self._dike_crest(z)
+        sea = self._sea(z, footprint, np.isfinite(crest))
         z = np.where(sea & np.isnan(z), self.spec.sea_below_m - 1.0, z).astype("float32")
+        water = self._water_layer("water")
         g = self.grid
         return xr.Dataset({
             "elevation": g.data_array(z, "elevation", "m"),
             "sea": g.data_array(sea, "sea"),
-            "stream": g.data_array(np.zeros(g.shape, bool), "stream"),
-            "dike_crest": g.data_array(self._dike_crest(z), "dike_crest", "m"),
+            "stream": g.data_array(self._water_layer("streams") & ~sea, "stream"),
+            "dike_crest": g.data_array(crest, "dike_crest", "m"),
             "land_cover": g.data_array(np.zeros(g.shape, "int8"), "land_cover",
                                        flag_values=[0], flag_meanings="unknown"),
-            "permanent_water": g.data_array(np.zeros(g.shape, bool), "permanent_water"),
+            "permanent_water": g.data_array(water & ~sea, "permanent_water"),
         })
 
-    def _dike_crest(self, z: np.ndarray) -> np.ndarray:
-        crest = np.full(self.grid.shape, np.nan, "float32")
-        if self.spec.dikes is None:
-            return crest
-        import geopandas as gpd
-        from rasterio.features import rasterize
+    def _sea(self, z: np.ndarray, footprint: np.ndarray, dikes: np.ndarray) -> np.ndarray:
+        """The sea from the data, whatever the boundary includes (:mod:`.sea_mask`)."""
+        from wetindex.sources.sea_mask import derived_sea, polygon_sea
 
-        path = self.path("dikes")
-        frame = gpd.read_file(path)
-        if frame.crs is None:
-            raise InputMissingError("dikes", f"{path}: no CRS; set one")
-        frame = frame.to_crs(self.grid.crs)
-        field = self.spec.dikes.variable or "crest_m"
-        for geom, value in zip(frame.geometry, frame.get(field, [None] * len(frame)),
-                               strict=True):
-            cells = rasterize([(geom, 1)], out_shape=self.grid.shape,
-                              transform=self.grid.transform, all_touched=True).astype(bool)
-            height = float(value) if value is not None and np.isfinite(value) else float(
-                np.nanmax(np.where(cells, z, np.nan)))
-            crest[cells] = np.fmax(crest[cells], height)
-        return crest
+        if self.spec.sea is not None:
+            self.sea_how = f"from {Path(self.spec.sea.path).name}"
+            return polygon_sea(self.path("sea"), self.grid) & ~dikes
+        self.sea_how = (f"derived: terrain ≤ {self.spec.sea_below_m:g} m or nodata, connected "
+                        "to the grid's edge")
+        return derived_sea(z, footprint, self.spec.sea_below_m, dikes)
+
+    def _water_layer(self, kind: str) -> np.ndarray:
+        if getattr(self.spec, kind) is None:
+            return np.zeros(self.grid.shape, bool)
+        from wetindex.sources.water_layers import read_layer
+
+        return read_layer(kind, self.path(kind), self.grid)
+
+    def _dike_crest(self, z: np.ndarray) -> np.ndarray:
+        from wetindex.sources.dikes import DikeLayer, read_dikes
+
+        if self.spec.dikes is None:
+            self.dike_layer = DikeLayer(np.full(self.grid.shape, np.nan, "float32"))
+        else:
+            self.dike_layer = read_dikes(self.path("dikes"), self.spec.dikes, self.grid, z)
+        return self.dike_layer.crest
 
     # ---- series ---------------------------------------------------------------------
     @cached_property
@@ -371,7 +377,10 @@ class LocalInputs(AreaInputs):
         times, maps = (self._raster_labels(path) if path.suffix.lower() in (".nc", ".nc4")
                        else self._vector_labels(path))
         order = np.argsort(times.values, kind="stable")
-        return times[order], maps[order]
+        maps = maps[order]
+        # a lake is wet on every pass: not an observation of flooding (water_layers)
+        maps[:, self._water_layer("water").ravel()] = -1
+        return times[order], maps
 
     def _raster_labels(self, path: Path) -> tuple[pd.DatetimeIndex, np.ndarray]:
         from rasterio.enums import Resampling
@@ -384,11 +393,16 @@ class LocalInputs(AreaInputs):
             raise InputMissingError("labels", f"{path}: {var!r} has no 'time' dimension")
         if da.rio.crs is None:
             da = da.rio.write_crs(self.grid.crs)  # documented: the area CRS when unset
+        from wetindex.sources.label_encoding import decode_labels, to_label_codes
+
+        # the declared codes are checked and decoded on the file's own values (255 stays
+        # 255 until it is matched), then moved onto the grid
+        decoded = da.copy(data=decode_labels(da.values, self.spec.labels, path))
         maps = []
         for t in range(da.sizes["time"]):
-            m = reproject_to_grid(da.isel(time=t).astype("float32"), self.grid, "labels",
+            m = reproject_to_grid(decoded.isel(time=t), self.grid, "labels",
                                   Resampling.nearest)
-            maps.append(np.where(np.isfinite(m), m, -1).astype("int8").ravel())
+            maps.append(to_label_codes(m).ravel())
         times = pd.DatetimeIndex(da["time"].values)
         return times, np.stack(maps)
 
@@ -452,7 +466,7 @@ class LocalInputs(AreaInputs):
     def attributions(self) -> list[Attribution]:
         out = []
         for kind in ("terrain", "rain", "evaporation", "sea_level", "groundwater", "labels",
-                     "dikes", "boundary"):
+                     "dikes", "boundary", "water", "streams", "sea"):
             spec = getattr(self.spec, kind)
             if spec is None:
                 continue
