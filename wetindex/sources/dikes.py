@@ -36,6 +36,8 @@ SNAP_CELLS = 2
 #: openings wider than this are separate dikes, not gaps
 GAP_SEARCH_CELLS = 20
 UNIT_FACTORS = {"m": 1.0, "cm": 0.01, "mm": 0.001}
+#: a crest above this [m above the datum] is a unit mistake (the highest Danish dikes ~ 9 m)
+CREST_MAX_M = 30.0
 
 
 @dataclass
@@ -121,6 +123,10 @@ def read_dikes(path: Path, spec: LocalInput, grid: AreaGrid, z: np.ndarray) -> D
             if not np.isfinite(height):
                 raise InputMissingError("dikes", f"{path}: line {i} has no crest height in "
                                                  f"{attribute!r} ({value!r}); fill it in")
+        if height > CREST_MAX_M:
+            raise InputMissingError("dikes", f"{path}: line {i} has a crest of {height:g} m in "
+                                             f"{attribute!r}; no dike is that high: the values "
+                                             "look like centimetres — set inputs.dikes.units: cm")
         crest[cells] = np.fmax(crest[cells], height)
     layer = DikeLayer(crest, length / 1000.0, len(frame), attribute)
     _join_and_find_gaps(layer, z, grid.cell_size)

@@ -51,6 +51,9 @@ DEFAULT_GROUNDWATER_DEPTH_M = 2.0
 RECHARGE_TAU_H = 30 * 24
 SPECIFIC_YIELD = 0.1
 UNIT_FACTORS = {"m": 1.0, "cm": 0.01, "mm": 0.001, "mm/h": 1.0, "mm/d": 1.0}
+#: the history-length rule, said in every error it causes
+HISTORY_RULE = ("rule: a forecast needs 30 days (720 h) of observed drivers before its issue "
+                "time, so the first issue time is 30 days after the series start")
 
 
 def file_digest(path: Path) -> str:
@@ -121,6 +124,10 @@ def read_series(spec: LocalInput, name: str, path: Path) -> pd.Series:
     series.index = pd.DatetimeIndex(series.index)
     if series.dropna().empty:
         raise InputMissingError(name, f"{path}: no values")
+    if name == "evaporation":  # a daily value holds for its day (input_resolution)
+        from wetindex.sources.input_resolution import spread_to_hours
+
+        series = spread_to_hours(series)
     hourly = series.resample("1h")
     hourly = hourly.sum(min_count=1) if name == "rain" else hourly.mean()
     check_series(hourly, name, path, units)
@@ -162,10 +169,14 @@ class LocalInputs(AreaInputs):
         if self.spec.evaporation is None:
             self.proxies["evaporation"] = "no evaporation input: a Danish climatology"
         gw = self.spec.groundwater
-        self.proxies["groundwater"] = (
-            "groundwater change in time: leaky-bucket recharge proxy from rain − evaporation"
-            + ("" if gw else f"; no groundwater input: constant depth "
-                             f"{DEFAULT_GROUNDWATER_DEPTH_M} m"))
+        if gw is not None and gw.path and Path(gw.path).suffix.lower() in (".nc", ".nc4",
+                                                                          ".netcdf", ".csv"):
+            pass  # a groundwater series: the observed depth in time, no proxy
+        else:
+            self.proxies["groundwater"] = (
+                "groundwater change in time: leaky-bucket recharge proxy from rain − "
+                "evaporation" + ("" if gw else f"; no groundwater input: constant depth "
+                                              f"{DEFAULT_GROUNDWATER_DEPTH_M} m"))
 
     # ---- files ----------------------------------------------------------------------
     def path(self, kind: str) -> Path:
@@ -295,7 +306,8 @@ class LocalInputs(AreaInputs):
                                                     f"up to {pd.Timestamp(end)}", last)
         if pd.Timestamp(start) < first:
             raise InputMissingError("observations", f"the local series start at {first}, "
-                                                    f"requested from {pd.Timestamp(start)}")
+                                                    f"requested from {pd.Timestamp(start)}; "
+                                                    f"{HISTORY_RULE}")
         part = frame.loc[pd.Timestamp(start):pd.Timestamp(end)]
         part.index.name = "time"
         ds = xr.Dataset.from_dataframe(part)
@@ -345,11 +357,30 @@ class LocalInputs(AreaInputs):
         from rasterio.enums import Resampling
 
         path = self.path("groundwater")
-        raw = xr.open_dataarray(path, engine="rasterio", mask_and_scale=True).squeeze(
-            "band", drop=True)
+        series = self._groundwater_series
+        if series is not None:  # depth in time: the latest map is the base
+            return series.at(series.times[-1:].values, np.arange(
+                self.grid.nx * self.grid.ny))[0].reshape(self.grid.shape)
+        try:
+            raw = xr.open_dataarray(path, engine="rasterio", mask_and_scale=True).squeeze(
+                "band", drop=True)
+        except Exception as err:
+            raise InputMissingError("groundwater", f"{path}: not a readable GeoTIFF ({err}); "
+                                                   "give a number, a GeoTIFF, a NetCDF of grids "
+                                                   "in time or a CSV of wells") from None
         depth = reproject_to_grid(raw, self.grid, "groundwater", Resampling.bilinear)
         fill = np.nanmedian(depth) if np.isfinite(depth).any() else DEFAULT_GROUNDWATER_DEPTH_M
         return np.where(np.isfinite(depth), depth, fill).astype("float32")
+
+    @cached_property
+    def _groundwater_series(self):
+        """Groundwater depth in time (NetCDF grids / CSV wells), else None."""
+        spec = self.spec.groundwater
+        if spec is None or spec.path is None:
+            return None
+        from wetindex.sources.input_resolution import read_groundwater_series
+
+        return read_groundwater_series(self.path("groundwater"), self.grid, spec.variable)
 
     def _anomaly_at(self, times: np.ndarray) -> np.ndarray:
         series = self._drivers["groundwater_anomaly"]
@@ -357,10 +388,16 @@ class LocalInputs(AreaInputs):
         return np.where(pos >= 0, series.values[np.maximum(pos, 0)], 0.0).astype("float32")
 
     def groundwater_depth(self, time: np.datetime64) -> xr.DataArray:
+        if self._groundwater_series is not None:  # observed depth: no proxy anomaly
+            depth = self._groundwater_series.at(np.array([time]), np.arange(
+                self.grid.nx * self.grid.ny))[0].reshape(self.grid.shape)
+            return self.grid.data_array(depth, "groundwater_depth", "m")
         depth = np.maximum(self._base_depth - self._anomaly_at(np.array([time]))[0], 0.0)
         return self.grid.data_array(depth.astype("float32"), "groundwater_depth", "m")
 
     def groundwater_depth_cells(self, times: np.ndarray, cells: np.ndarray) -> np.ndarray:
+        if self._groundwater_series is not None:
+            return self._groundwater_series.at(np.asarray(times), np.asarray(cells))
         base = self._base_depth.ravel()[cells]
         return np.maximum(base[None, :] - self._anomaly_at(times)[:, None], 0.0).astype(
             "float32")
