@@ -3,17 +3,24 @@
 Each input family comes from a file the operator gives (``--input KIND=PATH``):
 
 - ``terrain``: a GeoTIFF in any CRS, reprojected (bilinear) onto the area grid.
-  Terrain at or below ``sea_below_m`` (or nodata) outside the boundary is sea.
+  The sea comes from the data, not the boundary (:mod:`wetindex.sources.sea_mask`):
+  terrain at or below ``sea_below_m`` (or nodata) connected to the grid's edge, or the
+  ``sea`` polygons when given.
 - ``rain`` [mm/h], ``evaporation`` [mm/d], ``sea_level`` [m]: a CSV with a ``time``
   column in UTC and a value column, or a NetCDF series (spatial dims are averaged).
   Values are put on whole hours (rain summed, the others averaged).
 - ``groundwater``: a GeoTIFF of the depth to the water table [m below terrain] or a
-  constant depth. Its change in time is a documented proxy (:func:`recharge_anomaly`).
-- ``dikes``: lines with a ``crest_m`` attribute (else the terrain's highest point
-  along the line is the crest).
-- ``labels``: observed surface water with times: a NetCDF ``(time, y, x)`` of 1 water,
-  0 dry, -1 unknown, or polygons of water with a ``time`` attribute (each time is one
-  complete observation: cells outside the polygons are dry at that time).
+  constant depth; its change in time is then a documented proxy
+  (:func:`recharge_anomaly`). A NetCDF of grids or a CSV of wells in time is used as
+  observed (:mod:`wetindex.sources.input_resolution`). A daily evaporation series holds
+  each value over its day.
+- ``dikes``: lines with the crest in an attribute (:mod:`wetindex.sources.dikes`).
+- ``water`` / ``streams``: permanent water polygons and stream lines
+  (:mod:`wetindex.sources.water_layers`); labels inside permanent water are unknown.
+- ``labels``: observed surface water with times: a NetCDF ``(time, y, x)`` whose codes
+  are declared (:mod:`wetindex.sources.label_encoding`), or polygons of water with a
+  ``time`` attribute (each time is one complete observation: cells outside the
+  polygons are dry at that time).
 - ``boundary``: the area polygon (see :mod:`wetindex.sources.local_boundary`).
 
 Proxies, each reported in :attr:`LocalInputs.proxies` and the forecast status:
