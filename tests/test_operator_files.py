@@ -179,3 +179,24 @@ def test_daily_evaporation_keeps_the_series_end_and_groundwater_in_time(project,
                     project).groundwater_depth(np.datetime64(ISSUE))
     with pytest.raises(InputMissingError, match="rule: a forecast needs 30 days"):
         inputs.observed(np.datetime64("2024-12-01T00:00"), np.datetime64(ISSUE))
+
+
+def test_water_polygons_with_declared_codes(project, tmp_path):
+    import shapely
+
+    _set_dike_attribute(project)
+    inputs = LocalInputs(load_area(project, "kyst"), project)
+    g = inputs.grid
+    path = ow._geojson(tmp_path / "water.geojson", [
+        (shapely.box(*g.bounds), {"time": "2025-01-05T05:00Z", "water": 0}),  # seen: dry
+        (ow._cell_box(g, slice(40, 45), slice(40, 45)), {"time": "2025-01-05T05:00Z",
+                                                         "water": 2}),
+        (shapely.box(*g.bounds), {"time": "2025-01-05T17:00Z", "water": 255})])  # cloud
+    spec = inputs.spec.labels.model_copy(update={"path": str(path), "water": [2.0]})
+    other = LocalInputs(inputs.config.model_copy(update={"inputs": inputs.spec.model_copy(
+        update={"labels": spec})}), project)
+    times, maps = other._labels
+    assert list(times.hour) == [5]  # the cloudy pass says nothing
+    m = maps[0].reshape(g.shape)
+    assert (m[40:45, 40:45] == 1).all() and m[0, 0] == 0
+    assert (m[ow.lake_mask()] == -1).all()

@@ -461,10 +461,18 @@ class LocalInputs(AreaInputs):
                                               "(UTC) and a CRS")
         frame = frame.to_crs(self.grid.crs)
         frame["time"] = pd.to_datetime(frame["time"], utc=True).dt.tz_localize(None)
-        # outside the polygons is dry only inside an observed footprint (water = 0)
-        water = frame["water"].fillna(1).astype(int).eq(1) if "water" in frame else \
-            [True] * len(frame)
-        return water_polygon_maps(list(frame.geometry), list(water), list(frame["time"]),
+        # outside the polygons is dry only inside an observed footprint (water = 0);
+        # the 'water' attribute's codes are the declared ones (label_encoding)
+        if "water" in frame:
+            from wetindex.sources.label_encoding import decode_labels
+
+            decoded = decode_labels(pd.to_numeric(frame["water"], errors="coerce")
+                                    .fillna(1).values, self.spec.labels, path)
+            frame = frame[np.isfinite(decoded)]  # polygons of unknown say nothing
+            water = list(decoded[np.isfinite(decoded)] == 1)
+        else:
+            water = [True] * len(frame)
+        return water_polygon_maps(list(frame.geometry), water, list(frame["time"]),
                                   self.grid)
 
     def labels(self, times: np.ndarray, cells: np.ndarray) -> np.ndarray:
