@@ -200,3 +200,32 @@ def test_water_polygons_with_declared_codes(project, tmp_path):
     m = maps[0].reshape(g.shape)
     assert (m[40:45, 40:45] == 1).all() and m[0, 0] == 0
     assert (m[ow.lake_mask()] == -1).all()
+
+
+def test_groundwater_grids_in_time_and_a_coast_without_sea_is_warned(project, tmp_path):
+    from wetindex.sources.operator_check import static_report
+
+    _set_dike_attribute(project)
+    inputs = LocalInputs(load_area(project, "kyst"), project)
+    g = inputs.grid
+    times = pd.to_datetime(["2025-01-01T00:00", "2025-02-01T00:00"])
+    depth = np.stack([np.full(g.shape, 2.0, "float32"), np.full(g.shape, 0.3, "float32")])
+    depth[1, :, 40:] = 1.0
+    da = xr.DataArray(depth, dims=("time", "y", "x"),
+                      coords={"time": times, "y": g.y, "x": g.x}, name="depth")
+    path = tmp_path / "gw.nc"
+    da.rio.write_crs(g.crs).to_dataset().to_netcdf(path)
+    spec = inputs.spec.model_copy(update={"groundwater": LocalInput(path=str(path))})
+    gw = LocalInputs(inputs.config.model_copy(update={"inputs": spec}), project)
+    assert np.allclose(gw.groundwater_depth(np.datetime64("2025-01-20T00:00")).values, 2.0)
+    late = gw.groundwater_depth(np.datetime64(ISSUE)).values
+    assert np.allclose(late[:, :40], 0.3) and np.allclose(late[:, 41:], 1.0)
+    # the same coast raised 5 m: a sea level is given but no sea is in the terrain
+    high = tmp_path / "high.tif"
+    z = g.data_array(ow.terrain() + 5.0, "elevation", "m")
+    z.rio.write_nodata(np.nan, encoded=True).rio.to_raster(high)
+    spec = inputs.spec.model_copy(update={"terrain": LocalInput(path=str(high))})
+    raised = LocalInputs(inputs.config.model_copy(update={"inputs": spec}), project)
+    _, notes = static_report(raised)
+    assert any(n.startswith("WARNING: a sea level is given but no sea was found") for n in notes)
+    assert any(n.startswith("sea: 0 cells") for n in notes)
