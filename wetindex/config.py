@@ -171,7 +171,8 @@ class AlertsConfig(_Strict):
 
 #: Input families a local file can provide (DESIGN.md, Interfaces: ``--input KIND=PATH``).
 INPUT_KINDS: tuple[str, ...] = ("terrain", "rain", "evaporation", "sea_level", "groundwater",
-                                "labels", "dikes", "boundary", "places", "forecast")
+                                "labels", "dikes", "boundary", "places", "forecast", "water",
+                                "streams", "sea")
 
 
 class LocalInput(_Strict):
@@ -209,6 +210,38 @@ class LocalInput(_Strict):
         return self
 
 
+def _label_codes(value: Any) -> list[float | str]:
+    """A code or a list of codes; NaN (number or text) is kept as the text ``"NaN"``."""
+    values = value if isinstance(value, (list, tuple)) else [value]
+    out: list[float | str] = []
+    for v in values:
+        if (isinstance(v, str) and v.strip().lower() == "nan") or (
+                isinstance(v, float) and v != v):
+            out.append("NaN")
+        elif isinstance(v, (int, float)) and not isinstance(v, bool):
+            out.append(float(v))
+        else:
+            raise ValueError(f"label code {v!r} is not a number or NaN")
+    return out
+
+
+class LabelsInput(LocalInput):
+    """The labels file and its codes (``wetindex.sources.label_encoding``)."""
+
+    water: list[float | str] = [1.0]
+    dry: list[float | str] = [0.0]
+    unknown: list[float | str] = [-1.0, 255.0]
+    nodata: list[float | str] = ["NaN"]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _codes_as_lists(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            data = {**data, **{k: _label_codes(data[k]) for k in ("water", "dry", "unknown",
+                                                                  "nodata") if k in data}}
+        return data
+
+
 class LocalInputsConfig(_Strict):
     """Local files per input family (``source: local``); see ``wetindex.sources.local``."""
 
@@ -218,14 +251,20 @@ class LocalInputsConfig(_Strict):
     boundary: LocalInput
     evaporation: LocalInput | None = None
     groundwater: LocalInput | None = None
-    labels: LocalInput | None = None
+    labels: LabelsInput | None = None
+    #: dike lines; ``variable``: the crest attribute (``wetindex.sources.dikes``)
     dikes: LocalInput | None = None
+    #: permanent water polygons and stream lines (``wetindex.sources.water_layers``)
+    water: LocalInput | None = None
+    streams: LocalInput | None = None
+    #: sea polygons (a coastline layer); none: the sea is derived from the terrain
+    sea: LocalInput | None = None
     #: named places (polygons; ``variable``: the name attribute); none: 2 km tiles
     places: LocalInput | None = None
     #: archived driver forecasts (CSV issue_time, time, rain/sea_level), see
     #: wetindex.sources.forecast_file; without it the drivers are held (persistence)
     forecast: LocalInput | None = None
-    #: terrain at or below this height [m] outside the boundary (or nodata) is sea
+    #: terrain at or below this height [m] (or nodata) connected to the grid's edge is sea
     sea_below_m: float = 0.0
     #: a label observed within this many hours of a valid hour labels that hour
     label_tolerance_h: int = Field(1, ge=0, le=12)
@@ -239,9 +278,12 @@ class LiveOverrides(_Strict):
     evaporation: LocalInput | None = None
     sea_level: LocalInput | None = None
     groundwater: LocalInput | None = None
-    labels: LocalInput | None = None
+    labels: LabelsInput | None = None
     dikes: LocalInput | None = None
     boundary: LocalInput | None = None
+    water: LocalInput | None = None
+    streams: LocalInput | None = None
+    sea: LocalInput | None = None
 
 
 class LiveConfig(_Strict):

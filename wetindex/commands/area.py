@@ -46,11 +46,22 @@ def _parse_inputs(items: list[str]) -> dict[str, str]:
         if not sep or kind not in INPUT_KINDS or not path:
             raise _fail(f"--input {item!r}: expected KIND=PATH with KIND one of "
                         f"{', '.join(INPUT_KINDS)}", 2)
+        if kind == "groundwater" and _is_number(path):  # a constant depth [m] (README)
+            out[kind] = str(float(path))
+            continue
         p = Path(path).expanduser()
         if not p.exists():
             raise _fail(f"--input {kind}={path}: no such file", 2)
         out[kind] = str(p.resolve())
     return out
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _kommune_boundary(root: Path, code: str, crs: str, out: Path) -> Path:
@@ -102,11 +113,14 @@ def _config_text(name: str, title: str, grid: dict, inputs: dict[str, str], boun
         + entry("groundwater", "GeoTIFF depth to water table [m] or a number; none: 2 m")
         + entry("labels", "observed water (NetCDF time,y,x or polygons with 'time'); "
                           "needed to train")
-        + entry("dikes", "lines with crest_m [m]")
+        + entry("dikes", "lines with the crest [m]; set 'variable: ATTR' if not crest_m")
+        + entry("water", "permanent water polygons (lakes): features, never warned")
+        + entry("streams", "stream lines: features")
+        + entry("sea", "sea polygons; none: low/nodata terrain connected to the edge")
         + entry("places", "named polygons with a 'name'; none: 2 km tiles")
         + entry("forecast", "CSV of archived driver forecasts: issue_time, time, sea_level, "
                             "rain; none: persistence")
-        + "    sea_below_m: 0.0      # terrain at/below this outside the boundary is sea\n"
+        + "    sea_below_m: 0.0      # terrain at/below this connected to the edge is sea\n"
         "thresholds:               # probability at which each warning level starts\n"
         "  yellow: 0.2\n  orange: 0.4\n  red: 0.7\n"
         "forecast:\n  max_lead_h: 48\n  issue_every_h: 3\n"
@@ -221,7 +235,10 @@ def check(
     with operator_errors(f"check of area {config.name!r}", config.area_dir(root) / "logs"):
         problems, notes = check_area(config, root)
     for line in notes:
-        typer.echo(f"  ok    {line}")
+        if line.startswith("WARNING: "):  # found in the files, not blocking
+            typer.secho(f"  WARN  {line[9:]}", fg="yellow")
+        else:
+            typer.echo(f"  ok    {line}")
     for line in problems:
         typer.secho(f"  FAIL  {line}", fg="red")
     if problems:
@@ -257,6 +274,11 @@ def check_area(config: AreaConfig, root: Path) -> tuple[list[str], list[str]]:
                 (notes if what == "labels" and config.inputs.labels is None else problems)\
                     .append(f"{what}: {err}")
         notes += [f"proxy: {v}" for v in inputs.proxies.values()]
+        if not any(p.startswith("terrain") for p in problems):
+            from wetindex.sources.operator_check import static_report
+
+            for bucket, lines in zip((problems, notes), static_report(inputs), strict=True):
+                bucket += lines
         if not problems:
             from wetindex.checks import freshness_problems, subscription_problems
 

@@ -162,7 +162,10 @@ def _history(observed: xr.DataArray, issue_time: np.datetime64) -> xr.DataArray:
         raise DriverInputError(
             f"{observed.name}: observed series start at "
             f"{pd.Timestamp(observed['time'].values[0])}, but a forecast issued at "
-            f"{pd.Timestamp(issue_time)} needs {HISTORY_NEEDED_H // 24} days before it"
+            f"{pd.Timestamp(issue_time)} needs {HISTORY_NEEDED_H // 24} days before it "
+            f"(rule: {HISTORY_NEEDED_H // 24} days of observed history before an issue time; "
+            f"the first possible issue time is "
+            f"{pd.Timestamp(observed['time'].values[0]) + pd.Timedelta(hours=HISTORY_NEEDED_H)})"
         )
     return observed.sel(time=slice(start, issue_time))
 

@@ -159,6 +159,7 @@ class LiveInputs(LiveForecasts, AreaInputs):
         inputs = LocalInputsConfig(
             terrain=LocalInput(path=str(self.terrain_path)), rain=boundary, sea_level=boundary,
             boundary=boundary, groundwater=gw, labels=ov.labels, dikes=ov.dikes,
+            water=ov.water, streams=ov.streams, sea=ov.sea,
             sea_below_m=self.spec.sea_below_m, label_tolerance_h=self.spec.label_tolerance_h)
         view = self.config.model_copy(update={"source": "local", "inputs": inputs,
                                               "live": None})

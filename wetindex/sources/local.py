@@ -3,17 +3,24 @@
 Each input family comes from a file the operator gives (``--input KIND=PATH``):
 
 - ``terrain``: a GeoTIFF in any CRS, reprojected (bilinear) onto the area grid.
-  Terrain at or below ``sea_below_m`` (or nodata) outside the boundary is sea.
+  The sea comes from the data, not the boundary (:mod:`wetindex.sources.sea_mask`):
+  terrain at or below ``sea_below_m`` (or nodata) connected to the grid's edge, or the
+  ``sea`` polygons when given.
 - ``rain`` [mm/h], ``evaporation`` [mm/d], ``sea_level`` [m]: a CSV with a ``time``
   column in UTC and a value column, or a NetCDF series (spatial dims are averaged).
   Values are put on whole hours (rain summed, the others averaged).
 - ``groundwater``: a GeoTIFF of the depth to the water table [m below terrain] or a
-  constant depth. Its change in time is a documented proxy (:func:`recharge_anomaly`).
-- ``dikes``: lines with a ``crest_m`` attribute (else the terrain's highest point
-  along the line is the crest).
-- ``labels``: observed surface water with times: a NetCDF ``(time, y, x)`` of 1 water,
-  0 dry, -1 unknown, or polygons of water with a ``time`` attribute (each time is one
-  complete observation: cells outside the polygons are dry at that time).
+  constant depth; its change in time is then a documented proxy
+  (:func:`recharge_anomaly`). A NetCDF of grids or a CSV of wells in time is used as
+  observed (:mod:`wetindex.sources.input_resolution`). A daily evaporation series holds
+  each value over its day.
+- ``dikes``: lines with the crest in an attribute (:mod:`wetindex.sources.dikes`).
+- ``water`` / ``streams``: permanent water polygons and stream lines
+  (:mod:`wetindex.sources.water_layers`); labels inside permanent water are unknown.
+- ``labels``: observed surface water with times: a NetCDF ``(time, y, x)`` whose codes
+  are declared (:mod:`wetindex.sources.label_encoding`), or polygons of water with a
+  ``time`` attribute (each time is one complete observation: cells outside the
+  polygons are dry at that time).
 - ``boundary``: the area polygon (see :mod:`wetindex.sources.local_boundary`).
 
 Proxies, each reported in :attr:`LocalInputs.proxies` and the forecast status:
@@ -51,6 +58,9 @@ DEFAULT_GROUNDWATER_DEPTH_M = 2.0
 RECHARGE_TAU_H = 30 * 24
 SPECIFIC_YIELD = 0.1
 UNIT_FACTORS = {"m": 1.0, "cm": 0.01, "mm": 0.001, "mm/h": 1.0, "mm/d": 1.0}
+#: the history-length rule, said in every error it causes
+HISTORY_RULE = ("rule: a forecast needs 30 days (720 h) of observed drivers before its issue "
+                "time, so the first issue time is 30 days after the series start")
 
 
 def file_digest(path: Path) -> str:
@@ -121,6 +131,10 @@ def read_series(spec: LocalInput, name: str, path: Path) -> pd.Series:
     series.index = pd.DatetimeIndex(series.index)
     if series.dropna().empty:
         raise InputMissingError(name, f"{path}: no values")
+    if name == "evaporation":  # a daily value holds for its day (input_resolution)
+        from wetindex.sources.input_resolution import spread_to_hours
+
+        series = spread_to_hours(series)
     hourly = series.resample("1h")
     hourly = hourly.sum(min_count=1) if name == "rain" else hourly.mean()
     check_series(hourly, name, path, units)
@@ -166,10 +180,14 @@ class LocalInputs(AreaInputs):
         if self.spec.evaporation is None:
             self.proxies["evaporation"] = "no evaporation input: a Danish climatology"
         gw = self.spec.groundwater
-        self.proxies["groundwater"] = (
-            "groundwater change in time: leaky-bucket recharge proxy from rain − evaporation"
-            + ("" if gw else f"; no groundwater input: constant depth "
-                             f"{DEFAULT_GROUNDWATER_DEPTH_M} m"))
+        if gw is not None and gw.path and Path(gw.path).suffix.lower() in (".nc", ".nc4",
+                                                                          ".netcdf", ".csv"):
+            pass  # a groundwater series: the observed depth in time, no proxy
+        else:
+            self.proxies["groundwater"] = (
+                "groundwater change in time: leaky-bucket recharge proxy from rain − "
+                "evaporation" + ("" if gw else f"; no groundwater input: constant depth "
+                                              f"{DEFAULT_GROUNDWATER_DEPTH_M} m"))
 
     # ---- files ----------------------------------------------------------------------
     def path(self, kind: str) -> Path:
@@ -187,7 +205,7 @@ class LocalInputs(AreaInputs):
         """Content hash of every configured file (outputs are keyed by these)."""
         out = {}
         for kind in ("terrain", "rain", "evaporation", "sea_level", "groundwater", "labels",
-                     "dikes", "boundary", "forecast"):
+                     "dikes", "boundary", "forecast", "water", "streams", "sea"):
             spec = getattr(self.spec, kind)
             if spec is not None:
                 try:  # a missing labels file blocks training only (it says so), not the key
@@ -228,41 +246,47 @@ class LocalInputs(AreaInputs):
         # empty); outside the footprint it is just not covered
         footprint = np.isfinite(reproject_to_grid(raw.fillna(0.0) * 0 + 1, self.grid, "terrain",
                                                   Resampling.nearest))
-        low = (np.isnan(z) & footprint) | (z <= self.spec.sea_below_m)
-        sea = low & ~self._inside
+        crest = self._dike_crest(z)
+        sea = self._sea(z, footprint, np.isfinite(crest))
         z = np.where(sea & np.isnan(z), self.spec.sea_below_m - 1.0, z).astype("float32")
+        water = self._water_layer("water")
         g = self.grid
         return xr.Dataset({
             "elevation": g.data_array(z, "elevation", "m"),
             "sea": g.data_array(sea, "sea"),
-            "stream": g.data_array(np.zeros(g.shape, bool), "stream"),
-            "dike_crest": g.data_array(self._dike_crest(z), "dike_crest", "m"),
+            "stream": g.data_array(self._water_layer("streams") & ~sea, "stream"),
+            "dike_crest": g.data_array(crest, "dike_crest", "m"),
             "land_cover": g.data_array(np.zeros(g.shape, "int8"), "land_cover",
                                        flag_values=[0], flag_meanings="unknown"),
-            "permanent_water": g.data_array(np.zeros(g.shape, bool), "permanent_water"),
+            "permanent_water": g.data_array(water & ~sea, "permanent_water"),
         })
 
-    def _dike_crest(self, z: np.ndarray) -> np.ndarray:
-        crest = np.full(self.grid.shape, np.nan, "float32")
-        if self.spec.dikes is None:
-            return crest
-        import geopandas as gpd
-        from rasterio.features import rasterize
+    def _sea(self, z: np.ndarray, footprint: np.ndarray, dikes: np.ndarray) -> np.ndarray:
+        """The sea from the data, whatever the boundary includes (:mod:`.sea_mask`)."""
+        from wetindex.sources.sea_mask import derived_sea, polygon_sea
 
-        path = self.path("dikes")
-        frame = gpd.read_file(path)
-        if frame.crs is None:
-            raise InputMissingError("dikes", f"{path}: no CRS; set one")
-        frame = frame.to_crs(self.grid.crs)
-        field = self.spec.dikes.variable or "crest_m"
-        for geom, value in zip(frame.geometry, frame.get(field, [None] * len(frame)),
-                               strict=True):
-            cells = rasterize([(geom, 1)], out_shape=self.grid.shape,
-                              transform=self.grid.transform, all_touched=True).astype(bool)
-            height = float(value) if value is not None and np.isfinite(value) else float(
-                np.nanmax(np.where(cells, z, np.nan)))
-            crest[cells] = np.fmax(crest[cells], height)
-        return crest
+        if self.spec.sea is not None:
+            self.sea_how = f"from {Path(self.spec.sea.path).name}"
+            return polygon_sea(self.path("sea"), self.grid) & ~dikes
+        self.sea_how = (f"derived: terrain ≤ {self.spec.sea_below_m:g} m or nodata, connected "
+                        "to the grid's edge")
+        return derived_sea(z, footprint, self.spec.sea_below_m, dikes)
+
+    def _water_layer(self, kind: str) -> np.ndarray:
+        if getattr(self.spec, kind) is None:
+            return np.zeros(self.grid.shape, bool)
+        from wetindex.sources.water_layers import read_layer
+
+        return read_layer(kind, self.path(kind), self.grid)
+
+    def _dike_crest(self, z: np.ndarray) -> np.ndarray:
+        from wetindex.sources.dikes import DikeLayer, read_dikes
+
+        if self.spec.dikes is None:
+            self.dike_layer = DikeLayer(np.full(self.grid.shape, np.nan, "float32"))
+        else:
+            self.dike_layer = read_dikes(self.path("dikes"), self.spec.dikes, self.grid, z)
+        return self.dike_layer.crest
 
     # ---- series ---------------------------------------------------------------------
     @cached_property
@@ -293,7 +317,8 @@ class LocalInputs(AreaInputs):
                                                     f"up to {pd.Timestamp(end)}", last)
         if pd.Timestamp(start) < first:
             raise InputMissingError("observations", f"the local series start at {first}, "
-                                                    f"requested from {pd.Timestamp(start)}")
+                                                    f"requested from {pd.Timestamp(start)}; "
+                                                    f"{HISTORY_RULE}")
         part = frame.loc[pd.Timestamp(start):pd.Timestamp(end)]
         part.index.name = "time"
         ds = xr.Dataset.from_dataframe(part)
@@ -347,11 +372,30 @@ class LocalInputs(AreaInputs):
         from rasterio.enums import Resampling
 
         path = self.path("groundwater")
-        raw = xr.open_dataarray(path, engine="rasterio", mask_and_scale=True).squeeze(
-            "band", drop=True)
+        series = self._groundwater_series
+        if series is not None:  # depth in time: the latest map is the base
+            return series.at(series.times[-1:].values, np.arange(
+                self.grid.nx * self.grid.ny))[0].reshape(self.grid.shape)
+        try:
+            raw = xr.open_dataarray(path, engine="rasterio", mask_and_scale=True).squeeze(
+                "band", drop=True)
+        except Exception as err:
+            raise InputMissingError("groundwater", f"{path}: not a readable GeoTIFF ({err}); "
+                                                   "give a number, a GeoTIFF, a NetCDF of grids "
+                                                   "in time or a CSV of wells") from None
         depth = reproject_to_grid(raw, self.grid, "groundwater", Resampling.bilinear)
         fill = np.nanmedian(depth) if np.isfinite(depth).any() else DEFAULT_GROUNDWATER_DEPTH_M
         return np.where(np.isfinite(depth), depth, fill).astype("float32")
+
+    @cached_property
+    def _groundwater_series(self):
+        """Groundwater depth in time (NetCDF grids / CSV wells), else None."""
+        spec = self.spec.groundwater
+        if spec is None or spec.path is None:
+            return None
+        from wetindex.sources.input_resolution import read_groundwater_series
+
+        return read_groundwater_series(self.path("groundwater"), self.grid, spec.variable)
 
     def _anomaly_at(self, times: np.ndarray) -> np.ndarray:
         series = self._drivers["groundwater_anomaly"]
@@ -359,10 +403,16 @@ class LocalInputs(AreaInputs):
         return np.where(pos >= 0, series.values[np.maximum(pos, 0)], 0.0).astype("float32")
 
     def groundwater_depth(self, time: np.datetime64) -> xr.DataArray:
+        if self._groundwater_series is not None:  # observed depth: no proxy anomaly
+            depth = self._groundwater_series.at(np.array([time]), np.arange(
+                self.grid.nx * self.grid.ny))[0].reshape(self.grid.shape)
+            return self.grid.data_array(depth, "groundwater_depth", "m")
         depth = np.maximum(self._base_depth - self._anomaly_at(np.array([time]))[0], 0.0)
         return self.grid.data_array(depth.astype("float32"), "groundwater_depth", "m")
 
     def groundwater_depth_cells(self, times: np.ndarray, cells: np.ndarray) -> np.ndarray:
+        if self._groundwater_series is not None:
+            return self._groundwater_series.at(np.asarray(times), np.asarray(cells))
         base = self._base_depth.ravel()[cells]
         return np.maximum(base[None, :] - self._anomaly_at(times)[:, None], 0.0).astype(
             "float32")
@@ -379,7 +429,10 @@ class LocalInputs(AreaInputs):
         times, maps = (self._raster_labels(path) if path.suffix.lower() in (".nc", ".nc4")
                        else self._vector_labels(path))
         order = np.argsort(times.values, kind="stable")
-        return times[order], maps[order]
+        maps = maps[order]
+        # a lake is wet on every pass: not an observation of flooding (water_layers)
+        maps[:, self._water_layer("water").ravel()] = -1
+        return times[order], maps
 
     def _raster_labels(self, path: Path) -> tuple[pd.DatetimeIndex, np.ndarray]:
         from rasterio.enums import Resampling
@@ -392,11 +445,16 @@ class LocalInputs(AreaInputs):
             raise InputMissingError("labels", f"{path}: {var!r} has no 'time' dimension")
         if da.rio.crs is None:
             da = da.rio.write_crs(self.grid.crs)  # documented: the area CRS when unset
+        from wetindex.sources.label_encoding import decode_labels, to_label_codes
+
+        # the declared codes are checked and decoded on the file's own values (255 stays
+        # 255 until it is matched), then moved onto the grid
+        decoded = da.copy(data=decode_labels(da.values, self.spec.labels, path))
         maps = []
         for t in range(da.sizes["time"]):
-            m = reproject_to_grid(da.isel(time=t).astype("float32"), self.grid, "labels",
+            m = reproject_to_grid(decoded.isel(time=t), self.grid, "labels",
                                   Resampling.nearest)
-            maps.append(np.where(np.isfinite(m), m, -1).astype("int8").ravel())
+            maps.append(to_label_codes(m).ravel())
         times = pd.DatetimeIndex(da["time"].values)
         return times, np.stack(maps)
 
@@ -411,10 +469,18 @@ class LocalInputs(AreaInputs):
                                               "(UTC) and a CRS")
         frame = frame.to_crs(self.grid.crs)
         frame["time"] = pd.to_datetime(frame["time"], utc=True).dt.tz_localize(None)
-        # outside the polygons is dry only inside an observed footprint (water = 0)
-        water = frame["water"].fillna(1).astype(int).eq(1) if "water" in frame else \
-            [True] * len(frame)
-        return water_polygon_maps(list(frame.geometry), list(water), list(frame["time"]),
+        # outside the polygons is dry only inside an observed footprint (water = 0);
+        # the 'water' attribute's codes are the declared ones (label_encoding)
+        if "water" in frame:
+            from wetindex.sources.label_encoding import decode_labels
+
+            decoded = decode_labels(pd.to_numeric(frame["water"], errors="coerce")
+                                    .fillna(1).values, self.spec.labels, path)
+            frame = frame[np.isfinite(decoded)]  # polygons of unknown say nothing
+            water = list(decoded[np.isfinite(decoded)] == 1)
+        else:
+            water = [True] * len(frame)
+        return water_polygon_maps(list(frame.geometry), water, list(frame["time"]),
                                   self.grid)
 
     def labels(self, times: np.ndarray, cells: np.ndarray) -> np.ndarray:
@@ -460,7 +526,7 @@ class LocalInputs(AreaInputs):
     def attributions(self) -> list[Attribution]:
         out = []
         for kind in ("terrain", "rain", "evaporation", "sea_level", "groundwater", "labels",
-                     "dikes", "boundary"):
+                     "dikes", "boundary", "water", "streams", "sea"):
             spec = getattr(self.spec, kind)
             if spec is None:
                 continue
