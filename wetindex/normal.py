@@ -119,13 +119,27 @@ def save_normal(model_dir: Path, normal: xr.DataArray) -> Path:
     return path
 
 
+def no_normal(shape: tuple[int, int]) -> xr.DataArray:
+    """A baseline of 0 everywhere: without a label history everything wet is excess."""
+    return xr.DataArray(np.zeros((12, *shape), "float32"), dims=("month", "y", "x"),
+                        coords={"month": np.arange(1, 13)}, name="normal_water",
+                        attrs={"units": "1", "period": "none: no history of observed water"})
+
+
 def normal_for_model(model_dir: Path, inputs: AreaInputs, candidates: np.ndarray,
-                     period: tuple[str, str]) -> xr.DataArray:
-    """The model's seasonal normal: read from its folder, or built from ``period`` and kept."""
+                     period: tuple[str, str] | None) -> xr.DataArray:
+    """The model's seasonal normal: read from its folder, or built from ``period`` and kept.
+
+    A model without a training ``period`` has no history to take a normal from: the
+    baseline is then 0 (:func:`no_normal`), so a missing input makes more warnings.
+    """
     path = Path(model_dir) / NORMAL_FILE
     if path.exists():
         with xr.open_dataarray(path) as da:
             return da.load()
+    if period is None:
+        log.warning("model in %s has no training period: no seasonal normal", model_dir)
+        return no_normal(inputs.grid.shape)
     log.info("building the seasonal normal of surface water from %s – %s", *period)
     normal = seasonal_normal(inputs, candidates, inputs.grid.shape,
                              (pd.Timestamp(period[0]), pd.Timestamp(period[1])))
@@ -202,8 +216,13 @@ def excess_fields(probability: xr.DataArray, normal_month: np.ndarray,
 
 def forecast_dataset(probability: xr.DataArray, *, inputs: AreaInputs, static: xr.Dataset,
                      normal: xr.DataArray, issue_time: pd.Timestamp,
-                     thresholds: list[float]) -> tuple[xr.Dataset, dict[str, np.ndarray]]:
+                     thresholds: list[float], standing: np.ndarray | None = None,
+                     ) -> tuple[xr.Dataset, dict[str, np.ndarray]]:
     """The forecast dataset a run publishes, and the per-cell fields warnings need.
+
+    ``standing`` (bool ``(y, x)``) adds water known to stand at the issue time to what
+    the latest satellite map saw (the physical forecast's own state of hollows,
+    streams and groundwater).
 
     Returns ``(dataset, cell_fields)``: the dataset holds ``probability``, ``level``
     (from ``warning_score``), ``normal_water``, ``excess_probability`` and
@@ -218,8 +237,10 @@ def forecast_dataset(probability: xr.DataArray, *, inputs: AreaInputs, static: x
     exposure = exposure_weight(cover)
     # a 48-h forecast is compared with the normal of the month its middle falls in
     month = (pd.Timestamp(issue_time) + pd.Timedelta(hours=24)).month
-    fields = excess_fields(probability, normal.sel(month=month).values,
-                           standing_water(inputs, issue_time), exposure,
+    seen = standing_water(inputs, issue_time)
+    if standing is not None:
+        seen = standing if seen is None else (seen | standing)
+    fields = excess_fields(probability, normal.sel(month=month).values, seen, exposure,
                            np.asarray(raw["permanent_water"].values))
     ds = xr.Dataset({"probability": probability,
                      "level": levels(fields["warning_score"], thresholds), **fields})

@@ -399,7 +399,8 @@ def forecast_stage(ctx: AreaContext, inputs: AreaInputs, static: xr.Dataset,
         prob.values[:] = apply_calibration(prob.values, prob["lead"].values[:, None, None],
                                            calibration)
     # levels come from the excess water on exposed land, not the raw wetness (normal.py)
-    normal = normal_for_model(model.path, inputs, fin.cells, model.metadata["periods"]["train"])
+    normal = normal_for_model(model.path, inputs, fin.cells,
+                              (model.metadata.get("periods") or {}).get("train"))
     ds, cell_fields = forecast_dataset(prob, inputs=inputs, static=static, normal=normal,
                                        issue_time=issue_time,
                                        thresholds=ctx.config.thresholds.as_list())

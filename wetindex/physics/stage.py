@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import xarray as xr
 
@@ -34,6 +35,7 @@ def physical_forecast_stage(ctx: Any, inputs: Any, static: xr.Dataset,
     Returns a :class:`wetindex.pipeline.Forecast` (as the learned path does).
     """
     from wetindex import pipeline
+    from wetindex.normal import forecast_dataset, no_normal
     from wetindex.risk import warning_areas
     from wetindex.warnings import RunStatus
 
@@ -44,7 +46,20 @@ def physical_forecast_stage(ctx: Any, inputs: Any, static: xr.Dataset,
     fc = physical_forecast(inputs, static, issue_time,
                            thresholds=ctx.config.thresholds.as_list(),
                            max_lead_h=ctx.config.forecast.max_lead_h)
-    ds = fc.dataset
+    # levels from the excess water on exposed land, as for the learned model
+    # (wetindex.normal): no label history gives no seasonal normal, and the water the
+    # forecast already holds in hollows, streams and the ground at the first hour stands
+    # there now; the sea's water is never taken as standing, so a flood under way stays
+    # warned
+    standing = np.zeros(inputs.grid.shape, bool)
+    for name in fc.components:
+        if name != "sea":
+            standing |= fc.component(name)[0] >= 0.5
+    ds, cell_fields = forecast_dataset(
+        fc.dataset["probability"], inputs=inputs, static=static,
+        normal=no_normal(inputs.grid.shape), issue_time=issue_time,
+        thresholds=ctx.config.thresholds.as_list(), standing=standing)
+    ds.attrs.update(fc.dataset.attrs)
     ds.attrs.update({
         "area": ctx.config.name, "area_name": ctx.config.title,
         "thresholds": json.dumps(ctx.config.thresholds.model_dump()),
@@ -53,7 +68,12 @@ def physical_forecast_stage(ctx: Any, inputs: Any, static: xr.Dataset,
         else "forecast",
     })
     warnings = warning_areas(ds, inputs.places(), inputs.grid, area_name=ctx.config.title,
-                             area_id=ctx.config.name, explain=fc.explain)
+                             area_id=ctx.config.name, explain=fc.explain,
+                             drivers=inputs.forecast(issue_time.to_datetime64()),
+                             dike_crest=cell_fields["dike_crest"],
+                             groundwater_depth=np.asarray(
+                                 inputs.groundwater_depth(issue_time.to_datetime64()).values,
+                                 "float32").ravel())
     issued = issue_time.to_pydatetime().replace(tzinfo=UTC)
     status = RunStatus(
         area_name=ctx.config.title, issue_time=issued,
