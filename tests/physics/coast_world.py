@@ -68,7 +68,8 @@ class CoastInputs(AreaInputs):
     def __init__(self, issue_time: pd.Timestamp, forecast_sea: np.ndarray,
                  forecast_rain: np.ndarray, *, base_sea: float = 0.0,
                  groundwater_depth_m: float = 2.0, history: dict | None = None,
-                 observed_sea: pd.Series | None = None) -> None:
+                 observed_sea: pd.Series | None = None, forecast_kind: str = "forecast"
+                 ) -> None:
         self.grid = grid()
         self.issue = pd.Timestamp(issue_time)
         self.fc_sea = np.asarray(forecast_sea, "float64")
@@ -77,6 +78,7 @@ class CoastInputs(AreaInputs):
         self.depth = groundwater_depth_m
         self.history = history or {}
         self.observed_sea = observed_sea
+        self.forecast_kind = forecast_kind
         self.times = pd.date_range(self.issue - pd.Timedelta(days=90), self.issue, freq="h")
 
     def static_inputs(self):
@@ -108,7 +110,7 @@ class CoastInputs(AreaInputs):
         lead = np.arange(1, len(sea) + 1)
         return xr.Dataset({"sea_level": ("lead", sea), "rain": ("lead", rain),
                            "groundwater_anomaly": ("lead", np.zeros(len(sea)))},
-                          coords={"lead": lead})
+                          coords={"lead": lead}, attrs={"forecast_kind": self.forecast_kind})
 
     def groundwater_depth(self, time):
         return self.grid.data_array(np.full(self.grid.shape, self.depth, "float32"),

@@ -1,11 +1,18 @@
-"""A new area without labels: init → run all gives a published physical forecast."""
+"""A new area without labels: init → run all gives a published physical forecast.
+
+The area is the demo world exported as local files, with a storm surge that overtops
+the dike ~20 h after the history ends and the archived forecasts of sea level and rain
+(:mod:`wetindex.physics.democheck`), as a municipality's first day would be.
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
+import xarray as xr
 from typer.testing import CliRunner
 
 from wetindex.cli import app
@@ -15,6 +22,7 @@ from wetindex.cli import app
 def new_area(tmp_path_factory, project_root: Path) -> Path:
     from wetindex.demo import DemoWorldConfig, build_demo_world
     from wetindex.demo.export import export_inputs
+    from wetindex.physics.democheck import write_forecast_csv
 
     project = tmp_path_factory.mktemp("new-area")
     (project / "models").mkdir()
@@ -22,11 +30,14 @@ def new_area(tmp_path_factory, project_root: Path) -> Path:
                          ("models/configs", "models/configs")):
         (project / link).symlink_to(project_root / target)
     world = build_demo_world(DemoWorldConfig(size_m=1000.0, years=100 / 365.25,
-                                             start="2025-03-01T00:00", seed=7))
+                                             start="2025-03-01T00:00", seed=7,
+                                             storm_ahead_h=20))
     files = export_inputs(project / "inputs", world)
+    files["forecast"] = write_forecast_csv(project / "inputs" / "forecast.csv", world)
     args = ["init", "--aoi", str(files["boundary"]), "--name", "fresh", "--root", str(project),
             "--margin-m", "100"]
-    for kind in ("terrain", "rain", "evaporation", "sea_level", "groundwater", "dikes"):
+    for kind in ("terrain", "rain", "evaporation", "sea_level", "groundwater", "dikes",
+                 "forecast"):
         args += ["--input", f"{kind}={files[kind]}"]  # no labels: nothing observed yet
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
@@ -45,7 +56,21 @@ def test_an_area_without_labels_runs_end_to_end_on_the_physical_forecast(new_are
     assert status["forecast_method"] == "physical"
     assert "not yet trained on observed water here" in status["method_note"]
     assert status["model_version"] == "physical-1"
-    assert (latest / "forecast.nc").exists() and (latest / "physical.json").exists()
+    assert "archived forecasts" in status["proxies"]["forecast"]
+    # the surge: the polder is dry now and orange or red around high water, the dike's
+    # margin is negative
+    physical = json.loads((latest / "physical.json").read_text())
+    (dike,) = physical["dikes"]
+    assert dike["margin_m"] < 0 and dike["overtopping_probability"] > 0.5
+    high_water = pd.Timestamp(dike["high_water_time"])
+    static = xr.open_zarr(next((area / "static").glob("*.zarr")), consolidated=False)
+    polder = static["dike_protected"].values
+    level = xr.open_dataset(latest / "forecast.nc")["level"].values[:, polder]
+    issued = pd.Timestamp(status["issue_time"]).tz_localize(None)
+    peak = int((high_water - issued) / pd.Timedelta(hours=1)) - 1
+    assert 15 <= peak <= 30
+    assert (level[0] >= 2).mean() < 0.1
+    assert (level[peak] >= 2).mean() > 0.9
     site = area / "site" / "current"
     assert "not yet trained on observed water here" in (site / "en" / "about.html").read_text()
     assert "endnu ikke trænet på observeret vand her" in (site / "about.html").read_text()

@@ -125,6 +125,16 @@ def test_a_rain_storm_in_the_forecast_fills_the_hollow_later_not_now(coast):
     assert fc.explain(20, np.array([centre[0] * 80 + centre[1]]))["rain"] == 1.0
 
 
+def test_a_wet_hour_held_by_persistence_is_not_taken_as_two_days_of_rain(coast):
+    rain = np.full(48, 10.0)  # persistence of a 10 mm/h hour at the issue time
+    real = _forecast(coast, np.zeros(48), rain)
+    held = _forecast(coast, np.zeros(48), rain, forecast_kind="persistence")
+    centre = HOLLOW
+    assert real.dataset["probability"].values[30][centre] > 0.9
+    assert held.dataset["probability"].values[30][centre] < 0.2
+    assert "persistence" in held.summary["rain_forecast"]
+
+
 def test_probabilities_widen_with_lead_as_the_driver_errors_do(coast):
     st, _ = coast
     rng = np.random.default_rng(0)

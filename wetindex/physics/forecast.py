@@ -39,9 +39,12 @@ from wetindex.physics.sea import dike_margins, sea_flood_probability
 from wetindex.physics.streams import groundwater_probability, stream_probability
 from wetindex.physics.uncertainty import (
     N_MEMBERS,
+    RAIN_RATE_WINDOW_H,
     DriverSpread,
     estimate_spread,
     groundwater_members,
+    is_persistence,
+    mean_rain_rate,
     rain_members,
     sea_level_members,
 )
@@ -163,14 +166,21 @@ def physical_forecast(inputs: AreaInputs, static: xr.Dataset, issue_time: pd.Tim
 
     sea_fc = _series(fc, "sea_level", n)
     sea_m = sea_level_members(sea_fc, spread.sea_level[:n], n_members)
-    rain_m = rain_members(_series(fc, "rain", n), spread.rain_accumulated[:n], n_members)
     obs_rain = np.nan_to_num(observed["rain"].values.astype("float64"))
+    rain_fc = _series(fc, "rain", n)
+    if is_persistence(fc):  # no rain forecast: the recent mean rate, not the issue hour's
+        rain_fc = np.full(n, mean_rain_rate(observed["rain"].values[-RAIN_RATE_WINDOW_H:]))
+    rain_m = rain_members(rain_fc, spread.rain_accumulated[:n], n_members)
     evap = np.nan_to_num(observed["evaporation"].values.astype("float64"))
     gw_now = float(np.nan_to_num(observed["groundwater_anomaly"].values[-1]))
     gw_rise = groundwater_members(_series(fc, "groundwater_anomaly", n) - gw_now,
                                   spread.groundwater[:n], n_members)
 
-    summary: dict[str, Any] = {"members": n_members, "spread": spread.to_dict()}
+    summary: dict[str, Any] = {"members": n_members, "spread": spread.to_dict(),
+                               "rain_forecast": (
+                                   f"no rain forecast (persistence proxy): the mean hourly rain "
+                                   f"of the last {RAIN_RATE_WINDOW_H // 24} days"
+                                   if is_persistence(fc) else "the driver forecast")}
     parts: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     parts["sea"] = sea_flood_probability(static["sea_flood_level"].values,
                                          static["sea_connected"].values.astype(bool), sea_m)

@@ -35,6 +35,21 @@ N_MEMBERS = 32
 MIN_FORECASTS = 40
 #: Past issue times used for the estimate (the latest ones before the issue time).
 MAX_FORECASTS = 720
+#: Without a rain forecast (a persistence proxy) the rain forecast is the mean hourly
+#: rain of this many hours before the issue time: one wet hour held for 48 hours would
+#: fill every hollow in the area.
+RAIN_RATE_WINDOW_H = 720
+
+
+def is_persistence(forecast) -> bool:
+    """Whether a driver forecast is the persistence proxy (no real forecast)."""
+    return str(getattr(forecast, "attrs", {}).get("forecast_kind", "")) == "persistence"
+
+
+def mean_rain_rate(rain: np.ndarray) -> float:
+    """Mean hourly rain [mm/h] of an observed series (the substitute rain forecast)."""
+    rain = np.asarray(rain, dtype="float64")
+    return float(np.nanmean(rain)) if np.isfinite(rain).any() else 0.0
 
 
 def default_sea_sigma(leads: np.ndarray) -> np.ndarray:
@@ -136,6 +151,12 @@ def estimate_spread(inputs: AreaInputs, issue_time: pd.Timestamp, max_lead_h: in
     except (InputMissingError, KeyError, ValueError):
         return default_spread(max_lead_h)
     fc = fc.isel(lead=slice(0, max_lead_h))
+    if is_persistence(fc) and "rain" in fc:  # the substitute the forecast will use
+        rain_obs = obs["rain"].to_series()
+        rate = rain_obs.rolling(RAIN_RATE_WINDOW_H, min_periods=24).mean()
+        at = rate.reindex(past).fillna(rain_obs.mean()).values
+        fc = fc.copy()
+        fc["rain"].values[:] = at[:, None]
     obs_index = pd.DatetimeIndex(obs["time"].values)
     valid = past.values[:, None] + leads[None, :].astype("timedelta64[h]")
     pos = obs_index.get_indexer(valid.ravel()).reshape(valid.shape)
