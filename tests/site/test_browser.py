@@ -108,11 +108,10 @@ class Visit:
         self.page.on("response", self._count)
 
     def _failed(self, request) -> None:
-        # The browser fetches the favicon after "load" and drops that fetch when the test
-        # moves on to the next page at once (net::ERR_ABORTED): not a broken site.
-        if not request.url.startswith(self.base):
-            return
-        if request.url.endswith("favicon.svg") and "ABORTED" in (request.failure or ""):
+        # Fetches made after "load" (favicon, base map, warnings) are dropped by the
+        # browser when the test moves on to the next page at once (net::ERR_ABORTED):
+        # not a broken site. A missing file is an HTTP error status (see _count).
+        if not request.url.startswith(self.base) or "ABORTED" in (request.failure or ""):
             return
         self.errors.append(f"failed {request.url}: {request.failure}")
 
@@ -125,6 +124,8 @@ class Visit:
             route.abort()
 
     def _count(self, response) -> None:
+        if response.url.startswith(self.base) and response.status >= 400:
+            self.errors.append(f"HTTP {response.status} {response.url}")
         try:
             self.bytes[response.url] = len(response.body())
         except Exception:  # redirects and aborted requests have no body
