@@ -104,9 +104,16 @@ class Visit:
         self.page.route("**/*", self._route)
         self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-        self.page.on("requestfailed", lambda r: r.url.startswith(base)
-                     and self.errors.append(f"failed {r.url}"))
+        self.page.on("requestfailed", self._failed)
         self.page.on("response", self._count)
+
+    def _failed(self, request) -> None:
+        # Fetches made after "load" (favicon, base map, warnings) are dropped by the
+        # browser when the test moves on to the next page at once (net::ERR_ABORTED):
+        # not a broken site. A missing file is an HTTP error status (see _count).
+        if not request.url.startswith(self.base) or "ABORTED" in (request.failure or ""):
+            return
+        self.errors.append(f"failed {request.url}: {request.failure}")
 
     def _route(self, route) -> None:
         url = route.request.url
@@ -117,6 +124,8 @@ class Visit:
             route.abort()
 
     def _count(self, response) -> None:
+        if response.url.startswith(self.base) and response.status >= 400:
+            self.errors.append(f"HTTP {response.status} {response.url}")
         try:
             self.bytes[response.url] = len(response.body())
         except Exception:  # redirects and aborted requests have no body

@@ -153,6 +153,12 @@ def _ticks(t: dict[str, Any], times: list[datetime]) -> list[str]:
     return out
 
 
+def _short(t: dict[str, Any], f: Formatter, when: datetime) -> str:
+    """``"man 14:00"``: weekday and clock in Danish time (a table row per hour)."""
+    loc = when.astimezone(LOCAL_TZ)
+    return f"{t['format']['weekdays'][loc.weekday()][:3]} {f._clock(loc)}"
+
+
 def place_context(t: dict[str, Any], f: Formatter, series: PlaceSeries, times: list[datetime],
                   thresholds: dict[str, float], drivers: dict[str, Any] | None,
                   state: str) -> dict[str, Any]:
@@ -211,7 +217,7 @@ def place_context(t: dict[str, Any], f: Formatter, series: PlaceSeries, times: l
         p = series.probability[i] if i < len(series.probability) else math.nan
         lvl = series.levels[i] if i < len(series.levels) else 0
         rows.append({
-            "id": f"h-{i + 1}", "local": f.local(when), "utc": f.utc(when),
+            "id": f"h-{i + 1}", "local": _short(t, f, when), "utc": f.utc(when),
             "probability": f.percent(p) if math.isfinite(p) else t["format"]["no_value"],
             "level": lvl, "level_text": t["levels"][LEVEL_NAMES[lvl]] if lvl else
             t["levels"]["none"],
