@@ -5,9 +5,11 @@
 
 How it is made: :mod:`~wetindex.demo.terrain` (landscape),
 :mod:`~wetindex.demo.climate` (forcing), :mod:`~wetindex.demo.forecasts` (archived
-forecasts), :mod:`~wetindex.demo.hydrology` (the true water) and
+forecasts), :mod:`~wetindex.demo.hydrology` (the true water),
+:mod:`~wetindex.demo.national` (groundwater as a national model offers it) and
 :mod:`~wetindex.demo.observations` (satellite passes and incident reports). Same
-config, identical arrays.
+config, identical arrays; a different ``start`` only moves them in time (every world is
+made in the calendar of :data:`ANCHOR_START`).
 
 Memory: no (hours × cells) array is ever held. The hourly truth is kept in
 :attr:`DemoWorld.truth_state` (per-hour scalars and per-bluespot levels) and the
