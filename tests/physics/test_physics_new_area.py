@@ -15,6 +15,7 @@ import pytest
 import xarray as xr
 from typer.testing import CliRunner
 
+from wetindex.alerts.crypto import generate_key
 from wetindex.cli import app
 
 
@@ -41,7 +42,12 @@ def new_area(tmp_path_factory, project_root: Path) -> Path:
         args += ["--input", f"{kind}={files[kind]}"]  # no labels: nothing observed yet
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
-    return project
+    # the runs are "now" at the end of the exported history, never the wall clock
+    end = pd.read_csv(files["rain"])["time"].iloc[-1]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("WETINDEX_NOW", pd.Timestamp(end).isoformat())
+        mp.setenv("WETINDEX_SECRET_KEY", generate_key())  # the operator's contact key
+        yield project
 
 
 def test_an_area_without_labels_runs_end_to_end_on_the_physical_forecast(new_area):

@@ -30,12 +30,16 @@ class _Model:
 
 def test_auto_uses_the_learned_model_only_once_it_has_passed_its_gate():
     assert choose_method("auto", None)[0] == "physical"
-    failed = _Model({"gate": {"passed": False, "reason": "BSS below the nowcast"}})
+    def scored(model_brier: float) -> _Model:  # the gate of wetindex.modelgate
+        return _Model({"evaluation": {"lead_bins": ["0-24"], "scores": {
+            "model": {"brier": [model_brier]}, "never_wet": {"brier": [0.05]}}}})
+
+    failed = scored(0.3)
     method, why = choose_method("auto", failed)
-    assert method == "physical" and "BSS below the nowcast" in why
-    assert choose_method("auto", _Model({"gate": {"passed": True}}))[0] == "learned"
+    assert method == "physical" and "not better than never_wet" in why
+    assert choose_method("auto", scored(0.01))[0] == "learned"
     assert choose_method("auto", _Model({}))[0] == "physical"  # never evaluated
-    assert choose_method("physical", _Model({"gate": {"passed": True}}))[0] == "physical"
+    assert choose_method("physical", scored(0.01))[0] == "physical"
     assert choose_method("learned", failed)[0] == "learned"  # the operator's choice
     with pytest.raises(ValueError, match="no trained model"):
         choose_method("learned", None)
