@@ -41,6 +41,27 @@ def _main_drivers(drivers: dict[str, float]) -> list[str]:
     return [name for name, share in ranked if share >= 0.2] or [n for n, _ in ranked[:1]]
 
 
+def conditions_text(lang: str, conditions: dict) -> str:
+    """The drivers in physical units as one phrase, e.g. "38 mm regn i tidsrummet;
+    højvande 182 cm over DVR90 kl. 14:00"; keys the texts do not know are left out."""
+    names = table(lang, "condition")
+    parts = []
+    for key in ("rain_mm", "high_water_cm", "sea_level_cm", "dike_crest_margin_cm",
+                "groundwater_depth_m"):
+        value = conditions.get(key)
+        if value is None or key not in names:
+            continue
+        if key == "sea_level_cm" and conditions.get("high_water_cm") is not None:
+            continue  # the high water says it better
+        phrase = names[key].format(value=float(value))
+        when = conditions.get("high_water_time")
+        if key == "high_water_cm" and when is not None:
+            when = datetime.fromisoformat(when) if isinstance(when, str) else when
+            phrase += " " + names["at"].format(time=local_time_text(when, lang))
+        parts.append(phrase)
+    return "; ".join(parts)
+
+
 def _instructions(lang: str, kind: str):
     """What to do, per level, for this kind of subscriber (a household by default)."""
     return table(lang, "instruction" if kind == "household" else f"instruction_{kind}")
@@ -85,6 +106,9 @@ def _paragraphs(decision: AlertDecision, lang: str, kind: str = "household"
     ]
     if decision.drivers:
         lines.append(text(lang, "email_drivers", **values))
+    physical = conditions_text(lang, decision.conditions)
+    if physical:
+        lines.append(text(lang, "email_conditions", conditions=physical))
     lines.append(text(lang, "email_issued", **values))
     return text(lang, key, **values), lines, _instructions(lang, kind)[decision.level]
 

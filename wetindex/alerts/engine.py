@@ -132,6 +132,7 @@ class AreaRisk:
     cells: int
     drivers: dict[str, float] = field(default_factory=dict)
     area_name: str = ""
+    conditions: dict[str, Any] = field(default_factory=dict)
 
     def first_time_at(self, threshold: float) -> datetime | None:
         """First valid time with probability ≥ ``threshold``."""
@@ -216,6 +217,8 @@ class AlertDecision:
     area_name: str = ""
     #: last hour at or above the subscriber's lowest level (None: beyond the horizon/none)
     end_time: datetime | None = None
+    #: the drivers in physical units, from the covering warning (see _warning_conditions)
+    conditions: dict[str, Any] = field(default_factory=dict)
 
     @property
     def idempotency_key(self) -> str:
@@ -225,6 +228,8 @@ class AlertDecision:
         d = asdict(self)
         for key in ("issue_time", "onset", "peak_time", "end_time"):
             d[key] = d[key].isoformat() if d[key] is not None else None
+        d["conditions"] = {k: v.isoformat() if isinstance(v, datetime) else v
+                           for k, v in d["conditions"].items()}
         return d
 
 
@@ -293,27 +298,42 @@ def decide(
         level=new, previous_level=current, probability=p, issue_time=issue_time,
         onset=onset, peak_time=risk.peak_time if new > 0 else None,
         drivers=dict(risk.drivers), place=subscription.name, area_name=risk.area_name,
-        end_time=end,
+        end_time=end, conditions=dict(risk.conditions) if new > 0 else {},
     )
     return state, decision
 
 
-def _warning_drivers(
+def _covering_warning(
     warnings: Sequence[WarningArea], subscription: Subscription, grid_crs: Any
-) -> dict[str, float]:
-    """Drivers of the warning covering most of the subscription's area.
+) -> WarningArea | None:
+    """The warning covering most of the subscription's area (None if none touches it).
 
     A dike association's polder often touches a neighbouring place's warning at its
     edge; the warning that covers the area itself explains the subscriber's risk.
     """
     if not warnings or grid_crs is None:
-        return {}
+        return None
     overlaps = [(reproject(shape(w.geometry), "EPSG:4326", grid_crs).intersection(
         subscription.geometry).area, w) for w in warnings]
     overlaps = [(area, w) for area, w in overlaps if area > 0]
     if not overlaps:
-        return {}
-    return dict(max(overlaps, key=lambda aw: (aw[0], aw[1].level, aw[1].probability))[1].drivers)
+        return None
+    return max(overlaps, key=lambda aw: (aw[0], aw[1].level, aw[1].probability))[1]
+
+
+def _warning_drivers(
+    warnings: Sequence[WarningArea], subscription: Subscription, grid_crs: Any
+) -> dict[str, float]:
+    """Drivers of the warning covering most of the subscription's area."""
+    warning = _covering_warning(warnings, subscription, grid_crs)
+    return dict(warning.drivers) if warning is not None else {}
+
+
+def _warning_conditions(warning: WarningArea | None) -> dict[str, Any]:
+    """The covering warning's drivers in physical units (``WarningArea.conditions``, where
+    the warnings carry them: rain in mm, high water in cm above DVR90 and its time, the
+    margin to the dike crest), else empty."""
+    return dict(getattr(warning, "conditions", None) or {}) if warning is not None else {}
 
 
 def render_for_channel(
@@ -396,7 +416,9 @@ def run_alerts(
         except ValueError as exc:
             problems.append(str(exc))
             continue
-        risk = replace(risk, drivers=_warning_drivers(warnings, sub, forecast.rio.crs))
+        covering = _covering_warning(warnings, sub, forecast.rio.crs)
+        risk = replace(risk, drivers=dict(covering.drivers) if covering is not None else {},
+                       conditions=_warning_conditions(covering))
         previous = store.get(sub.id)
         state, decision = decide(previous, risk, sub, issue_time=issue_time,
                                  hysteresis=hysteresis, min_dwell_h=min_dwell_h, fresh=fresh)
