@@ -258,7 +258,8 @@ print(f"inputs healthy: {forecast.status.healthy}; " + ", ".join(
 #   check` says what an area's sources need.
 # * **Model settings** (LightGBM, sampling, screen) are a YAML file named by
 #   `training.model_config_file` in the area file; thresholds per warning level by
-#   `thresholds:`; subscribers by `alerts.subscriptions`.
+#   `thresholds:`; subscribers are in the area's encrypted store (`wetindex
+#   subscribers add|import --area NAME`), delivery by `alerts.smtp` / `alerts.sms`.
 
 # %%
 pd.DataFrame({"what the provider must give": {

@@ -73,3 +73,29 @@ def test_what_to_do_depends_on_the_kind_of_subscriber_and_the_window_has_an_end(
     assert "Flyt værdier op fra kældre" in house_text
     # 02:00 UTC on 25 Nov is 03:00 in Copenhagen
     assert "Til omkring 25.11.2026 kl. 03:00 dansk tid (2026-11-25 02:00 UTC)" in dike_text
+
+
+def test_drivers_in_physical_units_when_the_warning_carries_them():
+    from dataclasses import replace
+
+    decision = replace(_decision("alert", 3, 0), conditions={
+        "rain_mm": 12.4, "high_water_cm": 182.0,
+        "high_water_time": (ISSUE + timedelta(hours=8)).isoformat(),
+        "dike_crest_margin_cm": 9.0, "unknown_key": 1})
+    plain = _render(decision, "da").get_body(("plain",)).get_content()
+    # 14:00 UTC is 15:00 in Copenhagen in November
+    assert ("Regn i tidsrummet: 12 mm. Højeste vandstand i havet: 182 cm over DVR90 "
+            "den 24.11.2026 kl. 15:00. Diget: kronen ligger 9 cm over den højeste "
+            "vandstand.") in plain
+    bare = _render(_decision("alert", 3, 0), "en").get_body(("plain",)).get_content()
+    assert "DVR90" not in bare and "Rain in the period" not in bare  # nothing made up
+
+
+def test_webhook_payload_of_conditions_is_json():
+    import json
+    from dataclasses import replace
+
+    decision = replace(_decision("alert", 3, 0), conditions={
+        "high_water_time": ISSUE + timedelta(hours=8), "high_water_cm": 182.0})
+    data = json.loads(json.dumps(decision.to_dict()))
+    assert data["conditions"]["high_water_time"] == "2026-11-24T14:00:00+00:00"

@@ -86,8 +86,9 @@ def _paragraphs(decision: AlertDecision, lang: str, kind: str = "household"
     ]
     if decision.drivers:
         lines.append(text(lang, "email_drivers", **values))
-    if decision.conditions:
-        lines.append(conditions_text(lang, decision.conditions))
+    physical = conditions_text(lang, decision.conditions)  # as in the CAP description
+    if physical:
+        lines.append(physical)
     lines.append(text(lang, "email_issued", **values))
     return text(lang, key, **values), lines, _instructions(lang, kind)[decision.level]
 

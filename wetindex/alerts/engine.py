@@ -132,6 +132,7 @@ class AreaRisk:
     cells: int
     drivers: dict[str, float] = field(default_factory=dict)
     area_name: str = ""
+    conditions: dict[str, Any] = field(default_factory=dict)
 
     def first_time_at(self, threshold: float) -> datetime | None:
         """First valid time with probability ≥ ``threshold``."""
@@ -218,8 +219,9 @@ class AlertDecision:
     area_name: str = ""
     #: end of the warning's window: the covering place warning's (as on the site and in
     #: the feed), else the last hour at or above the subscriber's lowest level (None:
-    #: beyond the horizon/none); and the covering warning's drivers in physical units
+    #: beyond the horizon/none)
     expires: datetime | None = None
+    #: the drivers in physical units, from the covering warning (see _warning_conditions)
     conditions: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -230,6 +232,8 @@ class AlertDecision:
         d = asdict(self)
         for key in ("issue_time", "onset", "peak_time", "expires"):
             d[key] = d[key].isoformat() if d[key] is not None else None
+        d["conditions"] = {k: v.isoformat() if isinstance(v, datetime) else v
+                           for k, v in d["conditions"].items()}
         return d
 
 
@@ -298,7 +302,7 @@ def decide(
         level=new, previous_level=current, probability=p, issue_time=issue_time,
         onset=onset, peak_time=risk.peak_time if new > 0 else None,
         drivers=dict(risk.drivers), place=subscription.name, area_name=risk.area_name,
-        expires=end,
+        expires=end, conditions=dict(risk.conditions) if new > 0 else {},
     )
     return state, decision
 
@@ -325,8 +329,15 @@ def _warning_drivers(
     warnings: Sequence[WarningArea], subscription: Subscription, grid_crs: Any
 ) -> dict[str, float]:
     """Drivers of the warning covering most of the subscription's area."""
-    covering = _covering_warning(warnings, subscription, grid_crs)
-    return dict(covering.drivers) if covering is not None else {}
+    warning = _covering_warning(warnings, subscription, grid_crs)
+    return dict(warning.drivers) if warning is not None else {}
+
+
+def _warning_conditions(warning: WarningArea | None) -> dict[str, Any]:
+    """The covering warning's drivers in physical units (``WarningArea.conditions``, where
+    the warnings carry them: rain in mm, high water in cm above DVR90 and its time, the
+    margin to the dike crest), else empty."""
+    return dict(getattr(warning, "conditions", None) or {}) if warning is not None else {}
 
 
 def render_for_channel(
@@ -410,14 +421,14 @@ def run_alerts(
             problems.append(str(exc))
             continue
         covering = _covering_warning(warnings, sub, forecast.rio.crs)
-        risk = replace(risk, drivers=dict(covering.drivers) if covering else {})
+        risk = replace(risk, drivers=dict(covering.drivers) if covering is not None else {},
+                       conditions=_warning_conditions(covering))
         previous = store.get(sub.id)
         state, decision = decide(previous, risk, sub, issue_time=issue_time,
                                  hysteresis=hysteresis, min_dwell_h=min_dwell_h, fresh=fresh)
         if decision is not None and covering is not None and decision.level > 0:
-            # the window's end and the physical drivers, as on the site and in the feed
-            decision = replace(decision, expires=covering.expires,
-                               conditions=dict(covering.conditions))
+            # the window's end as on the site and in the feed
+            decision = replace(decision, expires=covering.expires)
         if state == previous:
             if not fresh and previous is not None and previous.level > 0 and held is not None:
                 held[sub.id] = as_utc(previous.issue_time).isoformat()
