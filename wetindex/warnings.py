@@ -134,7 +134,7 @@ _CONDITION_SENTENCES: dict[str, dict[str, str]] = {
     "da": {
         "rain_mm": "Regn i tidsrummet: {rain_mm:.0f} mm.",
         "high_water": "Højeste vandstand i havet: {high_water_cm:.0f} cm over DVR90 "
-                      "kl. {high_water_local}.",
+                      "den {high_water_local}.",
         "dike": "Diget: kronen ligger {dike_crest_margin_cm:.0f} cm over den højeste "
                 "vandstand.",
         "dike_over": "Diget: den højeste vandstand ligger {over_cm:.0f} cm over kronen.",

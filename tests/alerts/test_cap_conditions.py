@@ -22,7 +22,7 @@ def test_description_names_rain_high_water_and_the_dike_margin():
                   "dike_crest_margin_cm": -7.0, "groundwater_depth_m": 0.5})
     da = info_texts("da", w, area_name="Demo", all_clear=False)["description"]
     assert "Regn i tidsrummet: 12 mm." in da
-    assert "262 cm over DVR90 kl. 02.11.2026 kl. 01:00" in da  # local time (CET)
+    assert "262 cm over DVR90 den 02.11.2026 kl. 01:00" in da  # local time (CET)
     assert "7 cm over kronen" in da and "0.5 m under terræn" in da
     en = info_texts("en", w, area_name="Demo", all_clear=False)["description"]
     assert "Rain in the period: 12 mm." in en and "7 cm above the crest" in en
