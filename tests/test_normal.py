@@ -100,9 +100,21 @@ def test_exposure_weighs_the_level_and_permanent_water_is_never_warned():
         "permanent_water": (("y", "x"), lake)})
     w = exposure_weight(static)
     assert w[10, 2] == 0.3 and w[10, 15] == 1.0 and w[2, 15] == 0.0
-    ds = _forecast(np.full((3, 20, 20), 0.95), np.zeros(GRID.shape), exposure=w,
-                   permanent=lake)
+    prob = np.full((3, 20, 20), 0.95)
+    prob[0] = 0.0  # dry at the first hour: the water is new
+    ds = _forecast(prob, np.zeros(GRID.shape), exposure=w, permanent=lake)
     lv = ds["level"].values
     assert lv[:, 10, 2].max() == 1  # flooded forest: yellow at most
     assert lv[:, 10, 15].max() == 3  # flooded town: red
     assert lv[:, 2, 15].max() == 0 and float(ds["excess_probability"][:, :5].max()) == 0.0
+
+
+def test_water_the_model_sees_standing_at_the_first_hour_is_not_new_but_a_rise_is():
+    prob = np.full((12, 20, 20), 0.6)  # a hollow flooded since yesterday, no satellite pass
+    prob[6:, :12, :12] = 0.95  # then it rises over 1.44 ha
+    ds = _forecast(prob, np.zeros(GRID.shape))
+    assert float(ds["excess_probability"][:6].max()) == 0.0
+    assert float(ds["normal_water"][:6].min()) > 0.59  # shown as standing water instead
+    [w] = warning_areas(ds, [Place("Hulningen", "farmland", box(*GRID.bounds))], GRID,
+                        area_name="T", area_id="t")
+    assert w.onset == pd.Timestamp("2026-11-01T07:00", tz="UTC") and w.level == 1

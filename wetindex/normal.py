@@ -8,12 +8,15 @@ three fields of the forecast dataset (all on ``(lead, y, x)``, 0–1):
 
 ``normal_water``
     The part of the forecast water that is *normal*: ``probability - excess_probability``,
-    where the cell's baseline is the larger of its **seasonal normal** (the share of
+    where the cell's baseline is the largest of its **seasonal normal** (the share of
     days of the same calendar month on which it was wet in the training history,
     kept with the model as ``normal_water.nc``) and **what already stands** at the
-    issue time (1 where the latest satellite map of at most :data:`STANDING_MAX_AGE_H`
-    hours before the issue saw water). The map shows it in its own style; it never
-    makes a warning.
+    issue time: 1 where the latest satellite map of at most :data:`STANDING_MAX_AGE_H`
+    hours before the issue saw water, and the model's own probability at the first
+    lead hour (its estimate of the water standing now: satellites pass every few days
+    and clouds hide the ground, so a hollow flooded since yesterday would otherwise
+    count as new water for 48 hours). Water that rises further later is still excess.
+    The map shows ``normal_water`` in its own style; it never makes a warning.
 ``excess_probability``
     ``max(probability - baseline, 0)``: the probability of water above the normal
     for the season and beyond what already stands, in probability points. A cell
@@ -170,10 +173,13 @@ def excess_arrays(p: np.ndarray, normal: np.ndarray, standing: np.ndarray | None
 
     Works on grids ``(lead, y, x)`` and on flat cells ``(lead, cell)`` alike.
     """
+    p = np.asarray(p, "float32")
     baseline = np.clip(np.nan_to_num(np.asarray(normal, "float32")), 0.0, 1.0)
     if standing is not None:
         baseline = np.where(standing, np.float32(1.0), baseline)
-    excess = np.clip(np.asarray(p, "float32") - baseline[None], 0.0, 1.0)
+    # what stands now as the model sees it: its probability at the first lead hour
+    baseline = np.maximum(baseline, p[0])
+    excess = np.clip(p - baseline[None], 0.0, 1.0)
     if permanent_water is not None:
         excess[:, np.asarray(permanent_water).astype(bool)] = 0.0
     return excess, excess * np.asarray(exposure, "float32")[None]
