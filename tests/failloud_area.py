@@ -46,9 +46,10 @@ def input_path(project: Path, kind: str) -> Path:
 
 
 def install_model(project: Path, area: str, passing: bool = True) -> Path:
-    """A small LightGBM model for ``area`` with a hold-out evaluation that passes the
-    gate (or scores worse than climatology in every bin)."""
-    model = synthetic_model(DATA_END.floor("3h"))
+    """A small LightGBM model for ``area`` that warns (water rising with lead), with a
+    hold-out evaluation that passes the gate (or scores worse than climatology in every
+    bin)."""
+    model = synthetic_model(DATA_END.floor("3h"), rising_with_lead=True)
     meta = dict(model.metadata)
     meta["evaluation"] = {"lead_bins": ["0-24", "24-48"], "scores": {
         "model": {"brier": [0.01, 0.02] if passing else [0.3, 0.4],

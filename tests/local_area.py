@@ -48,11 +48,22 @@ def tiny_project(base: Path, repo: Path) -> Path:
     return project
 
 
-def synthetic_model(issue_time: pd.Timestamp, seed: int = 0) -> LoadedModel:
-    """A small LightGBM model on random rows (for equality tests, not for skill)."""
+def synthetic_model(issue_time: pd.Timestamp, seed: int = 0, *,
+                    rising_with_lead: bool = False) -> LoadedModel:
+    """A small LightGBM model on random rows (for equality tests, not for skill).
+
+    ``rising_with_lead``: its probability rises from near 0 at the first lead hours to
+    near 1 at the last, everywhere, so its forecast is water beyond what stands at the
+    issue time: a warning in force (for tests of what happens to warnings).
+    """
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(3000, len(FEATURES))).astype("float32")
-    y = (x[:, 0] + 0.5 * x[:, -1] + rng.normal(scale=0.5, size=len(x)) > 0.8).astype(int)
+    if rising_with_lead:
+        lead = FEATURES.index("lead_hours")
+        x[:, lead] = rng.integers(1, 49, size=len(x))
+        y = (x[:, lead] + rng.normal(scale=3.0, size=len(x)) > 12).astype(int)
+    else:
+        y = (x[:, 0] + 0.5 * x[:, -1] + rng.normal(scale=0.5, size=len(x)) > 0.8).astype(int)
     booster = lgb.train({"objective": "binary", "verbose": -1, "num_leaves": 15},
                         lgb.Dataset(x, y, feature_name=list(FEATURES)), num_boost_round=20)
     screen = {"hand_max_m": 50.0, "sea_level_headroom_m": 5.0, "groundwater_headroom_m": 5.0,

@@ -222,13 +222,8 @@ def excess_fields(probability: xr.DataArray, normal_month: np.ndarray,
 
 def forecast_dataset(probability: xr.DataArray, *, inputs: AreaInputs, static: xr.Dataset,
                      normal: xr.DataArray, issue_time: pd.Timestamp,
-                     thresholds: list[float], standing: np.ndarray | None = None,
-                     ) -> tuple[xr.Dataset, dict[str, np.ndarray]]:
+                     thresholds: list[float]) -> tuple[xr.Dataset, dict[str, np.ndarray]]:
     """The forecast dataset a run publishes, and the per-cell fields warnings need.
-
-    ``standing`` (bool ``(y, x)``) adds water known to stand at the issue time to what
-    the latest satellite map saw (the physical forecast's own state of hollows,
-    streams and groundwater).
 
     Returns ``(dataset, cell_fields)``: the dataset holds ``probability``, ``level``
     (from ``warning_score``), ``normal_water``, ``excess_probability`` and
@@ -243,10 +238,8 @@ def forecast_dataset(probability: xr.DataArray, *, inputs: AreaInputs, static: x
     exposure = exposure_weight(cover)
     # a 48-h forecast is compared with the normal of the month its middle falls in
     month = (pd.Timestamp(issue_time) + pd.Timedelta(hours=24)).month
-    seen = standing_water(inputs, issue_time)
-    if standing is not None:
-        seen = standing if seen is None else (seen | standing)
-    fields = excess_fields(probability, normal.sel(month=month).values, seen, exposure,
+    fields = excess_fields(probability, normal.sel(month=month).values,
+                           standing_water(inputs, issue_time), exposure,
                            np.asarray(raw["permanent_water"].values))
     ds = xr.Dataset({"probability": probability,
                      "level": levels(fields["warning_score"], thresholds), **fields})

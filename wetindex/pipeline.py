@@ -594,7 +594,8 @@ def alerts_stage(ctx: AreaContext, inputs: AreaInputs, forecast: Forecast) -> Al
                         failed=counts["failed"] + counts["bounced"],
                         mail_dir=stats.mail_dir or alerts_folder(ctx) / "mail",
                         outbox=Path(db_url(ctx).removeprefix("sqlite:///")),
-                        outcomes=counts, held=done.held, notes=done.notes)
+                        outcomes=counts, held=done.held, notes=done.notes,
+                        problems=done.problems)
 
 
 @dataclass

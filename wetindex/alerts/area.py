@@ -104,12 +104,15 @@ class AreaAlerts:
     #: warnings kept in force because the forecast was not fresh: id → since (issue time)
     held: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    #: subscriptions that could not be decided, reported and skipped (one line each)
+    problems: list[str] = field(default_factory=list)
 
 
 def run_area_alerts(ctx: Any, inputs: Any, forecast: Any, *, now: datetime | None = None,
                     sleep: Any = None) -> AreaAlerts:
     """Decide alerts for the area's active subscribers, queue them, deliver them."""
-    from wetindex.alerts.engine import AlertStore, run_alerts
+    from wetindex.alerts.engine import AlertStore
+    from wetindex.subscriber_isolation import run_alerts_isolated
 
     store = open_store(ctx)
     if ctx.config.source == "demo":
@@ -127,14 +130,18 @@ def run_area_alerts(ctx: Any, inputs: Any, forecast: Any, *, now: datetime | Non
     if not fresh:
         notes.append("the forecast is not fresh (" + (status.message or "inputs stale or "
                      "missing") + "): warnings in force are kept, none is stood down")
-    decisions = run_alerts(
+    # one subscription at a time: one that cannot be decided is reported and skipped,
+    # and everyone else's alert is still queued and delivered
+    decisions, problems = run_alerts_isolated(
         forecast.dataset, subscriptions, AlertStore(outbox), outbox,
         site_url=ctx.config.site.url, warnings=forecast.warnings,
         unsubscribe_url=store.unsubscribe_url(api_url(ctx)), fresh=fresh, held=held, now=now)
+    notes += [f"skipped: {line}" for line in problems]
     summary = deliver_area(ctx, store, outbox=outbox, now=now, sleep=sleep)
     for note in notes + summary.notes:
         log.warning("alerts %s: %s", ctx.config.name, note)
-    return AreaAlerts(len(decisions), len(subscriptions), summary, held, notes + summary.notes)
+    return AreaAlerts(len(decisions), len(subscriptions), summary, held, notes + summary.notes,
+                      problems)
 
 
 def deliver_area(ctx: Any, store: SubscriberStore, *, outbox: Any = None,

@@ -177,15 +177,14 @@ def register(app: typer.Typer) -> None:
         """Import subscriptions from a YAML file into the encrypted store (once; rerun adds
         only new ids). A run reads only the store."""
         from wetindex.alerts.subscriber_input import seed_subscribers
-        from wetindex.alerts.subscriptions import load_subscriptions
+        from wetindex.subscriber_isolation import load_isolated
 
         ctx = _area_context(area, root)
         grid = getattr(ctx.config, "grid", None) if ctx is not None else None
         crs = crs or (grid.crs if grid is not None else "EPSG:25832")
-        try:
-            subs = load_subscriptions(file, crs)
-        except ValueError as exc:
-            _fail(str(exc))
+        subs, skipped = load_isolated(file, crs)  # one bad entry does not hold back the rest
+        for line in skipped:
+            typer.secho(f"SKIPPED {line}", err=True, fg="yellow")
         store = _store(db, area, root)
         try:
             added = seed_subscribers(store, area, crs, subs)
@@ -194,3 +193,6 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"imported {added} of {len(subs)} subscription(s) from {file} into area "
                    f"{area} ({len(subs) - added} already there); contacts are encrypted. You "
                    f"may now delete {file}: runs no longer read it.")
+        if skipped:
+            _fail(f"{len(skipped)} subscription(s) skipped (listed above): fix them and import "
+                  "again; the ones already imported are not added twice")

@@ -47,18 +47,12 @@ def physical_forecast_stage(ctx: Any, inputs: Any, static: xr.Dataset,
                            thresholds=ctx.config.thresholds.as_list(),
                            max_lead_h=ctx.config.forecast.max_lead_h)
     # levels from the excess water on exposed land, as for the learned model
-    # (wetindex.normal): no label history gives no seasonal normal, and the water the
-    # forecast already holds in hollows, streams and the ground at the first hour stands
-    # there now; the sea's water is never taken as standing, so a flood under way stays
-    # warned
-    standing = np.zeros(inputs.grid.shape, bool)
-    for name in fc.components:
-        if name != "sea":
-            standing |= fc.component(name)[0] >= 0.5
+    # (wetindex.normal): no label history gives no seasonal normal; what the forecast
+    # holds at its first hour stands there now
     ds, cell_fields = forecast_dataset(
         fc.dataset["probability"], inputs=inputs, static=static,
         normal=no_normal(inputs.grid.shape), issue_time=issue_time,
-        thresholds=ctx.config.thresholds.as_list(), standing=standing)
+        thresholds=ctx.config.thresholds.as_list())
     ds.attrs.update(fc.dataset.attrs)
     ds.attrs.update({
         "area": ctx.config.name, "area_name": ctx.config.title,
