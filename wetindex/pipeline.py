@@ -528,10 +528,6 @@ def publish_stage(ctx: AreaContext, inputs: AreaInputs, static: xr.Dataset, fore
     site_root = ctx.area_dir / "site"
 
     def build(release: Path):
-        from wetindex.alerts.signup_page import write_places  # places for signup.html
-
-        write_places(release, ctx.config.name, inputs.places(), inputs.grid.crs,
-                     inputs.outline())
         return build_site(
             release, forecast=forecast.dataset, warnings=forecast.warnings,
             status=forecast.status, outline=inputs.outline(),
@@ -541,7 +537,7 @@ def publish_stage(ctx: AreaContext, inputs: AreaInputs, static: xr.Dataset, fore
             # GIS downloads only; the feed is published apart, for citizens
             downloads={"geotiff": forecast.folder / "geotiff"},
             tile_service=ctx.config.site.tile_service, web_dir=ctx.web_dir,
-            **site_extras(ctx, inputs, forecast, static, feed_dir))
+            area_id=ctx.config.name, **site_extras(ctx, inputs, forecast, static, feed_dir))
 
     release = publish_release(site_root, build)
     return Published(site_root, release, feed_dir, feed.messages)

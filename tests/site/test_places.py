@@ -34,7 +34,7 @@ def _pages(site: Path) -> list[Path]:
 
 def test_every_page_links_the_feed_in_head_and_footer_and_has_a_favicon(rich_site: Path):
     pages = _pages(rich_site)
-    assert len(pages) == 2 * (4 + 2)  # 4 pages + 2 place pages, in two languages
+    assert len(pages) == 2 * (4 + 1 + 2)  # 4 pages, sign-up, 2 place pages, two languages
     for page in pages:
         html = page.read_text(encoding="utf-8")
         head, body = html.split("</head>", 1)
@@ -165,19 +165,10 @@ def test_site_without_extras_still_builds_a_page_per_warning(tmp_path: Path, web
     assert 'href="places/sommerhusomraadet-ved-klitten.html"' in warnings
 
 
-def test_signup_page_is_linked_once_the_alerts_service_provides_it(tmp_path: Path,
-                                                                    web_dir: Path):
-    """The alerts engineer adds ``signup.html``; until then no page links to a 404."""
-    import shutil
-
-    without = build_site(tmp_path / "without", **synthetic_inputs())
-    assert "signup.html" not in (without / "index.html").read_text(encoding="utf-8")
-    web = tmp_path / "web"
-    for part in ("templates", "i18n", "static"):
-        shutil.copytree(web_dir / part, web / part)
-    (web / "node_modules").symlink_to((web_dir / "node_modules").resolve())
-    (web / "templates" / "signup.html.j2").write_text("{% extends 'base.html.j2' %}")
-    out = build_site(tmp_path / "with", **{**synthetic_inputs(), "web_dir": web})
+def test_signup_page_is_built_and_linked_from_every_page_and_place(tmp_path: Path):
+    """The sign-up page exists in both languages and every page and place links to it."""
+    out = build_site(tmp_path / "with", **synthetic_inputs())
+    assert (out / "signup.html").exists() and (out / "en" / "signup.html").exists()
     index = (out / "en/index.html").read_text(encoding="utf-8")
     assert 'href="signup.html"' in index  # menu and footer
     place = (out / "en/places/sommerhusomraadet-ved-klitten.html").read_text(encoding="utf-8")

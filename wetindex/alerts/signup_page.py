@@ -25,9 +25,6 @@ from wetindex.alerts.subscriptions import reproject
 
 PAGE = "signup.html"
 PLACES_FILE = "places.json"
-_OTHER_NAME = {"da": "Dansk", "en": "English"}
-_SKIP = {"da": "Gå til indhold", "en": "Skip to content"}
-_BACK = {"da": "Tilbage til kortet", "en": "Back to the map"}
 
 
 def _texts(template_dirs: list[str]) -> dict[str, dict[str, str]]:
@@ -48,12 +45,11 @@ def render_signup_page(env: Any, page_dir: Path, lang: str, ctx: dict[str, Any],
     texts = _texts(list(getattr(env.loader, "searchpath", [])))
     other = ctx["other_lang"]
     s = texts[lang]
+    page_ctx = {**ctx, "page": PAGE,
+                "other_href": f"{other}/{PAGE}" if default else f"../{PAGE}"}
     html = env.get_template("signup.html.j2").render(
-        lang=lang, other_lang=other, other_name=_OTHER_NAME.get(other, other),
-        other_href=f"{other}/{PAGE}" if default else f"../{PAGE}", root=ctx["root"],
-        csp=ctx["csp"], area_name=ctx["area_name"], s=s, skip=_SKIP.get(lang, ""),
-        back=s.get("back", _BACK.get(lang, "")), leaflet_js=assets.leaflet_js,
-        leaflet_css=assets.leaflet_css, texts_json=json.dumps(s, ensure_ascii=False))
+        **page_ctx, s=s, leaflet_js=assets.leaflet_js, leaflet_css=assets.leaflet_css,
+        texts_json=json.dumps(s, ensure_ascii=False))
     path = page_dir / PAGE
     path.write_text(html, encoding="utf-8")
     return path

@@ -6,7 +6,7 @@ Public API::
     build_site(out_dir, *, forecast, warnings, status, outline, elevation, attributions,
                scorecard=None, observed_water=None, downloads=None, tile_service=None,
                web_dir=None, feed_dir=None, contact=None, places_in=None, drivers=None,
-               dike_crest=None, addresses=None, basemap=None) -> Path
+               dike_crest=None, addresses=None, basemap=None, area_id=None) -> Path
     publish_release(site_root, build, keep=3) -> Path
     rollback(site_root) -> Path
     check_site(folder) -> None   # raises SiteCheckError

@@ -147,7 +147,7 @@ def build_site(
     feed_dir: Path | None = None, contact: dict[str, str] | None = None,
     places_in: list[Any] | None = None, drivers: xr.Dataset | None = None,
     dike_crest: float | None = None, addresses: Any = None,
-    basemap: dict[str, Any] | None = None,
+    basemap: dict[str, Any] | None = None, area_id: str | None = None,
 ) -> Path:
     """Write the whole citizen site into ``out_dir`` and return it.
 
@@ -198,6 +198,8 @@ def build_site(
         ``lon``, ``lat``, searched in the browser.
     basemap : dict or None
         Base-map layers (see :mod:`wetindex.site.basemap`).
+    area_id : str or None
+        The area's name for the sign-up API (default: the forecast's ``area``).
 
     Returns
     -------
@@ -261,6 +263,11 @@ def build_site(
                          observed_water=observed_water, tile_service=tile_service,
                          series=series, drivers=driver_lists, basemap_files=basemap_files)
 
+    if has_signup:  # the sign-up page offers the area's places (places.json)
+        from wetindex.alerts.signup_page import write_places
+
+        area = area_id or (forecast.attrs.get("area") if forecast is not None else None)
+        write_places(out_dir, area or status.area_name, places_in or [], grid.crs, outline)
     manifest = {
         "area_name": status.area_name, "forecast_state": state,
         "issue_time": status.issue_time.isoformat() if status.issue_time else None,
