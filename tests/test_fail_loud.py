@@ -374,7 +374,14 @@ def test_model_passes_gate_reads_the_holdout_scores():
     assert not model_passes_gate(meta([0.01, 0.06], climatology=[0.05, 0.05]))
     assert not model_passes_gate(meta([0.01, float("nan")], climatology=[0.05, 0.05]))
     assert not model_passes_gate(meta([0.01, 0.02], climatology=[0.05, 0.05],
-                                      best_baseline=[0.005, 0.03]))
+                                      issue_time_baseline=[0.005, 0.03]))
+    # the yes/no rules are no reference: beating them is not required
+    assert model_passes_gate(meta([0.01, 0.02], climatology=[0.05, 0.05],
+                                  best_baseline=[0.005, 0.03]))
+    # the references the evaluation names itself are the ones that count
+    named = meta([0.01, 0.02], climatology=[0.05, 0.05], issue_time_baseline=[0.005, 0.03])
+    named["evaluation"]["references"] = ["climatology"]
+    assert model_passes_gate(named)
     assert not model_passes_gate({})  # no evaluation, no evidence
 
 

@@ -6,9 +6,11 @@ a word and issued red "act now" warnings on every sampled issue time, July inclu
 metadata (:func:`wetindex.model.evaluate.evaluate`) and says whether it may be put
 live: its Brier score must be lower (better) than every accepted reference's in
 every lead bin. The accepted references are the probabilistic ones a forecaster
-accepts (DESIGN.md, Verification): "never wet", all-season climatology, same-month
-climatology and the probabilistic best baseline; a reference the evaluation does not
-carry is skipped, a model score that is NaN fails.
+accepts (DESIGN.md, Verification): the ones the evaluation names itself
+(``references``: "never wet", same-month climatology and the issue-time LightGBM of
+:mod:`wetindex.model.baselines`), else "never wet", all-season and same-month
+climatology and the issue-time baseline; a reference the evaluation does not carry is
+skipped, a model score that is NaN fails.
 
 Without an evaluation there is no evidence of skill: the gate is closed. The runner
 refuses such a model unless the operator overrides (``--force``); a physically based
@@ -22,7 +24,7 @@ from typing import Any
 
 #: References a model must beat on its hold-out, in every lead bin.
 ACCEPTED_REFERENCES: tuple[str, ...] = ("never_wet", "climatology", "climatology_month",
-                                        "best_baseline")
+                                        "issue_time_baseline")
 
 
 def _bins(ev: dict[str, Any], method: str) -> list[float] | None:
@@ -30,6 +32,12 @@ def _bins(ev: dict[str, Any], method: str) -> list[float] | None:
     values = scores.get("brier")
     return None if values is None else [float("nan") if v is None else float(v)
                                         for v in values]
+
+
+def _references(ev: dict[str, Any]) -> tuple[str, ...]:
+    """The references the evaluation itself names (``references``), else the accepted
+    list: a model is judged against what its own verification calls a reference."""
+    return tuple(ev.get("references") or ACCEPTED_REFERENCES)
 
 
 def gate_failures(metadata: dict[str, Any]) -> list[str]:
@@ -42,7 +50,7 @@ def gate_failures(metadata: dict[str, Any]) -> list[str]:
     failures = []
     if any(math.isnan(m) for m in model):
         failures.append("the model's Brier score is undefined in some lead bins")
-    for ref in ACCEPTED_REFERENCES:
+    for ref in _references(ev):
         other = _bins(ev, ref)
         if other is None:
             continue
@@ -63,7 +71,7 @@ def gate_summary(metadata: dict[str, Any]) -> str:
     failures = gate_failures(metadata)
     if not failures:
         ev = (metadata or {}).get("evaluation") or {}
-        present = [r for r in ACCEPTED_REFERENCES if r in (ev.get("scores") or {})]
+        present = [r for r in _references(ev) if r in (ev.get("scores") or {})]
         return "beats " + ", ".join(present) + " in every lead bin on its hold-out"
     return "; ".join(failures)
 
@@ -75,6 +83,6 @@ def gate_report(metadata: dict[str, Any]) -> dict[str, Any]:
     return {"passes_gate": model_passes_gate(metadata), "gate": gate_summary(metadata),
             "lead_bins": ev.get("lead_bins"),
             "brier": {m: (scores.get(m) or {}).get("brier") for m in ("model",
-                                                                     *ACCEPTED_REFERENCES)
+                                                                     *_references(ev))
                       if m in scores},
             "model_brier_skill": (scores.get("model") or {}).get("brier_skill")}
