@@ -85,7 +85,8 @@ def elevation(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def labels_file(folder: Path) -> Path:
-    """Observed water: polygons with times (storm hours wet where terrain is low)."""
+    """Observed water: polygons with times (storm hours wet where terrain is low), each
+    time with the pass's footprint (``water`` 0: seen, dry where no water polygon is)."""
     import geopandas as gpd
     from shapely.geometry import box
 
@@ -93,18 +94,20 @@ def labels_file(folder: Path) -> Path:
     rows = []
     low = box(HOLLOW[0] - 400, HOLLOW[1] - 400, HOLLOW[0] + 400, HOLLOW[1] + 400)
     coast = box(BOX[0], COAST_Y - 400, BOX[2], COAST_Y)  # the low coastal strip
-    corner = box(BOX[0], BOX[1], BOX[0] + 20, BOX[1] + 20)   # a dry-day marker cell
+    footprint = box(*BOX)  # every pass sees the whole area
     for t in pd.date_range(START + pd.Timedelta(days=1), END, freq="6h"):
         wet_rain = weather["rain"].loc[t - pd.Timedelta(hours=12):t].sum() > 40
         wet_sea = weather["sea_level"].loc[t] > 0.9
-        geom = corner
+        rows.append({"time": t.isoformat() + "Z", "water": 0, "geometry": footprint})
+        geom = None
         if wet_rain and wet_sea:
             geom = low.union(coast)
         elif wet_rain:
             geom = low
         elif wet_sea:
             geom = coast
-        rows.append({"time": t.isoformat() + "Z", "geometry": geom})
+        if geom is not None:
+            rows.append({"time": t.isoformat() + "Z", "water": 1, "geometry": geom})
     path = folder / "water.geojson"
     gpd.GeoDataFrame(rows, crs="EPSG:25832").to_file(path, driver="GeoJSON")
     return path

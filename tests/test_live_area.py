@@ -56,8 +56,13 @@ def live(tmp_path_factory, project_root):
     model_cfg["evaluation"].update(cells=200, issue_step_h=48)
     (base / "small.yaml").write_text(yaml.safe_dump(model_cfg))
     area_file = project / "areas" / "jammerbugt.yaml"
-    area_file.write_text(area_file.read_text().replace(
-        "training:\n", f"training:\n  model_config_file: {base / 'small.yaml'}\n"))
+    # the live data path through the learned model's rain zones: a model this small does
+    # not pass the gate, so it is put live on purpose (forced) rather than the physical one
+    area = yaml.safe_load(area_file.read_text())
+    area.setdefault("training", {}).update(model_config_file=str(base / "small.yaml"),
+                                           force_model=True)
+    area.setdefault("forecast", {})["method"] = "learned"
+    area_file.write_text(yaml.safe_dump(area, sort_keys=False))
     state = {"project": project, "world": world, "init": result.output}
     yield state
     mp.undo()

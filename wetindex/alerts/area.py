@@ -74,6 +74,13 @@ def contact_cipher(ctx: Any, environ: dict[str, str] | None = None) -> ContactCi
     return ContactCipher(path.read_text().strip())
 
 
+def _no_store_yet(ctx: Any) -> bool:
+    """True for a real area with no contact key and no subscriber database yet."""
+    key = os.environ.get(ctx.config.alerts.secret_key_env, "").strip()
+    return (ctx.config.source != "demo" and not key and not ctx.config.alerts.db_url
+            and not (alerts_folder(ctx) / "outbox.sqlite").exists())
+
+
 def open_store(ctx: Any) -> SubscriberStore:
     """The area's subscriber store (migrated to the newest schema on open)."""
     alerts_folder(ctx).mkdir(parents=True, exist_ok=True)
@@ -114,6 +121,12 @@ def run_area_alerts(ctx: Any, inputs: Any, forecast: Any, *, now: datetime | Non
     from wetindex.alerts.engine import AlertStore
     from wetindex.subscriber_isolation import run_alerts_isolated
 
+    if _no_store_yet(ctx):
+        # a new area's first runs: nobody can have subscribed without the contact key
+        return AreaAlerts(0, 0, DeliverySummary(), notes=[
+            f"no subscribers yet: set {ctx.config.alerts.secret_key_env} (the contact key), "
+            f"then add them with 'wetindex subscribers add --area {ctx.config.name}' or "
+            "'wetindex serve'"])
     store = open_store(ctx)
     if ctx.config.source == "demo":
         seed_demo_subscribers(store, ctx, inputs)
