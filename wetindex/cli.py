@@ -47,6 +47,8 @@ def _prefect_environment(root: Path) -> None:
     home = Path(os.environ.setdefault("PREFECT_HOME", str(root / "var" / "prefect")))
     home.mkdir(parents=True, exist_ok=True)  # Prefect makes only the last folder itself
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # the temporary server can take over a minute to start on a busy 2-core machine
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
 
 
 def _load_flow(root: Path, name: str):
