@@ -118,3 +118,16 @@ def test_water_the_model_sees_standing_at_the_first_hour_is_not_new_but_a_rise_i
     [w] = warning_areas(ds, [Place("Hulningen", "farmland", box(*GRID.bounds))], GRID,
                         area_name="T", area_id="t")
     assert w.onset == pd.Timestamp("2026-11-01T07:00", tz="UTC") and w.level == 1
+
+
+def test_a_flood_from_the_sea_under_way_at_the_first_hour_stays_warned():
+    # the polder is wet from the first hour (a surge already over the crest); a hollow
+    # inland is wet from the first hour too: only the hollow's water counts as standing
+    from wetindex.normal import excess_arrays
+
+    p = np.full((6, 2), 0.9, dtype="float32")
+    sea_prone = np.array([True, False])
+    excess, score = excess_arrays(p, np.zeros(2), None, np.ones(2), sea_prone=sea_prone)
+    assert np.allclose(excess[:, 0], 0.9) and np.allclose(excess[:, 1], 0.0)
+    same, _ = excess_arrays(p, np.zeros(2), None, np.ones(2))  # unknown: both standing
+    assert np.allclose(same, 0.0)

@@ -16,6 +16,8 @@ three fields of the forecast dataset (all on ``(lead, y, x)``, 0–1):
     lead hour (its estimate of the water standing now: satellites pass every few days
     and clouds hide the ground, so a hollow flooded since yesterday would otherwise
     count as new water for 48 hours). Water that rises further later is still excess.
+    On land the sea can reach (connected to it, or behind a dike) the first hour is
+    not taken as standing: a flood from the sea under way stays warned.
     The map shows ``normal_water`` in its own style; it never makes a warning.
 ``excess_probability``
     ``max(probability - baseline, 0)``: the probability of water above the normal
@@ -168,26 +170,39 @@ def standing_water(inputs: AreaInputs, issue_time: pd.Timestamp,
 
 def excess_arrays(p: np.ndarray, normal: np.ndarray, standing: np.ndarray | None,
                   exposure: np.ndarray, permanent_water: np.ndarray | None = None,
-                  ) -> tuple[np.ndarray, np.ndarray]:
+                  sea_prone: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``(excess_probability, warning_score)`` of ``p`` ``(lead, ...)``; the rest on ``(...)``.
 
     Works on grids ``(lead, y, x)`` and on flat cells ``(lead, cell)`` alike.
+    ``sea_prone`` (bool): land the sea can reach (connected to it, or behind a dike);
+    there the forecast's first hour is not taken as water that stands, so a flood from
+    the sea that is already under way stays warned.
     """
     p = np.asarray(p, "float32")
     baseline = np.clip(np.nan_to_num(np.asarray(normal, "float32")), 0.0, 1.0)
     if standing is not None:
         baseline = np.where(standing, np.float32(1.0), baseline)
     # what stands now as the model sees it: its probability at the first lead hour
-    baseline = np.maximum(baseline, p[0])
+    first = p[0] if sea_prone is None else np.where(np.asarray(sea_prone, bool), 0.0, p[0])
+    baseline = np.maximum(baseline, first)
     excess = np.clip(p - baseline[None], 0.0, 1.0)
     if permanent_water is not None:
         excess[:, np.asarray(permanent_water).astype(bool)] = 0.0
     return excess, excess * np.asarray(exposure, "float32")[None]
 
 
+def sea_prone_land(static: xr.Dataset) -> np.ndarray | None:
+    """Bool ``(y, x)``: land connected to the sea or behind a dike (None: not known)."""
+    masks = [np.asarray(static[name].values, bool) for name in ("sea_connected",
+                                                                 "dike_protected")
+             if name in static]
+    return np.logical_or.reduce(masks) if masks else None
+
+
 def excess_fields(probability: xr.DataArray, normal_month: np.ndarray,
                   standing: np.ndarray | None, exposure: np.ndarray,
-                  permanent_water: np.ndarray | None = None) -> xr.Dataset:
+                  permanent_water: np.ndarray | None = None,
+                  sea_prone: np.ndarray | None = None) -> xr.Dataset:
     """``normal_water``, ``excess_probability`` and ``warning_score`` (see module docstring).
 
     Parameters
@@ -200,9 +215,12 @@ def excess_fields(probability: xr.DataArray, normal_month: np.ndarray,
         Bool ``(y, x)``: water standing at the issue time.
     exposure : numpy.ndarray
         Exposure weight ``(y, x)`` from :func:`exposure_weight`.
+    sea_prone : numpy.ndarray or None
+        Bool ``(y, x)``: land the sea can reach (see :func:`excess_arrays`).
     """
     p = np.asarray(probability.values, dtype="float32")
-    excess, score = excess_arrays(p, normal_month, standing, exposure, permanent_water)
+    excess, score = excess_arrays(p, normal_month, standing, exposure, permanent_water,
+                                  sea_prone)
     normal = p - excess  # = min(p, baseline); on permanent water all of p is normal
 
     def like(values: np.ndarray, name: str, long_name: str) -> xr.DataArray:
@@ -240,7 +258,7 @@ def forecast_dataset(probability: xr.DataArray, *, inputs: AreaInputs, static: x
     month = (pd.Timestamp(issue_time) + pd.Timedelta(hours=24)).month
     fields = excess_fields(probability, normal.sel(month=month).values,
                            standing_water(inputs, issue_time), exposure,
-                           np.asarray(raw["permanent_water"].values))
+                           np.asarray(raw["permanent_water"].values), sea_prone_land(static))
     ds = xr.Dataset({"probability": probability,
                      "level": levels(fields["warning_score"], thresholds), **fields})
     ds["level"].attrs["long_name"] = "warning level from the exposure-weighted excess water"

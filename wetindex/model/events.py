@@ -208,7 +208,10 @@ def replay_place_levels(
     from wetindex.features.stack import drivers_for_issues, static_table
     from wetindex.model.calibration import apply_calibration
     from wetindex.model.fastpredict import forest_from_booster, predict_cube
-    from wetindex.normal import excess_arrays
+    from wetindex.normal import excess_arrays, sea_prone_land
+
+    prone = sea_prone_land(static)
+    sea_prone = None if prone is None else prone.ravel()[cells]
 
     observed = inputs.observed(issues[0].to_datetime64() - np.timedelta64(HISTORY_NEEDED_H, "h"),
                                issues[-1].to_datetime64())
@@ -232,7 +235,8 @@ def replay_place_levels(
                                  <= pd.Timedelta(hours=72)):
             standing = np.asarray(seen.values).ravel()[cells] == 1
         month = (issue + pd.Timedelta(hours=24)).month
-        _, score = excess_arrays(prob, normal[month - 1], standing, exposure, permanent)
+        _, score = excess_arrays(prob, normal[month - 1], standing, exposure, permanent,
+                                 sea_prone)
         level = np.zeros(score.shape, dtype="int8")
         for value, threshold in enumerate(thresholds, start=1):
             level[score >= threshold] = value
