@@ -41,12 +41,8 @@ def load_isolated(path: Path, crs: str) -> tuple[list, list[str]]:
                                                           ).subscriptions[0]
             if spec.id in seen:
                 raise ValueError(f"duplicate id {spec.id!r}; ids must be unique")
-            where = f"{path}: subscription {spec.id!r}"
-            out.append(subs.Subscription(
-                id=spec.id, name=spec.name, email=spec.email, language=spec.language,
-                geometry=subs._geometry(spec.area, crs, where), min_level=spec.min_level,
-                min_probability=spec.min_probability, max_lead_h=spec.max_lead_h,
-                channels=spec.channels, crs=crs))
+            out.append(subs.subscription_from_spec(spec, crs,
+                                                   f"{path}: subscription {spec.id!r}"))
             seen.add(spec.id)
         except ValidationError as err:
             what = "; ".join(f"{'.'.join(str(p) for p in e['loc'][2:]) or 'entry'}: {e['msg']}"

@@ -200,15 +200,14 @@ def load_subscriptions(path: Path, crs: str) -> list[Subscription]:
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:
         raise ValueError(f"{path}: duplicate subscription id(s) {duplicates}")
-    result = []
-    for spec in parsed.subscriptions:
-        where = f"{path}: subscription {spec.id!r}"
-        result.append(
-            Subscription(
-                id=spec.id, name=spec.name, email=spec.email, language=spec.language,
-                geometry=_geometry(spec.area, crs, where), min_level=spec.min_level,
-                min_probability=spec.min_probability, max_lead_h=spec.max_lead_h,
-                channels=spec.channels, crs=crs, kind=spec.kind,
-            )
-        )
-    return result
+    return [subscription_from_spec(spec, crs, f"{path}: subscription {spec.id!r}")
+            for spec in parsed.subscriptions]
+
+
+def subscription_from_spec(spec: Any, crs: str, where: str) -> Subscription:
+    """One validated file entry as a :class:`Subscription` in the grid ``crs``."""
+    return Subscription(
+        id=spec.id, name=spec.name, email=spec.email, language=spec.language,
+        geometry=_geometry(spec.area, crs, where), min_level=spec.min_level,
+        min_probability=spec.min_probability, max_lead_h=spec.max_lead_h,
+        channels=spec.channels, crs=crs, kind=spec.kind)
