@@ -14,6 +14,7 @@ on disk (:mod:`wetindex.runner`).
 
 from __future__ import annotations
 
+import hashlib
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -107,9 +108,11 @@ def _area_run(area: str, root: str, issue_time: str | None = None):
 
 
 def _inputs_cache_key(context: Any, parameters: dict[str, Any]) -> str | None:
-    """Cache key: the stage and everything its output depends on (see module docstring)."""
+    """Cache key: the stage, everything its output depends on (see module docstring) and
+    where the output lives, so another copy of the area builds its own."""
     run = parameters["run"]
-    return f"{context.task.name}-{run.ctx.config.name}-{run.key}"
+    folder = hashlib.sha256(str(run.ctx.area_dir.resolve()).encode()).hexdigest()[:12]
+    return f"{context.task.name}-{run.ctx.config.name}-{run.key}-{folder}"
 
 
 _CACHED = dict(cache_key_fn=_inputs_cache_key, cache_expiration=timedelta(days=7),

@@ -127,7 +127,7 @@ def test_a_flood_from_the_sea_under_way_at_the_first_hour_stays_warned():
 
     p = np.full((6, 2), 0.9, dtype="float32")
     sea_prone = np.array([True, False])
-    excess, score = excess_arrays(p, np.zeros(2), None, np.ones(2), sea_prone=sea_prone)
+    excess, _ = excess_arrays(p, np.zeros(2), None, np.ones(2), sea_prone=sea_prone)
     assert np.allclose(excess[:, 0], 0.9) and np.allclose(excess[:, 1], 0.0)
     same, _ = excess_arrays(p, np.zeros(2), None, np.ones(2))  # unknown: both standing
     assert np.allclose(same, 0.0)

@@ -113,7 +113,8 @@ def test_forecast_deployment_runs_through_a_process_worker(deployed):
     model = synthetic_model(pd.Timestamp("2025-06-01"))
     meta = {k: v for k, v in model.metadata.items() if k != "version"}
     save_model(project / "models", "tiny", model.booster, meta, "synthetic", root=project)
-    env = {**env, "WETINDEX_SECRET_KEY": generate_key()}  # the alerts stage's contact key
+    env = {**env, "WETINDEX_SECRET_KEY": generate_key(),  # the alerts stage's contact key
+           "WETINDEX_NOW": "2025-06-08T23:30Z"}  # "now" is the tiny history's end
     _run_through_worker(url, env, project, ["forecast"])
     forecasts = project / "var" / "tiny" / "forecasts"
     assert (forecasts / "LATEST").exists()
