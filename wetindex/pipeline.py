@@ -418,15 +418,21 @@ def forecast_stage(ctx: AreaContext, inputs: AreaInputs, static: xr.Dataset,
                              area_id=ctx.config.name, explain=explain,
                              drivers=inputs.forecast(issue_time.to_datetime64()),
                              dike_crest=cell_fields["dike_crest"], groundwater_depth=depth)
+    status = made_status(ctx, issue_time, health, message, generated_at)
+    folder = write_forecast(ctx, ds, warnings, status,
+                            proxies=getattr(inputs, "proxies", {}))
+    return Forecast(ds, warnings, status, folder)
+
+
+def made_status(ctx: AreaContext, issue_time: pd.Timestamp, health: list[InputHealth],
+                message: str = "", generated_at: datetime | None = None) -> RunStatus:
+    """The status of a forecast that was made at ``issue_time`` from inputs of ``health``."""
     issued = issue_time.to_pydatetime().replace(tzinfo=UTC)
-    status = RunStatus(
+    return RunStatus(
         area_name=ctx.config.title, issue_time=issued,
         generated_at=generated_at or datetime.now(UTC),
         next_update=issued + timedelta(hours=ctx.config.forecast.issue_every_h),
         inputs=health, forecast_ok=True, message=message)
-    folder = write_forecast(ctx, ds, warnings, status,
-                            proxies=getattr(inputs, "proxies", {}))
-    return Forecast(ds, warnings, status, folder)
 
 
 def _explainer(model: LoadedModel, fin: ForecastInputs):

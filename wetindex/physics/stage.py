@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +37,6 @@ def physical_forecast_stage(ctx: Any, inputs: Any, static: xr.Dataset,
     from wetindex import pipeline
     from wetindex.normal import forecast_dataset, no_normal
     from wetindex.risk import warning_areas
-    from wetindex.warnings import RunStatus
 
     issue_time = (pd.Timestamp(issue_time) if issue_time is not None
                   else pipeline.latest_issue_time(inputs))
@@ -68,12 +67,7 @@ def physical_forecast_stage(ctx: Any, inputs: Any, static: xr.Dataset,
                              groundwater_depth=np.asarray(
                                  inputs.groundwater_depth(issue_time.to_datetime64()).values,
                                  "float32").ravel())
-    issued = issue_time.to_pydatetime().replace(tzinfo=UTC)
-    status = RunStatus(
-        area_name=ctx.config.title, issue_time=issued,
-        generated_at=generated_at or datetime.now(UTC),
-        next_update=issued + timedelta(hours=ctx.config.forecast.issue_every_h),
-        inputs=health, forecast_ok=True, message=message)
+    status = pipeline.made_status(ctx, issue_time, health, message, generated_at)
     folder = pipeline.write_forecast(ctx, ds, warnings, status,
                                      proxies=getattr(inputs, "proxies", {}))
     _write_summary(folder, fc, reason)

@@ -33,6 +33,21 @@ DRIVER_UNITS: dict[str, str] = {
 }
 
 
+def drivers_dataset(frame: pd.DataFrame) -> xr.Dataset:
+    """Hourly driver columns of ``frame`` (time index) as a dataset with CF ``units``."""
+    part = frame.rename_axis("time")
+    ds = xr.Dataset.from_dataframe(part)
+    for name, units in DRIVER_UNITS.items():
+        ds[name].attrs["units"] = units
+    return ds[list(DRIVER_UNITS)]
+
+
+def issue_slots(index: pd.DatetimeIndex, every_h: int) -> pd.DatetimeIndex:
+    """The issue times every ``every_h`` hours within ``index``'s span."""
+    step = f"{every_h}h"
+    return pd.date_range(index[0].ceil(step), index[-1].floor(step), freq=step)
+
+
 class InputMissingError(RuntimeError):
     """An input needed for a run is not available; names the input and since when."""
 

@@ -41,7 +41,14 @@ import xarray as xr
 from wetindex.config import AreaConfig, LocalInput, LocalInputsConfig
 from wetindex.grid import AreaGrid
 from wetindex.sources import forecast_archive
-from wetindex.sources.base import AreaInputs, Attribution, InputMissingError, Place
+from wetindex.sources.base import (
+    AreaInputs,
+    Attribution,
+    InputMissingError,
+    Place,
+    drivers_dataset,
+    issue_slots,
+)
 from wetindex.sources.errors import SourceError
 from wetindex.sources.live_fetch import POLICY, fill_gaps, windowed
 from wetindex.sources.live_forecast import NO_SEA_LEVEL_M, LiveForecasts
@@ -352,19 +359,13 @@ class LiveInputs(LiveForecasts, AreaInputs):
             raise InputMissingError("observations", f"the live series cover {first} – {last}, "
                                     f"requested {pd.Timestamp(start)} – {pd.Timestamp(end)}",
                                     last)
-        ds = xr.Dataset.from_dataframe(frame.loc[pd.Timestamp(start):pd.Timestamp(end)])
-        for name, units in (("rain", "mm/h"), ("evaporation", "mm/d"), ("sea_level", "m"),
-                            ("groundwater_anomaly", "m")):
-            ds[name].attrs["units"] = units
-        return ds[["rain", "evaporation", "sea_level", "groundwater_anomaly"]]
+        return drivers_dataset(frame.loc[pd.Timestamp(start):pd.Timestamp(end)])
 
     def observed_end(self) -> np.datetime64:
         return self._drivers.index[-1].to_datetime64()
 
     def issue_times(self) -> pd.DatetimeIndex:
-        step = f"{self.config.forecast.issue_every_h}h"
-        index = self._drivers.index
-        return pd.date_range(index[0].ceil(step), index[-1].floor(step), freq=step)
+        return issue_slots(self._drivers.index, self.config.forecast.issue_every_h)
 
     # ---- groundwater, labels, description ----------------------------------------------
     def _anomaly_at(self, times: np.ndarray) -> np.ndarray:

@@ -50,7 +50,14 @@ from wetindex.plausibility import (
     check_terrain_values,
     parse_times,
 )
-from wetindex.sources.base import AreaInputs, Attribution, InputMissingError, Place
+from wetindex.sources.base import (
+    AreaInputs,
+    Attribution,
+    InputMissingError,
+    Place,
+    drivers_dataset,
+    issue_slots,
+)
 
 #: Depth to the water table [m] used when no groundwater input is given.
 DEFAULT_GROUNDWATER_DEPTH_M = 2.0
@@ -319,21 +326,13 @@ class LocalInputs(AreaInputs):
             raise InputMissingError("observations", f"the local series start at {first}, "
                                                     f"requested from {pd.Timestamp(start)}; "
                                                     f"{HISTORY_RULE}")
-        part = frame.loc[pd.Timestamp(start):pd.Timestamp(end)]
-        part.index.name = "time"
-        ds = xr.Dataset.from_dataframe(part)
-        for name, units in (("rain", "mm/h"), ("evaporation", "mm/d"), ("sea_level", "m"),
-                            ("groundwater_anomaly", "m")):
-            ds[name].attrs["units"] = units
-        return ds[["rain", "evaporation", "sea_level", "groundwater_anomaly"]]
+        return drivers_dataset(frame.loc[pd.Timestamp(start):pd.Timestamp(end)])
 
     def observed_end(self) -> np.datetime64:
         return self._drivers.index[-1].to_datetime64()
 
     def issue_times(self) -> pd.DatetimeIndex:
-        step = f"{self.config.forecast.issue_every_h}h"
-        index = self._drivers.index
-        return pd.date_range(index[0].ceil(step), index[-1].floor(step), freq=step)
+        return issue_slots(self._drivers.index, self.config.forecast.issue_every_h)
 
     def forecast(self, issue_time: np.datetime64) -> xr.Dataset:
         return self.forecasts_many(np.array([issue_time], "datetime64[ns]")).isel(issue_time=0)
