@@ -123,7 +123,12 @@ def test_water_the_model_sees_standing_at_the_first_hour_is_not_new_but_a_rise_i
 def test_a_flood_from_the_sea_under_way_at_the_first_hour_stays_warned():
     # the polder is wet from the first hour (a surge already over the crest); a hollow
     # inland is wet from the first hour too: only the hollow's water counts as standing
-    from wetindex.normal import excess_arrays
+    from wetindex.normal import excess_arrays, sea_prone_land
+
+    static = xr.Dataset({"sea_flood_level": (("y", "x"), [[2.5, 4.0, np.nan]])})
+    # a 2.7 m surge reaches land flooded from 2.5 m, not from 4 m, nor cut-off land
+    assert sea_prone_land(static, 2.7).tolist() == [[True, False, False]]
+    assert sea_prone_land(static, None) is None
 
     p = np.full((6, 2), 0.9, dtype="float32")
     sea_prone = np.array([True, False])

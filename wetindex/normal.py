@@ -16,8 +16,9 @@ three fields of the forecast dataset (all on ``(lead, y, x)``, 0–1):
     lead hour (its estimate of the water standing now: satellites pass every few days
     and clouds hide the ground, so a hollow flooded since yesterday would otherwise
     count as new water for 48 hours). Water that rises further later is still excess.
-    On land the sea can reach (connected to it, or behind a dike) the first hour is
-    not taken as standing: a flood from the sea under way stays warned.
+    On land the forecast sea can reach (its flood level, over the terrain and any dike
+    crest, at or below the highest forecast sea level) the first hour is not taken as
+    standing: a flood from the sea under way stays warned.
     The map shows ``normal_water`` in its own style; it never makes a warning.
 ``excess_probability``
     ``max(probability - baseline, 0)``: the probability of water above the normal
@@ -174,7 +175,7 @@ def excess_arrays(p: np.ndarray, normal: np.ndarray, standing: np.ndarray | None
     """``(excess_probability, warning_score)`` of ``p`` ``(lead, ...)``; the rest on ``(...)``.
 
     Works on grids ``(lead, y, x)`` and on flat cells ``(lead, cell)`` alike.
-    ``sea_prone`` (bool): land the sea can reach (connected to it, or behind a dike);
+    ``sea_prone`` (bool): land the forecast sea can reach (:func:`sea_prone_land`);
     there the forecast's first hour is not taken as water that stands, so a flood from
     the sea that is already under way stays warned.
     """
@@ -191,12 +192,25 @@ def excess_arrays(p: np.ndarray, normal: np.ndarray, standing: np.ndarray | None
     return excess, excess * np.asarray(exposure, "float32")[None]
 
 
-def sea_prone_land(static: xr.Dataset) -> np.ndarray | None:
-    """Bool ``(y, x)``: land connected to the sea or behind a dike (None: not known)."""
-    masks = [np.asarray(static[name].values, bool) for name in ("sea_connected",
-                                                                 "dike_protected")
-             if name in static]
-    return np.logical_or.reduce(masks) if masks else None
+def sea_prone_land(static: xr.Dataset, sea_level_max: float | None) -> np.ndarray | None:
+    """Bool ``(y, x)``: land the forecast sea can reach — its ``sea_flood_level`` (over the
+    terrain and any dike crest) at or below the highest forecast sea level
+    ``sea_level_max`` [m]. None when either is not known."""
+    if sea_level_max is None or not np.isfinite(sea_level_max) \
+            or "sea_flood_level" not in static:
+        return None
+    with np.errstate(invalid="ignore"):
+        return np.asarray(static["sea_flood_level"].values, "float64") <= sea_level_max
+
+
+def forecast_sea_level_max(inputs: AreaInputs, issue_time: pd.Timestamp) -> float | None:
+    """The highest sea level [m] the drivers' forecast gives within its horizon."""
+    try:
+        sea = inputs.forecast(pd.Timestamp(issue_time).to_datetime64())["sea_level"]
+    except (KeyError, ValueError):
+        return None
+    value = float(np.nanmax(sea.values)) if sea.size else float("nan")
+    return value if np.isfinite(value) else None
 
 
 def excess_fields(probability: xr.DataArray, normal_month: np.ndarray,
@@ -258,7 +272,8 @@ def forecast_dataset(probability: xr.DataArray, *, inputs: AreaInputs, static: x
     month = (pd.Timestamp(issue_time) + pd.Timedelta(hours=24)).month
     fields = excess_fields(probability, normal.sel(month=month).values,
                            standing_water(inputs, issue_time), exposure,
-                           np.asarray(raw["permanent_water"].values), sea_prone_land(static))
+                           np.asarray(raw["permanent_water"].values),
+                           sea_prone_land(static, forecast_sea_level_max(inputs, issue_time)))
     ds = xr.Dataset({"probability": probability,
                      "level": levels(fields["warning_score"], thresholds), **fields})
     ds["level"].attrs["long_name"] = "warning level from the exposure-weighted excess water"

@@ -205,17 +205,18 @@ def replay_place_levels(
     normal and standing water, exposure, levels, and the 1-ha rule per place.
     """
     from wetindex.features.hydromet import HISTORY_NEEDED_H
-    from wetindex.features.stack import drivers_for_issues, static_table
+    from wetindex.features.stack import DRIVER_FEATURES, drivers_for_issues, static_table
     from wetindex.model.calibration import apply_calibration
     from wetindex.model.fastpredict import forest_from_booster, predict_cube
-    from wetindex.normal import excess_arrays, sea_prone_land
+    from wetindex.normal import excess_arrays
 
-    prone = sea_prone_land(static)
-    sea_prone = None if prone is None else prone.ravel()[cells]
+    flood_level = (np.asarray(static["sea_flood_level"].values, "float64").ravel()[cells]
+                   if "sea_flood_level" in static else None)
 
     observed = inputs.observed(issues[0].to_datetime64() - np.timedelta64(HISTORY_NEEDED_H, "h"),
                                issues[-1].to_datetime64())
     drivers = drivers_for_issues(observed, inputs.forecasts_many(issues.values), issues.values)
+    sea_col = DRIVER_FEATURES.index("sea_level")
     statics = static_table(static, cells)
     gw = np.asarray(inputs.groundwater_depth_cells(issues.values, cells), "float32")
     forest = forest_from_booster(booster)
@@ -235,6 +236,10 @@ def replay_place_levels(
                                  <= pd.Timedelta(hours=72)):
             standing = np.asarray(seen.values).ravel()[cells] == 1
         month = (issue + pd.Timedelta(hours=24)).month
+        sea_prone = None  # land the forecast sea reaches (see wetindex.normal.sea_prone_land)
+        if flood_level is not None:
+            with np.errstate(invalid="ignore"):
+                sea_prone = flood_level <= float(np.nanmax(drivers[i, :max_lead_h, sea_col]))
         _, score = excess_arrays(prob, normal[month - 1], standing, exposure, permanent,
                                  sea_prone)
         level = np.zeros(score.shape, dtype="int8")
