@@ -56,13 +56,14 @@ def _frame(source: Any, layer: str, crs: Any):
     return gdf.to_crs(crs)
 
 
-def _round(obj: Any) -> Any:
+def round_coordinates(obj: Any) -> Any:
+    """GeoJSON coordinates rounded to 5 decimals (about 1 m in lon/lat): smaller files."""
     if isinstance(obj, float):
         return round(obj, 5)
     if isinstance(obj, list | tuple):
-        return [_round(v) for v in obj]
+        return [round_coordinates(v) for v in obj]
     if isinstance(obj, dict):
-        return {k: _round(v) for k, v in obj.items()}
+        return {k: round_coordinates(v) for k, v in obj.items()}
     return obj
 
 
@@ -124,7 +125,7 @@ def _features(gdf) -> list[dict[str, Any]]:
         if name:
             props["name"] = name
         features.append({"type": "Feature", "properties": props,
-                         "geometry": _round(mapping(geom))})
+                         "geometry": round_coordinates(mapping(geom))})
     return features
 
 
@@ -144,7 +145,8 @@ def _write_building_tiles(out_dir: Path, gdf) -> str:
         name = f"{i}-{j}.geojson"
         _write_features(out_dir / FOLDER / "buildings" / name, part)
         w, s, e, n = part.to_crs("EPSG:4326").total_bounds
-        tiles.append({"b": _round([[float(s), float(w)], [float(n), float(e)]]), "u": name})
+        bounds = [[float(s), float(w)], [float(n), float(e)]]
+        tiles.append({"b": round_coordinates(bounds), "u": name})
     rel = f"{FOLDER}/buildings/index.json"
     (out_dir / rel).parent.mkdir(parents=True, exist_ok=True)
     (out_dir / rel).write_text(json.dumps({"tiles": tiles}, separators=(",", ":")),

@@ -25,6 +25,7 @@ from shapely.geometry.base import BaseGeometry
 from wetindex.grid import AreaGrid
 from wetindex.risk import place_raster, slug
 from wetindex.site import chart
+from wetindex.site.basemap import round_coordinates
 from wetindex.site.i18n import LOCAL_TZ, Formatter
 from wetindex.warnings import LEVEL_NAMES, WarningArea
 
@@ -88,16 +89,6 @@ def _lonlat(geom: BaseGeometry, crs: Any) -> BaseGeometry:
     return shapely.transform(geom, lambda x, y: tr.transform(x, y), interleaved=False)
 
 
-def _round(obj: Any) -> Any:
-    if isinstance(obj, float):
-        return round(obj, 5)
-    if isinstance(obj, list | tuple):
-        return [_round(v) for v in obj]
-    if isinstance(obj, dict):
-        return {k: _round(v) for k, v in obj.items()}
-    return obj
-
-
 def place_series(places: list[SitePlace], grid: AreaGrid, forecast: xr.Dataset | None,
                  warnings: list[WarningArea], *, min_area_m2: float = 10_000.0
                  ) -> list[PlaceSeries]:
@@ -126,7 +117,7 @@ def place_series(places: list[SitePlace], grid: AreaGrid, forecast: xr.Dataset |
         out.append(PlaceSeries(place, slug(place.name) or f"place-{i}", probs, levels,
                                by_place.get(place.name),
                                [[round(s, 5), round(w, 5)], [round(n, 5), round(e, 5)]],
-                               _round(mapping(simple)),
+                               round_coordinates(mapping(simple)),
                                [round(label.y, 5), round(label.x, 5)]))
     return out
 
