@@ -118,13 +118,8 @@ class HttpClient:
             else:
                 if response.status_code < 400:
                     return response
-                if response.status_code not in RETRY_STATUS:
-                    raise SourceError(source, shown, _status_problem(response),
-                                      _status_fix(response.status_code))
-                last_problem = _status_problem(response)
-                asked = retry_after_seconds(response)
-                if asked is not None:
-                    wait = asked
+                last_problem, asked = _retryable(source, shown, response)
+                wait = asked if asked is not None else wait
             if attempt < self.retries:
                 wait = min(wait, self.max_wait_s)
                 log.info("%s: %s; retry %d/%d in %.1f s", source, last_problem, attempt,
@@ -165,11 +160,7 @@ class HttpClient:
                             continue
                         if response.status_code >= 400:
                             response.read()
-                            if response.status_code not in RETRY_STATUS:
-                                raise SourceError(source, shown, _status_problem(response),
-                                                  _status_fix(response.status_code))
-                            last_problem = _status_problem(response)
-                            asked = retry_after_seconds(response)
+                            last_problem, asked = _retryable(source, shown, response)
                             wait = asked if asked is not None else wait
                             break
                         with open(dest, "wb") as out:
@@ -220,19 +211,25 @@ class HttpClient:
                                 f.write(chunk)
                         return response.headers.get("content-type", "")
                     response.read()
-                    if response.status_code not in RETRY_STATUS:
-                        raise SourceError(source, shown, _status_problem(response),
-                                          _status_fix(response.status_code))
-                    last_problem = _status_problem(response)
-                    asked = retry_after_seconds(response)
-                    if asked is not None:
-                        wait = asked
+                    last_problem, asked = _retryable(source, shown, response)
+                    wait = asked if asked is not None else wait
             except httpx.TransportError as err:
                 last_problem = f"no answer or cut off ({type(err).__name__})"
             if attempt < self.retries:
                 self.sleep(min(wait, self.max_wait_s))
         raise SourceError(source, shown, f"{last_problem} after {self.retries} attempts",
                           "the service is busy or down: try again later")
+
+
+def _retryable(source: str, shown: str, response: httpx.Response) -> tuple[str, float | None]:
+    """An error answer worth retrying (429, 5xx): its problem and the wait it asks for.
+
+    Any other 4xx raises :class:`SourceError` at once: a retry would get the same answer.
+    """
+    if response.status_code not in RETRY_STATUS:
+        raise SourceError(source, shown, _status_problem(response),
+                          _status_fix(response.status_code))
+    return _status_problem(response), retry_after_seconds(response)
 
 
 def _status_problem(response: httpx.Response) -> str:
