@@ -660,17 +660,3 @@ def predict_cells(booster, fin: ForecastInputs, grid: AreaGrid, client=None, *,
     for (s, e), part in zip(bounds, client.gather(futures), strict=True):
         flat[:, fin.cells[s:e]] = part
     return cube
-
-
-# --------------------------------------------------------------------------- local areas
-
-def configured_subscriptions(ctx: AreaContext, inputs: AreaInputs) -> list:
-    """Subscriptions from ``alerts.subscriptions`` (none when not configured)."""
-    path = ctx.config.alerts.subscriptions
-    if not path:
-        log.info("no alerts.subscriptions file configured for %s: no alerts", ctx.config.name)
-        return []
-    from wetindex.alerts.subscriptions import load_subscriptions
-
-    p = Path(path)
-    return load_subscriptions(p if p.is_absolute() else ctx.root / p, inputs.grid.crs)

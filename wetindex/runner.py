@@ -188,19 +188,6 @@ class AreaRun:
             return None
 
     @property
-    def model(self) -> LoadedModel:
-        if self._model is None:
-            self._model = self._latest_model()
-            if self._model is None:
-                raise StageError(f"no trained model for area {self.ctx.config.name!r}; run "
-                                 f"'wetindex run train --area {self.ctx.config.name}' first")
-        if not (self.force_model or model_passes_gate(self._model.metadata)):
-            raise StageError(f"model {self._model.version} is not put live: "
-                             f"{gate_summary(self._model.metadata)}; retrain it, or override "
-                             "with --force (at your own risk)")
-        return self._model
-
-    @property
     def forecast_model(self) -> LoadedModel | None:
         """The learned model when it is live, else ``None`` (the physical forecast)."""
         from wetindex.physics.selection import choose_method
