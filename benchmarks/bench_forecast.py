@@ -54,7 +54,7 @@ def _load() -> list[float]:
 
 def _context(work: Path, size_m: float, years: float, seed: int):
     from wetindex.config import demo_config
-    from wetindex.pipeline import AreaContext
+    from wetindex.stages.context import AreaContext
 
     cfg = demo_config(size_m=size_m, years=years, seed=seed)
     return AreaContext(cfg, ROOT, output_root=work)
@@ -63,7 +63,9 @@ def _context(work: Path, size_m: float, years: float, seed: int):
 def ensure_model(model_root: Path, work: Path):
     """The trained 10 km demo model, trained under ``work`` when none exists yet."""
     from wetindex.model.artifacts import load_model
-    from wetindex.pipeline import area_inputs, build_static, train_stage
+    from wetindex.stages.inputs import area_inputs
+    from wetindex.stages.static import build_static
+    from wetindex.stages.train import train_stage
 
     for root in (model_root, work / "models"):
         try:
@@ -125,17 +127,14 @@ def main() -> None:
 
     from wetindex.demo import DemoWorld
     from wetindex.model.predict import gather_inputs, levels, predict_probability
-    from wetindex.pipeline import (
-        Forecast,
-        _explainer,
-        _key,
-        area_inputs,
-        build_static,
-        publish_stage,
-        write_forecast,
-    )
     from wetindex.risk import warning_areas
     from wetindex.sources.demo import DemoInputs
+    from wetindex.stages.context import artifact_key
+    from wetindex.stages.forecast import contribution_explainer
+    from wetindex.stages.inputs import area_inputs
+    from wetindex.stages.products import Forecast, write_forecast
+    from wetindex.stages.publish import publish_stage
+    from wetindex.stages.static import build_static
     from wetindex.warnings import RunStatus
 
     t_setup = time.perf_counter()
@@ -148,7 +147,7 @@ def main() -> None:
     subprocess.run([sys.executable, __file__, "--setup-only", *sys.argv[1:]], check=True)
     model = ensure_model(args.model_root, args.work)
     ctx = _context(args.work, args.size_m, args.years, args.seed)
-    world_dir = ctx.area_dir / "world" / _key(ctx.config.demo.model_dump())  # as demo_world
+    world_dir = ctx.area_dir / "world" / artifact_key(ctx.config.demo.model_dump())  # as demo_world
     setup_s = time.perf_counter() - t_setup
     # compile the numba kernels once (numba caches them on disk; a deployed run loads them)
     from wetindex.model.fastpredict import forest_from_booster, predict_cube
@@ -188,7 +187,7 @@ def main() -> None:
                      "thresholds": json.dumps(ctx.config.thresholds.model_dump()),
                      "issue_time": issue.isoformat()})
     warnings = warning_areas(ds, inputs.places(), inputs.grid, area_name=ctx.config.title,
-                             area_id=ctx.config.name, explain=_explainer(model, fin))
+                             area_id=ctx.config.name, explain=contribution_explainer(model, fin))
     t = stage("levels_and_warnings", t)
     from datetime import UTC, datetime, timedelta
     issued = issue.to_pydatetime().replace(tzinfo=UTC)

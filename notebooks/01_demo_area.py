@@ -51,15 +51,16 @@ import pandas as pd
 from matplotlib.colors import LightSource, ListedColormap
 from matplotlib.patches import Patch
 
-from wetindex import pipeline
 from wetindex.config import demo_config
+from wetindex.stages.context import AreaContext
+from wetindex.stages.inputs import demo_world
 
 REPO = next(p for p in (Path.cwd(), *Path.cwd().parents) if (p / "models" / "configs").is_dir())
 OUTPUT = Path(os.environ.get("WETINDEX_NOTEBOOK_OUTPUT", REPO / "var" / "notebooks"))
 
-ctx = pipeline.AreaContext(demo_config(size_m=SIZE_M, years=YEARS, seed=SEED),
+ctx = AreaContext(demo_config(size_m=SIZE_M, years=YEARS, seed=SEED),
                            root=REPO, output_root=OUTPUT)
-world = pipeline.demo_world(ctx)
+world = demo_world(ctx)
 world
 
 # %% [markdown]

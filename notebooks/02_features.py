@@ -46,17 +46,18 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from wetindex import pipeline
 from wetindex.config import demo_config
 from wetindex.features.hydromet import HISTORY_NEEDED_H, drivers_at_leads
 from wetindex.features.terrain import slope, static_features
+from wetindex.stages.context import AreaContext
+from wetindex.stages.inputs import area_inputs
 
 REPO = next(p for p in (Path.cwd(), *Path.cwd().parents) if (p / "models" / "configs").is_dir())
 OUTPUT = Path(os.environ.get("WETINDEX_NOTEBOOK_OUTPUT", REPO / "var" / "notebooks"))
 
-ctx = pipeline.AreaContext(demo_config(size_m=SIZE_M, years=YEARS, seed=SEED),
+ctx = AreaContext(demo_config(size_m=SIZE_M, years=YEARS, seed=SEED),
                            root=REPO, output_root=OUTPUT)
-inputs = pipeline.area_inputs(ctx)  # the demo world behind the common AreaInputs interface
+inputs = area_inputs(ctx)  # the demo world behind the common AreaInputs interface
 grid = inputs.grid
 extent = (grid.x_min / 1000, grid.x_max / 1000, grid.y_min / 1000, grid.y_max / 1000)
 grid
@@ -67,7 +68,7 @@ grid
 # `inputs.static_inputs()` gives the raw static inputs on the area grid: `elevation`
 # [m], `sea`, `stream`, `permanent_water` (masks), `dike_crest` [m] and `land_cover`.
 # `static_features` turns them into the terrain cube. The pipeline calls the same
-# function in `pipeline.build_static`, which also caches the cube as Zarr.
+# function in `wetindex.stages.static.build_static`, which also caches the cube as Zarr.
 
 # %%
 raw = inputs.static_inputs()

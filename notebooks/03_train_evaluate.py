@@ -15,7 +15,7 @@
 # # 3 · Train and evaluate
 #
 # This notebook trains the wet-index model on the demo history with the pipeline's own
-# stages (`wetindex.pipeline.area_inputs` → `build_static` → `train_stage`), then reads
+# stages (`wetindex.stages`: `area_inputs` → `build_static` → `train_stage`), then reads
 # the evaluation that `train_stage` stores with every model:
 #
 # * the scores on the **hold-out period** (the last months of the history, never seen in
@@ -47,12 +47,16 @@ import pandas as pd
 import yaml
 from IPython.display import Image, Markdown, display
 
-from wetindex import pipeline
 from wetindex.config import TrainingConfig, demo_config
 from wetindex.model.calibration import apply_calibration
 from wetindex.model.dataset import sample_rows
 from wetindex.model.screen import screened_cells
 from wetindex.model.train import load_model_config
+from wetindex.stages.context import AreaContext
+from wetindex.stages.forecast import forecast_stage
+from wetindex.stages.inputs import area_inputs, latest_issue_time
+from wetindex.stages.static import build_static
+from wetindex.stages.train import train_stage
 
 REPO = next(p for p in (Path.cwd(), *Path.cwd().parents) if (p / "models" / "configs").is_dir())
 OUTPUT = Path(os.environ.get("WETINDEX_NOTEBOOK_OUTPUT", REPO / "var" / "notebooks"))
@@ -92,11 +96,11 @@ print(yaml.safe_dump({k: model_config[k] for k in ("lightgbm", "sampling")}, sor
 # version (`model.txt`, `metadata.json`, `model_card.md`, `evaluation/`).
 
 # %%
-ctx = pipeline.AreaContext(config, root=REPO, output_root=OUTPUT)
-inputs = pipeline.area_inputs(ctx)
-static = pipeline.build_static(ctx, inputs)
+ctx = AreaContext(config, root=REPO, output_root=OUTPUT)
+inputs = area_inputs(ctx)
+static = build_static(ctx, inputs)
 started = time.perf_counter()
-model = pipeline.train_stage(ctx, inputs, static)
+model = train_stage(ctx, inputs, static)
 print(f"trained and evaluated in {time.perf_counter() - started:.1f} s "
       f"(2 shared cores: pessimistic)")
 print(f"model {model.version} in {model.path}")
@@ -211,8 +215,8 @@ if inputs.world.events.get("cloudburst"):
     events.append(pd.Timestamp(inputs.world.events["cloudburst"]))
 in_holdout = sorted(t for t in events if holdout[0] + pd.Timedelta(hours=12) <= t <= holdout[1])
 issue_time = ((in_holdout[-1] - pd.Timedelta(hours=12)).floor("3h") if in_holdout
-              else pipeline.latest_issue_time(inputs))
-forecast = pipeline.forecast_stage(ctx, inputs, static, model, issue_time=issue_time)
+              else latest_issue_time(inputs))
+forecast = forecast_stage(ctx, inputs, static, model, issue_time=issue_time)
 print(f"issued {issue_time:%Y-%m-%d %H:%M} UTC: {len(forecast.warnings)} warning areas, "
       f"written to {forecast.folder}")
 pd.DataFrame([{"place": w.place, "level": w.level_name, "max probability": w.probability,

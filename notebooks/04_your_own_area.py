@@ -28,12 +28,12 @@
 # | boundary → grid | `wetindex init --aoi FILE --name NAME` or `--kommune CODE` | `sources.local_boundary.read_boundary`, `grid_for` |
 # | inputs → area file | `wetindex init … --input KIND=PATH` | `config.AreaConfig(source="local", grid=…, inputs=…)` |
 # | check | `wetindex check --area NAME` | `commands.area.check_area(config, root)` |
-# | static features | `wetindex run static --area NAME` | `pipeline.build_static(ctx, inputs)` |
-# | train | `wetindex run train --area NAME` | `pipeline.train_stage(ctx, inputs, static)` |
-# | forecast | `wetindex run forecast --area NAME` | `pipeline.forecast_stage(ctx, inputs, static, model)` |
-# | publish, alerts | `wetindex run publish|alerts --area NAME` | `pipeline.publish_stage`, `pipeline.alerts_stage` |
-# | all of it | `wetindex run all --area NAME` | `runner.AreaRun(ctx).run_all()` |
-# | health | `wetindex status --area NAME [--json]` | `runner.area_status(ctx)` |
+# | static features | `wetindex run static --area NAME` | `stages.static.build_static(ctx, inputs)` |
+# | train | `wetindex run train --area NAME` | `stages.train.train_stage(ctx, inputs, static)` |
+# | forecast | `wetindex run forecast --area NAME` | `stages.forecast.forecast_stage(ctx, inputs, static, model)` |
+# | publish, alerts | `wetindex run publish|alerts --area NAME` | `stages.publish.publish_stage`, `stages.alerts.alerts_stage` |
+# | all of it | `wetindex run all --area NAME` | `stages.run.AreaRun(ctx).run_all()` |
+# | health | `wetindex status --area NAME [--json]` | `stages.status.area_status(ctx)` |
 #
 # The notebook uses two areas: a **real municipality boundary** (Jammerbugt, code
 # 0849, from the shared test fixtures) to show boundary → grid, and the **demo
@@ -57,7 +57,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from wetindex import pipeline
 from wetindex.cli import app
 from wetindex.commands.area import check_area
 from wetindex.config import AreaConfig, GridConfig, LocalInputsConfig, demo_config
@@ -66,6 +65,11 @@ from wetindex.grid import AreaGrid
 from wetindex.model.artifacts import ModelArtifactError, load_model
 from wetindex.sources.base import AreaInputs
 from wetindex.sources.local_boundary import grid_for, read_boundary
+from wetindex.stages.context import AreaContext
+from wetindex.stages.forecast import forecast_stage
+from wetindex.stages.inputs import area_inputs, demo_world
+from wetindex.stages.static import build_static
+from wetindex.stages.train import train_stage
 
 REPO = next(p for p in (Path.cwd(), *Path.cwd().parents) if (p / "models" / "configs").is_dir())
 OUTPUT = Path(os.environ.get("WETINDEX_NOTEBOOK_OUTPUT", REPO / "var" / "notebooks"))
@@ -138,9 +142,9 @@ if boundary is not None:
 # ▶ `python -m wetindex.demo.export my-files/` writes the same files.
 
 # %%
-demo_ctx = pipeline.AreaContext(demo_config(size_m=SIZE_M, years=YEARS, seed=SEED),
+demo_ctx = AreaContext(demo_config(size_m=SIZE_M, years=YEARS, seed=SEED),
                                 root=REPO, output_root=OUTPUT)
-world = pipeline.demo_world(demo_ctx)
+world = demo_world(demo_ctx)
 # labels: the simulated water once a day (the default, satellite passes, is slower to write)
 files = export_inputs(OUTPUT / "my-area-files", world, labels_from="simulated", label_every_h=24)
 pd.DataFrame({"file": {k: p.name for k, p in files.items()},
@@ -173,7 +177,7 @@ for line in problems:
 print("ready to run" if not problems else f"{len(problems)} problem(s) block a run")
 
 # %%
-my_inputs = pipeline.area_inputs(pipeline.AreaContext(my_area, root=REPO, output_root=OUTPUT))
+my_inputs = area_inputs(AreaContext(my_area, root=REPO, output_root=OUTPUT))
 raw = my_inputs.static_inputs()
 end = my_inputs.observed_end()
 series = my_inputs.observed(end - np.timedelta64(30, "D"), end)
@@ -205,7 +209,7 @@ plt.show()
 # ## 3 · From inputs to a forecast
 #
 # ▶ `wetindex run all --area my-area` runs static → history → train → forecast →
-# publish → alerts for the area, resuming what is done (`wetindex.runner.AreaRun`).
+# publish → alerts for the area, resuming what is done (`wetindex.stages.run.AreaRun`).
 #
 # Below are the same stages' Python calls on `my-area`, the area made from the local
 # files above: static features from `terrain.tif`, a model trained on its own history
@@ -213,17 +217,17 @@ plt.show()
 # trained here before is reused.
 
 # %%
-my_ctx = pipeline.AreaContext(my_area, root=REPO, output_root=OUTPUT)
+my_ctx = AreaContext(my_area, root=REPO, output_root=OUTPUT)
 inputs = my_inputs  # ▶ (reads the files named in the area configuration)
-static = pipeline.build_static(my_ctx, inputs)  # ▶ wetindex run static --area my-area
+static = build_static(my_ctx, inputs)  # ▶ wetindex run static --area my-area
 try:
     model = load_model(my_ctx.models_root, my_area.name)
     print(f"reusing model {model.version}")
 except ModelArtifactError as err:
     print(f"{err}: training one now")
-    model = pipeline.train_stage(my_ctx, inputs, static)  # ▶ wetindex run train --area my-area
+    model = train_stage(my_ctx, inputs, static)  # ▶ wetindex run train --area my-area
 started = time.perf_counter()
-forecast = pipeline.forecast_stage(my_ctx, inputs, static, model)  # ▶ wetindex run forecast
+forecast = forecast_stage(my_ctx, inputs, static, model)  # ▶ wetindex run forecast
 print(f"forecast issued {pd.Timestamp(forecast.dataset['issue_time'].values):%Y-%m-%d %H:%M} "
       f"UTC in {time.perf_counter() - started:.1f} s: {len(forecast.warnings)} warnings; "
       f"products in {forecast.folder}")

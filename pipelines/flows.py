@@ -7,9 +7,9 @@ Per area (``areas/<name>.yaml``): ``static_flow``, ``history_flow``, ``train_flo
 ``forecast_flow`` (history → static → forecast → publish → alerts),
 ``housekeeping_flow`` and ``labels_flow`` (satellite labels into the label store).
 Fetching tasks retry; tasks whose output depends only on the
-inputs are cached by :func:`wetindex.pipeline.inputs_key` (input files' content, area
+inputs are cached by :func:`wetindex.stages.inputs.inputs_key` (input files' content, area
 and model configuration), and the stages also resume from their content-keyed outputs
-on disk (:mod:`wetindex.runner`).
+on disk (:mod:`wetindex.stages.run`).
 """
 
 from __future__ import annotations
@@ -23,8 +23,16 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from wetindex import pipeline
 from wetindex.config import demo_config
+from wetindex.stages.alerts import alerts_stage
+from wetindex.stages.context import AreaContext
+from wetindex.stages.forecast import forecast_stage
+from wetindex.stages.housekeeping import housekeeping
+from wetindex.stages.inputs import area_inputs
+from wetindex.stages.publish import publish_stage
+from wetindex.stages.run import AreaRun, DemoResult
+from wetindex.stages.static import build_static
+from wetindex.stages.train import train_stage
 
 # Large in-memory objects pass between these tasks; hashing them for Prefect's
 # input cache would cost more than the tasks, so caching is keyed on disk by the
@@ -43,34 +51,34 @@ def _timed(name: str, fn, *args, **kwargs):
 
 @task(name="inputs", retries=2, retry_delay_seconds=5, **_TASK)
 def inputs_task(ctx):
-    return _timed("inputs: demo world / sources", pipeline.area_inputs, ctx)
+    return _timed("inputs: demo world / sources", area_inputs, ctx)
 
 
 @task(name="static features", **_TASK)
 def static_task(ctx, inputs):
-    return _timed("static terrain features", pipeline.build_static, ctx, inputs)
+    return _timed("static terrain features", build_static, ctx, inputs)
 
 
 @task(name="train", **_TASK)
 def train_task(ctx, inputs, static):
-    return _timed("train and evaluate the model", pipeline.train_stage, ctx, inputs, static)
+    return _timed("train and evaluate the model", train_stage, ctx, inputs, static)
 
 
 @task(name="forecast", **_TASK)
 def forecast_task(ctx, inputs, static, model, issue_time=None):
-    return _timed("48-hour forecast", pipeline.forecast_stage, ctx, inputs, static, model,
+    return _timed("48-hour forecast", forecast_stage, ctx, inputs, static, model,
                   issue_time)
 
 
 @task(name="publish", retries=1, **_TASK)
 def publish_task(ctx, inputs, static, forecast, model):
-    return _timed("publish site and CAP feed", pipeline.publish_stage, ctx, inputs, static,
+    return _timed("publish site and CAP feed", publish_stage, ctx, inputs, static,
                   forecast, model)
 
 
 @task(name="alerts", retries=1, **_TASK)
 def alerts_task(ctx, inputs, forecast):
-    return _timed("alerts to subscribers", pipeline.alerts_stage, ctx, inputs, forecast)
+    return _timed("alerts to subscribers", alerts_stage, ctx, inputs, forecast)
 
 
 @flow(name="wetindex-demo", log_prints=True)
@@ -83,28 +91,25 @@ def demo_flow(root: str = ".", size_m: float = 10_000.0, years: float = 3.0, see
     """
     world = {"size_m": size_m, "years": years, "seed": seed, "storm_ahead_h": storm_ahead_h}
     world |= {"start": start} if start else {}
-    ctx = pipeline.AreaContext(demo_config(**world),
-                               Path(root).resolve(),
-                               Path(output_root).resolve() if output_root else None)
+    ctx = AreaContext(demo_config(**world), Path(root).resolve(),
+                      Path(output_root).resolve() if output_root else None)
     inputs = inputs_task(ctx)
     static = static_task(ctx, inputs)
     model = train_task(ctx, inputs, static)
     forecast = forecast_task(ctx, inputs, static, model)
     site = publish_task(ctx, inputs, static, forecast, model)
     alerts = alerts_task(ctx, inputs, forecast)
-    return pipeline.DemoResult(forecast=forecast.folder, site=site.site_root,
-                               release=site.release, feed=site.feed_dir,
-                               alerts=alerts, model=model.path)
+    return DemoResult(forecast=forecast.folder, site=site.site_root, release=site.release,
+                      feed=site.feed_dir, alerts=alerts, model=model.path)
 
 
 # --------------------------------------------------------------------------- areas
 
 def _area_run(area: str, root: str, issue_time: str | None = None):
     from wetindex.commands.area import load_area
-    from wetindex.runner import AreaRun
 
     root_path = Path(root).resolve()
-    return AreaRun(pipeline.AreaContext(load_area(root_path, area), root_path), issue_time)
+    return AreaRun(AreaContext(load_area(root_path, area), root_path), issue_time)
 
 
 def _inputs_cache_key(context: Any, parameters: dict[str, Any]) -> str | None:
@@ -196,8 +201,6 @@ def forecast_flow(area: str, root: str = ".", issue_time: str | None = None
 
 @task(name="housekeeping", retries=1, **_TASK)
 def housekeeping_task(run) -> dict[str, Any]:
-    from wetindex.runner import housekeeping
-
     done = housekeeping(run.ctx)
     get_run_logger().info("housekeeping: %s", done)
     return done

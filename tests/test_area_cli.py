@@ -151,8 +151,8 @@ def test_housekeeping_deletes_old_forecasts_and_cache_but_keeps_the_latest(proje
     import os
 
     from wetindex.commands.area import load_area
-    from wetindex.pipeline import AreaContext
-    from wetindex.runner import housekeeping
+    from wetindex.stages.context import AreaContext
+    from wetindex.stages.housekeeping import housekeeping
 
     ctx = AreaContext(load_area(project, "tiny"), project, project / "hk")
     now = datetime.now(UTC)

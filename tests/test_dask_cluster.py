@@ -6,8 +6,12 @@ import numpy as np
 import pytest
 from local_area import synthetic_model, tiny_project
 
-from wetindex import pipeline
 from wetindex.commands.area import load_area
+from wetindex.model.predict import gather_inputs
+from wetindex.stages.context import AreaContext
+from wetindex.stages.forecast import forecast_stage
+from wetindex.stages.inputs import area_inputs, latest_issue_time
+from wetindex.stages.static import build_static
 
 
 @pytest.fixture(scope="module")
@@ -22,21 +26,21 @@ def cluster():
 def test_forecast_on_local_cluster_equals_one_process(tmp_path_factory, project_root, cluster):
     project = tiny_project(tmp_path_factory.mktemp("tiny"), project_root)
     config = load_area(project, "tiny")
-    local_ctx = pipeline.AreaContext(config, project, tmp_path_factory.mktemp("local"))
-    inputs = pipeline.area_inputs(local_ctx)
-    static = pipeline.build_static(local_ctx, inputs)
-    issue = pipeline.latest_issue_time(inputs)
+    local_ctx = AreaContext(config, project, tmp_path_factory.mktemp("local"))
+    inputs = area_inputs(local_ctx)
+    static = build_static(local_ctx, inputs)
+    issue = latest_issue_time(inputs)
     model = synthetic_model(issue)
 
-    local = pipeline.forecast_stage(local_ctx, inputs, static, model, issue)
+    local = forecast_stage(local_ctx, inputs, static, model, issue)
 
     # small chunks so the cells are spread over several tasks on both workers
     on_cluster = config.model_copy(update={"dask": config.dask.model_copy(
         update={"scheduler_address": cluster.scheduler_address, "chunk_cells": 1000})})
-    dist_ctx = pipeline.AreaContext(on_cluster, project, tmp_path_factory.mktemp("dist"))
-    fin = pipeline.gather_inputs(inputs, static, issue.to_datetime64(), model.screen)
+    dist_ctx = AreaContext(on_cluster, project, tmp_path_factory.mktemp("dist"))
+    fin = gather_inputs(inputs, static, issue.to_datetime64(), model.screen)
     assert len(fin.cells) > 2 * 1000, "too few candidate cells to spread over the workers"
-    distributed = pipeline.forecast_stage(dist_ctx, inputs, static, model, issue)
+    distributed = forecast_stage(dist_ctx, inputs, static, model, issue)
 
     p_local = local.dataset["probability"].values
     p_dist = distributed.dataset["probability"].values

@@ -239,7 +239,7 @@ def test_an_unexpected_error_is_one_line_with_the_details_saved(project, monkeyp
     def explode(*a, **k):
         raise KeyError("internal")
 
-    monkeypatch.setattr("wetindex.pipeline.gather_inputs", explode)
+    monkeypatch.setattr("wetindex.stages.forecast.gather_inputs", explode)
     result = cli(project, "run", "forecast", "--area", name, now=FRESH_NOW,
                  monkeypatch=monkeypatch)
     assert result.exit_code == 1

@@ -35,10 +35,10 @@ from wetindex.site.publish import RELEASES, is_complete
 SEED = 15
 SUBPROCESS_KILLS = 5
 INJECTED_KILLS = 15
-FORECAST_POINTS = ("wetindex.pipeline.write_forecast_grids", "wetindex.atomicdir.swap",
-                   "wetindex.runner._write_json_atomic")
+FORECAST_POINTS = ("wetindex.stages.products.write_forecast_grids", "wetindex.stages.products.swap",
+                   "wetindex.stages.run.write_json")
 PUBLISH_POINTS = ("wetindex.site.publish.check_site", "wetindex.site.publish._switch",
-                  "wetindex.alerts.feed.atomic_write", "wetindex.runner._write_json_atomic")
+                  "wetindex.alerts.feed.atomic_write", "wetindex.stages.run.write_json")
 STAGE_POINTS = {"forecast": FORECAST_POINTS, "publish": PUBLISH_POINTS}
 ATOM = "{http://www.w3.org/2005/Atom}"
 

@@ -14,7 +14,8 @@ from typer.testing import CliRunner
 from wetindex.cli import app
 from wetindex.config import load_config
 from wetindex.model.label_store import LabelledInputs, LabelStore
-from wetindex.pipeline import AreaContext, area_inputs, inputs_key
+from wetindex.stages.context import AreaContext
+from wetindex.stages.inputs import area_inputs, inputs_key
 
 runner = CliRunner()
 
@@ -55,7 +56,7 @@ def test_reports_join_the_store_and_training_reads_it(project):
                                 str(reports), "--root", str(project)])
     assert again.exit_code == 0 and "label store: 1 maps" in again.output
     # a new label store is a new training input: the model is not reused (training
-    # itself goes through AreaRun.inputs = pipeline.area_inputs, the same object)
+    # itself goes through AreaRun.inputs = area_inputs, the same object)
     assert inputs_key(ctx, inputs) != key_before
 
 

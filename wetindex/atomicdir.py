@@ -1,4 +1,10 @@
-"""Switch a freshly written folder in place of an old one, atomically.
+"""Write-then-switch: the one way wetindex replaces a file or a folder others may read.
+
+A file is written to a temporary name beside it and renamed over it with
+``os.replace`` (:func:`write_bytes`, :func:`write_text`, :func:`write_json`,
+:func:`new_file` for writers that want a path). A folder is written under a temporary
+name (:func:`fresh_dir`, or :func:`switched_dir` for both steps) and switched in with
+:func:`swap`.
 
 On Linux ``renameat2(RENAME_EXCHANGE)`` swaps two paths in one step, so a reader (or
 a crash) sees either the old folder or the new one, never neither. Elsewhere the old
@@ -11,10 +17,17 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import json
 import os
 import shutil
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+
+from wetindex import jsonutil
 
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
@@ -53,6 +66,88 @@ def swap(tmp: Path, final: Path) -> Path:
     os.replace(tmp, final)
     shutil.rmtree(aside, ignore_errors=True)
     return final
+
+
+def fresh_dir(final: Path) -> Path:
+    """A new, empty temporary folder beside ``final`` (``.<name>.tmp-<pid>``) for :func:`swap`."""
+    final = Path(final)
+    tmp = final.with_name(f".{final.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    return tmp
+
+
+@contextmanager
+def switched_dir(final: Path) -> Iterator[Path]:
+    """Yield a fresh folder to fill; on success it is switched in at ``final`` (:func:`swap`),
+    on an error it is removed and the old ``final`` stays as it was."""
+    tmp = fresh_dir(final)
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    swap(tmp, final)
+
+
+@contextmanager
+def new_file(path: Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path`` for a writer that wants a file name
+    (``to_netcdf``, ``to_raster``, ``to_zarr``); on success it replaces ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    if tmp.is_dir():
+        shutil.rmtree(tmp)
+    try:
+        yield tmp
+    except BaseException:
+        if tmp.is_dir():
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            tmp.unlink(missing_ok=True)
+        raise
+    os.replace(tmp, path)
+
+
+def write_bytes(path: Path, data: bytes, mode: int = 0o644) -> Path:
+    """Write ``data`` to ``path`` through a synced temporary file and ``os.replace``.
+
+    The file gets ``mode`` (default world-readable: a published file is read by the web
+    server, another user; ``mkstemp`` alone would make it 0600).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            os.fchmod(f.fileno(), mode)
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_text(path: Path, text: str, mode: int = 0o644) -> Path:
+    """:func:`write_bytes` of ``text`` in UTF-8."""
+    return write_bytes(path, text.encode("utf-8"), mode)
+
+
+def write_json(path: Path, data: Any) -> Path:
+    """:func:`write_text` of strict JSON (:func:`wetindex.jsonutil.dumps`, indented)."""
+    return write_text(path, jsonutil.dumps(data, indent=2))
+
+
+def read_json(path: Path) -> Any:
+    """The JSON in ``path``, or ``None`` when it is missing or unreadable."""
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return None
 
 
 def clean_leftovers(parent: Path) -> list[Path]:

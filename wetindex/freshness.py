@@ -11,7 +11,7 @@ Instead, per driver family (``rain``, ``sea_level``, ``evaporation``):
   forecasts for the slot with that driver continued from its last value and marks
   the forecast **degraded** (the input is "stale" in status.json and on the site);
 - later than that: the run is **refused** (:class:`StaleInputsError`), and the site
-  and feed are republished as "not updated since …" (see :mod:`wetindex.runner`).
+  and feed are republished as "not updated since …" (see :mod:`wetindex.stages.run`).
 
 ``now`` is injected everywhere (tests, replays); :func:`utc_now` reads
 ``WETINDEX_NOW`` (ISO time) when set, else the clock.

@@ -12,9 +12,10 @@ accepts (DESIGN.md, Verification): the ones the evaluation names itself
 climatology and the issue-time baseline; a reference the evaluation does not carry is
 skipped, a model score that is NaN fails.
 
-Without an evaluation there is no evidence of skill: the gate is closed. The runner
-refuses such a model unless the operator overrides (``--force``); a physically based
-fallback (issue #21) can call :func:`model_passes_gate` to decide when to step in.
+Without an evaluation there is no evidence of skill: the gate is closed.
+:class:`wetindex.stages.run.AreaRun` refuses such a model unless the operator
+overrides (``--force``); a physically based fallback (issue #21) can call
+:func:`model_passes_gate` to decide when to step in.
 """
 
 from __future__ import annotations

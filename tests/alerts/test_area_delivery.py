@@ -23,7 +23,7 @@ from wetindex.alerts.crypto import generate_key
 from wetindex.alerts.subscribers import SubscriberSpec
 from wetindex.alerts.webhook import verify
 from wetindex.config import parse_config
-from wetindex.pipeline import AreaContext
+from wetindex.stages.context import AreaContext
 from wetindex.warnings import InputHealth, RunStatus
 
 SITE = "https://varsler.example.dk/"

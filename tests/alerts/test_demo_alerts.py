@@ -15,9 +15,10 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from wetindex import pipeline
 from wetindex.alerts.area import delivery_status, open_store, run_area_alerts
 from wetindex.config import demo_config
+from wetindex.stages.context import AreaContext
+from wetindex.stages.inputs import area_inputs
 from wetindex.warnings import InputHealth, RunStatus
 
 ISSUE = datetime(2025, 3, 20, 6, 0, tzinfo=UTC)
@@ -52,10 +53,10 @@ def uniform_forecast(grid, p: float, issue: datetime, fresh: bool = True) -> For
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo-alerts")
-    ctx = pipeline.AreaContext(demo_config(size_m=2000.0, years=0.3, seed=7,
+    ctx = AreaContext(demo_config(size_m=2000.0, years=0.3, seed=7,
                                            start="2025-01-01T00:00"),
                                Path(__file__).resolve().parents[2], out)
-    return ctx, pipeline.area_inputs(ctx)
+    return ctx, area_inputs(ctx)
 
 
 def test_demo_storm_alert_update_all_clear_on_the_loopback_relay(demo, monkeypatch):

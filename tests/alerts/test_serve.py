@@ -24,7 +24,7 @@ from wetindex.alerts.crypto import generate_key
 from wetindex.alerts.mailsink import free_port
 from wetindex.alerts.serve import build_app
 from wetindex.config import parse_config
-from wetindex.pipeline import AreaContext
+from wetindex.stages.context import AreaContext
 
 EMAIL = "beboer@klitten.example"
 

@@ -9,10 +9,13 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from wetindex import pipeline
 from wetindex.cli import app
 from wetindex.config import TrainingConfig, demo_config, demo_start_ending_now
 from wetindex.model.train import load_model_config
+from wetindex.stages.context import AreaContext
+from wetindex.stages.inputs import area_inputs
+from wetindex.stages.static import build_static
+from wetindex.stages.train import train_stage
 
 
 @pytest.fixture(scope="module")
@@ -32,10 +35,10 @@ def trained_demo(project_root, tmp_path_factory):
     start = demo_start_ending_now(1.0, now="2026-11-29T20:05")
     config = demo_config(size_m=1000.0, years=1.0, seed=7, start=start, storm_ahead_h=20)
     config = config.model_copy(update={"training": TrainingConfig(model_config_file=str(quick))})
-    ctx = pipeline.AreaContext(config, root)
-    inputs = pipeline.area_inputs(ctx)
-    static = pipeline.build_static(ctx, inputs)
-    model = pipeline.train_stage(ctx, inputs, static)
+    ctx = AreaContext(config, root)
+    inputs = area_inputs(ctx)
+    static = build_static(ctx, inputs)
+    model = train_stage(ctx, inputs, static)
     return root, model
 
 

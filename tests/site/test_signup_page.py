@@ -27,9 +27,9 @@ from wetindex.alerts.mailsink import MailSink, free_port
 from wetindex.alerts.serve import build_app
 from wetindex.alerts.signup_page import write_places
 from wetindex.config import parse_config
-from wetindex.pipeline import AreaContext
 from wetindex.site import build_site
 from wetindex.site.check import check_site
+from wetindex.stages.context import AreaContext
 from wetindex.warnings import InputHealth, RunStatus
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -33,7 +33,9 @@ from wetindex.alerts.delivery import (
     purge_old_messages,
 )
 from wetindex.alerts.outbox import utc_now
+from wetindex.alerts.subscriber_input import seed_subscribers
 from wetindex.alerts.subscribers import SubscriberStore
+from wetindex.alerts.subscriptions import Subscription
 
 log = logging.getLogger(__name__)
 
@@ -87,18 +89,19 @@ def open_store(ctx: Any) -> SubscriberStore:
     return SubscriberStore(db_url(ctx), cipher=contact_cipher(ctx))
 
 
+def demo_subscriptions(inputs: Any) -> list[Subscription]:
+    """The demo world's two subscribers as :class:`~wetindex.alerts.subscriptions.Subscription`."""
+    return [Subscription(
+        id=f"demo-{i}", name=s["name"], email=s["email"], language=s["language"],
+        geometry=s["geometry"], min_level=int(s.get("min_level", 1)),
+        max_lead_h=int(s.get("max_lead_h", 48)), crs=inputs.grid.crs,
+        kind={"dike_association": "dike_association"}.get(s.get("kind"), "household"))
+        for i, s in enumerate(inputs.world.demo_subscribers(), start=1)]
+
+
 def seed_demo_subscribers(store: SubscriberStore, ctx: Any, inputs: Any) -> int:
     """The demo world's two subscribers, stored once (ids ``demo-1``, ``demo-2``)."""
-    from dataclasses import replace
-
-    from wetindex.alerts.subscriber_input import seed_subscribers
-    from wetindex.pipeline import demo_subscriptions
-
-    kinds = [{"dike_association": "dike_association"}.get(s.get("kind"), "household")
-             for s in inputs.world.demo_subscribers()]
-    subs = [replace(sub, kind=kind) for sub, kind in
-            zip(demo_subscriptions(inputs), kinds, strict=True)]
-    return seed_subscribers(store, ctx.config.name, inputs.grid.crs, subs)
+    return seed_subscribers(store, ctx.config.name, inputs.grid.crs, demo_subscriptions(inputs))
 
 
 @dataclass

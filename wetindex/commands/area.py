@@ -333,9 +333,9 @@ def run(
     from wetindex.cli import _configure_logging, project_root
     from wetindex.failsafe import EXIT_DEGRADED, operator_errors
     from wetindex.freshness import StaleInputsError
-    from wetindex.pipeline import AreaContext
-    from wetindex.runner import STAGES, AreaRun, StageError
     from wetindex.sources.base import InputMissingError
+    from wetindex.stages.context import AreaContext
+    from wetindex.stages.run import STAGES, AreaRun, StageError
 
     _configure_logging()
     root = project_root(root)
@@ -372,8 +372,8 @@ def status(
 ) -> None:
     """Last forecast and its age, inputs, model and deliveries; exit 1 when stale."""
     from wetindex.cli import project_root
-    from wetindex.pipeline import AreaContext
-    from wetindex.runner import area_status
+    from wetindex.stages.context import AreaContext
+    from wetindex.stages.status import area_status
 
     logging.getLogger("wetindex").setLevel(logging.WARNING)
     root = project_root(root)

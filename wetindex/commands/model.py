@@ -18,9 +18,9 @@ SeedOpt = Annotated[int | None, typer.Option(help="Demo only: seed of the world.
 
 def area_context(area: str, root: Path, *, size_m: float | None = None,
                  years: float | None = None, seed: int | None = None):
-    """The :class:`~wetindex.pipeline.AreaContext` of ``area`` under ``root``."""
+    """The :class:`~wetindex.stages.context.AreaContext` of ``area`` under ``root``."""
     from wetindex.config import ConfigError, demo_config, load_config
-    from wetindex.pipeline import AreaContext
+    from wetindex.stages.context import AreaContext
 
     if area == "demo":
         overrides = {k: v for k, v in {"size_m": size_m, "years": years, "seed": seed}.items()
@@ -94,14 +94,16 @@ def register(app: typer.Typer) -> None:
     def train_cmd(area: AreaOpt, root: RootOpt = None, size_m: SizeOpt = None,
                   years: YearsOpt = None, seed: SeedOpt = None) -> None:
         """Train, calibrate, cross-validate and evaluate a model; save a new version."""
-        from wetindex import pipeline
         from wetindex.cli import _configure_logging, project_root
+        from wetindex.stages.inputs import area_inputs
+        from wetindex.stages.static import build_static
+        from wetindex.stages.train import train_stage
 
         _configure_logging()
         ctx = area_context(area, project_root(root), size_m=size_m, years=years, seed=seed)
-        inputs = pipeline.area_inputs(ctx)
-        static = pipeline.build_static(ctx, inputs)
-        model = pipeline.train_stage(ctx, inputs, static)
+        inputs = area_inputs(ctx)
+        static = build_static(ctx, inputs)
+        model = train_stage(ctx, inputs, static)
         typer.echo(f"model {model.version} saved to {model.path}")
         _print_summary(model.metadata, model.path / "evaluation")
 
@@ -111,10 +113,11 @@ def register(app: typer.Typer) -> None:
                      version: Annotated[str | None, typer.Option(
                          help="Model version (default: LATEST).")] = None) -> None:
         """Score the area's model on its hold-out storms; write the report next to it."""
-        from wetindex import pipeline
         from wetindex.cli import _configure_logging, project_root
         from wetindex.model.artifacts import ModelArtifactError, load_model
         from wetindex.model.report import write_report
+        from wetindex.stages.inputs import area_inputs
+        from wetindex.stages.static import build_static
 
         _configure_logging()
         ctx = area_context(area, project_root(root), size_m=size_m, years=years, seed=seed)
@@ -125,8 +128,8 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(2) from None
         if area == "demo" and all(v is None for v in (size_m, years, seed)):
             ctx = trained_context(ctx, model)
-        inputs = pipeline.area_inputs(ctx)
-        static = pipeline.build_static(ctx, inputs)
+        inputs = area_inputs(ctx)
+        static = build_static(ctx, inputs)
         meta = dict(model.metadata)
         meta["evaluation"] = reevaluate(ctx, inputs, static, model)
         meta["evaluated_at"] = datetime.now(UTC).isoformat(timespec="seconds")

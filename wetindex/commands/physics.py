@@ -38,9 +38,9 @@ def methods(
     from wetindex.physics.compare_run import learned_probability
     from wetindex.physics.forecast import physical_forecast
     from wetindex.physics.selection import choose_method
-    from wetindex.pipeline import AreaContext
-    from wetindex.runner import AreaRun
     from wetindex.sources.base import InputMissingError
+    from wetindex.stages.context import AreaContext
+    from wetindex.stages.run import AreaRun
 
     _configure_logging()
     root = project_root(root)

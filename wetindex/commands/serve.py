@@ -24,7 +24,7 @@ def serve(
     from wetindex.cli import project_root
     from wetindex.commands.area import load_area
     from wetindex.config import ConfigError
-    from wetindex.pipeline import AreaContext
+    from wetindex.stages.context import AreaContext
 
     root = project_root(root)
     try:

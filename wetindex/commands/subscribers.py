@@ -29,7 +29,7 @@ def _area_context(area: str | None, root: Path | None):
     if not area:
         return None
     from wetindex.commands.area import area_file, load_area
-    from wetindex.pipeline import AreaContext
+    from wetindex.stages.context import AreaContext
 
     base = Path(root or os.environ.get("WETINDEX_ROOT") or Path.cwd()).resolve()
     if area != "demo" and not area_file(base, area).exists():

@@ -252,8 +252,9 @@ def build_label_store(session: SourceSession, grid: AreaGrid, start: Any, end: A
 
 def area_elevation(config: Any, root: Path) -> np.ndarray | None:
     """A local area's terrain on its grid, for radar shadow and layover; else None (logged)."""
-    from wetindex.pipeline import AreaContext, area_inputs
     from wetindex.sources.base import InputMissingError
+    from wetindex.stages.context import AreaContext
+    from wetindex.stages.inputs import area_inputs
 
     if config.source != "local":
         return None

@@ -47,7 +47,10 @@ def run_comparison(folder: Path, *, size_m: float, years: float, start: str, see
     from wetindex.config import AreaConfig, DemoConfig
     from wetindex.model.artifacts import ModelArtifactError, load_model
     from wetindex.physics.forecast import PhysicalSetup, physical_forecast
-    from wetindex.pipeline import AreaContext, area_inputs, build_static, inputs_key, train_stage
+    from wetindex.stages.context import AreaContext
+    from wetindex.stages.inputs import area_inputs, inputs_key
+    from wetindex.stages.static import build_static
+    from wetindex.stages.train import train_stage
 
     root = Path(__file__).resolve().parents[2]  # models/configs of this checkout
     cfg = AreaConfig(name="compare", title="Comparison area", source="demo",

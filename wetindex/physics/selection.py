@@ -9,7 +9,7 @@
 
 The gate is :func:`wetindex.modelgate.model_passes_gate`: the model beats every
 accepted reference in every lead bin on its hold-out. ``learned`` with a model that
-fails it is refused unless forced (:class:`wetindex.runner.AreaRun`).
+fails it is refused unless forced (:class:`wetindex.stages.run.AreaRun`).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The physical forecast as a pipeline stage: the same products as the learned model's.
 
-:func:`physical_forecast_stage` is what :func:`wetindex.pipeline.forecast_stage` runs
+:func:`physical_forecast_stage` is what :func:`wetindex.stages.forecast.forecast_stage` runs
 when no learned model is live: the forecast dataset, warnings, status and files in the
 same place and shape, with ``forecast_method: physical`` and the plain-words note in
 ``status.json``, and a model card for the physical method in
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -20,8 +19,13 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from wetindex.atomicdir import write_text
+from wetindex.normal import forecast_dataset, no_normal
 from wetindex.physics import PHYSICAL_NOTE, PHYSICAL_NOTE_DA
 from wetindex.physics.forecast import PHYSICAL_VERSION, PhysicalForecast, physical_forecast
+from wetindex.risk import warning_areas
+from wetindex.stages.inputs import input_health, latest_issue_time
+from wetindex.stages.products import Forecast, made_status, write_forecast
 
 log = logging.getLogger(__name__)
 
@@ -32,16 +36,11 @@ def physical_forecast_stage(ctx: Any, inputs: Any, static: xr.Dataset,
                             generated_at: datetime | None = None):
     """Forecast 48 h ahead with the physical method and write the products.
 
-    Returns a :class:`wetindex.pipeline.Forecast` (as the learned path does).
+    Returns a :class:`wetindex.stages.products.Forecast` (as the learned path does).
     """
-    from wetindex import pipeline
-    from wetindex.normal import forecast_dataset, no_normal
-    from wetindex.risk import warning_areas
-
     issue_time = (pd.Timestamp(issue_time) if issue_time is not None
-                  else pipeline.latest_issue_time(inputs))
-    health = health or pipeline.input_health(inputs, issue_time,
-                                             ctx.config.forecast.stale_after_h)
+                  else latest_issue_time(inputs))
+    health = health or input_health(inputs, issue_time, ctx.config.forecast.stale_after_h)
     fc = physical_forecast(inputs, static, issue_time,
                            thresholds=ctx.config.thresholds.as_list(),
                            max_lead_h=ctx.config.forecast.max_lead_h)
@@ -67,20 +66,18 @@ def physical_forecast_stage(ctx: Any, inputs: Any, static: xr.Dataset,
                              groundwater_depth=np.asarray(
                                  inputs.groundwater_depth(issue_time.to_datetime64()).values,
                                  "float32").ravel())
-    status = pipeline.made_status(ctx, issue_time, health, message, generated_at)
-    folder = pipeline.write_forecast(ctx, ds, warnings, status,
-                                     proxies=getattr(inputs, "proxies", {}))
+    status = made_status(ctx, issue_time, health, message, generated_at)
+    folder = write_forecast(ctx, ds, warnings, status,
+                            proxies=getattr(inputs, "proxies", {}))
     _write_summary(folder, fc, reason)
     write_model_card(ctx.models_root / ctx.config.name / "physical", fc, reason)
-    return pipeline.Forecast(ds, warnings, status, folder)
+    return Forecast(ds, warnings, status, folder)
 
 
 def _write_summary(folder: Path, fc: PhysicalForecast, reason: str) -> None:
     data = {"method": "physical", "version": PHYSICAL_VERSION, "note": PHYSICAL_NOTE,
             "reason": reason, **fc.summary}
-    tmp = folder / ".physical.json.tmp"
-    tmp.write_text(json.dumps(data, indent=2, default=str))
-    os.replace(tmp, folder / "physical.json")
+    write_text(folder / "physical.json", json.dumps(data, indent=2, default=str))
 
 
 def write_model_card(folder: Path, fc: PhysicalForecast, reason: str) -> Path:
@@ -127,9 +124,7 @@ def write_model_card(folder: Path, fc: PhysicalForecast, reason: str) -> Path:
               "limited): on the safe side.",
               "- Soil and channel parameters are documented defaults, not calibrated here.",
               "- Rain and sea level are area-uniform series in this version."]
-    tmp = folder / ".model_card.md.tmp"
-    tmp.write_text("\n".join(lines) + "\n")
-    os.replace(tmp, folder / "model_card.md")
+    write_text(folder / "model_card.md", "\n".join(lines) + "\n")
     return folder / "model_card.md"
 
 

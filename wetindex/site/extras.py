@@ -1,7 +1,7 @@
 """What the publish stage gives the site beyond the forecast: places, drivers, base map,
 addresses, contact and feed, gathered from an area's config and inputs.
 
-Kept out of :mod:`wetindex.pipeline` so that stage stays a few lines; paths in the
+Kept out of :mod:`wetindex.stages.publish` so that stage stays a few lines; paths in the
 area config (``site.basemap``, ``site.addresses``) are relative to the project root,
 like the local input files.
 """

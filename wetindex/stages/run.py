@@ -4,7 +4,7 @@
 stage's output is keyed by its inputs, so a rerun after a failure skips what is
 already done and redoes what changed:
 
-- ``static``: the Zarr cube keyed by the terrain (see :func:`pipeline.build_static`);
+- ``static``: the Zarr cube keyed by the terrain (see :func:`wetindex.stages.static.build_static`);
 - ``history``: a summary of the harmonised series and labels, keyed by the input files;
 - ``train``: the latest model is reused when its ``inputs_key`` equals the current one;
 - ``forecast``: ``forecasts/<issue>/run.json`` holds the model version and inputs key;
@@ -16,30 +16,36 @@ Outputs are written under temporary names and switched in (no half-written outpu
 
 from __future__ import annotations
 
-import json
-import logging
-import os
-import shutil
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
-from wetindex import freshness, jsonutil, pipeline
-from wetindex.grid import AreaGrid
+from wetindex import freshness
+from wetindex.alerts.crypto import MissingSecretKeyError
+from wetindex.alerts.delivery import DeliveryConfigError
+from wetindex.atomicdir import clean_leftovers, read_json, write_json
 from wetindex.model.artifacts import LoadedModel, ModelArtifactError, load_model
-from wetindex.modelgate import gate_report, gate_summary, model_passes_gate
+from wetindex.modelgate import gate_summary, model_passes_gate
+from wetindex.physics.forecast import PHYSICAL_VERSION
+from wetindex.physics.selection import choose_method
 from wetindex.sources.base import InputMissingError
-from wetindex.warnings import InputHealth, RunStatus, WarningArea
+from wetindex.stages.alerts import AlertsResult, alerts_stage
+from wetindex.stages.context import AreaContext, artifact_key
+from wetindex.stages.forecast import forecast_stage
+from wetindex.stages.inputs import area_inputs, inputs_key
+from wetindex.stages.products import Forecast, load_forecast
+from wetindex.stages.publish import publish_stage
+from wetindex.stages.static import build_static
+from wetindex.stages.train import train_stage
+from wetindex.warnings import RunStatus
 
-log = logging.getLogger(__name__)
-
+#: The stages in the order ``run all`` runs them.
 STAGES: tuple[str, ...] = ("static", "history", "train", "forecast", "publish", "alerts")
 
 
@@ -49,56 +55,30 @@ class StageError(RuntimeError):
 
 @dataclass
 class StageResult:
+    """What one stage did: reused its stored output or made it, in a line, in how long."""
+
     stage: str
     reused: bool
     summary: str
     seconds: float
 
 
-def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(jsonutil.dumps(data, indent=2))
-    os.replace(tmp, path)
+@dataclass
+class DemoResult:
+    """Where the demo flow's products are."""
 
-
-def _read_json(path: Path) -> dict[str, Any] | None:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-
-
-def _utc(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text) if text else None
-
-
-def load_forecast(folder: Path, grid: AreaGrid) -> pipeline.Forecast:
-    """A forecast written by :func:`pipeline.write_forecast`, back in memory on ``grid``."""
-    ds = xr.load_dataset(folder / "forecast.nc", decode_coords="all")
-    ds = ds.rio.write_crs(grid.crs).rio.write_transform(grid.transform)
-    geo = json.loads((folder / "warnings.geojson").read_text())
-    warnings = []
-    for f in geo["features"]:
-        p = dict(f["properties"])
-        p.pop("level_name", None)
-        for k in ("onset", "expires", "peak_time"):
-            p[k] = datetime.fromisoformat(p[k])
-        warnings.append(WarningArea(geometry=f["geometry"], **p))
-    st = json.loads((folder / "status.json").read_text())
-    status = RunStatus(
-        area_name=st["area_name"], issue_time=_utc(st["issue_time"]),
-        generated_at=_utc(st["generated_at"]), next_update=_utc(st["next_update"]),
-        inputs=[InputHealth(i["name"], i["status"], _utc(i["last_time"]), i["detail"])
-                for i in st["inputs"]],
-        forecast_ok=st["forecast_ok"], message=st["message"])
-    return pipeline.Forecast(ds, warnings, status, folder)
+    forecast: Path
+    site: Path
+    release: Path
+    feed: Path
+    alerts: AlertsResult
+    model: Path
 
 
 class AreaRun:
     """The stages of one area, run on demand with their inputs computed once."""
 
-    def __init__(self, ctx: pipeline.AreaContext, issue_time: pd.Timestamp | None = None,
+    def __init__(self, ctx: AreaContext, issue_time: pd.Timestamp | None = None,
                  method: str | None = None, now: datetime | None = None,
                  force_model: bool = False):
         self.ctx = ctx
@@ -116,19 +96,19 @@ class AreaRun:
                 issue_time = issue_time.tz_convert("UTC").tz_localize(None)
         self.issue_time = issue_time
         self._model: LoadedModel | None = None
-        self._products: pipeline.Forecast | None = None
+        self._products: Forecast | None = None
 
     @cached_property
     def inputs(self):
-        return pipeline.area_inputs(self.ctx, now=self.issue_time)
+        return area_inputs(self.ctx, now=self.issue_time)
 
     @cached_property
     def key(self) -> str:
-        return pipeline.inputs_key(self.ctx, self.inputs)
+        return inputs_key(self.ctx, self.inputs)
 
     @cached_property
     def static(self) -> xr.Dataset:
-        return pipeline.build_static(self.ctx, self.inputs)
+        return build_static(self.ctx, self.inputs)
 
     # ---- stages ---------------------------------------------------------------------
     def run(self, stage: str) -> StageResult:
@@ -151,7 +131,7 @@ class AreaRun:
 
     def _history(self) -> tuple[bool, str]:
         marker = self.ctx.area_dir / "history" / f"{self.key}.json"
-        done = _read_json(marker)
+        done = read_json(marker)
         if done:
             return True, done["summary"]
         issues = self.inputs.issue_times()
@@ -163,7 +143,7 @@ class AreaRun:
         proxies = getattr(self.inputs, "proxies", {})
         if proxies:
             summary += "; proxies: " + "; ".join(proxies.values())
-        _write_json_atomic(marker, {"summary": summary, "key": self.key})
+        write_json(marker, {"summary": summary, "key": self.key})
         return False, summary
 
     def _train(self) -> tuple[bool, str]:
@@ -178,7 +158,7 @@ class AreaRun:
                 raise StageError(f"cannot train: {err}") from None
             return False, (f"skipped: nothing to train on ({err}); the physically based "
                            "forecast is used until observed water is added")
-        self._model = pipeline.train_stage(self.ctx, self.inputs, self.static, self.key)
+        self._model = train_stage(self.ctx, self.inputs, self.static, self.key)
         return False, f"model {self._model.version} saved to {self._model.path}"
 
     def _latest_model(self) -> LoadedModel | None:
@@ -190,8 +170,6 @@ class AreaRun:
     @property
     def forecast_model(self) -> LoadedModel | None:
         """The learned model when it is live, else ``None`` (the physical forecast)."""
-        from wetindex.physics.selection import choose_method
-
         latest = self._model if self._model is not None else self._latest_model()
         try:
             chosen, self.method_reason = choose_method(self.method, latest)
@@ -223,33 +201,29 @@ class AreaRun:
         return self._owed
 
     def _forecast_key(self, issue: pd.Timestamp) -> str:
-        from wetindex.physics.forecast import PHYSICAL_VERSION
-
         model = self.forecast_model
         state = self.freshness.to_dict()["ends"] if self.freshness else None
-        return pipeline._key(model.version if model else PHYSICAL_VERSION, self.key,
+        return artifact_key(model.version if model else PHYSICAL_VERSION, self.key,
                              issue.isoformat(), state)
 
     def _forecast_stage(self) -> tuple[bool, str]:
         self.forecast_model  # noqa: B018 - a model the gate refuses is said before freshness
         issue = self._issue()
-        from wetindex.atomicdir import clean_leftovers
-
         clean_leftovers(self.ctx.area_dir / "forecasts")  # of killed runs
         folder = self.ctx.area_dir / "forecasts" / f"{issue:%Y%m%dT%H%MZ}"
         key = self._forecast_key(issue)
-        done = _read_json(folder / "run.json")
+        done = read_json(folder / "run.json")
         if done and done.get("key") == key and (folder / "forecast.nc").exists():
             self._products = load_forecast(folder, self.inputs.grid)
             reused = True
         else:
             model = self.forecast_model
             degraded = self.freshness is not None and self.freshness.state == "degraded"
-            self._products = pipeline.forecast_stage(
+            self._products = forecast_stage(
                 self.ctx, self.inputs, self.static, model, issue, self.method_reason,
                 health=freshness.input_health(self.freshness) if degraded else None,
                 message=self.freshness.message if degraded else "", generated_at=self.now)
-            _write_json_atomic(folder / "run.json", {
+            write_json(folder / "run.json", {
                 "key": key, "model": model.version if model else None,
                 "method": "learned" if model else "physical", "reason": self.method_reason})
             (self.ctx.area_dir / "not_updated.json").unlink(missing_ok=True)
@@ -261,7 +235,7 @@ class AreaRun:
 
     _forecast = _forecast_stage
 
-    def forecast(self) -> pipeline.Forecast:
+    def forecast(self) -> Forecast:
         """This run's forecast products (made, or loaded when already made)."""
         if self._products is None:
             self._forecast_stage()
@@ -270,12 +244,12 @@ class AreaRun:
     def _publish(self) -> tuple[bool, str]:
         fc = self.forecast()
         marker = fc.folder / "published.json"
-        done = _read_json(marker)
+        done = read_json(marker)
         key = self._forecast_key(self._issue())
         if done and done.get("key") == key and Path(done["release"]).exists():
             return True, f"already published as {done['release']}"
-        pub = pipeline.publish_stage(self.ctx, self.inputs, self.static, fc, self.forecast_model)
-        _write_json_atomic(marker, {"key": key, "release": str(pub.release)})
+        pub = publish_stage(self.ctx, self.inputs, self.static, fc, self.forecast_model)
+        write_json(marker, {"key": key, "release": str(pub.release)})
         return False, f"site {pub.site_root / 'current'}, feed {pub.feed_dir / 'atom.xml'}"
 
     def publish_not_updated(self, report: freshness.Freshness) -> str:
@@ -294,7 +268,7 @@ class AreaRun:
             since = fc.status.issue_time
         text = (f"Not updated since {since:%Y-%m-%d %H:%M} UTC: " if since else
                 "No forecast yet: ") + report.message
-        _write_json_atomic(area / "not_updated.json", {
+        write_json(area / "not_updated.json", {
             "since": since.isoformat() if since else None, "checked_at": self.now.isoformat(),
             "message": text, "freshness": report.to_dict()})
         if since is None:
@@ -303,17 +277,14 @@ class AreaRun:
             area_name=fc.status.area_name, issue_time=since, generated_at=self.now,
             next_update=fc.status.next_update, inputs=freshness.input_health(report),
             forecast_ok=False, message=text)
-        pipeline.publish_stage(self.ctx, self.inputs, self.static,
-                               pipeline.Forecast(fc.dataset, fc.warnings, status, fc.folder),
-                               self._latest_model())
+        publish_stage(self.ctx, self.inputs, self.static,
+                      Forecast(fc.dataset, fc.warnings, status, fc.folder),
+                      self._latest_model())
         return text
 
     def _alerts(self) -> tuple[bool, str]:
-        from wetindex.alerts.crypto import MissingSecretKeyError
-        from wetindex.alerts.delivery import DeliveryConfigError
-
         try:  # a missing key or relay password is the operator's to fix: say so, no traceback
-            res = pipeline.alerts_stage(self.ctx, self.inputs, self.forecast())
+            res = alerts_stage(self.ctx, self.inputs, self.forecast())
         except (MissingSecretKeyError, DeliveryConfigError) as err:
             raise StageError(str(err)) from None
         held = f", {len(res.held)} warning(s) kept in force (forecast not fresh)" \
@@ -323,90 +294,3 @@ class AreaRun:
         return False, (f"{res.decisions} decision(s), {res.sent} sent, {res.pending} pending, "
                        f"{res.failed} failed{held}{skipped}")
 
-
-# --------------------------------------------------------------------------- health
-
-def area_status(ctx: pipeline.AreaContext, now: datetime | None = None) -> dict[str, Any]:
-    """Paths, last forecast and its age, input freshness, model, deliveries; ``stale``."""
-    now = now or freshness.utc_now()
-    area = ctx.area_dir
-    out: dict[str, Any] = {"area": ctx.config.name, "title": ctx.config.title,
-                           "checked_at": now.isoformat()}
-    latest = area / "forecasts" / "LATEST"
-    forecast: dict[str, Any] = {"path": None, "issue_time": None, "age_h": None}
-    if latest.exists():
-        folder = latest.parent / latest.read_text().strip()
-        st = _read_json(folder / "status.json") or {}
-        issued = _utc(st.get("issue_time"))
-        forecast = {"path": str(folder), "issue_time": st.get("issue_time"),
-                    "age_h": round((now - issued) / timedelta(hours=1), 2) if issued else None,
-                    "healthy": st.get("healthy"), "inputs": st.get("inputs", []),
-                    "proxies": st.get("proxies", {}), "model_version": st.get("model_version"),
-                    "forecast_method": st.get("forecast_method"),
-                    "method_note": st.get("method_note")}
-    limit = ctx.config.forecast.stale_after_h
-    forecast["stale_after_h"] = limit
-    forecast["stale"] = forecast["age_h"] is None or forecast["age_h"] > limit
-    out["forecast"] = forecast
-    try:
-        model = load_model(ctx.models_root, ctx.config.name)
-        ev = model.metadata.get("evaluation") or {}
-        scores = ev.get("scores", {})
-        out["model"] = {"version": model.version, "path": str(model.path),
-                        "lead_bins": ev.get("lead_bins"),
-                        "brier_skill": {m: s.get("brier_skill") for m, s in scores.items()}}
-        gate = gate_report(model.metadata)  # which model is live and how it scored
-        out["model"].update(passes_gate=gate["passes_gate"], gate=gate["gate"],
-                            brier=gate["brier"])
-    except (FileNotFoundError, OSError, KeyError, ModelArtifactError):
-        out["model"] = None
-    from wetindex.alerts.area import delivery_status
-
-    out["deliveries"] = delivery_status(ctx)
-    out["paths"] = {"static": str(area / "static"), "forecasts": str(area / "forecasts"),
-                    "models": str(ctx.models_root / ctx.config.name),
-                    "site": str(area / "site" / "current"), "feed": str(area / "feed")}
-    out["stale"] = forecast["stale"]
-    # a refused run after the latest forecast: the site says "not updated since …"
-    refused = _read_json(area / "not_updated.json")
-    issued = _utc(forecast.get("issue_time"))
-    since = _utc(refused.get("since")) if refused else None
-    if refused and (issued is None or since is None or since >= issued):
-        out["not_updated"] = refused
-        out["stale"] = True
-    out["degraded"] = forecast.get("healthy") is False  # made, but with late inputs continued
-    return out
-
-
-# --------------------------------------------------------------------------- housekeeping
-
-def housekeeping(ctx: pipeline.AreaContext, now: datetime | None = None) -> dict[str, Any]:
-    """Delete forecasts older than the retention period (never the latest) and cached
-    downloads unused for ``cache_max_age_days``; retry pending alert deliveries."""
-    now = now or datetime.now(UTC)
-    sched = ctx.config.schedule
-    area = ctx.area_dir
-    removed: list[str] = []
-    forecasts = area / "forecasts"
-    latest = (forecasts / "LATEST").read_text().strip() if (forecasts / "LATEST").exists() \
-        else None
-    cutoff = now - timedelta(days=sched.retention_days)
-    for folder in sorted(forecasts.glob("2*")) if forecasts.exists() else []:
-        try:
-            issued = datetime.strptime(folder.name, "%Y%m%dT%H%MZ").replace(tzinfo=UTC)
-        except ValueError:
-            continue
-        if issued < cutoff and folder.name != latest:
-            shutil.rmtree(folder)
-            removed.append(str(folder))
-    # the one download cache that fetch, init and live runs use (sources.live.cache_folder)
-    from wetindex.sources.cache import ResponseCache
-    from wetindex.sources.live import cache_folder
-
-    pruned = ResponseCache(cache_folder(area)).prune(sched.cache_max_age_days,
-                                                     now=now.timestamp())
-    from wetindex.alerts.area import alerts_housekeeping
-
-    # the same delivery as a run's; then unconfirmed sign-ups and old messages go
-    return {"forecasts_removed": removed, "cache_files_pruned": pruned,
-            "alerts": alerts_housekeeping(ctx, now)}
