@@ -9,8 +9,14 @@ name (:func:`fresh_dir`, or :func:`switched_dir` for both steps) and switched in
 On Linux ``renameat2(RENAME_EXCHANGE)`` swaps two paths in one step, so a reader (or
 a crash) sees either the old folder or the new one, never neither. Elsewhere the old
 folder is first renamed aside and the new one renamed in: a crash between the two
-leaves the old one beside the target (``.<name>.old-<pid>``), which
+leaves the old one beside the target (``.<name>.old-<pid>-<ns>``), which
 :func:`swap` restores on the next call.
+
+The replaced folder is not deleted at once: it stays aside for one generation, so a
+reader that opened it (a folder descriptor, or a resolved path) just before the switch
+still reads it whole. The next :func:`swap` of the same name deletes it, and
+:func:`clean_leftovers` deletes any older than an hour. A reader that needs several
+files of one version opens the folder once and reads them through it.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -48,23 +55,23 @@ def _exchange(a: Path, b: Path) -> bool:
 
 
 def swap(tmp: Path, final: Path) -> Path:
-    """Put folder ``tmp`` at ``final``; the old ``final`` (if any) is removed afterwards."""
+    """Put folder ``tmp`` at ``final`` in one step; the old ``final`` stays aside one generation."""
     tmp, final = Path(tmp), Path(final)
-    aside = final.with_name(f".{final.name}.old-{os.getpid()}")
-    for left in final.parent.glob(f".{final.name}.old-*"):  # a crash mid-way before
-        if not final.exists():
+    aside = final.with_name(f".{final.name}.old-{os.getpid()}-{time.time_ns()}")
+    kept = final.parent.glob(f".{final.name}.old-*")
+    for left in sorted(kept, key=lambda p: p.lstat().st_mtime, reverse=True):  # newest first
+        if not final.exists():  # a crash between the fallback's two renames: put it back
             os.replace(left, final)
-        else:
+        else:  # the generation before the current one: nobody can still be reading it
             shutil.rmtree(left, ignore_errors=True)
     if not final.exists():
         os.replace(tmp, final)
         return final
     if _exchange(tmp, final):
-        shutil.rmtree(tmp, ignore_errors=True)  # tmp now holds the old folder
+        os.replace(tmp, aside)  # tmp now holds the old folder; keep it for its readers
         return final
     os.replace(final, aside)
     os.replace(tmp, final)
-    shutil.rmtree(aside, ignore_errors=True)
     return final
 
 
@@ -150,19 +157,31 @@ def read_json(path: Path) -> Any:
         return None
 
 
-def clean_leftovers(parent: Path) -> list[Path]:
-    """Remove ``.<name>.tmp-<pid>`` folders and files of processes no longer running."""
+def clean_leftovers(parent: Path, old_after_s: float = 3600.0) -> list[Path]:
+    """Remove ``.<name>.tmp-<pid>`` folders and files of processes no longer running, and
+    replaced folders kept aside (``.<name>.old-*``) for longer than ``old_after_s``."""
     removed = []
-    for left in Path(parent).glob(".*.tmp-*") if Path(parent).is_dir() else []:
+    parent = Path(parent)
+    if not parent.is_dir():
+        return removed
+    for left in parent.glob(".*.tmp-*"):
         pid = left.name.rsplit("-", 1)[-1]
         if pid.isdigit() and int(pid) != os.getpid() and _alive(int(pid)):
             continue
-        if left.is_dir() and not left.is_symlink():
-            shutil.rmtree(left, ignore_errors=True)
-        else:
-            left.unlink(missing_ok=True)
+        _remove(left)
         removed.append(left)
+    for old in parent.glob(".*.old-*"):
+        if time.time() - old.lstat().st_mtime > old_after_s:
+            _remove(old)
+            removed.append(old)
     return removed
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def _alive(pid: int) -> bool:

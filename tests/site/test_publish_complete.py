@@ -86,7 +86,9 @@ def test_forecast_folders_are_swapped_never_missing(tmp_path):
     (tmp2 / "forecast.nc").write_text("newer")
     swap(tmp2, final)
     assert (final / "forecast.nc").read_text() == "newer"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["20250609T0000Z"]
+    # the replaced folder stays aside one generation, for readers that opened it
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert left[1] == "20250609T0000Z" and left[0].startswith(".20250609T0000Z.old-")
 
 
 def test_temporary_folders_of_dead_processes_are_removed(tmp_path):

@@ -20,9 +20,7 @@ leaves at worst CAP files that the rerun writes again with identical content.
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -33,6 +31,7 @@ from lxml import etree
 
 from wetindex.alerts.cap import cap_alert, cap_time, info_texts, validate_cap
 from wetindex.alerts.messages import as_utc
+from wetindex.atomicdir import write_bytes
 from wetindex.warnings import LEVEL_NAMES, RunStatus, WarningArea
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -71,25 +70,14 @@ class FeedResult:
 
 
 def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> bool:
-    """Write ``data`` to ``path`` via a temp file and ``os.replace``; False if unchanged.
+    """Write ``data`` to ``path`` (:func:`wetindex.atomicdir.write_bytes`); False if unchanged.
 
     The file gets ``mode`` (default world-readable: the feed is public, and the web
-    server that publishes it runs as another user; ``mkstemp`` alone makes it 0600).
+    server that publishes it runs as another user).
     """
     if path.exists() and path.read_bytes() == data:
         return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            os.fchmod(f.fileno(), mode)
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_bytes(path, data, mode)
     return True
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import subprocess
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,6 +18,7 @@ from typing import Any
 import lightgbm as lgb
 
 from wetindex import __version__
+from wetindex.atomicdir import switched_dir, write_text
 from wetindex.features.stack import FEATURES
 
 FORMAT_VERSION = 1
@@ -75,15 +75,11 @@ def save_model(models_root: Path, area: str, booster: lgb.Booster, metadata: dic
         "lightgbm_version": lgb.__version__,
         **metadata,
     }
-    tmp = area_dir / f".{version}.tmp"
-    tmp.mkdir(parents=True)
-    (tmp / "model.txt").write_text(model_text)
-    (tmp / "metadata.json").write_text(json.dumps(meta, indent=2, default=str))
-    (tmp / "model_card.md").write_text(model_card)
-    os.replace(tmp, final)
-    latest_tmp = area_dir / ".LATEST.tmp"
-    latest_tmp.write_text(version + "\n")
-    os.replace(latest_tmp, area_dir / "LATEST")
+    with switched_dir(final) as tmp:
+        (tmp / "model.txt").write_text(model_text)
+        (tmp / "metadata.json").write_text(json.dumps(meta, indent=2, default=str))
+        (tmp / "model_card.md").write_text(model_card)
+    write_text(area_dir / "LATEST", version + "\n")
     return final
 
 

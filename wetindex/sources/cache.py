@@ -16,12 +16,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+from wetindex.atomicdir import write_bytes
 
 
 @dataclass(frozen=True)
@@ -54,15 +55,7 @@ def request_key(method: str, url: str, params: dict[str, Any] | None, body: Any 
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_bytes(path, data, mode=0o600)  # owner-only, as the cache files always were
 
 
 def _file_sha256(path: Path, chunk_bytes: int = 1 << 22) -> str:

@@ -18,12 +18,13 @@ so the same history gives the same substitute.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import xarray as xr
+
+from wetindex.atomicdir import new_file
 
 SUBSTITUTE = ("archived forecasts where they exist; before that the observed drivers with "
               "an error model by lead (rain × log-normal, σ = 0.3 + 0.02/h; sea level + "
@@ -42,11 +43,9 @@ def archive_path(area_dir: Path, issue: pd.Timestamp) -> Path:
 def store(area_dir: Path, issue: pd.Timestamp, forecast: xr.Dataset) -> Path:
     """Write one run's driver forecasts (atomically; a rerun overwrites the same run)."""
     path = archive_path(area_dir, issue)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     keep = [v for v in (*VARIABLES, "rain_zone") if v in forecast]
-    forecast[keep].to_netcdf(tmp)
-    os.replace(tmp, path)
+    with new_file(path) as tmp:
+        forecast[keep].to_netcdf(tmp)
     return path
 
 

@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from wetindex.atomicdir import new_file
 from wetindex.config import AreaConfig, LocalInput, LocalInputsConfig
 from wetindex.grid import AreaGrid
 from wetindex.sources import forecast_archive
@@ -185,10 +186,8 @@ class LiveInputs(LiveForecasts, AreaInputs):
             elevation = fetch_terrain(self.session(source), self.grid)
         except SourceError as err:
             raise InputMissingError("terrain", str(err)) from None
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        elevation.rio.write_nodata(np.nan).rio.to_raster(tmp, driver="GTiff")
-        tmp.replace(path)
+        with new_file(path) as tmp:
+            elevation.rio.write_nodata(np.nan).rio.to_raster(tmp, driver="GTiff")
 
     def static_inputs(self) -> xr.Dataset:
         self._ensure_terrain()
