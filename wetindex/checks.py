@@ -11,6 +11,9 @@ from pathlib import Path
 
 from wetindex import freshness
 from wetindex.config import AreaConfig
+from wetindex.model.artifacts import load_model
+from wetindex.modelgate import gate_summary, model_passes_gate
+from wetindex.subscriber_isolation import load_isolated
 
 
 def freshness_problems(config: AreaConfig, inputs) -> tuple[list[str], list[str]]:
@@ -29,7 +32,6 @@ def subscription_problems(config: AreaConfig, root: Path, crs: str) -> list[str]
     """Entries of ``alerts.subscriptions`` that a run would report and skip."""
     if not config.alerts.subscriptions:
         return []
-    from wetindex.subscriber_isolation import load_isolated
 
     p = Path(config.alerts.subscriptions)
     _, problems = load_isolated(p if p.is_absolute() else root / p, crs)
@@ -38,9 +40,6 @@ def subscription_problems(config: AreaConfig, root: Path, crs: str) -> list[str]
 
 def model_gate_lines(config: AreaConfig, root: Path) -> tuple[list[str], list[str]]:
     """``(problems, notes)``: the latest model and whether it passes the gate."""
-    from wetindex.model.artifacts import load_model
-    from wetindex.modelgate import gate_summary, model_passes_gate
-
     try:
         model = load_model(root / "models", config.name)
     except Exception:

@@ -7,6 +7,7 @@ beside every model and forecast (:func:`AreaConfig.resolved_yaml`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -316,10 +317,12 @@ class LiveConfig(_Strict):
 class ScheduleConfig(_Strict):
     """When the Prefect deployments run (cron, UTC) and how long outputs are kept."""
 
-    #: DMI HARMONIE runs every 3 h and publishes ~1 h 45 min after the run time
+    #: 1 h 45 min after each HARMONIE DINI run that DMI publishes (00, 03, … UTC; the
+    #: model runs hourly): an assumed publication delay, not measured against DMI
     forecast_cron: str = "45 1-22/3 * * *"
     housekeeping_cron: str = "30 4 * * *"
-    #: forecast folders and site releases older than this are deleted by housekeeping
+    #: forecast folders older than this are deleted by housekeeping (never the latest);
+    #: site releases are pruned by count when one is published (wetindex.site.publish)
     retention_days: int = Field(30, ge=1)
     #: cached downloads not used for this long are pruned
     cache_max_age_days: int = Field(60, ge=1)
@@ -378,11 +381,20 @@ class AreaConfig(_Strict):
 
 
 def format_validation_error(err: ValidationError, source: str,
-                            what: str = "area configuration") -> str:
-    """One message naming ``source`` and every bad or unknown key of a pydantic error."""
+                            what: str = "area configuration",
+                            label: Callable[[tuple], str | None] | None = None) -> str:
+    """One message naming ``source`` and every bad or unknown key of a pydantic error.
+
+    The one formatter of validation errors (configs, the data catalog, subscription
+    files). A location reads ``a.b[0].c``; ``label(loc)`` may add what the entry is
+    called (e.g. a subscription's id), shown in brackets after it.
+    """
     lines = []
     for e in err.errors():
-        where = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in e["loc"])
+        where = where.lstrip(".") or "(top level)"
+        name = label(tuple(e["loc"])) if label else None
+        where += f" ({name})" if name else ""
         if e["type"] == "extra_forbidden":
             lines.append(f"  unknown key '{where}': remove it or fix its spelling")
         else:
@@ -420,7 +432,9 @@ def demo_start_ending_now(years: float, issue_every_h: int = 3,
     (default: the clock), so the demo site is as fresh as a live one and its staleness
     checks mean something. The world itself is the same on every day, only moved.
     """
-    from wetindex.demo.world import history_hours
+    # the demo world's modules take seconds to import (measured: 1.6 s -> 7 s); config is
+    # imported by every command, and only the demo's dates need this
+    from wetindex.demo.world import history_hours  # noqa: PLC0415 - see above
 
     now = pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now)
     now = now.tz_convert("UTC").tz_localize(None) if now.tzinfo is not None else now

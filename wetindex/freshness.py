@@ -26,7 +26,10 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from wetindex.climatology import evaporation_climatology
 from wetindex.sources.base import InputMissingError
+from wetindex.sources.local import read_series
+from wetindex.warnings import InputHealth
 
 #: Driver families whose feeds a forecast needs up to its issue time.
 FAMILIES: tuple[str, ...] = ("rain", "sea_level", "evaporation")
@@ -100,7 +103,6 @@ def _local_series(inputs) -> dict[str, pd.Series] | None:
     spec = getattr(inputs, "spec", None)
     if spec is None or not hasattr(inputs, "path"):
         return None
-    from wetindex.sources.local import read_series
 
     out = {}
     for name in FAMILIES:
@@ -171,18 +173,15 @@ def continue_drivers(inputs, until: pd.Timestamp, report: Freshness) -> None:
             own[own.index > last] = float(own[last])
         out[name] = out[name].combine_first(own)  # the drivers as read, gaps from its own
     if "evaporation" not in series:  # the climatology proxy covers any hour
-        from wetindex.sources.local import climatological_evaporation
 
         out["evaporation"] = out["evaporation"].combine_first(
-            pd.Series(climatological_evaporation(hours), index=hours))
+            pd.Series(evaporation_climatology(hours), index=hours))
     out["groundwater_anomaly"] = out["groundwater_anomaly"].ffill()  # a slow proxy: held
     inputs.__dict__["_drivers"] = out.astype("float32")  # replaces the cached property
 
 
 def input_health(report: Freshness) -> list:
     """One :class:`~wetindex.warnings.InputHealth` per family, from the report."""
-    from wetindex.warnings import InputHealth
-
     out = []
     for name, end in report.ends.items():
         status = "missing" if end is None else ("stale" if name in report.late else "fresh")

@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from wetindex.model.predict import levels
 from wetindex.sources.base import AreaInputs
 
 log = logging.getLogger(__name__)
@@ -261,8 +262,6 @@ def forecast_dataset(probability: xr.DataArray, *, inputs: AreaInputs, static: x
     (from ``warning_score``), ``normal_water``, ``excess_probability`` and
     ``warning_score``; ``cell_fields`` the ``dike_crest`` [m] of the area's dikes.
     """
-    from wetindex.model.predict import levels
-
     raw = inputs.static_inputs()
     cover = raw[["elevation", "land_cover", "permanent_water"]].copy()
     if "dike_protected" in static:

@@ -37,7 +37,7 @@ def read_places(path: Path, crs: str, name_field: str | None = None,
     Places outside ``outline`` (when given) are dropped; parts outside it are kept
     (a dike section may reach beyond the municipality's edge).
     """
-    import geopandas as gpd
+    import geopandas as gpd  # noqa: PLC0415 - geopandas takes ~1 s to import; only this path needs it
 
     path = Path(path)
     try:

@@ -13,14 +13,15 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
+
+from wetindex.alerts import subscriptions as subs
+from wetindex.alerts.engine import run_alerts
+from wetindex.config import format_validation_error
 
 
 def load_isolated(path: Path, crs: str) -> tuple[list, list[str]]:
     """``(subscriptions, problems)`` from a subscriptions YAML, entry by entry."""
-    from pydantic import ValidationError
-
-    from wetindex.alerts import subscriptions as subs
-
     path = Path(path)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -37,16 +38,16 @@ def load_isolated(path: Path, crs: str) -> tuple[list, list[str]]:
     for i, entry in enumerate(entries):
         label = _label(i, entry)
         try:
-            spec = subs._SubscriptionsFile.model_validate({"subscriptions": [entry]}
+            spec = subs.SubscriptionsFile.model_validate({"subscriptions": [entry]}
                                                           ).subscriptions[0]
             if spec.id in seen:
                 raise ValueError(f"duplicate id {spec.id!r}; ids must be unique")
             out.append(subs.subscription_from_spec(spec, crs,
                                                    f"{path}: subscription {spec.id!r}"))
             seen.add(spec.id)
-        except ValidationError as err:
-            what = "; ".join(f"{'.'.join(str(p) for p in e['loc'][2:]) or 'entry'}: {e['msg']}"
-                             for e in err.errors())
+        except ValidationError as err:  # the one formatter's lines, on one line
+            lines = format_validation_error(err, str(path), "subscription").splitlines()[1:]
+            what = "; ".join(line.strip().replace("subscriptions[0].", "") for line in lines)
             problems.append(f"{path}: {label} skipped: {what}")
         except Exception as err:  # a geometry or CRS that cannot be used: this entry only
             problems.append(f"{path}: {label} skipped: {err}")
@@ -66,8 +67,6 @@ def run_alerts_isolated(forecast, subscriptions: list, store, outbox, **kwargs
     one by one means an error in one is reported and the others are still decided
     (and then delivered by the caller).
     """
-    from wetindex.alerts.engine import run_alerts
-
     decisions: list = []
     problems: list[str] = []
     for sub in subscriptions:

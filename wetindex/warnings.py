@@ -10,6 +10,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from wetindex.alerts.messages import local_time_text
+
 #: Level codes used in every forecast (``level`` variable) and warning.
 LEVEL_NAMES: dict[int, str] = {0: "none", 1: "yellow", 2: "orange", 3: "red"}
 
@@ -157,8 +159,6 @@ def conditions_text(language: str, conditions: dict[str, Any]) -> str:
     The same text goes into the CAP description and the alert e-mail, so both say
     the same numbers as the site.
     """
-    from wetindex.alerts.messages import local_time_text
-
     s = _CONDITION_SENTENCES[language]
     c = dict(conditions)
     out = []

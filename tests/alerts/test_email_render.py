@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from alert_fixtures import ISSUE, make_subscription
 
+from wetindex.alerts.decision import AlertDecision
 from wetindex.alerts.email import message_id, render_email
-from wetindex.alerts.engine import AlertDecision
 
 SITE = "https://varsler.example.dk/"
 

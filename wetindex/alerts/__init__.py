@@ -10,66 +10,11 @@
 * :mod:`~wetindex.alerts.subscribers` — the subscriber store (SQLAlchemy, Alembic
   migrations in :mod:`~wetindex.alerts.migrations`), export and deletion
 * :mod:`~wetindex.alerts.crypto` — contacts encrypted at rest, hashed tokens
-* :mod:`~wetindex.alerts.api` — self-service sign-up with double opt-in (FastAPI;
-  import it explicitly, it is not loaded here)
+* :mod:`~wetindex.alerts.api` — self-service sign-up with double opt-in (FastAPI)
 * :mod:`~wetindex.alerts.webhook` — Standard Webhooks channel
 * :mod:`~wetindex.alerts.sms` — SMS through an HTTP gateway
+
+Import what you use from its module (``from wetindex.alerts.engine import run_alerts``):
+this package imports none of them, so importing one does not load all of them (and
+cannot close an import cycle through this file).
 """
-
-from wetindex.alerts.cap import CapValidationError, cap_alert, validate_cap
-from wetindex.alerts.crypto import ContactCipher, MissingSecretKeyError
-from wetindex.alerts.email import SmtpChannel, render_email
-from wetindex.alerts.engine import (
-    AlertDecision,
-    AlertState,
-    AlertStore,
-    AreaRisk,
-    area_risk,
-    decide,
-    run_alerts,
-)
-from wetindex.alerts.feed import FeedResult, write_feed
-from wetindex.alerts.mailsink import MailSink
-from wetindex.alerts.outbox import (
-    DeliveryReport,
-    Outbox,
-    OutboxMessage,
-    PermanentDeliveryError,
-    deliver_pending,
-)
-from wetindex.alerts.sms import HttpSmsGateway, SmsChannel
-from wetindex.alerts.subscribers import SubscriberSpec, SubscriberStore
-from wetindex.alerts.subscriptions import Subscription, load_subscriptions
-from wetindex.alerts.webhook import WebhookChannel
-
-__all__ = [
-    "AlertDecision",
-    "AlertState",
-    "AlertStore",
-    "AreaRisk",
-    "CapValidationError",
-    "ContactCipher",
-    "DeliveryReport",
-    "FeedResult",
-    "HttpSmsGateway",
-    "MailSink",
-    "MissingSecretKeyError",
-    "Outbox",
-    "OutboxMessage",
-    "PermanentDeliveryError",
-    "SmsChannel",
-    "SmtpChannel",
-    "SubscriberSpec",
-    "SubscriberStore",
-    "Subscription",
-    "WebhookChannel",
-    "area_risk",
-    "cap_alert",
-    "decide",
-    "deliver_pending",
-    "load_subscriptions",
-    "render_email",
-    "run_alerts",
-    "validate_cap",
-    "write_feed",
-]

@@ -51,7 +51,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from wetindex.alerts.outbox import utc_now
 from wetindex.alerts.subscribers import LEVELS, SubscriberSpec, SubscriberStore
-from wetindex.alerts.subscriptions import _AreaSpec
+from wetindex.alerts.subscriptions import AreaSpec
 
 ACCEPTED = {"detail": "If the address can receive e-mail, we have sent it a link. "
                       "Follow the link to finish. / Hvis adressen kan modtage e-mail, har vi "
@@ -126,7 +126,7 @@ class SignUp(BaseModel):
     language: Literal["da", "en"] = "da"
     level: Literal["yellow", "orange", "red"] = "yellow"
     within_h: int = Field(default=48, ge=1, le=48)
-    shape: _AreaSpec
+    shape: AreaSpec
 
 
 class UnsubscribeRequest(BaseModel):

@@ -23,6 +23,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import inspect
+
 from wetindex.alerts.crypto import ContactCipher, MissingSecretKeyError, generate_key
 from wetindex.alerts.delivery import (
     MISSING_CHANNEL,
@@ -32,10 +34,12 @@ from wetindex.alerts.delivery import (
     outcomes,
     purge_old_messages,
 )
-from wetindex.alerts.outbox import utc_now
+from wetindex.alerts.engine import AlertStore
+from wetindex.alerts.outbox import make_engine, utc_now
 from wetindex.alerts.subscriber_input import seed_subscribers
 from wetindex.alerts.subscribers import SubscriberStore
 from wetindex.alerts.subscriptions import Subscription
+from wetindex.subscriber_isolation import run_alerts_isolated
 
 log = logging.getLogger(__name__)
 
@@ -121,9 +125,6 @@ class AreaAlerts:
 def run_area_alerts(ctx: Any, inputs: Any, forecast: Any, *, now: datetime | None = None,
                     sleep: Any = None) -> AreaAlerts:
     """Decide alerts for the area's active subscribers, queue them, deliver them."""
-    from wetindex.alerts.engine import AlertStore
-    from wetindex.subscriber_isolation import run_alerts_isolated
-
     if _no_store_yet(ctx):
         # a new area's first runs: nobody can have subscribed without the contact key
         return AreaAlerts(0, 0, DeliverySummary(), notes=[
@@ -178,10 +179,6 @@ def deliver_area(ctx: Any, store: SubscriberStore, *, outbox: Any = None,
 
 def alerts_housekeeping(ctx: Any, now: datetime | None = None) -> dict[str, Any] | None:
     """Daily: retry deliveries, delete unconfirmed sign-ups (72 h) and old messages."""
-    from sqlalchemy import inspect
-
-    from wetindex.alerts.outbox import make_engine
-
     url = db_url(ctx)
     if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
         return None
@@ -200,10 +197,6 @@ def alerts_housekeeping(ctx: Any, now: datetime | None = None) -> dict[str, Any]
 
 def delivery_status(ctx: Any) -> dict[str, Any] | None:
     """Outcomes of the area's messages for ``wetindex status`` (no key needed)."""
-    from sqlalchemy import inspect
-
-    from wetindex.alerts.outbox import make_engine
-
     url = db_url(ctx)
     if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
         return None

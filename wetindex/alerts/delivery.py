@@ -36,6 +36,8 @@ from typing import Any
 
 from sqlalchemy import delete, func, select
 
+from wetindex.alerts.email import SmtpChannel
+from wetindex.alerts.mailsink import MailSink
 from wetindex.alerts.outbox import (
     Channel,
     Outbox,
@@ -44,6 +46,8 @@ from wetindex.alerts.outbox import (
     to_db_time,
     utc_now,
 )
+from wetindex.alerts.sms import HttpSmsGateway, SmsChannel
+from wetindex.alerts.webhook import WebhookChannel, store_contacts
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +81,6 @@ class DeliverySummary:
 
 def smtp_channel(smtp: Any, alerts: Any, environ: dict[str, str] | None = None):
     """The :class:`~wetindex.alerts.email.SmtpChannel` for an ``alerts.smtp`` section."""
-    from wetindex.alerts.email import SmtpChannel
-
     env = os.environ if environ is None else environ
     password = None
     if smtp.username:
@@ -101,9 +103,6 @@ def smtp_channel(smtp: Any, alerts: Any, environ: dict[str, str] | None = None):
 
 def sms_channel(sms: Any, store: Any):
     """The ``sms`` outbox channel for an ``alerts.sms`` section; numbers from ``store``."""
-    from wetindex.alerts.sms import HttpSmsGateway, SmsChannel
-    from wetindex.alerts.webhook import store_contacts
-
     gateway = HttpSmsGateway(
         sms.url, body_format=sms.body_format, to_field=sms.to_field,
         text_field=sms.text_field, reference_field=sms.reference_field,
@@ -121,8 +120,6 @@ def open_channels(alerts: Any, store: Any, *, loopback_mail_dir: Path | None = N
     writes mails there (the demo). A channel that is not configured is left out (its
     messages stay queued; :data:`MISSING_CHANNEL` says why).
     """
-    from wetindex.alerts.webhook import WebhookChannel, store_contacts
-
     notes = notes if notes is not None else []
     channels: dict[str, Channel] = {
         "webhook": WebhookChannel(store_contacts(store, "webhook"),
@@ -131,9 +128,6 @@ def open_channels(alerts: Any, store: Any, *, loopback_mail_dir: Path | None = N
         if alerts.smtp is not None:
             channels["email"] = smtp_channel(alerts.smtp, alerts)
         elif loopback_mail_dir is not None:
-            from wetindex.alerts.email import SmtpChannel
-            from wetindex.alerts.mailsink import MailSink
-
             sink = stack.enter_context(MailSink(loopback_mail_dir))
             channels["email"] = SmtpChannel(
                 "127.0.0.1", sink.port, starttls=False, sender=alerts.sender,

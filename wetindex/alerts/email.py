@@ -16,7 +16,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 from html import escape
 
-from wetindex.alerts.engine import AlertDecision
+from wetindex.alerts.decision import AlertDecision
 from wetindex.alerts.messages import (
     drivers_text,
     local_time_text,

@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -32,8 +32,11 @@ from pyproj import CRS
 from rasterio.features import rasterize
 from shapely.geometry import shape
 
+from wetindex.alerts.decision import AlertDecision
+from wetindex.alerts.email import render_email
 from wetindex.alerts.messages import as_utc
 from wetindex.alerts.outbox import Outbox
+from wetindex.alerts.sms import render_sms
 from wetindex.alerts.store import AlertState, AlertStore
 from wetindex.alerts.subscriptions import Subscription, reproject
 from wetindex.grid import AreaGrid
@@ -200,43 +203,6 @@ def area_risk(forecast: xr.Dataset, subscription: Subscription) -> AreaRisk:
     )
 
 
-@dataclass(frozen=True)
-class AlertDecision:
-    """A message to send: a new alert, an update (level changed) or an all-clear."""
-
-    subscription_id: str
-    event_id: str
-    revision: int
-    kind: str  # "alert" | "update" | "all_clear"
-    level: int
-    previous_level: int
-    probability: float
-    issue_time: datetime
-    onset: datetime | None
-    peak_time: datetime | None
-    drivers: dict[str, float]
-    place: str
-    area_name: str = ""
-    #: end of the warning's window: the covering place warning's (as on the site and in
-    #: the feed), else the last hour at or above the subscriber's lowest level (None:
-    #: beyond the horizon/none)
-    expires: datetime | None = None
-    #: the drivers in physical units, from the covering warning (see _warning_conditions)
-    conditions: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def idempotency_key(self) -> str:
-        return f"{self.subscription_id}:{self.event_id}:{self.revision}"
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        for key in ("issue_time", "onset", "peak_time", "expires"):
-            d[key] = d[key].isoformat() if d[key] is not None else None
-        d["conditions"] = {k: v.isoformat() if isinstance(v, datetime) else v
-                           for k, v in d["conditions"].items()}
-        return d
-
-
 def decide(
     previous: AlertState | None,
     risk: AreaRisk,
@@ -346,15 +312,11 @@ def render_for_channel(
 ) -> tuple[str | None, bytes]:
     """Recipient and message body of a decision for one channel."""
     if channel == "email":
-        from wetindex.alerts.email import render_email
-
         message = render_email(decision, subscription, site_url=site_url,
                                unsubscribe_url=unsubscribe_url)
         return subscription.email, message.as_bytes()
     # SMS and webhook targets are looked up (decrypted) at delivery, not kept in the outbox
     if channel == "sms":
-        from wetindex.alerts.sms import render_sms
-
         return None, render_sms(decision, subscription, site_url=site_url).encode("utf-8")
     payload = {"type": f"flood.{decision.kind}", "timestamp": decision.issue_time.isoformat(),
                "data": decision.to_dict() | {"level_name": LEVEL_NAMES[decision.level],

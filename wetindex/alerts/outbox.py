@@ -221,9 +221,9 @@ class Outbox:
         dialect = conn.dialect.name
         if dialect in ("sqlite", "postgresql"):
             if dialect == "sqlite":
-                from sqlalchemy.dialects.sqlite import insert as dialect_insert
+                from sqlalchemy.dialects.sqlite import insert as dialect_insert  # noqa: PLC0415 - the dialect in use, both bound to one name
             else:
-                from sqlalchemy.dialects.postgresql import insert as dialect_insert
+                from sqlalchemy.dialects.postgresql import insert as dialect_insert  # noqa: PLC0415 - the dialect in use, both bound to one name
             stmt = dialect_insert(outbox_table).values(**row).on_conflict_do_nothing(
                 index_elements=["idempotency_key", "channel"]
             )

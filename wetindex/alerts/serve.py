@@ -28,6 +28,8 @@ from typing import Any
 from wetindex.alerts.api import RateLimiter, create_app
 from wetindex.alerts.area import alerts_folder, api_url, open_store
 from wetindex.alerts.delivery import DeliveryConfigError, smtp_channel
+from wetindex.alerts.email import SmtpChannel
+from wetindex.alerts.mailsink import MailSink
 
 
 def area_crs(ctx: Any) -> str:
@@ -44,8 +46,6 @@ def confirmation_mailer(ctx: Any, stack: ExitStack):
         raise DeliveryConfigError(
             f"area {ctx.config.name!r}: sign-up sends confirmation e-mails, but no SMTP relay "
             "is configured; add an alerts.smtp section (host, port, security, username)")
-    from wetindex.alerts.email import SmtpChannel
-    from wetindex.alerts.mailsink import MailSink
 
     sink = stack.enter_context(MailSink(alerts_folder(ctx) / "mail"))
     return SmtpChannel("127.0.0.1", sink.port, starttls=False, sender=alerts.sender,
@@ -65,9 +65,9 @@ def build_app(ctx: Any, stack: ExitStack, *, with_site: bool = False, now: Any =
         trusted_proxies=serve.trusted_proxies, **kwargs)
     if not with_site:
         return api
-    from starlette.applications import Starlette
-    from starlette.routing import Mount
-    from starlette.staticfiles import StaticFiles
+    from starlette.applications import Starlette  # noqa: PLC0415 - the web server's modules load only for 'wetindex serve'
+    from starlette.routing import Mount  # noqa: PLC0415 - the web server's modules load only for 'wetindex serve'
+    from starlette.staticfiles import StaticFiles  # noqa: PLC0415 - the web server's modules load only for 'wetindex serve'
 
     site = ctx.area_dir / "site" / "current"
     if not site.exists():
@@ -80,7 +80,7 @@ def build_app(ctx: Any, stack: ExitStack, *, with_site: bool = False, now: Any =
 def serve(ctx: Any, *, host: str | None = None, port: int | None = None,
           with_site: bool = False) -> None:  # pragma: no cover - runs until stopped
     """Run the API with uvicorn until interrupted."""
-    import uvicorn
+    import uvicorn  # noqa: PLC0415 - the web server's modules load only for 'wetindex serve'
 
     config = ctx.config.alerts.serve
     with ExitStack() as stack:

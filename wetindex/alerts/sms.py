@@ -24,7 +24,7 @@ from typing import Literal, Protocol
 
 import httpx
 
-from wetindex.alerts.engine import AlertDecision
+from wetindex.alerts.decision import AlertDecision
 from wetindex.alerts.messages import local_time_text, table, text
 from wetindex.alerts.outbox import OutboxMessage, PermanentDeliveryError
 from wetindex.alerts.subscriptions import Subscription

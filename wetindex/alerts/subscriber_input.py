@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from wetindex.alerts.subscribers import SubscriberSpec, SubscriberStore
-from wetindex.alerts.subscriptions import Subscription, _AreaSpec, reproject
+from wetindex.alerts.subscriptions import AreaSpec, Subscription, reproject
 
 
 def _read_geojson(path: Any, kind: str) -> tuple[list, str]:
@@ -36,7 +36,7 @@ def _read_geojson(path: Any, kind: str) -> tuple[list, str]:
 
 def area_shape(*, polygon_file: Any = None, line_file: Any = None, point: str | None = None,
                radius_m: float | None = None, buffer_m: float | None = None,
-               crs: str = "EPSG:4326") -> _AreaSpec:
+               crs: str = "EPSG:4326") -> AreaSpec:
     """The subscribed shape from files or a point: exactly one of polygon, line, point.
 
     GeoJSON files are in CRS84 (lon, lat) unless they name a ``crs``; ``point`` is
@@ -49,19 +49,19 @@ def area_shape(*, polygon_file: Any = None, line_file: Any = None, point: str | 
                          f"--point X,Y --radius M (got {given or 'none'})")
     if polygon_file is not None:
         coords, file_crs = _read_geojson(polygon_file, "Polygon")
-        return _AreaSpec(crs=file_crs, polygon=coords)
+        return AreaSpec(crs=file_crs, polygon=coords)
     if line_file is not None:
         if buffer_m is None:
             raise ValueError("--line needs --buffer M (metres either side of the line)")
         coords, file_crs = _read_geojson(line_file, "LineString")
-        return _AreaSpec(crs=file_crs, line=coords, buffer_m=buffer_m)
+        return AreaSpec(crs=file_crs, line=coords, buffer_m=buffer_m)
     try:
         x, y = (float(v) for v in str(point).split(","))
     except ValueError:
         raise ValueError(f"--point {point!r}: give X,Y, e.g. 540100,6329900") from None
     if radius_m is None:
         raise ValueError("--point needs --radius M")
-    return _AreaSpec(crs=crs, point=(x, y), radius_m=radius_m)
+    return AreaSpec(crs=crs, point=(x, y), radius_m=radius_m)
 
 
 def seed_subscribers(store: SubscriberStore, area: str, crs: str,

@@ -38,7 +38,7 @@ from sqlalchemy import (
     update,
 )
 
-from wetindex.alerts.crypto import ContactCipher, token_hash
+from wetindex.alerts.crypto import ContactCipher, new_token, token_hash
 from wetindex.alerts.migrations import upgrade_database
 from wetindex.alerts.outbox import (
     Outbox,
@@ -49,7 +49,7 @@ from wetindex.alerts.outbox import (
     to_db_time,
     utc_now,
 )
-from wetindex.alerts.subscriptions import Channel, Subscription, _AreaSpec, _geometry, reproject
+from wetindex.alerts.subscriptions import AreaSpec, Channel, Subscription, area_geometry, reproject
 
 DB_URL_ENV = "WETINDEX_DB_URL"
 DEFAULT_DB_URL = "sqlite:///wetindex-alerts.db"
@@ -116,7 +116,7 @@ class SubscriberSpec(BaseModel):
     webhook_secret: str | None = Field(default=None, pattern=r"^whsec_[A-Za-z0-9+/=]{24,}$")
     channels: tuple[Channel, ...] | None = None
     language: Literal["da", "en"] = "da"
-    shape: _AreaSpec
+    shape: AreaSpec
     min_level: int = Field(default=1, ge=1, le=3)
     min_probability: float | None = Field(default=None, gt=0, le=1)
     max_lead_h: int = Field(default=48, ge=1, le=48)
@@ -203,7 +203,7 @@ class SubscriberStore:
     # ------------------------------------------------------------------ writing
     def _row(self, spec: SubscriberSpec, crs: str, status: str, now: datetime) -> dict:
         where = f"subscriber {spec.name!r}"
-        geometry = _geometry(spec.shape, crs, where)
+        geometry = area_geometry(spec.shape, crs, where)
         shape = spec.shape
         if shape.polygon is not None:
             kind, source, buffer_m = "polygon", shapely.Polygon(shape.polygon), None
@@ -244,8 +244,6 @@ class SubscriberStore:
         token (the old link stops working, the 72 h start again); an active one gets
         none (``None``): there is nothing to confirm.
         """
-        from wetindex.alerts.crypto import new_token
-
         now = now or utc_now()
         token = new_token()
         row = self._row(spec, crs, "pending", now)

@@ -36,6 +36,8 @@ from pyproj import CRS, Transformer
 from shapely import LineString, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 
+from wetindex.config import format_validation_error
+
 Channel = Literal["email", "sms", "webhook"]
 
 
@@ -83,7 +85,9 @@ class Subscription:
 Coord = tuple[float, float]
 
 
-class _AreaSpec(BaseModel):
+class AreaSpec(BaseModel):
+    """A subscriber's area as given: a polygon, a buffered line or a point with a radius."""
+
     model_config = ConfigDict(extra="forbid")
 
     crs: str = "EPSG:4326"
@@ -94,7 +98,7 @@ class _AreaSpec(BaseModel):
     radius_m: float | None = Field(default=None, gt=0)
 
     @model_validator(mode="after")
-    def _one_shape(self) -> _AreaSpec:
+    def _one_shape(self) -> AreaSpec:
         shapes = [k for k in ("polygon", "line", "point") if getattr(self, k) is not None]
         if len(shapes) != 1:
             raise ValueError(f"give exactly one of polygon, line, point (got {shapes or 'none'})")
@@ -105,14 +109,16 @@ class _AreaSpec(BaseModel):
         return self
 
 
-class _SubscriptionSpec(BaseModel):
+class SubscriptionSpec(BaseModel):
+    """One entry of a subscriptions file (``wetindex subscribers import FILE``)."""
+
     model_config = ConfigDict(extra="forbid")
 
     id: str = Field(pattern=r"^[A-Za-z0-9._-]+$")
     name: str = Field(min_length=1)
     email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     language: Literal["da", "en"] = "da"
-    area: _AreaSpec
+    area: AreaSpec
     min_level: int = Field(default=1, ge=1, le=3)
     min_probability: float | None = Field(default=None, gt=0, le=1)
     max_lead_h: int = Field(default=48, ge=1, le=48)
@@ -120,16 +126,18 @@ class _SubscriptionSpec(BaseModel):
     kind: Literal["household", "dike_association", "operator"] = "household"
 
     @model_validator(mode="after")
-    def _email_channel_needs_address(self) -> _SubscriptionSpec:
+    def _email_channel_needs_address(self) -> SubscriptionSpec:
         if "email" in self.channels and not self.email:
             raise ValueError("the email channel needs an `email` address")
         return self
 
 
-class _SubscriptionsFile(BaseModel):
+class SubscriptionsFile(BaseModel):
+    """A subscriptions file: ``subscriptions:`` and a list of entries."""
+
     model_config = ConfigDict(extra="forbid")
 
-    subscriptions: list[_SubscriptionSpec]
+    subscriptions: list[SubscriptionSpec]
 
 
 def reproject(geometry: BaseGeometry, source: Any, target: Any) -> BaseGeometry:
@@ -139,7 +147,7 @@ def reproject(geometry: BaseGeometry, source: Any, target: Any) -> BaseGeometry:
                              interleaved=False)
 
 
-def _geometry(spec: _AreaSpec, crs: str, where: str) -> BaseGeometry:
+def area_geometry(spec: AreaSpec, crs: str, where: str) -> BaseGeometry:
     """The area in the grid CRS, lines and points buffered there in metres."""
     source = CRS.from_user_input(spec.crs)
     target = CRS.from_user_input(crs)
@@ -159,21 +167,15 @@ def _geometry(spec: _AreaSpec, crs: str, where: str) -> BaseGeometry:
 
 
 def _format_errors(path: Path, exc: ValidationError, data: Any) -> str:
-    lines = []
-    for err in exc.errors():
-        loc = list(err["loc"])
-        where = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in loc)
-        where = where.replace(".[", "[")
+    def entry_id(loc: tuple) -> str | None:
         if len(loc) >= 2 and loc[0] == "subscriptions" and isinstance(loc[1], int):
             try:
-                where += f" (id {data['subscriptions'][loc[1]]['id']!r})"
+                return f"id {data['subscriptions'][loc[1]]['id']!r}"
             except (KeyError, TypeError, IndexError):
-                pass
-        if err["type"] == "extra_forbidden":
-            lines.append(f"{where}: unknown key {loc[-1]!r}; remove it or fix its spelling")
-        else:
-            lines.append(f"{where}: {err['msg']}")
-    return f"{path}: invalid subscriptions file:\n  " + "\n  ".join(lines)
+                return None
+        return None
+
+    return format_validation_error(exc, str(path), "subscriptions file", label=entry_id)
 
 
 def load_subscriptions(path: Path, crs: str) -> list[Subscription]:
@@ -193,7 +195,7 @@ def load_subscriptions(path: Path, crs: str) -> list[Subscription]:
     except yaml.YAMLError as exc:
         raise ValueError(f"{path}: not valid YAML: {exc}") from exc
     try:
-        parsed = _SubscriptionsFile.model_validate(data)
+        parsed = SubscriptionsFile.model_validate(data)
     except ValidationError as exc:
         raise ValueError(_format_errors(path, exc, data)) from None
     ids = [s.id for s in parsed.subscriptions]
@@ -208,6 +210,6 @@ def subscription_from_spec(spec: Any, crs: str, where: str) -> Subscription:
     """One validated file entry as a :class:`Subscription` in the grid ``crs``."""
     return Subscription(
         id=spec.id, name=spec.name, email=spec.email, language=spec.language,
-        geometry=_geometry(spec.area, crs, where), min_level=spec.min_level,
+        geometry=area_geometry(spec.area, crs, where), min_level=spec.min_level,
         min_probability=spec.min_probability, max_lead_h=spec.max_lead_h,
         channels=spec.channels, crs=crs, kind=spec.kind)

@@ -21,6 +21,7 @@ takes; addresses a DataFrame of ``label``, ``x``, ``y``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -203,8 +204,6 @@ def demo_basemap(world) -> DemoBasemap:
 def write_demo_basemap(world, folder) -> dict[str, str]:
     """Write the demo's base map as an operator would give it: GeoJSON layers and an
     address CSV (``x``/``y`` in the grid CRS). Returns kind -> path."""
-    from pathlib import Path
-
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     bm = demo_basemap(world)

@@ -37,6 +37,9 @@ import pandas as pd
 import xarray as xr
 from scipy.signal import lfilter
 
+from wetindex.climatology import evaporation_climatology
+from wetindex.demo._kernels import soil_bucket
+
 HOLDOUT_DAYS = 120  # the last ~4 months: verification hold-out
 
 
@@ -101,8 +104,7 @@ def evaporation_series(
     """
     days = np.asarray(times.values, dtype="datetime64[D]")
     uniq, inv = np.unique(days, return_inverse=True)
-    doy = pd.DatetimeIndex(uniq).day_of_year.to_numpy()
-    base = 1.85 - 1.65 * np.cos(2 * np.pi * (doy - 15) / 365.25)
+    base = evaporation_climatology(pd.DatetimeIndex(uniq), dtype="float64")
     factor = np.clip(1 + 0.2 * rng.standard_normal(uniq.size), 0.5, 1.5)
     hourly = (base * factor)[inv] * np.where(rain > 0.1, 0.4, 1.0)
     return np.clip(hourly, 0.05, None)
@@ -256,8 +258,6 @@ def groundwater_anomaly_series(rain: np.ndarray, evaporation: np.ndarray) -> np.
 
 
 def _bucket(rain: np.ndarray, evaporation: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    from wetindex.demo._kernels import soil_bucket
-
     return soil_bucket(rain.astype(np.float64), evaporation.astype(np.float64) / 24.0, 100.0)
 
 

@@ -50,6 +50,7 @@ import xarray as xr
 from scipy import ndimage
 
 from wetindex.demo import _kernels
+from wetindex.demo.climate import soil_wetness
 from wetindex.features import terrain as ft
 from wetindex.grid import AreaGrid
 
@@ -245,8 +246,6 @@ def simulate(truth: TruthCells, static: xr.Dataset, forcing: xr.Dataset,
         NaN when none), ``polder_inflow`` [m3/h] (overtopping); on (``time``,
         ``bluespot``): ``bluespot_level`` [m] (NaN when empty).
     """
-    from wetindex.demo.climate import soil_wetness
-
     c = truth.curves
     d0 = truth.cells["groundwater_base_depth"].values
     cls, f, imperv, mean_d0 = _classes(static, d0)

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 import xarray as xr
+from scipy.ndimage import gaussian_filter1d
 from shapely.geometry import LineString, Polygon
 
 from wetindex.grid import AreaGrid
@@ -109,8 +110,6 @@ def fractal_noise(
 
 def _noise_1d(rng: np.random.Generator, n: int, smooth_cells: float) -> np.ndarray:
     """Smooth unit-variance 1-D noise (for wavy lines such as the coastline)."""
-    from scipy.ndimage import gaussian_filter1d
-
     z = gaussian_filter1d(rng.standard_normal(n + 64), max(smooth_cells, 1.0), mode="wrap")[32:-32]
     return z / max(float(z.std()), 1e-9)
 

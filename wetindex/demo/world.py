@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 import shapely
 import xarray as xr
+from rasterio import features
 from shapely.geometry import LineString, Polygon
 
 from wetindex.demo import climate, forecasts, hydrology, national, observations
@@ -378,8 +379,6 @@ def _utc_naive(text: str) -> pd.Timestamp:
 
 def _mask_polygon(mask: np.ndarray, grid: AreaGrid) -> Polygon:
     """The largest polygon of a boolean mask, holes dropped, simplified to the cell size."""
-    from rasterio import features
-
     shapes = [shapely.geometry.shape(g) for g, v in
               features.shapes(mask.astype(np.uint8), mask=mask, transform=grid.transform)
               if v == 1]

@@ -29,6 +29,8 @@ import pyflwdir
 import xarray as xr
 from numba import njit
 
+from wetindex.features import terrain
+from wetindex.features._grid import as_mask, check_elevation, like
 from wetindex.features.hydromet import (
     BALANCE_WINDOWS_D,
     RAIN_WINDOWS_H,
@@ -360,9 +362,6 @@ def flow_network(elevation: xr.DataArray, sea: xr.DataArray) -> FlowNetwork:
 
     Outlets are the grid edge, cells next to nodata and the sea, as in the static cube.
     """
-    from wetindex.features import terrain
-    from wetindex.features._grid import as_mask, check_elevation, like
-
     z, _ = check_elevation(elevation)
     valid = ~np.isnan(z)
     outlets = terrain.default_outlets(valid) | (as_mask(sea, elevation, "sea") & valid)

@@ -24,6 +24,7 @@ from wetindex.model.calibration import (
     expected_calibration_error,
     reliability_curve,
 )
+from wetindex.model.events import evaluate_events
 from wetindex.model.screen import screened_cells
 from wetindex.sources.base import AreaInputs
 
@@ -225,7 +226,6 @@ def evaluate(
     scores, reliability = score_by_lead_bin(probs, y, lead, bins, thresholds)
     events = None
     if with_events:
-        from wetindex.model.events import evaluate_events
 
         events = evaluate_events(booster, inputs, static, holdout=holdout, train=train,
                                  screen=screen, thresholds=thresholds, calibration=calibration,

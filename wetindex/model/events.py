@@ -30,6 +30,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from wetindex.features.hydromet import HISTORY_NEEDED_H
+from wetindex.features.stack import DRIVER_FEATURES, drivers_for_issues, static_table
+from wetindex.model.calibration import apply_calibration
+from wetindex.model.fastpredict import forest_from_booster, predict_cube
+from wetindex.model.screen import screened_cells
+from wetindex.normal import excess_arrays, exposure_weight, seasonal_normal
+from wetindex.risk import place_raster
 from wetindex.warnings import LEVEL_NAMES
 
 #: A cell whose seasonal normal is below this is normally dry (its water is flooding).
@@ -164,8 +171,6 @@ def verify_events(
 
 def place_index_of(cells: np.ndarray, places: Sequence, grid) -> np.ndarray:
     """0-based place of each flat cell (-1: in no place)."""
-    from wetindex.risk import place_raster
-
     return place_raster(places, grid).ravel()[cells].astype("int64") - 1
 
 
@@ -204,12 +209,6 @@ def replay_place_levels(
     calibration where a kept map changes anything, the excess over the seasonal
     normal and standing water, exposure, levels, and the 1-ha rule per place.
     """
-    from wetindex.features.hydromet import HISTORY_NEEDED_H
-    from wetindex.features.stack import DRIVER_FEATURES, drivers_for_issues, static_table
-    from wetindex.model.calibration import apply_calibration
-    from wetindex.model.fastpredict import forest_from_booster, predict_cube
-    from wetindex.normal import excess_arrays
-
     flood_level = (np.asarray(static["sea_flood_level"].values, "float64").ravel()[cells]
                    if "sea_flood_level" in static else None)
 
@@ -267,9 +266,6 @@ def evaluate_events(
     Returns :func:`verify_events`' scores with ``places``, ``issue_step_h`` and
     ``cells_sampled`` / ``cells_candidate``.
     """
-    from wetindex.model.screen import screened_cells
-    from wetindex.normal import exposure_weight, seasonal_normal
-
     grid = inputs.grid
     places = inputs.places()
     candidates = screened_cells(inputs, static, screen)

@@ -29,13 +29,22 @@ from wetindex.model.labels import (
     SOURCE_CONFIDENCE,
     LabelInputError,
     LabelMap,
+    permanent_water_from_worldcover,
     radar_shadow_layover,
+    read_ems_observations,
+    read_incident_reports,
     sentinel1_water,
     sentinel2_water,
 )
 from wetindex.sources import copernicus_stac
+from wetindex.sources.base import InputMissingError
 from wetindex.sources.errors import SourceError
+from wetindex.sources.registry import open_session
+from wetindex.sources.sentinel1_safe import read_sigma0, safe_files
+from wetindex.sources.sentinel2_l2a import read_l2a
 from wetindex.sources.session import SourceSession
+from wetindex.stages.context import AreaContext
+from wetindex.stages.inputs import area_inputs
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +69,6 @@ def sentinel1_label(safe: Path, grid: AreaGrid, *, elevation: np.ndarray | None 
     ``elevation`` (the area's terrain on ``grid``) with the scene's own look
     direction and incidence angle.
     """
-    from wetindex.sources.sentinel1_safe import read_sigma0, safe_files
-
     vv = read_sigma0(safe, grid, polarisations[0])
     vh = None
     if len(polarisations) > 1:
@@ -90,8 +97,6 @@ def sentinel1_label(safe: Path, grid: AreaGrid, *, elevation: np.ndarray | None 
 def sentinel2_label(safe: Path, grid: AreaGrid, *, permanent_water: np.ndarray | None = None,
                     cloud_mask: np.ndarray | None = None) -> LabelMap:
     """One L2A scene as a label map: MNDWI with SCL clouds and shadows unknown."""
-    from wetindex.sources.sentinel2_l2a import read_l2a
-
     scene = read_l2a(safe, grid)
     if scene.scl is None and cloud_mask is None:
         raise LabelInputError(f"{Path(safe).name}: no SCL band and no other cloud mask: "
@@ -252,10 +257,6 @@ def build_label_store(session: SourceSession, grid: AreaGrid, start: Any, end: A
 
 def area_elevation(config: Any, root: Path) -> np.ndarray | None:
     """A local area's terrain on its grid, for radar shadow and layover; else None (logged)."""
-    from wetindex.sources.base import InputMissingError
-    from wetindex.stages.context import AreaContext
-    from wetindex.stages.inputs import area_inputs
-
     if config.source != "local":
         return None
     try:
@@ -288,13 +289,6 @@ def build_area_labels(config: Any, root: Path, start: Any, end: Any, *,
     LabelInputError
         No labels at all came out (the log's reasons are in the message).
     """
-    from wetindex.model.labels import (
-        permanent_water_from_worldcover,
-        read_ems_observations,
-        read_incident_reports,
-    )
-    from wetindex.sources.registry import open_session
-
     if config.grid is None:
         raise LabelInputError(f"area {config.name}: no grid: section (the demo area has its "
                               "own labels)")

@@ -8,6 +8,7 @@ unknown, and unknown rows are never used as dry.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ import pandas as pd
 
 from wetindex.grid import AreaGrid
 from wetindex.model.labels import PERMANENT, UNKNOWN, LabelMap
+from wetindex.sources.base import InputMissingError
 
 
 class LabelStore:
@@ -136,8 +138,6 @@ class LabelledInputs:
         self.store = store
 
     def labels(self, times: np.ndarray, cells: np.ndarray) -> np.ndarray:
-        from wetindex.sources.base import InputMissingError
-
         label = self.store.labels(times, cells)
         try:
             own = self._inputs.labels(times, cells)
@@ -147,8 +147,6 @@ class LabelledInputs:
 
     def digests(self) -> dict[str, str]:
         """The wrapped inputs' digests plus the store's, so new labels retrain the model."""
-        import hashlib
-
         out = dict(self._inputs.digests()) if hasattr(self._inputs, "digests") else {}
         h = hashlib.sha256(json.dumps(self.store.summary(), sort_keys=True).encode())
         for m in self.store.maps:

@@ -348,7 +348,7 @@ def rasterise(geoms: list, grid: AreaGrid, *, all_touched: bool = False) -> np.n
 # --------------------------------------------------------------------------- EMS
 
 def _read_shapes(path: Path) -> tuple[list, list[dict], str]:
-    import shapefile  # pyshp: pure Python, reads the EMS shapefiles without GDAL
+    import shapefile  # pyshp: pure Python, reads the EMS shapefiles without GDAL  # noqa: PLC0415 - pyshp, only for shapefile label input
 
     prj = path.with_suffix(".prj")
     crs = CRS.from_wkt(prj.read_text()).to_string() if prj.exists() else "EPSG:4326"
@@ -376,7 +376,7 @@ def _ems_product(folder: Path, prefix: str, grid: AreaGrid) -> list[dict]:
     ev_geoms, ev_recs, crs = _read_shapes(events)
     fp_geoms, fp_recs, fp_crs = _read_shapes(need["image_footprint_a.shp"])
     aoi_geoms, _, aoi_crs = _read_shapes(need["area_of_interest_a.shp"])
-    import shapefile
+    import shapefile  # noqa: PLC0415 - pyshp, only for shapefile label input
 
     with open(need["source.dbf"], "rb") as dbf, shapefile.Reader(dbf=dbf) as r:
         names = [f.name for f in r.fields[1:]]

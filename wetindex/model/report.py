@@ -146,7 +146,7 @@ def reliability_pngs(ev: dict[str, Any], folder: Path) -> list[str]:
     """One reliability diagram per lead bin; returns the file names."""
     # a Figure without pyplot: no global backend switch (a notebook's inline plots stay
     # on) and safe in worker threads
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure  # noqa: PLC0415 - matplotlib is slow to import; only report figures need it
 
     names = []
     for i, b in enumerate(ev["lead_bins"]):

@@ -15,6 +15,7 @@ import yaml
 
 from wetindex.features.stack import FEATURES
 from wetindex.model.calibration import (
+    apply_calibration,
     expected_calibration_error,
     fit_calibration,
     guard_calibration,
@@ -139,8 +140,6 @@ def _ece_by_bin(raw: np.ndarray, rows: SampleTable, bins: list[tuple[int, int]],
     The rows are class-subsampled, so they are resampled by their weights
     first (a weighted ECE with the population's class balance).
     """
-    from wetindex.model.calibration import apply_calibration
-
     rng = np.random.default_rng(0)
     take = rng.choice(len(rows), size=min(len(rows), 200_000), p=rows.weight / rows.weight.sum())
     after = apply_calibration(raw, rows.lead, calibration)

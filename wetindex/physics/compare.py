@@ -16,17 +16,14 @@ keeps only what the switch between the two methods needs:
   method puts orange on at least 1 ha (:data:`MIN_EVENT_CELLS`) of cells that are dry in
   truth at that hour and were dry at the issue time.
 
-``python -m wetindex.physics.compare`` builds a small demo area, trains the learned
-model, and scores both methods on its hold-out (see :func:`main`).
+``python -m wetindex.physics.compare_run`` builds a small demo area, trains the learned
+model, and scores both methods on its hold-out (:mod:`wetindex.physics.compare_run`).
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import logging
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -169,25 +166,3 @@ def learned_should_take_over(physical: dict[str, Any], learned: dict[str, Any],
     if (learned.get("false_warning_rate") or 0) > (physical.get("false_warning_rate") or 0):
         return False, "the learned model warns falsely more often"
     return True, "the learned model is at least as good on every kind of event"
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Build a demo area, train, and compare both methods on its hold-out."""
-    from wetindex.physics.compare_run import run_comparison
-
-    parser = argparse.ArgumentParser(description=main.__doc__)
-    parser.add_argument("folder", type=Path)
-    parser.add_argument("--size-m", type=float, default=3000.0)
-    parser.add_argument("--years", type=float, default=1.0)
-    parser.add_argument("--start", default="2025-01-01T00:00")
-    parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--quiet-every-h", type=int, default=24)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    result = run_comparison(args.folder, size_m=args.size_m, years=args.years,
-                            start=args.start, seed=args.seed, quiet_every_h=args.quiet_every_h)
-    print(json.dumps(result, indent=2, default=str))
-
-
-if __name__ == "__main__":
-    main()

@@ -3,10 +3,13 @@
 Builds the demo area (``source: demo``) under ``folder``, trains the learned model (or
 reuses it), finds the truth's events in the model's hold-out period and runs both
 methods at every issue time up to 48 h before each onset and at quiet issue times.
+``python -m wetindex.physics.compare_run FOLDER`` prints the result (see :func:`main`).
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -14,6 +17,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from wetindex.config import AreaConfig, DemoConfig
+from wetindex.model.artifacts import ModelArtifactError, load_model
+from wetindex.model.calibration import apply_calibration
+from wetindex.model.predict import gather_inputs, predict_probability
 from wetindex.physics.compare import (
     MAX_LEAD_H,
     demo_events,
@@ -23,6 +30,11 @@ from wetindex.physics.compare import (
     summarise,
     warns,
 )
+from wetindex.physics.forecast import PhysicalSetup, physical_forecast
+from wetindex.stages.context import AreaContext
+from wetindex.stages.inputs import area_inputs, inputs_key
+from wetindex.stages.static import build_static
+from wetindex.stages.train import train_stage
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +42,6 @@ log = logging.getLogger(__name__)
 def learned_probability(model: Any, inputs: Any, static: Any, issue: pd.Timestamp
                         ) -> np.ndarray:
     """The learned model's calibrated probability ``(lead, ny·nx)`` at ``issue``."""
-    from wetindex.model.calibration import apply_calibration
-    from wetindex.model.predict import gather_inputs, predict_probability
-
     fin = gather_inputs(inputs, static, issue.to_datetime64(), model.screen)
     prob = predict_probability(model.booster, fin, inputs.grid)
     calibration = model.metadata.get("calibration") or {}
@@ -44,14 +53,6 @@ def learned_probability(model: Any, inputs: Any, static: Any, issue: pd.Timestam
 
 def run_comparison(folder: Path, *, size_m: float, years: float, start: str, seed: int,
                    quiet_every_h: int = 24) -> dict[str, Any]:
-    from wetindex.config import AreaConfig, DemoConfig
-    from wetindex.model.artifacts import ModelArtifactError, load_model
-    from wetindex.physics.forecast import PhysicalSetup, physical_forecast
-    from wetindex.stages.context import AreaContext
-    from wetindex.stages.inputs import area_inputs, inputs_key
-    from wetindex.stages.static import build_static
-    from wetindex.stages.train import train_stage
-
     root = Path(__file__).resolve().parents[2]  # models/configs of this checkout
     cfg = AreaConfig(name="compare", title="Comparison area", source="demo",
                      demo=DemoConfig(size_m=size_m, years=years, start=start, seed=seed))
@@ -113,3 +114,23 @@ def run_comparison(folder: Path, *, size_m: float, years: float, start: str, see
     take, why = learned_should_take_over(out["physical"]["summary"], out["learned"]["summary"])
     out["learned_takes_over"] = {"now": take, "why": why}
     return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Build a demo area, train, and compare both methods on its hold-out."""
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("folder", type=Path)
+    parser.add_argument("--size-m", type=float, default=3000.0)
+    parser.add_argument("--years", type=float, default=1.0)
+    parser.add_argument("--start", default="2025-01-01T00:00")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--quiet-every-h", type=int, default=24)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    result = run_comparison(args.folder, size_m=args.size_m, years=args.years,
+                            start=args.start, seed=args.seed, quiet_every_h=args.quiet_every_h)
+    print(json.dumps(result, indent=2, default=str))
+
+
+if __name__ == "__main__":
+    main()

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from wetindex.modelgate import gate_summary, model_passes_gate
+
 METHODS: tuple[str, ...] = ("auto", "physical", "learned")
 
 
 def model_gate(model: Any) -> tuple[bool, str]:
     """Whether a trained model has passed its gate (:mod:`wetindex.modelgate`), and why."""
-    from wetindex.modelgate import gate_summary, model_passes_gate
-
     meta = getattr(model, "metadata", None) or {}
     return model_passes_gate(meta), gate_summary(meta)
 

@@ -37,7 +37,7 @@ class BasemapError(ValueError):
 
 
 def _frame(source: Any, layer: str, crs: Any):
-    import geopandas as gpd
+    import geopandas as gpd  # noqa: PLC0415 - geopandas takes ~1 s to import; only this path needs it
 
     if isinstance(source, gpd.GeoDataFrame):
         gdf = source

@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from wetindex.demo.basemap import addresses_lonlat, demo_basemap
+
 log = logging.getLogger(__name__)
 
 #: The demo municipality's contact (made up; ``.invalid`` never resolves).
@@ -69,7 +71,6 @@ def site_extras(ctx: Any, inputs: Any, forecast: Any, static: Any,
     if world is not None and not out["contact"]:
         out["contact"] = DEMO_CONTACT
     if world is not None and not basemap:
-        from wetindex.demo.basemap import addresses_lonlat, demo_basemap
 
         bm = demo_basemap(world)
         out["basemap"] = bm.layers()

@@ -24,6 +24,7 @@ import xarray as xr
 from markupsafe import Markup
 from shapely.geometry.base import BaseGeometry
 
+from wetindex.alerts.signup_page import render_signup_page, write_places
 from wetindex.grid import AreaGrid
 from wetindex.site import content, places
 from wetindex.site.assets import VendorAssets, copy_assets, resolve_web_dir
@@ -264,7 +265,6 @@ def build_site(
                          series=series, drivers=driver_lists, basemap_files=basemap_files)
 
     if has_signup:  # the sign-up page offers the area's places (places.json)
-        from wetindex.alerts.signup_page import write_places
 
         area = area_id or (forecast.attrs.get("area") if forecast is not None else None)
         write_places(out_dir, area or status.area_name, places_in or [], grid.crs, outline)
@@ -386,7 +386,6 @@ def _render_language(env: jinja2.Environment, out_dir: Path, lang: str,
         other_href = (f"{other}/{page}" if default else f"../{page}")
         html = env.get_template(page + ".j2").render(page=page, other_href=other_href, **ctx)
         (page_dir / page).write_text(html, encoding="utf-8")
-    from wetindex.alerts.signup_page import render_signup_page  # "Get alerts", signup.html
 
     render_signup_page(env, page_dir, lang, ctx, assets=assets, default=default)
 

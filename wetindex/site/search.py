@@ -87,7 +87,7 @@ def load_addresses(path: Path, crs: Any) -> pd.DataFrame:
                 f"{path}: no coordinates; give 'lon'/'lat' (WGS84) or 'x'/'y' ({crs})")
         labels = _labels(df, path)
     else:
-        import geopandas as gpd
+        import geopandas as gpd  # noqa: PLC0415 - geopandas takes ~1 s to import; only this path needs it
 
         gdf = gpd.read_file(path)
         if gdf.crs is None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -185,8 +186,6 @@ class ResponseCache:
         ``now`` is a POSIX time (default: the wall clock). Returns the number of records
         deleted.
         """
-        import time
-
         cutoff = (time.time() if now is None else now) - max_age_days * 86_400
         folder = self.root / "requests"
         deleted = 0

@@ -92,14 +92,6 @@ def load_catalog(folder: Path | None = None) -> dict[str, SourceEntry]:
     return {entry.id: entry for entry in map(_load_entry, files)}
 
 
-def catalog_entry(source_id: str, folder: Path | None = None) -> SourceEntry:
-    """One entry by id; an unknown id names the known ones."""
-    catalog = load_catalog(folder)
-    if source_id not in catalog:
-        raise CatalogError(f"unknown source '{source_id}'; known: {', '.join(sorted(catalog))}")
-    return catalog[source_id]
-
-
 def attributions(source_ids: list[str], folder: Path | None = None) -> list[Attribution]:
     """Attributions of the given sources, for the site's footer."""
     catalog = load_catalog(folder)

@@ -16,6 +16,7 @@ import math
 
 import numpy as np
 import xarray as xr
+from pyproj import Transformer
 from rioxarray.merge import merge_arrays
 
 from wetindex.grid import AreaGrid
@@ -78,8 +79,6 @@ def fetch_dem(session: SourceSession, grid: AreaGrid) -> xr.DataArray:
 
 
 def _outside_pieces(grid: AreaGrid, pieces: list[xr.DataArray]) -> np.ndarray:
-    from pyproj import Transformer
-
     lon, lat = Transformer.from_crs(grid.crs, "EPSG:4326", always_xy=True).transform(
         *np.meshgrid(grid.x, grid.y))
     inside = np.zeros(grid.shape, bool)

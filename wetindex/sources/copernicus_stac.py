@@ -28,6 +28,7 @@ import httpx
 import pandas as pd
 from shapely.geometry import shape
 
+from wetindex.sources.cache import request_key
 from wetindex.sources.errors import OfflineMissError, SourceError
 from wetindex.sources.http import describe_request
 from wetindex.sources.observations import rfc3339_interval
@@ -200,8 +201,6 @@ def download_asset(session: SourceSession, href: str, *, product_href: str | Non
     followed without it. The file goes to disk in chunks, never whole into memory;
     429 and 5xx are retried.
     """
-    from wetindex.sources.cache import request_key
-
     url = https_href(session, href, product_href)
     key = request_key("GET", url, {})
     hit = session.cache.lookup_file(key)

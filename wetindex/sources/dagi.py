@@ -20,6 +20,7 @@ asked for (default EPSG:25832), with ``attrs["source"]`` saying which route.
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 
 import geopandas as gpd
@@ -114,8 +115,6 @@ def wfs_query(code: str, type_name: str) -> dict[str, str]:
 
 def read_wfs_answer(content: bytes, *, source: str, request: str) -> gpd.GeoDataFrame:
     """Features of a WFS answer: GML (what the DAGI WFS sends) or GeoJSON."""
-    import tempfile
-
     head = content.lstrip()[:1]
     if head == b"{":
         try:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 import xarray as xr
+from pyproj import Transformer
 
 from wetindex.grid import AreaGrid
 from wetindex.sources.errors import SourceError
@@ -92,8 +93,6 @@ def fetch_terrain(session: SourceSession, grid: AreaGrid, *, coverage: str = "dh
 
 
 def _covering_native_grid(grid: AreaGrid) -> AreaGrid:
-    from pyproj import Transformer
-
     west, south, east, north = Transformer.from_crs(
         grid.crs, NATIVE_CRS, always_xy=True).transform_bounds(*grid.bounds, densify_pts=21)
     size = grid.cell_size if grid.cell_size > 0.3 else 0.4

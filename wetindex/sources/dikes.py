@@ -20,7 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import shapely
+from rasterio.features import rasterize
 from scipy import ndimage
+from scipy.spatial import cKDTree
 
 from wetindex.config import LocalInput
 from wetindex.grid import AreaGrid
@@ -85,9 +88,7 @@ def crest_attribute(columns: list[str], spec: LocalInput, path: Path) -> str:
 
 def read_dikes(path: Path, spec: LocalInput, grid: AreaGrid, z: np.ndarray) -> DikeLayer:
     """Dike lines → crest grid, joined where pieces nearly touch, gaps found."""
-    import geopandas as gpd
-    import shapely
-    from rasterio.features import rasterize
+    import geopandas as gpd  # noqa: PLC0415 - geopandas takes ~1 s to import; only this path needs it
 
     try:
         frame = gpd.read_file(path)
@@ -139,7 +140,6 @@ def _join_and_find_gaps(layer: DikeLayer, z: np.ndarray, cell_size: float) -> No
     labels, n = ndimage.label(dike, structure=np.ones((3, 3)))
     if n < 2:
         return
-    from scipy.spatial import cKDTree
 
     pieces = [np.argwhere(labels == k) for k in range(1, n + 1)]
     trees = [cKDTree(p) for p in pieces]

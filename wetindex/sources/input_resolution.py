@@ -15,12 +15,26 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
+import xarray as xr
+from rasterio.enums import Resampling
 
 from wetindex.grid import AreaGrid
+from wetindex.plausibility import parse_times
 from wetindex.sources.base import InputMissingError
+
+
+def reproject_to_grid(da: xr.DataArray, grid: AreaGrid, name: str, resampling: Any) -> np.ndarray:
+    """A raster (any CRS) resampled onto the area grid; NaN where it has no data."""
+    if da.rio.crs is None:
+        raise InputMissingError(name, "the raster has no CRS; assign one (gdal_edit.py -a_srs)")
+    template = grid.data_array(np.zeros(grid.shape, "float32"), "template")
+    out = da.astype("float32").rio.reproject_match(template, resampling=resampling,
+                                                   nodata=np.nan)
+    return out.values
 
 
 def native_step(index: pd.DatetimeIndex) -> pd.Timedelta:
@@ -78,10 +92,7 @@ def read_groundwater_series(path: Path, grid: AreaGrid, variable: str | None = N
     """A groundwater time series from ``path``, or None for a single GeoTIFF grid."""
     suffix = path.suffix.lower()
     if suffix in (".nc", ".nc4", ".netcdf"):
-        import xarray as xr
-        from rasterio.enums import Resampling
 
-        from wetindex.sources.local import reproject_to_grid
 
         try:
             ds = xr.open_dataset(path, decode_coords="all")
@@ -103,7 +114,6 @@ def read_groundwater_series(path: Path, grid: AreaGrid, variable: str | None = N
         values = np.where(np.isfinite(values), values, fill)
         return GroundwaterSeries(pd.DatetimeIndex(da["time"].values), values, None, grid)
     if suffix == ".csv":
-        from wetindex.plausibility import parse_times
 
         try:
             frame = pd.read_csv(path)

@@ -39,9 +39,10 @@ import pandas as pd
 import xarray as xr
 
 from wetindex.atomicdir import new_file
+from wetindex.climatology import evaporation_climatology
 from wetindex.config import AreaConfig, LocalInput, LocalInputsConfig
 from wetindex.grid import AreaGrid
-from wetindex.sources import forecast_archive
+from wetindex.sources import dmi_climate, dmi_metobs, dmi_oceanobs, forecast_archive, openmeteo
 from wetindex.sources.base import (
     AreaInputs,
     Attribution,
@@ -50,16 +51,19 @@ from wetindex.sources.base import (
     drivers_dataset,
     issue_slots,
 )
+from wetindex.sources.catalog import load_catalog
 from wetindex.sources.errors import SourceError
+from wetindex.sources.harmonise import grid_bbox_lonlat, lonlat_to_grid_xy, reproject_to_grid
+from wetindex.sources.hip_groundwater import open_groundwater_depth
 from wetindex.sources.live_fetch import POLICY, fill_gaps, windowed
 from wetindex.sources.live_forecast import NO_SEA_LEVEL_M, LiveForecasts
 from wetindex.sources.local import (
     LocalInputs,
-    climatological_evaporation,
     file_digest,
     read_series,
     recharge_anomaly,
 )
+from wetindex.sources.registry import make_http, open_session
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +124,6 @@ class LiveInputs(LiveForecasts, AreaInputs):
     # ---- sessions -------------------------------------------------------------------
     def session(self, source_id: str):
         if source_id not in self._sessions:
-            from wetindex.sources.registry import make_http, open_session
 
             if self._http is None:
                 self._http = make_http()
@@ -144,8 +147,6 @@ class LiveInputs(LiveForecasts, AreaInputs):
 
     @cached_property
     def bbox(self) -> tuple[float, float, float, float]:
-        from wetindex.sources.harmonise import grid_bbox_lonlat
-
         return grid_bbox_lonlat(self.grid)
 
     @property
@@ -180,9 +181,9 @@ class LiveInputs(LiveForecasts, AreaInputs):
         source = "dhm_terrain" if self.spec.region == "denmark" else "copernicus_dem"
         try:
             if source == "dhm_terrain":
-                from wetindex.sources.dhm_terrain import fetch_terrain
+                from wetindex.sources.dhm_terrain import fetch_terrain  # noqa: PLC0415 - one of two providers, both bound to one name
             else:
-                from wetindex.sources.copernicus_dem import fetch_dem as fetch_terrain
+                from wetindex.sources.copernicus_dem import fetch_dem as fetch_terrain  # noqa: PLC0415 - one of two providers, both bound to one name
             elevation = fetch_terrain(self.session(source), self.grid)
         except SourceError as err:
             raise InputMissingError("terrain", str(err)) from None
@@ -214,7 +215,6 @@ class LiveInputs(LiveForecasts, AreaInputs):
             return read_series(spec, "rain", self._path(spec))
         if self.spec.region == "global":
             return self._openmeteo_archive("rain")
-        from wetindex.sources import dmi_metobs
 
         session = self.session("dmi_metobs")
 
@@ -239,8 +239,6 @@ class LiveInputs(LiveForecasts, AreaInputs):
                       ) -> pd.Series:
         """Stations weighted by inverse squared distance to the area's centre; at each
         hour only the stations with a value count (the weights renormalised)."""
-        from wetindex.sources.harmonise import lonlat_to_grid_xy
-
         lon = np.array([where[str(c)][0] for c in frame.columns])
         lat = np.array([where[str(c)][1] for c in frame.columns])
         x, y = lonlat_to_grid_xy(lon, lat, self.grid.crs)
@@ -259,7 +257,6 @@ class LiveInputs(LiveForecasts, AreaInputs):
             return read_series(spec, "sea_level", self._path(spec))
         if not self.coastal:
             return pd.Series(NO_SEA_LEVEL_M, index=self._hours(), dtype="float64")
-        from wetindex.sources import dmi_oceanobs
 
         session = self.session("dmi_oceanobs")
 
@@ -283,7 +280,6 @@ class LiveInputs(LiveForecasts, AreaInputs):
                 .interpolate(limit=48).to_numpy()
         if self.spec.region == "global":
             return self._openmeteo_archive("evaporation").reindex(hours).to_numpy()
-        from wetindex.sources import dmi_climate
 
         session = self.session("dmi_climate")
 
@@ -298,22 +294,20 @@ class LiveInputs(LiveForecasts, AreaInputs):
         except SourceError as err:
             self.proxies["evaporation"] = f"climateData unavailable ({err.problem}): " \
                                           "a Danish climatology"
-            return climatological_evaporation(hours)
+            return evaporation_climatology(hours)
         # a day's value applies to each hour of that day; the last published day is held
         # up to the policy's limit (climateData publishes with a delay)
         limit = POLICY["evaporation"]["fill_max_h"]
         hourly = daily.reindex(daily.index.union(hours)).ffill(limit=limit + 24).reindex(hours)
         held = hours[hourly.isna().to_numpy()]
         if len(held):
-            clim = climatological_evaporation(hours)
+            clim = evaporation_climatology(hours)
             self.proxies["evaporation"] = (f"climateData ends before {held[0]}: "
                                            f"{len(held)} h from a Danish climatology")
             hourly = hourly.where(hourly.notna(), pd.Series(clim, index=hours))
         return hourly.to_numpy()
 
     def _openmeteo_archive(self, name: str) -> pd.Series:
-        from wetindex.sources import openmeteo
-
         ds = openmeteo.fetch_hourly(self.session("openmeteo_archive"), "archive",
                                     [self._centre()], start=self.history_start, end=self.now)
         return ds[name].isel(point=0).to_pandas()
@@ -380,8 +374,6 @@ class LiveInputs(LiveForecasts, AreaInputs):
         spec = self._override("groundwater")
         if spec is None or spec.path is None or not spec.path.endswith((".nc", ".nc4")):
             return self.files._base_depth
-        from wetindex.sources.harmonise import reproject_to_grid
-        from wetindex.sources.hip_groundwater import open_groundwater_depth
 
         try:
             da = open_groundwater_depth(self._path(spec), variable=spec.variable)
@@ -418,8 +410,6 @@ class LiveInputs(LiveForecasts, AreaInputs):
         return self.files.outline()
 
     def attributions(self) -> list[Attribution]:
-        from wetindex.sources.catalog import load_catalog
-
         catalog = load_catalog()
         out = [catalog[s].attribution_record() for s in self.used_sources if s in catalog]
         out += [a for a in self.files.attributions() if not a.name.startswith(("rain:",

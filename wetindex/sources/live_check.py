@@ -15,9 +15,12 @@ from typing import Any
 import pandas as pd
 
 from wetindex.config import AreaConfig
+from wetindex.sources.catalog import load_catalog
 from wetindex.sources.errors import SourceError
+from wetindex.sources.live import cache_folder
 from wetindex.sources.live_fetch import POLICY, as_of, model_runs
 from wetindex.sources.observations import rfc3339_interval
+from wetindex.sources.registry import open_session
 
 #: newest value older than this is stale [h]: observations, and model runs
 STALE_OBS_H = 6
@@ -38,10 +41,6 @@ def _latest(session, url: str, params: dict[str, Any], field: str, now: pd.Times
 def check_live(config: AreaConfig, root: Path, area_dir: Path, now: Any = None
                ) -> tuple[list[str], list[str]]:
     """``(problems, notes)`` of a live area (see module docstring)."""
-    from wetindex.sources.catalog import load_catalog
-    from wetindex.sources.live import cache_folder
-    from wetindex.sources.registry import open_session
-
     # WETINDEX_NOW sets the clock of a check (a backtest, a test); default: the wall clock
     now = now or os.environ.get("WETINDEX_NOW") or pd.Timestamp.now(tz="UTC")
     now = pd.Timestamp(now)

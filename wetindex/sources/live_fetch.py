@@ -19,7 +19,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from wetindex.sources.errors import SourceError
@@ -169,9 +168,3 @@ def fill_gaps(series: pd.Series, max_hours: int) -> tuple[pd.Series, int]:
     filled = series.interpolate(limit_area="inside")
     out = series.where(~inner, filled)
     return out, int((inner & out.notna()).sum())
-
-
-def hourly_mean(values: np.ndarray) -> float:
-    """Mean of finite values, NaN when none (never zero for 'no data')."""
-    finite = values[np.isfinite(values)]
-    return float(finite.mean()) if finite.size else float("nan")

@@ -18,11 +18,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import xarray as xr
+from scipy.spatial import cKDTree
 
 from wetindex.sources import forecast_archive
 from wetindex.sources.base import InputMissingError
+from wetindex.sources.dmi_forecast_edr import deaccumulate, edr_dataset, edr_query
 from wetindex.sources.errors import SourceError
-from wetindex.sources.live_fetch import as_of, pick_run
+from wetindex.sources.harmonise import lonlat_to_grid_xy
+from wetindex.sources.http import describe_request
+from wetindex.sources.live_fetch import as_of, model_runs, pick_run
 
 log = logging.getLogger(__name__)
 
@@ -75,10 +79,6 @@ class LiveForecasts:
 
     def _zones(self, rain: pd.DataFrame) -> dict[str, np.ndarray]:
         """Each cell's nearest HARMONIE point (its driver zone) and the zones' rain."""
-        from scipy.spatial import cKDTree
-
-        from wetindex.sources.harmonise import lonlat_to_grid_xy
-
         lon = np.array([c[0] for c in rain.columns])
         lat = np.array([c[1] for c in rain.columns])
         px, py = lonlat_to_grid_xy(lon, lat, self.grid.crs)
@@ -111,7 +111,7 @@ class LiveForecasts:
                 self.proxies["fallback:rain_forecast"] = (
                     f"HARMONIE unavailable ({err.problem}); Open-Meteo forecast instead")
         try:
-            from wetindex.sources import openmeteo
+            from wetindex.sources import openmeteo  # noqa: PLC0415 - optional: the ImportError is handled here
 
             session = self.session("openmeteo_forecast")
             with as_of(session, issue):
@@ -125,9 +125,6 @@ class LiveForecasts:
         return series.to_numpy(), "open-meteo forecast as of " + issue.isoformat()
 
     def _edr_run(self, collection: str, issue: pd.Timestamp) -> tuple[Any, str, pd.Timestamp]:
-        from wetindex.sources.http import describe_request
-        from wetindex.sources.live_fetch import model_runs
-
         session = self.session("dmi_forecast_edr")
         url = session.entry.url(f"collections/{collection}/instances")
         with as_of(session, issue):
@@ -139,9 +136,6 @@ class LiveForecasts:
 
     def _harmonie(self, issue: pd.Timestamp, valid: pd.DatetimeIndex
                   ) -> tuple[pd.DataFrame, str]:
-        from wetindex.sources.dmi_forecast_edr import deaccumulate, edr_dataset, edr_query
-        from wetindex.sources.http import describe_request
-
         collection = self.spec.harmonie_collection
         session, run_id, run_time = self._edr_run(collection, issue)
         _, params = edr_query(["total-precipitation"], bbox=self._padded(HARMONIE_PAD_DEG))
@@ -167,8 +161,6 @@ class LiveForecasts:
         if self.spec.sea_point is None:
             raise InputMissingError("sea_level_forecast", "live.sea_point is not set; give "
                                     "the [lon, lat] of a sea point of the DKSS domain")
-        from wetindex.sources.dmi_forecast_edr import edr_dataset, edr_query
-        from wetindex.sources.http import describe_request
 
         collection = self.spec.dkss_collection
         try:

@@ -14,9 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from shapely.geometry import Point
 
 from wetindex.grid import AreaGrid
+from wetindex.sources.dmi_metobs import fetch_stations
 from wetindex.sources.errors import SourceError
+from wetindex.sources.harmonise import grid_bbox_lonlat, lonlat_to_grid_xy
+from wetindex.sources.registry import open_session
 
 #: rain stations averaged (the nearest ones)
 RAIN_STATIONS = 3
@@ -33,18 +37,11 @@ class Discovery:
 
 
 def _stations(source: str, cache_dir: Path, bbox: tuple[float, ...]):
-    from wetindex.sources.dmi_metobs import fetch_stations
-    from wetindex.sources.registry import open_session
-
     return fetch_stations(open_session(source, cache_dir), bbox)
 
 
 def discover(grid: AreaGrid, boundary: Any, cache_dir: Path) -> Discovery:
     """Rain stations and tide gauges for the area (see module docstring)."""
-    from shapely.geometry import Point
-
-    from wetindex.sources.harmonise import grid_bbox_lonlat, lonlat_to_grid_xy
-
     out = Discovery()
     w, s, e, n = grid_bbox_lonlat(grid, 0.3)
     try:

@@ -31,6 +31,7 @@ no evaporation → a Danish climatology; no groundwater → a constant depth.
 from __future__ import annotations
 
 import hashlib
+import logging
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -38,10 +39,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import xarray as xr
+from rasterio.enums import Resampling
+from rasterio.features import geometry_mask
 from scipy.signal import lfilter
 
+from wetindex.climatology import evaporation_climatology
 from wetindex.config import AreaConfig, LocalInput
 from wetindex.grid import AreaGrid
+from wetindex.model.labels import water_polygon_maps
+from wetindex.places import default_places, read_places
 from wetindex.plausibility import (
     check_duplicates,
     check_grid_size,
@@ -58,6 +64,17 @@ from wetindex.sources.base import (
     drivers_dataset,
     issue_slots,
 )
+from wetindex.sources.dikes import DikeLayer, read_dikes
+from wetindex.sources.forecast_file import read_forecast_file, with_archived
+from wetindex.sources.input_resolution import (
+    read_groundwater_series,
+    reproject_to_grid,
+    spread_to_hours,
+)
+from wetindex.sources.label_encoding import decode_labels, to_label_codes
+from wetindex.sources.local_boundary import read_boundary
+from wetindex.sources.sea_mask import derived_sea, polygon_sea
+from wetindex.sources.water_layers import read_layer
 
 #: Depth to the water table [m] used when no groundwater input is given.
 DEFAULT_GROUNDWATER_DEPTH_M = 2.0
@@ -77,12 +94,6 @@ def file_digest(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()[:16]
-
-
-def climatological_evaporation(time: pd.DatetimeIndex) -> np.ndarray:
-    """Reference evaporation [mm/d] of a Danish year: ~0.2 in January, ~3.4 in July."""
-    doy = time.dayofyear.values
-    return (1.8 - 1.6 * np.cos(2 * np.pi * (doy - 15) / 365.25)).astype("float32")
 
 
 def recharge_anomaly(rain_mm_h: np.ndarray, evaporation_mm_d: np.ndarray) -> np.ndarray:
@@ -139,23 +150,12 @@ def read_series(spec: LocalInput, name: str, path: Path) -> pd.Series:
     if series.dropna().empty:
         raise InputMissingError(name, f"{path}: no values")
     if name == "evaporation":  # a daily value holds for its day (input_resolution)
-        from wetindex.sources.input_resolution import spread_to_hours
 
         series = spread_to_hours(series)
     hourly = series.resample("1h")
     hourly = hourly.sum(min_count=1) if name == "rain" else hourly.mean()
     check_series(hourly, name, path, units)
     return hourly.astype("float32")
-
-
-def reproject_to_grid(da: xr.DataArray, grid: AreaGrid, name: str, resampling: Any) -> np.ndarray:
-    """A raster (any CRS) resampled onto the area grid; NaN where it has no data."""
-    if da.rio.crs is None:
-        raise InputMissingError(name, "the raster has no CRS; assign one (gdal_edit.py -a_srs)")
-    template = grid.data_array(np.zeros(grid.shape, "float32"), "template")
-    out = da.astype("float32").rio.reproject_match(template, resampling=resampling,
-                                                   nodata=np.nan)
-    return out.values
 
 
 class LocalInputs(AreaInputs):
@@ -225,20 +225,14 @@ class LocalInputs(AreaInputs):
     # ---- static ---------------------------------------------------------------------
     @cached_property
     def _boundary(self):
-        from wetindex.sources.local_boundary import read_boundary
-
         return read_boundary(self.path("boundary"), self.grid.crs).geometry
 
     @cached_property
     def _inside(self) -> np.ndarray:
-        from rasterio.features import geometry_mask
-
         return geometry_mask([self._boundary], out_shape=self.grid.shape,
                              transform=self.grid.transform, invert=True)
 
     def static_inputs(self) -> xr.Dataset:
-        from rasterio.enums import Resampling
-
         path = self.path("terrain")
         try:
             raw = xr.open_dataarray(path, engine="rasterio", mask_and_scale=True).squeeze(
@@ -270,8 +264,6 @@ class LocalInputs(AreaInputs):
 
     def _sea(self, z: np.ndarray, footprint: np.ndarray, dikes: np.ndarray) -> np.ndarray:
         """The sea from the data, whatever the boundary includes (:mod:`.sea_mask`)."""
-        from wetindex.sources.sea_mask import derived_sea, polygon_sea
-
         if self.spec.sea is not None:
             self.sea_how = f"from {Path(self.spec.sea.path).name}"
             return polygon_sea(self.path("sea"), self.grid) & ~dikes
@@ -282,13 +274,10 @@ class LocalInputs(AreaInputs):
     def _water_layer(self, kind: str) -> np.ndarray:
         if getattr(self.spec, kind) is None:
             return np.zeros(self.grid.shape, bool)
-        from wetindex.sources.water_layers import read_layer
 
         return read_layer(kind, self.path(kind), self.grid)
 
     def _dike_crest(self, z: np.ndarray) -> np.ndarray:
-        from wetindex.sources.dikes import DikeLayer, read_dikes
-
         if self.spec.dikes is None:
             self.dike_layer = DikeLayer(np.full(self.grid.shape, np.nan, "float32"))
         else:
@@ -311,7 +300,7 @@ class LocalInputs(AreaInputs):
         frame = pd.DataFrame({"rain": rain.reindex(hours), "sea_level": sea.reindex(hours)})
         frame["evaporation"] = (evap.reindex(hours).interpolate(limit=48).values
                                 if self.spec.evaporation is not None
-                                else climatological_evaporation(hours))
+                                else evaporation_climatology(hours))
         frame["groundwater_anomaly"] = recharge_anomaly(frame["rain"].values,
                                                         frame["evaporation"].values)
         return frame.astype("float32")
@@ -356,7 +345,6 @@ class LocalInputs(AreaInputs):
                     "valid_time": (("issue_time", "lead"), valid)})
         ds.attrs["forecast_kind"] = "persistence"
         if self.spec.forecast is not None:  # archived forecasts replace persistence
-            from wetindex.sources.forecast_file import read_forecast_file, with_archived
 
             ds = with_archived(ds, read_forecast_file(self.path("forecast")))
         return ds
@@ -368,7 +356,6 @@ class LocalInputs(AreaInputs):
         if spec is None or spec.value is not None:
             value = DEFAULT_GROUNDWATER_DEPTH_M if spec is None else spec.value
             return np.full(self.grid.shape, value, "float32")
-        from rasterio.enums import Resampling
 
         path = self.path("groundwater")
         series = self._groundwater_series
@@ -392,7 +379,6 @@ class LocalInputs(AreaInputs):
         spec = self.spec.groundwater
         if spec is None or spec.path is None:
             return None
-        from wetindex.sources.input_resolution import read_groundwater_series
 
         return read_groundwater_series(self.path("groundwater"), self.grid, spec.variable)
 
@@ -434,8 +420,6 @@ class LocalInputs(AreaInputs):
         return times[order], maps
 
     def _raster_labels(self, path: Path) -> tuple[pd.DatetimeIndex, np.ndarray]:
-        from rasterio.enums import Resampling
-
         ds = xr.open_dataset(path, decode_coords="all")
         var = self.spec.labels.variable or next(
             (v for v in ds.data_vars if "time" in ds[v].dims), next(iter(ds.data_vars)))
@@ -444,7 +428,6 @@ class LocalInputs(AreaInputs):
             raise InputMissingError("labels", f"{path}: {var!r} has no 'time' dimension")
         if da.rio.crs is None:
             da = da.rio.write_crs(self.grid.crs)  # documented: the area CRS when unset
-        from wetindex.sources.label_encoding import decode_labels, to_label_codes
 
         # the declared codes are checked and decoded on the file's own values (255 stays
         # 255 until it is matched), then moved onto the grid
@@ -458,9 +441,8 @@ class LocalInputs(AreaInputs):
         return times, np.stack(maps)
 
     def _vector_labels(self, path: Path) -> tuple[pd.DatetimeIndex, np.ndarray]:
-        import geopandas as gpd
+        import geopandas as gpd  # noqa: PLC0415 - geopandas takes ~1 s to import; only this path needs it
 
-        from wetindex.model.labels import water_polygon_maps
 
         frame = gpd.read_file(path)
         if "time" not in frame.columns or frame.crs is None:
@@ -471,7 +453,6 @@ class LocalInputs(AreaInputs):
         # outside the polygons is dry only inside an observed footprint (water = 0);
         # the 'water' attribute's codes are the declared ones (label_encoding)
         if "water" in frame:
-            from wetindex.sources.label_encoding import decode_labels
 
             decoded = decode_labels(pd.to_numeric(frame["water"], errors="coerce")
                                     .fillna(1).values, self.spec.labels, path)
@@ -497,7 +478,6 @@ class LocalInputs(AreaInputs):
         try:  # the map's water layer is optional: broken labels block training only
             label_times, maps = self._labels
         except Exception as err:  # any unreadable file: no water layer, logged
-            import logging
 
             logging.getLogger(__name__).warning("labels not shown on the map: %s", err)
             return None
@@ -512,8 +492,6 @@ class LocalInputs(AreaInputs):
 
     # ---- description ----------------------------------------------------------------
     def places(self) -> list[Place]:
-        from wetindex.places import default_places, read_places
-
         spec = self.spec.places
         if spec is None:  # never the whole municipality as one place
             return default_places(self._boundary)

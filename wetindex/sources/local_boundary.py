@@ -60,7 +60,7 @@ def read_boundary(path: Path, crs: str = "EPSG:25832", code: str | None = None) 
         Municipality code to select, matched against :data:`CODE_FIELDS` (``"810"`` and
         ``"0810"`` are the same code).
     """
-    import geopandas as gpd
+    import geopandas as gpd  # noqa: PLC0415 - geopandas takes ~1 s to import; only this path needs it
 
     path = Path(path)
     if not path.exists():

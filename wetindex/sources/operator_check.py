@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from wetindex.features.terrain import dike_protection
+from wetindex.sources.sea_mask import sea_summary
+from wetindex.sources.water_layers import water_summary
+
 #: a note starting with this is shown by ``check`` as a warning (not blocking)
 WARNING = "WARNING: "
 
@@ -24,10 +28,6 @@ def static_report(inputs, static=None) -> tuple[list[str], list[str]]:
     static : xr.Dataset, optional
         ``inputs.static_inputs()`` when already read.
     """
-    from wetindex.features.terrain import dike_protection
-    from wetindex.sources.sea_mask import sea_summary
-    from wetindex.sources.water_layers import water_summary
-
     static = inputs.static_inputs() if static is None else static
     g = inputs.grid
     sea = np.asarray(static["sea"].values, bool)

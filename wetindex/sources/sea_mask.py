@@ -19,6 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from rasterio.features import rasterize
 from scipy import ndimage
 
 from wetindex.grid import AreaGrid
@@ -65,8 +66,7 @@ def derived_sea(z: np.ndarray, footprint: np.ndarray, sea_below_m: float,
 
 def polygon_sea(path: Path, grid: AreaGrid) -> np.ndarray:
     """Cells covered by the polygons of a sea/coastline file (any CRS)."""
-    import geopandas as gpd
-    from rasterio.features import rasterize
+    import geopandas as gpd  # noqa: PLC0415 - geopandas takes ~1 s to import; only this path needs it
 
     try:
         frame = gpd.read_file(path)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,8 +121,6 @@ class SourceSession:
 
         ``check_head(first_bytes, request)`` rejects an unusable file before it is kept.
         """
-        import tempfile
-
         params = {k: v for k, v in (params or {}).items() if v is not None}
         shown = describe_request("GET", url, params)
         key = request_key("GET", url, params)

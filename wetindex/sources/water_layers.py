@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from rasterio.features import rasterize
 
 from wetindex.grid import AreaGrid
 from wetindex.sources.base import InputMissingError
@@ -29,8 +30,7 @@ def read_layer(kind: str, path: Path, grid: AreaGrid) -> np.ndarray:
     not permanent water); lines cover every cell they touch (a 2 m stream in a 10 m
     cell is still a stream).
     """
-    import geopandas as gpd
-    from rasterio.features import rasterize
+    import geopandas as gpd  # noqa: PLC0415 - geopandas takes ~1 s to import; only this path needs it
 
     try:
         frame = gpd.read_file(path)

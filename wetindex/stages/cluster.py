@@ -27,7 +27,7 @@ def dask_client(ctx: AreaContext) -> Iterator[Any]:
     if not address:
         yield None
         return
-    from dask.distributed import Client  # optional: only with a scheduler
+    from dask.distributed import Client  # optional: only with a scheduler  # noqa: PLC0415 - dask.distributed, only with a configured scheduler
 
     with Client(address, timeout="30s") as client:
         yield client

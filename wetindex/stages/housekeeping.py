@@ -13,8 +13,11 @@ from wetindex.stages.context import AreaContext
 
 
 def housekeeping(ctx: AreaContext, now: datetime | None = None) -> dict[str, Any]:
-    """Delete forecasts older than the retention period (never the latest) and cached
-    downloads unused for ``cache_max_age_days``; retry pending alert deliveries."""
+    """Delete forecast folders older than ``schedule.retention_days`` (never the latest)
+    and cached downloads unused for ``schedule.cache_max_age_days``; then, when the area
+    has an alerts database, retry pending deliveries and delete sign-ups left
+    unconfirmed for 72 h and messages past ``alerts.retention_days``
+    (:func:`wetindex.alerts.area.alerts_housekeeping`; ``alerts`` is None without one)."""
     now = now or datetime.now(UTC)
     sched = ctx.config.schedule
     area = ctx.area_dir

@@ -17,7 +17,7 @@ HERE = Path(__file__).resolve().parent
 
 def alembic_config(engine: Engine):
     """An Alembic ``Config`` for this package's scripts, bound to ``engine``."""
-    from alembic.config import Config
+    from alembic.config import Config  # noqa: PLC0415 - alembic loads only when a database is migrated
 
     config = Config()
     config.set_main_option("script_location", str(HERE))
@@ -29,7 +29,7 @@ def alembic_config(engine: Engine):
 
 def upgrade_database(engine: Engine, revision: str = "head") -> None:
     """Bring the database to ``revision`` (default: the newest) in one transaction."""
-    from alembic import command
+    from alembic import command  # noqa: PLC0415 - alembic loads only when a database is migrated
 
     config = alembic_config(engine)
     with engine.begin() as connection:
@@ -39,7 +39,7 @@ def upgrade_database(engine: Engine, revision: str = "head") -> None:
 
 def current_revision(engine: Engine) -> str | None:
     """The revision the database is at (None before the first migration)."""
-    from alembic.runtime.migration import MigrationContext
+    from alembic.runtime.migration import MigrationContext  # noqa: PLC0415 - alembic loads only when a database is migrated
 
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
