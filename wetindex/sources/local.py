@@ -491,6 +491,14 @@ class LocalInputs(AreaInputs):
             out[i] = maps[pos[i]][cells]
         return out
 
+    def label_times(self, start: np.datetime64, end: np.datetime64) -> pd.DatetimeIndex:
+        """The hours of the label file's maps in ``[start, end]`` (each map's time rounded
+        to the hour, which :meth:`labels` matches within ``label_tolerance_h``)."""
+        if self.spec.labels is None:
+            return pd.DatetimeIndex([])
+        hours = self._labels[0].round("h").unique()
+        return hours[(hours >= pd.Timestamp(start)) & (hours <= pd.Timestamp(end))]
+
     def observed_water(self, time: np.datetime64) -> xr.DataArray | None:
         if self.spec.labels is None:
             return None
