@@ -34,6 +34,7 @@ import pandas as pd
 import xarray as xr
 
 from wetindex import jsonutil
+from wetindex.absent_inputs import is_absent
 from wetindex.config import AreaConfig
 from wetindex.features.stack import FEATURE_GROUPS, FEATURES
 from wetindex.features.terrain import static_features
@@ -354,6 +355,8 @@ def input_health(
     except InputMissingError as err:
         return [InputHealth("observations", "missing", err.last_time, str(err))]
     for name in ("rain", "evaporation", "sea_level", "groundwater_anomaly"):
+        if is_absent(inputs, name):  # not an input of this area (sea only), not "missing"
+            continue
         series = obs[name].dropna("time")
         if series.sizes["time"] == 0:
             out.append(InputHealth(name, "missing", None, "no values in the last 72 h"))
