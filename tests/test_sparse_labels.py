@@ -30,7 +30,12 @@ from wetindex.cli import app
 from wetindex.commands.area import load_area
 from wetindex.freshness import family_ends
 from wetindex.model.evaluate import evaluate, lead_bins
-from wetindex.model.label_times import bin_cases, sample_by_month, verification_issues
+from wetindex.model.label_times import (
+    bin_cases,
+    case_lines,
+    sample_by_month,
+    verification_issues,
+)
 from wetindex.normal import seasonal_normal
 from wetindex.sources.local import LocalInputs
 
@@ -135,6 +140,8 @@ def test_verification_on_passes_has_every_bin_with_cases(project, wet, monkeypat
         assert case["valid_times"] >= 3 and case["cells"] > 0 and case["cases"] > 0
         assert case["wet"] > 0 and case["reason"] is None
     assert sum(c["cases"] for c in ev["cases"]) == ev["n_rows"]
+    table = "\n".join(case_lines(ev))
+    assert "| 42-48 | " in table and "not scored" not in table
     for method, scores in ev["scores"].items():
         for ref in ev["references"]:
             assert not np.isnan(scores[f"bss_{ref}"]).any(), (method, ref)
@@ -170,3 +177,13 @@ def test_a_sea_only_area_checks_and_forecasts_the_surge(project, monkeypatch):
     assert "rain" not in [i["name"] for i in status["inputs"]]
     card = (project / "models" / "hav" / "physical" / "model_card.md")
     assert "Rain: rain is not an input of this area" in card.read_text()
+
+
+def test_the_history_rule_is_said_as_a_rule(wet):
+    from wetindex.model.label_times import check_labelled_history
+
+    check_labelled_history(wet, (pd.Timestamp("2025-01-02"), pd.Timestamp("2025-02-20")))
+    with pytest.raises(ValueError, match=r"rule: training needs at least 30 days of labelled "
+                                         r"history before the hold-out .*the labels cover "
+                                         r"2025-02-0\d 05:00 – "):
+        check_labelled_history(wet, (pd.Timestamp("2025-02-01"), pd.Timestamp("2025-02-20")))

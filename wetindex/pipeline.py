@@ -43,6 +43,7 @@ from wetindex.grid import AreaGrid
 from wetindex.model.artifacts import LoadedModel, load_model, save_model
 from wetindex.model.calibration import apply_calibration
 from wetindex.model.evaluate import evaluate
+from wetindex.model.label_times import case_lines
 from wetindex.model.predict import ForecastInputs, gather_inputs, predict_probability
 from wetindex.model.report import site_scorecard
 from wetindex.model.screen import screened_cells
@@ -280,6 +281,7 @@ def model_card(ctx: AreaContext, meta: dict[str, Any]) -> str:
                          + " | ".join(f"{v:.3f}" for v in
                                       ev["scores"]["model_observed_drivers"]["bss_never_wet"])
                          + " |")
+    lines += case_lines(ev)  # cases per lead bin; bins without any, and why
     m = ev["scores"]["model"]
     if "came_true_red" in m:
         lines += ["", "## How often each level came true (cell-hours, all leads)", ""]

@@ -48,7 +48,9 @@ def persisted_forecast(observed: xr.Dataset, issue_times: np.ndarray,
     issue_times = np.asarray(issue_times, "datetime64[ns]")
     at = observed.sel(time=issue_times, method="ffill")
     shape = (len(issue_times), max_lead_h)
-    data = {"rain": (("issue_time", "lead"), np.zeros(shape, "float32"))}
+    # no rain after the issue time; no rain at all where rain is not an input (NaN, unknown)
+    no_rain = np.float32(np.nan if bool(np.isnan(observed["rain"].values).all()) else 0.0)
+    data = {"rain": (("issue_time", "lead"), np.full(shape, no_rain, "float32"))}
     for name in ("sea_level", "groundwater_anomaly"):
         values = np.asarray(at[name].values, "float32")[:, None]
         data[name] = (("issue_time", "lead"), np.broadcast_to(values, shape).copy())

@@ -120,3 +120,43 @@ def bin_cases(lead: np.ndarray, valid: np.ndarray, cell: np.ndarray, y: np.ndarr
                              "'never wet' is undefined (its Brier score is 0)")
         out.append(row)
     return out
+
+
+#: Training needs labels over at least this many days before the hold-out.
+MIN_LABELLED_DAYS = 30
+
+
+def check_labelled_history(inputs: Any, train: tuple[pd.Timestamp, pd.Timestamp]) -> None:
+    """Raise one error stating the rule when the labels before the hold-out span too little.
+
+    ``train`` is the span of issue times training may use (training and validation).
+    """
+    hours = label_hours(inputs, train[0], pd.Timestamp(train[1]) + pd.Timedelta(hours=48))
+    span = (hours[-1] - hours[0]) if len(hours) else pd.Timedelta(0)
+    if span < pd.Timedelta(days=MIN_LABELLED_DAYS):
+        cover = (f"the labels cover {hours[0]:%Y-%m-%d %H:%M} – {hours[-1]:%Y-%m-%d %H:%M} UTC "
+                 f"({len(hours)} labelled hours, {span / pd.Timedelta(days=1):.1f} days)"
+                 if len(hours) else "there is no label in it")
+        raise ValueError(
+            f"rule: training needs at least {MIN_LABELLED_DAYS} days of labelled history before "
+            f"the hold-out (issue times {pd.Timestamp(train[0]):%Y-%m-%d} – "
+            f"{pd.Timestamp(train[1]):%Y-%m-%d}); {cover}. Add labels (inputs.labels) "
+            "or shorten training.holdout_days")
+
+
+def case_lines(ev: dict[str, Any]) -> list[str]:
+    """Markdown: the cases behind each lead bin's scores, and each bin left out and why.
+
+    Empty for an evaluation made before case counts were kept (no ``cases`` key).
+    """
+    if "cases" not in ev:
+        return []
+    lines = ["", "## Cases per lead bin (labelled valid times × cells)", "",
+             f"Verified at {ev.get('verified_at', 'the labelled valid times')}.", "",
+             "| lead bin | valid times | cells | cases | wet | note |",
+             "|---|---|---|---|---|---|"]
+    lines += [f"| {c['bin']} | {c['valid_times']} | {c['cells']} | {c['cases']} | {c['wet']} "
+              f"| {c['reason'] or ''} |" for c in ev["cases"]]
+    lines += [f"| {b['bin']} | 0 | 0 | 0 | 0 | not scored: {b['reason']} |"
+              for b in ev.get("bins_without_cases", [])]
+    return lines
