@@ -29,7 +29,7 @@ from wetindex import pipeline
 from wetindex.cli import app
 from wetindex.commands.area import load_area
 from wetindex.freshness import family_ends
-from wetindex.model.evaluate import evaluate, lead_bins
+from wetindex.model.evaluate import evaluate, label_climatology, lead_bins
 from wetindex.model.label_times import (
     bin_cases,
     case_lines,
@@ -43,6 +43,8 @@ DAYS = 70
 NOW = "2025-03-11T23:30Z"  # the wet-ground world's inputs end 2025-03-11 23:00
 TRAIN = (pd.Timestamp("2025-02-08T00:00"), pd.Timestamp("2025-02-24T00:00"))
 HOLDOUT = (pd.Timestamp("2025-03-01T00:00"), pd.Timestamp("2025-03-08T21:00"))
+#: a short training period for the verification test: the issue-time reference trains on it
+EV_TRAIN = (pd.Timestamp("2025-02-17T00:00"), pd.Timestamp("2025-02-24T00:00"))
 
 
 def _init(root: Path, name: str, files: dict[str, Path]) -> None:
@@ -130,8 +132,8 @@ def test_verification_on_passes_has_every_bin_with_cases(project, wet, monkeypat
     ctx = pipeline.AreaContext(load_area(project, "vaad"), project)
     static = pipeline.build_static(ctx, wet)
     model = synthetic_model(HOLDOUT[0])
-    ev = evaluate(model.booster, wet, static, holdout=HOLDOUT, train=TRAIN,
-                  screen=model.metadata["screen"], thresholds=[0.2, 0.4, 0.7], n_cells=500,
+    ev = evaluate(model.booster, wet, static, holdout=HOLDOUT, train=EV_TRAIN,
+                  screen=model.metadata["screen"], thresholds=[0.2, 0.4, 0.7], n_cells=400,
                   issue_step_h=24, with_events=False)
     assert ev["lead_bins"] == [f"{lo}-{hi}" for lo, hi in lead_bins(48)]
     assert ev["bins_without_cases"] == []
@@ -145,9 +147,13 @@ def test_verification_on_passes_has_every_bin_with_cases(project, wet, monkeypat
     for method, scores in ev["scores"].items():
         for ref in ev["references"]:
             assert not np.isnan(scores[f"bss_{ref}"]).any(), (method, ref)
-    # the same-month climatology saw the meadow: it is not "never wet" in disguise
+    # the same-month climatology saw the meadow (wet on 5 of the 6 passes of EV_TRAIN):
+    # it is not "never wet" in disguise
     clim, never = ev["scores"]["climatology_month"]["brier"], ev["scores"]["never_wet"]["brier"]
-    assert all(c < n for c, n in zip(clim, never, strict=True))
+    assert all(c != n for c, n in zip(clim, never, strict=True))
+    meadow = np.flatnonzero(ow.meadow_mask().ravel())
+    all_seasons, by_month = label_climatology(wet, meadow, EV_TRAIN)
+    assert np.allclose(by_month[2], 5 / 6) and np.allclose(all_seasons, 5 / 6)
 
 
 def test_a_sea_only_area_checks_and_forecasts_the_surge(project, monkeypatch):
