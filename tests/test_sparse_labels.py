@@ -193,3 +193,20 @@ def test_the_history_rule_is_said_as_a_rule(wet):
                                          r"history before the hold-out .*the labels cover "
                                          r"2025-02-0\d 05:00 – "):
         check_labelled_history(wet, (pd.Timestamp("2025-02-01"), pd.Timestamp("2025-02-20")))
+
+
+def test_a_label_store_adds_its_scenes_hours_to_the_files(wet):
+    from wetindex.model.label_store import LabelledInputs, LabelStore
+    from wetindex.model.labels import LabelMap
+
+    scene = pd.Timestamp("2025-02-10T10:20")  # a Sentinel-1 pass, between the file's passes
+    store = LabelStore(wet.grid).add(LabelMap(np.zeros(wet.grid.shape, "int8"), scene, scene,
+                                              "sentinel1", 0.9, "S1A_test"))
+    both = LabelledInputs(wet, store)
+    hours = both.label_times(np.datetime64("2025-02-09T00:00"), np.datetime64("2025-02-12T00:00"))
+    own = wet.label_times(np.datetime64("2025-02-09T00:00"), np.datetime64("2025-02-12T00:00"))
+    # the scene labels 10:00 and 11:00 (its 1 h tolerance), the file its passes at 05 and 17
+    assert set(hours) == set(own) | {pd.Timestamp("2025-02-10T10:00"),
+                                     pd.Timestamp("2025-02-10T11:00")}
+    clear = 30 * wet.grid.nx + np.arange(40, 45)  # below the cloud band of the morning passes
+    assert (both.labels(hours.values, clear) >= 0).all()  # every hour it names is known
