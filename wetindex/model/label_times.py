@@ -31,14 +31,21 @@ def label_hours(inputs: Any, start: Any, end: Any) -> pd.DatetimeIndex:
     return pd.DatetimeIndex(hours).unique().sort_values()
 
 
+#: More labelled hours than this per day on average are a dense record (the demo's truth),
+#: sampled once a day; satellite passes are one to a few a day.
+DENSE_PER_DAY = 4
+
+
 def sample_by_month(hours: pd.DatetimeIndex, per_month: int, *,
                     hour: int = 12) -> dict[int, pd.DatetimeIndex]:
     """At most ``per_month`` of ``hours`` for each calendar month (1–12), spread evenly.
 
-    A month with more labelled hours than ``per_month`` keeps one per day first (the
-    hour nearest ``hour`` UTC: with labels at every hour that is the same daily sample
-    at ``hour`` as before), then at most ``per_month`` of those days, evenly spaced.
-    A month with fewer keeps all of them (every pass of a sparse satellite record).
+    A month with more labelled hours than ``per_month``, or more than
+    :data:`DENSE_PER_DAY` a day, keeps one per day first (``hour`` UTC where labels
+    exist at that hour on nearly every day — with labels at every hour that is the same
+    daily sample at ``hour`` as before —, else the hour nearest it), then at most
+    ``per_month`` of those days, evenly spaced. A month with fewer keeps all of them
+    (every pass of a sparse satellite record).
     """
     out: dict[int, pd.DatetimeIndex] = {}
     hours = pd.DatetimeIndex(hours).sort_values()
@@ -46,11 +53,16 @@ def sample_by_month(hours: pd.DatetimeIndex, per_month: int, *,
         these = hours[hours.month == month]
         if len(these) == 0:
             continue
-        if len(these) > per_month:
-            frame = pd.DataFrame({"t": these, "day": these.normalize(),
-                                  "off": np.abs(these.hour - hour)})
-            these = pd.DatetimeIndex(frame.sort_values(["day", "off", "t"])
-                                     .drop_duplicates("day")["t"]).sort_values()
+        days = these.normalize().unique()
+        if len(these) > per_month or len(these) > DENSE_PER_DAY * len(days):
+            at_hour = these[these.hour == hour]
+            if len(at_hour) >= 0.9 * len(days):  # labels at every hour: the day's `hour`
+                these = at_hour
+            else:
+                frame = pd.DataFrame({"t": these, "day": these.normalize(),
+                                      "off": np.abs(these.hour - hour)})
+                these = pd.DatetimeIndex(frame.sort_values(["day", "off", "t"])
+                                         .drop_duplicates("day")["t"]).sort_values()
         if len(these) > per_month:
             these = these[np.linspace(0, len(these) - 1, per_month).round().astype(int)]
         out[month] = these
