@@ -247,7 +247,8 @@ class LocalInputsConfig(_Strict):
     """Local files per input family (``source: local``); see ``wetindex.sources.local``."""
 
     terrain: LocalInput
-    rain: LocalInput
+    #: none: rain is not an input of this area (sea warnings only; wetindex.absent_inputs)
+    rain: LocalInput | None = None
     sea_level: LocalInput
     boundary: LocalInput
     evaporation: LocalInput | None = None

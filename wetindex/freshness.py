@@ -13,6 +13,9 @@ Instead, per driver family (``rain``, ``sea_level``, ``evaporation``):
 - later than that: the run is **refused** (:class:`StaleInputsError`), and the site
   and feed are republished as "not updated since …" (see :mod:`wetindex.stages.run`).
 
+A family the area does not have (rain in a sea-only area, :mod:`wetindex.absent_inputs`)
+is not waited for and not reported.
+
 ``now`` is injected everywhere (tests, replays); :func:`utc_now` reads
 ``WETINDEX_NOW`` (ISO time) when set, else the clock.
 """
@@ -27,6 +30,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from wetindex.climatology import evaporation_climatology
+from wetindex.absent_inputs import is_absent
 from wetindex.sources.base import InputMissingError
 from wetindex.sources.local import read_series
 from wetindex.warnings import InputHealth
@@ -124,7 +128,7 @@ def family_ends(inputs) -> dict[str, pd.Timestamp | None]:
         obs = inputs.observed(inputs.issue_times()[0].to_datetime64(), end.to_datetime64())
     out: dict[str, pd.Timestamp | None] = {}
     for name in FAMILIES:
-        if name not in obs:
+        if name not in obs or is_absent(inputs, name):  # absent: no feed to wait for
             continue
         series = obs[name].dropna("time")
         out[name] = pd.Timestamp(series["time"].values[-1]) if series.sizes["time"] else None

@@ -9,10 +9,11 @@ three fields of the forecast dataset (all on ``(lead, y, x)``, 0–1):
 ``normal_water``
     The part of the forecast water that is *normal*: ``probability - excess_probability``,
     where the cell's baseline is the largest of its **seasonal normal** (the share of
-    days of the same calendar month on which it was wet in the training history,
-    kept with the model as ``normal_water.nc``) and **what already stands** at the
-    issue time: 1 where the latest satellite map of at most :data:`STANDING_MAX_AGE_H`
-    hours before the issue saw water, and the model's own probability at the first
+    the labels of the same calendar month in the training history, taken at the hours
+    where labels exist, in which it was wet; kept with the model as ``normal_water.nc``)
+    and **what already stands** at the issue time: 1 where the latest satellite map of
+    at most :data:`STANDING_MAX_AGE_H` hours before the issue saw water, and the model's
+    own probability at the first
     lead hour (its estimate of the water standing now: satellites pass every few days
     and clouds hide the ground, so a hollow flooded since yesterday would otherwise
     count as new water for 48 hours). Water that rises further later is still excess.
@@ -47,6 +48,7 @@ import pandas as pd
 import xarray as xr
 
 from wetindex.model.predict import levels
+from wetindex.model.label_times import label_hours, sample_by_month
 from wetindex.sources.base import AreaInputs
 
 log = logging.getLogger(__name__)
@@ -65,7 +67,7 @@ DIKE_EXPOSURE = 0.9
 STANDING_MAX_AGE_H = 72
 #: File of the seasonal normal in a model's folder.
 NORMAL_FILE = "normal_water.nc"
-#: At most this many label days per calendar month go into the normal.
+#: At most this many labelled hours per calendar month go into the normal.
 DAYS_PER_MONTH = 45
 
 
@@ -91,30 +93,34 @@ def exposure_weight(static: xr.Dataset) -> np.ndarray:
 def seasonal_normal(inputs: AreaInputs, cells: np.ndarray, shape: tuple[int, int],
                     period: tuple[pd.Timestamp, pd.Timestamp], *, hour: int = 12,
                     seed: int = 0) -> xr.DataArray:
-    """Share of known days of each calendar month on which a cell was wet, ``(month, y, x)``.
+    """Share of the known labels of each calendar month in which a cell was wet, ``(month, y, x)``.
 
-    Daily labels at ``hour`` over ``period`` (at most :data:`DAYS_PER_MONTH` days
-    per month, drawn evenly), for the flat ``cells`` only (the screen's candidates:
-    the others are forecast 0 anyway); cells never seen are 0 (normally dry).
+    Labels at the hours where they exist in ``period`` (the passes of a satellite
+    record, at any hour; every hour for the demo's truth), at most
+    :data:`DAYS_PER_MONTH` per month spread evenly — with labels at every hour, one a
+    day at ``hour`` UTC (:func:`wetindex.model.label_times.sample_by_month`) — for the
+    flat ``cells`` only (the screen's candidates: the others are forecast 0 anyway);
+    cells never seen are 0 (normally dry).
     """
-    days = pd.date_range(pd.Timestamp(period[0]).normalize() + pd.Timedelta(hours=hour),
-                         pd.Timestamp(period[1]), freq="24h")
+    hours = label_hours(inputs, period[0], period[1])
+    by_month = sample_by_month(hours, DAYS_PER_MONTH, hour=hour)
     out = np.zeros((12, shape[0] * shape[1]), dtype="float32")
-    for month in range(1, 13):
-        these = days[days.month == month]
-        if len(these) == 0 or len(cells) == 0:
+    used = 0
+    for month, these in by_month.items():
+        if len(cells) == 0:
             continue
-        if len(these) > DAYS_PER_MONTH:
-            these = these[np.linspace(0, len(these) - 1, DAYS_PER_MONTH).round().astype(int)]
         labels = np.asarray(inputs.labels(these.values, cells))
         known = (labels >= 0).sum(axis=0)
         wet = (labels == 1).sum(axis=0)
+        used += len(these)
         with np.errstate(invalid="ignore", divide="ignore"):
             out[month - 1, cells] = np.where(known > 0, wet / np.maximum(known, 1), 0.0)
     return xr.DataArray(out.reshape(12, *shape), dims=("month", "y", "x"),
                         coords={"month": np.arange(1, 13)}, name="normal_water",
                         attrs={"units": "1", "period": f"{period[0]} – {period[1]}",
-                               "long_name": "share of days of the month the cell was wet"})
+                               "label_times": used,
+                               "long_name": "share of the month's labels in which the cell "
+                                            "was wet"})
 
 
 def save_normal(model_dir: Path, normal: xr.DataArray) -> Path:

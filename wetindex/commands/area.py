@@ -107,7 +107,7 @@ def _config_text(name: str, title: str, grid: dict, inputs: dict[str, str], boun
         "inputs:\n"
         f"    boundary: {boundary}   # the area polygon (checked, lon/lat)\n"
         + entry("terrain", "GeoTIFF, any CRS; resampled onto the grid")
-        + entry("rain", "CSV time (UTC) + rain [mm/h], or NetCDF")
+        + entry("rain", "CSV time (UTC) + rain [mm/h], or NetCDF; none: sea warnings only")
         + entry("sea_level", "CSV time + sea_level [m]; add 'units: cm' for DMI's cm")
         + entry("evaporation", "CSV time + evaporation [mm/d]; none: a Danish climatology")
         + entry("groundwater", "GeoTIFF depth to water table [m] or a number; none: 2 m")
@@ -200,7 +200,7 @@ def init(
 
         from wetindex.config import parse_config
 
-        missing = [k for k in ("terrain", "rain", "sea_level") if k not in inputs]
+        missing = [k for k in ("terrain", "sea_level") if k not in inputs]  # rain: optional
         if not missing:
             parse_config(yaml.safe_load(text), str(target))
     except ConfigError as err:

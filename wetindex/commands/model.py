@@ -80,6 +80,9 @@ def _print_summary(meta: dict[str, Any], folder: Path) -> None:
         if method in ev["scores"]:
             row = ev["scores"][method]["brier_skill"]
             typer.echo("  " + method.ljust(14) + "".join(f"{v:8.3f}" for v in row))
+    typer.echo("  " + "cases".ljust(14) + "".join(f"{c['cases']:8d}" for c in ev.get("cases", [])))
+    for b in ev.get("bins_without_cases", []):  # never a bare NaN: the bin and why
+        typer.echo(f"  {b['bin']} h not scored: {b['reason']}")
     v = verdict(ev)
     typer.echo(f"beats every baseline in BSS: {v['beats_baselines_bss']}; in CSI at orange: "
                f"{v['beats_baselines_csi_orange']}; 42–48 h ≥ nowcast: "

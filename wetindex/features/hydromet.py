@@ -109,7 +109,9 @@ def _api_along_last_axis(values: np.ndarray, k: float) -> np.ndarray:
     # API_t = k * API_{t-1} + rain_t is a first-order recursive filter: lfilter runs
     # the recursion in C over every cell of the block at once
     out = lfilter([1.0], [1.0, -k], np.nan_to_num(values.astype("float64"), nan=0.0), axis=-1)
-    return out.astype("float32")
+    # no value at all (rain not an input of the area): unknown, never 0 mm
+    absent = np.isnan(values).all(axis=-1, keepdims=True) if values.shape[-1] else False
+    return np.where(absent, np.nan, out).astype("float32")
 
 
 def antecedent_precipitation_index(

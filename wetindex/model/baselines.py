@@ -7,7 +7,9 @@ the cell's terrain and the drivers observed up to the issue time. It is a small
 LightGBM trained on the training period with the drivers *persisted* from the
 issue time (no rain after it, the sea level and groundwater anomaly held at their
 issue-time values), the same rows the model is scored on otherwise. If the model
-does not beat it, its forecasts of rain and sea add nothing.
+does not beat it, its forecasts of rain and sea add nothing. It learns from the
+valid times where labels exist: a few fixed leads when labels exist at every hour,
+the leads that meet a satellite pass otherwise.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import xarray as xr
 
 from wetindex.features.hydromet import HISTORY_NEEDED_H
 from wetindex.features.stack import FEATURES, drivers_for_issues, feature_rows
+from wetindex.model.label_times import dense, label_hours, labelled_leads
 
 #: LightGBM settings of the reference: small, fixed, no early stopping on the hold-out.
 BASELINE_PARAMS: dict[str, Any] = {
@@ -45,7 +48,9 @@ def persisted_forecast(observed: xr.Dataset, issue_times: np.ndarray,
     issue_times = np.asarray(issue_times, "datetime64[ns]")
     at = observed.sel(time=issue_times, method="ffill")
     shape = (len(issue_times), max_lead_h)
-    data = {"rain": (("issue_time", "lead"), np.zeros(shape, "float32"))}
+    # no rain after the issue time; no rain at all where rain is not an input (NaN, unknown)
+    no_rain = np.float32(np.nan if bool(np.isnan(observed["rain"].values).all()) else 0.0)
+    data = {"rain": (("issue_time", "lead"), np.full(shape, no_rain, "float32"))}
     for name in ("sea_level", "groundwater_anomaly"):
         values = np.asarray(at[name].values, "float32")[:, None]
         data[name] = (("issue_time", "lead"), np.broadcast_to(values, shape).copy())
@@ -72,23 +77,40 @@ def fit_issue_time_baseline(inputs, statics: np.ndarray, cells: np.ndarray,
     issues = issues[(issues >= train[0]) & (issues <= train[1])]
     if len(issues) == 0:
         return None
-    every = max(1, round(issue_step_h / max(1.0, _step_h(issues))))
-    issues = issues[::every]
-    leads = [lead for lead in TRAIN_LEADS if lead <= max_lead_h]
+    hours = label_hours(inputs, issues[0] + pd.Timedelta(hours=1),
+                        issues[-1] + pd.Timedelta(hours=max_lead_h))
+    if dense(hours, issues[0], issues[-1] + pd.Timedelta(hours=max_lead_h)):
+        # labels at every hour: a few fixed leads of every issue_step_h-th issue time
+        every = max(1, round(issue_step_h / max(1.0, _step_h(issues))))
+        issues = issues[::every]
+        fixed = [lead for lead in TRAIN_LEADS if lead <= max_lead_h]
+        leads_of = [np.asarray(fixed)] * len(issues)
+    else:
+        # sparse labels (satellite passes): every issue time, at the leads that meet a pass
+        leads_of = labelled_leads(issues, hours, max_lead_h)
+        keep = [i for i, k in enumerate(leads_of) if len(k)]
+        issues, leads_of = issues[keep], [leads_of[i] for i in keep]
+        if len(issues) == 0:
+            return None
     # bounded work: at most MAX_ROWS rows, from issues spread over the whole period
-    keep = max(10, MAX_ROWS // max(1, len(cells) * len(leads)))
-    if len(issues) > keep:
-        issues = issues[np.linspace(0, len(issues) - 1, keep).round().astype(int)]
+    per_issue = max(1, int(np.mean([len(k) for k in leads_of])))
+    keep_n = max(10, MAX_ROWS // max(1, len(cells) * per_issue))
+    if len(issues) > keep_n:
+        pick = np.linspace(0, len(issues) - 1, keep_n).round().astype(int)
+        issues, leads_of = issues[pick], [leads_of[i] for i in pick]
     drivers = issue_time_drivers(inputs, issues, max_lead_h)
     gw = inputs.groundwater_depth_cells(issues.values, cells)
     xs, ys = [], []
     for i, issue in enumerate(issues):
+        leads = leads_of[i]
         valid = (issue + pd.to_timedelta(leads, unit="h")).values
         truth = np.asarray(inputs.labels(valid, cells))
         for k, lead in enumerate(leads):
             known = truth[k] >= 0
             xs.append(feature_rows(statics[known], drivers[i, lead - 1], gw[i][known]))
             ys.append(truth[k][known])
+    if not xs:
+        return None
     x = np.concatenate(xs)
     y = np.concatenate(ys).astype("float32")
     if y.sum() == 0:

@@ -71,9 +71,10 @@ def split_periods(
     fit_end = holdout_start - gap
     if fit_end <= first + pd.Timedelta(days=30):
         raise ValueError(
-            f"history {first.date()} – {last.date()} is too short for a {holdout_days}-day "
-            "hold-out and at least 30 days of training; use a longer history or a shorter "
-            "training.holdout_days")
+            f"rule: training needs {HISTORY_NEEDED_H // 24} days of driver history before its "
+            f"first issue time, then at least 30 days of labelled history before the "
+            f"{holdout_days}-day hold-out; the usable issue times cover {first.date()} – "
+            f"{last.date()}: use a longer history or a shorter training.holdout_days")
     val_start = fit_end - (fit_end - first) * validation_fraction
     return Periods(
         train=(first, val_start - gap),

@@ -1,8 +1,13 @@
 """Verification on the hold-out period, by lead-time bin, against baselines.
 
 Scores on a random sample of candidate cells × issue times of the hold-out period
-× every lead. Cells outside the screen are forecast 0 by construction; how many
-of them were wet in the same sample is reported as ``screen_misses``.
+× the leads whose valid time has a label (every lead for the demo's hourly truth; the
+hours of the satellite passes for a real area, :mod:`wetindex.model.label_times`).
+Every reference is scored on the same rows. Each lead bin reports its cases (valid
+times, cells, rows, wet rows) in ``cases``; a bin without any is listed in
+``bins_without_cases`` with its reason and left out of the scores, so no verdict is
+drawn from an empty bin. Cells outside the screen are forecast 0 by construction; how
+many of them were wet in the same sample is reported as ``screen_misses``.
 """
 
 from __future__ import annotations
@@ -25,6 +30,12 @@ from wetindex.model.calibration import (
     reliability_curve,
 )
 from wetindex.model.events import evaluate_events
+from wetindex.model.label_times import (
+    bin_cases,
+    label_hours,
+    sample_by_month,
+    verification_issues,
+)
 from wetindex.model.screen import screened_cells
 from wetindex.sources.base import AreaInputs
 
@@ -147,16 +158,20 @@ def evaluate(
     outside = rng.choice(others, size=min(n_cells, len(others)), replace=False)
 
     issues = inputs.issue_times()
-    issues = issues[(issues >= holdout[0]) & (issues <= holdout[1])][:: max(1, issue_step_h // 3)]
+    issues = issues[(issues >= holdout[0]) & (issues <= holdout[1])]
     if len(issues) == 0:
         raise ValueError(f"no issue times in the hold-out period {holdout[0]} – {holdout[1]}")
-    clim_times = pd.date_range(train[0], train[1], freq="24h")
-    wet_then = inputs.labels(clim_times.values, cells) == 1
-    climatology = wet_then.mean(axis=0).astype("float32")
-    # the same base rate for the calendar month only: a hold-out in a drier season than
-    # the year's average makes the all-season rate an easy reference to beat
-    by_month = {m: wet_then[clim_times.month == m].mean(axis=0).astype("float32")
-                for m in range(1, 13) if (clim_times.month == m).any()}
+    bins = lead_bins(max_lead_h)
+    # scored only at valid times where a label exists (passes at any hour), and from
+    # issue times that put a labelled valid time in every lead bin
+    hours = label_hours(inputs, issues[0] + pd.Timedelta(hours=1),
+                        issues[-1] + pd.Timedelta(hours=max_lead_h))
+    issues, leads_of, every_issue = verification_issues(
+        issues, hours, max_lead_h, max(1, issue_step_h // 3), bins)
+    if len(issues) == 0:
+        raise ValueError(f"no label falls within {max_lead_h} h after any issue time of the "
+                         f"hold-out period {holdout[0]} – {holdout[1]}: nothing to verify")
+    climatology, by_month = label_climatology(inputs, cells, train)
 
     observed = inputs.observed(issues[0].to_datetime64() - np.timedelta64(HISTORY_NEEDED_H, "h"),
                                issues[-1].to_datetime64())
@@ -169,8 +184,9 @@ def evaluate(
         issues[-1].to_datetime64() + np.timedelta64(max_lead_h, "h"))
     drivers_seen = drivers_for_issues(
         observed_all, observed_as_forecast(observed_all, issues.values, max_lead_h), issues.values)
-    valid_all = pd.DatetimeIndex(sorted({issue + pd.Timedelta(hours=int(h)) for issue in issues
-                                         for h in range(1, max_lead_h + 1)}))
+    valid_all = pd.DatetimeIndex(sorted({issue + pd.Timedelta(hours=int(h))
+                                         for issue, kept in zip(issues, leads_of, strict=True)
+                                         for h in kept}))
     persistence_valid = dict(zip(valid_all, last_observed_water(inputs, valid_all, cells,
                                                                 climatology), strict=True))
     # the probabilistic reference: terrain and the drivers known at the issue time only
@@ -179,37 +195,43 @@ def evaluate(
 
     rows: dict[str, list[np.ndarray]] = {"lead": [], "y": [], "model": [], "x": [], "clim": [],
                                          "clim_month": [], "pers": [], "nowcast": [],
-                                         "reference": [], "upper": []}
+                                         "reference": [], "upper": [], "valid": [], "cell": []}
     screen_misses = 0
-    leads = np.arange(1, max_lead_h + 1)
     for i, issue in enumerate(issues):
+        leads = leads_of[i]
         valid = (issue + pd.to_timedelta(leads, unit="h")).values
         truth = inputs.labels(valid, cells)
-        screen_misses += int((inputs.labels(valid[::6], outside) == 1).sum())
+        screen_misses += int((inputs.labels(valid[::max(1, len(valid) // 8)], outside)
+                              == 1).sum())
         seen_rows, then_rows = [], []
-        for li in range(max_lead_h):
-            x = feature_rows(statics, drivers[i, li], gw[i])
+        for li, lead_h in enumerate(leads):
+            x = feature_rows(statics, drivers[i, lead_h - 1], gw[i])
             rows["x"].append(x)
             rows["y"].append(truth[li])
-            rows["lead"].append(np.full(len(cells), leads[li]))
+            rows["lead"].append(np.full(len(cells), lead_h))
+            rows["valid"].append(np.full(len(cells), valid[li].astype("datetime64[h]").astype(
+                "int64")))
+            rows["cell"].append(cells)
             rows["clim"].append(climatology)
             rows["clim_month"].append(by_month.get(issue.month, climatology))
             rows["pers"].append(persistence_now[i])
             # the nowcast's rules need only a few columns: keep its answer, not its rows
-            x_seen = feature_rows(statics, drivers_seen[i, li], gw[i])
+            x_seen = feature_rows(statics, drivers_seen[i, lead_h - 1], gw[i])
             rows["nowcast"].append(baseline_probabilities(
                 x_seen, climatology, persistence_valid[pd.Timestamp(valid[li])])["best_baseline"])
             seen_rows.append(x_seen)
-            then_rows.append(feature_rows(statics, drivers_then[i, li], gw[i]))
+            then_rows.append(feature_rows(statics, drivers_then[i, lead_h - 1], gw[i]))
         # one call per issue time (48 leads), not per lead: the per-call cost dominates
         rows["upper"].append(booster.predict(np.concatenate(seen_rows)))
         rows["reference"].append(reference.predict(np.concatenate(then_rows))
-                                 if reference is not None else np.tile(climatology, max_lead_h))
+                                 if reference is not None else np.tile(climatology, len(leads)))
     x = np.concatenate(rows["x"])
     y = np.concatenate(rows["y"]).astype("float32")
     lead = np.concatenate(rows["lead"])
     known = y >= 0
     x, y, lead = x[known], y[known], lead[known]
+    valid_h = np.concatenate(rows["valid"])[known]
+    cell = np.concatenate(rows["cell"])[known]
     raw = booster.predict(x)
     probs = {"model": apply_calibration(raw, lead, calibration) if calibration else raw,
              "model_raw": raw}
@@ -222,8 +244,11 @@ def evaluate(
     upper = np.concatenate(rows["upper"])[known]
     probs["model_observed_drivers"] = (apply_calibration(upper, lead, calibration)
                                        if calibration else upper)
-    bins = lead_bins(max_lead_h)
-    scores, reliability = score_by_lead_bin(probs, y, lead, bins, thresholds)
+    cases = bin_cases(lead, valid_h, cell, y, bins)
+    # a bin without cases is reported with its reason and kept out of the scores, so
+    # every score and verdict comes from bins with cases
+    scored = [b for b, c in zip(bins, cases, strict=True) if c["cases"]]
+    scores, reliability = score_by_lead_bin(probs, y, lead, scored, thresholds)
     events = None
     if with_events:
 
@@ -231,8 +256,14 @@ def evaluate(
                                  screen=screen, thresholds=thresholds, calibration=calibration,
                                  issue_step_h=event_issue_step_h, max_lead_h=max_lead_h)
     return {
-        "lead_bins": [f"{lo}-{hi}" for lo, hi in bins],
+        "lead_bins": [f"{lo}-{hi}" for lo, hi in scored],
         "scores": scores,
+        "cases": [c for c in cases if c["cases"]],
+        "bins_without_cases": [{"bin": c["bin"], "reason": c["reason"]}
+                               for c in cases if not c["cases"]],
+        "verified_at": (f"{len(valid_all)} labelled valid hours; "
+                        + ("every issue time" if every_issue else
+                           f"every {issue_step_h} h of issue time")),
         "n_rows": len(y),
         "n_wet": int(y.sum()),
         "n_issues": len(issues),
@@ -251,6 +282,35 @@ def evaluate(
                                 else "climatology (no wet row to train on)"),
         "events": events,
     }
+
+
+def label_climatology(inputs: AreaInputs, cells: np.ndarray,
+                      train: tuple[pd.Timestamp, pd.Timestamp]
+                      ) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+    """Share of known labels in which each cell was wet over ``train``, all seasons and
+    per calendar month, from the hours where labels exist (:mod:`label_times`).
+
+    One label a day (at the hour of day ``train`` starts at) when labels exist at
+    every hour; every pass of a sparse satellite record otherwise (at most 62 a month).
+    Unknown labels (cloud) count in neither the wet nor the known.
+    """
+    hours = label_hours(inputs, train[0], train[1])
+    by_month_times = sample_by_month(hours, 62, hour=pd.Timestamp(train[0]).hour)
+    if not by_month_times:
+        zero = np.zeros(len(cells), "float32")
+        return zero, {}
+    times = pd.DatetimeIndex(np.concatenate([t.values for t in by_month_times.values()]))
+    labels = np.asarray(inputs.labels(times.values, cells))
+
+    def share(sel: np.ndarray) -> np.ndarray:
+        known = (labels[sel] >= 0).sum(axis=0)
+        wet = (labels[sel] == 1).sum(axis=0)
+        return np.where(known > 0, wet / np.maximum(known, 1), 0.0).astype("float32")
+
+    # the same base rate for the calendar month only: a hold-out in a drier season than
+    # the year's average makes the all-season rate an easy reference to beat
+    by_month = {m: share(np.asarray(times.month == m)) for m in by_month_times}
+    return share(np.ones(len(times), bool)), by_month
 
 
 def score_by_lead_bin(

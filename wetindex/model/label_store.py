@@ -154,6 +154,20 @@ class LabelledInputs:
         out["label_store"] = h.hexdigest()
         return out
 
+    def label_times(self, start: Any, end: Any) -> pd.DatetimeIndex:
+        """The store's maps' hours (each window widened by the tolerance) and the wrapped
+        inputs' own label hours, in ``[start, end]``."""
+        start, end = pd.Timestamp(start), pd.Timestamp(end)
+        hours = [pd.date_range((m.start - self.store.tolerance).ceil("h"),
+                               (m.end + self.store.tolerance).floor("h"), freq="h")
+                 for m in self.store.maps]
+        own = getattr(self._inputs, "label_times", None)
+        if own is not None:
+            hours.append(own(start, end))
+        out = pd.DatetimeIndex(np.concatenate([h.values for h in hours])
+                               if hours else []).unique().sort_values()
+        return out[(out >= start) & (out <= end)]
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inputs, name)
 

@@ -15,6 +15,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from wetindex.model.label_times import case_lines
+
 #: Rows of the headline tables, in this order when present.
 METHODS: tuple[str, ...] = ("model", "model_raw", "model_observed_drivers", "never_wet",
                             "climatology", "climatology_month", "issue_time_baseline",
@@ -194,6 +196,7 @@ def markdown_report(meta: dict[str, Any], pngs: list[str]) -> str:
                      f"{_fmt(v['last_bin_model_bss'])} vs. the nowcast's "
                      f"{_fmt(v['last_bin_nowcast_bss'])} on the same rows): "
                      f"**{v['last_bin_at_least_nowcast']}**")
+    lines += case_lines(ev)  # the cases behind each bin; bins without any, and why
     for ref in [r for r in REFERENCES if f"bss_{r}" in ev["scores"].get("model", {})]:
         lines += ["", f"## Brier skill score against {REFERENCE_TITLES[ref]}", "",
                   *_table(ev, f"bss_{ref}")]

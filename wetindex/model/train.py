@@ -23,6 +23,7 @@ from wetindex.model.calibration import (
 from wetindex.model.cv import cross_validate, storm_events
 from wetindex.model.dataset import Periods, SampleTable, sample_rows, split_periods
 from wetindex.model.evaluate import lead_bins
+from wetindex.model.label_times import check_labelled_history
 from wetindex.model.screen import screened_cells
 from wetindex.sources.base import AreaInputs
 
@@ -85,6 +86,7 @@ def train(
         issue_times, history_end, holdout_days=holdout_days,
         validation_fraction=sampling["validation_fraction"],
         gap_hours=sampling["gap_hours"], max_lead_h=max_lead_h)
+    check_labelled_history(inputs, (periods.train[0], periods.validation[1]))
     screen = screen_settings(inputs, model_config, (issue_times[0], periods.validation[1]))
     candidates = screened_cells(inputs, static, screen)
     n_cells = min(int(sampling["training_cells"]), len(candidates))

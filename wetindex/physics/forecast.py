@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from wetindex.absent_inputs import RAIN_ABSENT, is_absent
 from wetindex.features.dynamic import FlowNetwork, flow_network
 from wetindex.features.hydromet import HISTORY_NEEDED_H
 from wetindex.grid import AreaGrid
@@ -171,6 +172,9 @@ def physical_forecast(inputs: AreaInputs, static: xr.Dataset, issue_time: pd.Tim
     if is_persistence(fc):  # no rain forecast: the recent mean rate, not the issue hour's
         rain_fc = np.full(n, mean_rain_rate(observed["rain"].values[-RAIN_RATE_WINDOW_H:]))
     rain_m = rain_members(rain_fc, spread.rain_accumulated[:n], n_members)
+    no_rain = is_absent(inputs, "rain")  # a sea-only area: no rain part, said so
+    if no_rain:
+        rain_m = np.zeros_like(rain_m)
     evap = np.nan_to_num(observed["evaporation"].values.astype("float64"))
     gw_now = float(np.nan_to_num(observed["groundwater_anomaly"].values[-1]))
     gw_rise = groundwater_members(_series(fc, "groundwater_anomaly", n) - gw_now,
@@ -181,20 +185,25 @@ def physical_forecast(inputs: AreaInputs, static: xr.Dataset, issue_time: pd.Tim
                                    f"no rain forecast (persistence proxy): the mean hourly rain "
                                    f"of the last {RAIN_RATE_WINDOW_H // 24} days"
                                    if is_persistence(fc) else "the driver forecast")}
+    if no_rain:
+        summary["rain_forecast"] = RAIN_ABSENT
     parts: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     parts["sea"] = sea_flood_probability(static["sea_flood_level"].values,
                                          static["sea_connected"].values.astype(bool), sea_m)
     summary["dikes"] = dike_margins(static, sea_fc, sea_m, valid)
     summary["sea_level_max_m"] = round(float(sea_fc.max()), 3)
-    *parts["bluespots"], summary["bluespots"] = bluespot_probability(
-        setup.bluespots, obs_rain, evap, rain_m, float(evap[-24:].mean()) if evap.size else 0.0)
-    *parts["streams"], summary["streams"] = stream_probability(static, obs_rain, rain_m)
+    if not no_rain:  # hollows and streams rise from rain only
+        *parts["bluespots"], summary["bluespots"] = bluespot_probability(
+            setup.bluespots, obs_rain, evap, rain_m,
+            float(evap[-24:].mean()) if evap.size else 0.0)
+        *parts["streams"], summary["streams"] = stream_probability(static, obs_rain, rain_m)
     exclude = sea_mask(static)
     if "permanent_water" in static:
         exclude |= static["permanent_water"].values.astype(bool)
     depth = inputs.groundwater_depth(t0).values
     parts["groundwater"] = groundwater_probability(depth, gw_rise, exclude)
-    summary["rain_forecast_mm"] = round(float(rain_m.sum(axis=1).mean()), 2)
+    summary["rain_forecast_mm"] = None if no_rain else round(float(rain_m.sum(axis=1).mean()),
+                                                                2)
 
     # one cube: first the probability of staying dry, multiplied on each process's cells
     prob = np.ones((n, shape[0] * shape[1]), dtype="float32")
@@ -211,7 +220,7 @@ def physical_forecast(inputs: AreaInputs, static: xr.Dataset, issue_time: pd.Tim
     ds = forecast_dataset(prob, grid, issue_time, thresholds)
     ds.attrs.update({
         "forecast_method": "physical", "model_version": PHYSICAL_VERSION,
-        "method_note": PHYSICAL_NOTE,
+        "method_note": PHYSICAL_NOTE + (f" Here {RAIN_ABSENT}." if no_rain else ""),
         "dike_margins": json.dumps(summary["dikes"]),
         "driver_spread": json.dumps(spread.to_dict()),
     })

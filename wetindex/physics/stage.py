@@ -87,6 +87,7 @@ def write_model_card(folder: Path, fc: PhysicalForecast, reason: str) -> Path:
     lines = [
         "# Physically based flood forecast", "", f"**{PHYSICAL_NOTE}**", "",
         f"Why it is live: {reason or 'chosen by configuration'}.", "",
+        f"Rain: {fc.summary.get('rain_forecast', 'the driver forecast')}.", "",
         "## What it computes",
         "- Sea: land connected to the sea below the forecast sea level floods; dikes hold up "
         "to their crest (`wetindex.physics.sea`).",

@@ -122,6 +122,15 @@ class AreaInputs(ABC):
     def labels(self, times: np.ndarray, cells: np.ndarray) -> np.ndarray:
         """Observed surface water at ``times`` × flat ``cells``: 1 wet, 0 dry, -1 unknown."""
 
+    def label_times(self, start: np.datetime64, end: np.datetime64) -> pd.DatetimeIndex:
+        """The hours in ``[start, end]`` at which :meth:`labels` knows something.
+
+        Verification and the seasonal normal sample labels here. The default says
+        every hour (labels everywhere in time, like the demo's truth); inputs whose
+        labels come from satellite passes override it with the passes' hours.
+        """
+        return pd.date_range(pd.Timestamp(start).ceil("h"), pd.Timestamp(end), freq="h")
+
     @abstractmethod
     def issue_times(self) -> pd.DatetimeIndex:
         """Issue times for which a forecast of the drivers is available."""

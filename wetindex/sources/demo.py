@@ -103,6 +103,13 @@ class DemoInputs(AreaInputs):
                 out[i] = self.world.observed_water(np.datetime64(t)).values.ravel()[cells]
         return out
 
+    def label_times(self, start: np.datetime64, end: np.datetime64) -> pd.DatetimeIndex:
+        """Every hour for the truth; the satellite passes' hours otherwise."""
+        if self.labels_from == "truth":
+            return super().label_times(start, end)
+        hours = pd.DatetimeIndex(self.world.satellite_passes["time"]).round("h").unique()
+        return hours[(hours >= pd.Timestamp(start)) & (hours <= pd.Timestamp(end))].sort_values()
+
     def issue_times(self) -> pd.DatetimeIndex:
         return pd.DatetimeIndex(self.world.forecasts["issue_time"].values)
 

@@ -400,6 +400,9 @@ class LiveInputs(LiveForecasts, AreaInputs):
     def labels(self, times: np.ndarray, cells: np.ndarray) -> np.ndarray:
         return self.files.labels(times, cells)
 
+    def label_times(self, start: np.datetime64, end: np.datetime64) -> pd.DatetimeIndex:
+        return self.files.label_times(start, end)
+
     def observed_water(self, time: np.datetime64) -> xr.DataArray | None:
         return self.files.observed_water(time)
 

@@ -44,6 +44,7 @@ from rasterio.features import geometry_mask
 from scipy.signal import lfilter
 
 from wetindex.climatology import evaporation_climatology
+from wetindex.absent_inputs import RAIN_ABSENT, absent_attributions
 from wetindex.config import AreaConfig, LocalInput
 from wetindex.grid import AreaGrid
 from wetindex.model.labels import water_polygon_maps
@@ -186,15 +187,21 @@ class LocalInputs(AreaInputs):
                 "otherwise the observed drivers continued as a persistence forecast")
         if self.spec.evaporation is None:
             self.proxies["evaporation"] = "no evaporation input: a Danish climatology"
+        #: rain absent: a sea-only area (wetindex.absent_inputs), never read as 0 mm
+        self.absent_inputs = frozenset({"rain"}) if self.spec.rain is None else frozenset()
+        if self.absent_inputs:  # said by check, status.json and the model card
+            self.proxies["rain"] = RAIN_ABSENT
         gw = self.spec.groundwater
         if gw is not None and gw.path and Path(gw.path).suffix.lower() in (".nc", ".nc4",
                                                                           ".netcdf", ".csv"):
             pass  # a groundwater series: the observed depth in time, no proxy
         else:
             self.proxies["groundwater"] = (
-                "groundwater change in time: leaky-bucket recharge proxy from rain − "
-                "evaporation" + ("" if gw else f"; no groundwater input: constant depth "
-                                              f"{DEFAULT_GROUNDWATER_DEPTH_M} m"))
+                ("groundwater change in time: leaky-bucket recharge proxy from rain − "
+                 "evaporation" if self.spec.rain is not None else
+                 "groundwater held at its depth: no rain input for a recharge proxy")
+                + ("" if gw else f"; no groundwater input: constant depth "
+                                 f"{DEFAULT_GROUNDWATER_DEPTH_M} m"))
 
     # ---- files ----------------------------------------------------------------------
     def path(self, kind: str) -> Path:
@@ -287,9 +294,12 @@ class LocalInputs(AreaInputs):
     # ---- series ---------------------------------------------------------------------
     @cached_property
     def _drivers(self) -> pd.DataFrame:
-        rain = read_series(self.spec.rain, "rain", self.path("rain"))
         sea = read_series(self.spec.sea_level, "sea_level", self.path("sea_level"))
-        start, end = max(rain.index[0], sea.index[0]), min(rain.index[-1], sea.index[-1])
+        start, end = sea.index[0], sea.index[-1]
+        rain = None  # absent (a sea-only area): NaN in the drivers, never 0 mm
+        if self.spec.rain is not None:
+            rain = read_series(self.spec.rain, "rain", self.path("rain"))
+            start, end = max(rain.index[0], start), min(rain.index[-1], end)
         if self.spec.evaporation is not None:
             evap = read_series(self.spec.evaporation, "evaporation", self.path("evaporation"))
             start, end = max(start, evap.index[0]), min(end, evap.index[-1])
@@ -297,12 +307,14 @@ class LocalInputs(AreaInputs):
             raise InputMissingError("observations", "rain, sea level (and evaporation) do not "
                                                     "overlap in time")
         hours = pd.date_range(start, end, freq="1h")
-        frame = pd.DataFrame({"rain": rain.reindex(hours), "sea_level": sea.reindex(hours)})
+        frame = pd.DataFrame({"rain": rain.reindex(hours) if rain is not None else np.nan,
+                              "sea_level": sea.reindex(hours)}, index=hours)
         frame["evaporation"] = (evap.reindex(hours).interpolate(limit=48).values
                                 if self.spec.evaporation is not None
                                 else evaporation_climatology(hours))
-        frame["groundwater_anomaly"] = recharge_anomaly(frame["rain"].values,
-                                                        frame["evaporation"].values)
+        frame["groundwater_anomaly"] = (recharge_anomaly(frame["rain"].values,
+                                                         frame["evaporation"].values)
+                                        if rain is not None else 0.0)
         return frame.astype("float32")
 
     def observed(self, start: np.datetime64, end: np.datetime64) -> xr.Dataset:
@@ -472,6 +484,14 @@ class LocalInputs(AreaInputs):
             out[i] = maps[pos[i]][cells]
         return out
 
+    def label_times(self, start: np.datetime64, end: np.datetime64) -> pd.DatetimeIndex:
+        """The hours of the label file's maps in ``[start, end]`` (each map's time rounded
+        to the hour, which :meth:`labels` matches within ``label_tolerance_h``)."""
+        if self.spec.labels is None:
+            return pd.DatetimeIndex([])
+        hours = self._labels[0].round("h").unique()
+        return hours[(hours >= pd.Timestamp(start)) & (hours <= pd.Timestamp(end))]
+
     def observed_water(self, time: np.datetime64) -> xr.DataArray | None:
         if self.spec.labels is None:
             return None
@@ -511,4 +531,4 @@ class LocalInputs(AreaInputs):
             out.append(Attribution(
                 name=f"{kind}: {what}", licence=spec.licence or "as stated by the data owner",
                 attribution=spec.attribution or "local file supplied by the operator"))
-        return out
+        return out + absent_attributions(self.absent_inputs)

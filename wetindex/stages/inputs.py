@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from wetindex.absent_inputs import is_absent
 from wetindex.atomicdir import switched_dir
 from wetindex.demo import DemoWorld, DemoWorldConfig, build_demo_world
 from wetindex.model.label_store import with_label_store
@@ -84,6 +85,8 @@ def input_health(
     except InputMissingError as err:
         return [InputHealth("observations", "missing", err.last_time, str(err))]
     for name in ("rain", "evaporation", "sea_level", "groundwater_anomaly"):
+        if is_absent(inputs, name):  # not an input of this area (sea only), not "missing"
+            continue
         series = obs[name].dropna("time")
         if series.sizes["time"] == 0:
             out.append(InputHealth(name, "missing", None, "no values in the last 72 h"))

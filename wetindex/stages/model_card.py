@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from wetindex.model.label_times import case_lines
 from wetindex.model.report import REFERENCE_TITLES, calibration_sentence, event_summary, verdict
 from wetindex.stages.context import AreaContext
 
@@ -42,6 +43,7 @@ def model_card(ctx: AreaContext, meta: dict[str, Any]) -> str:
                          + " | ".join(f"{v:.3f}" for v in
                                       ev["scores"]["model_observed_drivers"]["bss_never_wet"])
                          + " |")
+    lines += case_lines(ev)  # cases per lead bin; bins without any, and why
     m = ev["scores"]["model"]
     if "came_true_red" in m:
         lines += ["", "## How often each level came true (cell-hours, all leads)", ""]
