@@ -29,8 +29,8 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from wetindex.climatology import evaporation_climatology
 from wetindex.absent_inputs import is_absent
+from wetindex.climatology import evaporation_climatology
 from wetindex.sources.base import InputMissingError
 from wetindex.sources.local import read_series
 from wetindex.warnings import InputHealth

@@ -47,8 +47,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from wetindex.model.predict import levels
 from wetindex.model.label_times import label_hours, sample_by_month
+from wetindex.model.predict import levels
 from wetindex.sources.base import AreaInputs
 
 log = logging.getLogger(__name__)

@@ -43,8 +43,8 @@ from rasterio.enums import Resampling
 from rasterio.features import geometry_mask
 from scipy.signal import lfilter
 
-from wetindex.climatology import evaporation_climatology
 from wetindex.absent_inputs import RAIN_ABSENT, absent_attributions
+from wetindex.climatology import evaporation_climatology
 from wetindex.config import AreaConfig, LocalInput
 from wetindex.grid import AreaGrid
 from wetindex.model.labels import water_polygon_maps
