@@ -43,7 +43,7 @@ from wetindex.model.artifacts import LoadedModel, load_model, save_model
 from wetindex.model.calibration import apply_calibration
 from wetindex.model.evaluate import evaluate
 from wetindex.model.predict import ForecastInputs, gather_inputs, predict_probability
-from wetindex.model.report import site_scorecard
+from wetindex.model.report import card_skill_lines, site_scorecard
 from wetindex.model.screen import screened_cells
 from wetindex.model.train import load_model_config, train
 from wetindex.normal import forecast_dataset, normal_for_model
@@ -311,6 +311,7 @@ def model_card(ctx: AreaContext, meta: dict[str, Any]) -> str:
         lines.append(f"- Cross-validation blocked by {cv['scheme']['tile_m']:.0f} m tiles and "
                      f"{cv['scheme']['storms']} storms ({cv['scheme']['n_folds']} folds): mean "
                      f"BSS {cv['mean']['brier_skill']:.3f}, ROC-AUC {cv['mean']['roc_auc']:.3f}")
+    lines += card_skill_lines(ev)
     lines += [
         "", "## Known limits",
         "- Rain, sea level and groundwater anomaly are area-uniform series in this version.",
