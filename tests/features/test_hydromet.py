@@ -216,25 +216,3 @@ def test_sea_margins_over_cell_dike_crest_and_if_breached():
     np.testing.assert_allclose(out["sea_margin_if_breached"].values,
                                [[-0.5, -0.5, np.nan], [1.0, 1.0, np.nan]])
     assert all(out[v].attrs["units"] == "m" for v in out.data_vars)
-
-
-def test_sea_memory_remembers_a_surge_for_three_days_and_ignores_the_future():
-    """A surge 40 h before the issue time is still the 72-h maximum at lead 30 (its age
-    counts on), and is gone once it is more than 72 h before the valid time; sea levels
-    observed after the issue time (unknown then) change nothing."""
-    obs = _observed(HISTORY_NEEDED_H + 200)
-    issue = obs["time"].values[HISTORY_NEEDED_H + 100]
-    surge_at = issue - np.timedelta64(40, "h")
-    obs["sea_level"].loc[{"time": surge_at}] = 3.0
-    fc = _forecasts(obs, pd.DatetimeIndex([issue])).isel(issue_time=0)
-    d = drivers_at_leads(obs, fc, issue)
-    at = {int(lead): i for i, lead in enumerate(d["lead"].values)}
-    assert float(d["sea_level_max_72h"][at[30]]) == 3.0
-    assert float(d["hours_since_sea_max_72h"][at[30]]) == 70.0
-    assert float(d["sea_level_max_72h"][at[33]]) < 3.0  # 73 h after the surge
-    assert float(d["sea_level_max_24h"][at[1]]) < 3.0  # the 24-h memory forgot it already
-    future = obs.copy(deep=True)
-    future["sea_level"].loc[{"time": issue + np.timedelta64(5, "h")}] = 9.0
-    fast = drivers_for_issues(future, fc.expand_dims(issue_time=[issue]), np.array([issue]))[0]
-    col = DRIVER_FEATURES.index("sea_level_max_72h")
-    np.testing.assert_allclose(fast[:, col], d["sea_level_max_72h"].values, rtol=1e-6)

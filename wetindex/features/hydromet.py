@@ -37,9 +37,6 @@ BALANCE_WINDOWS_D: tuple[int, ...] = (7, 30)
 API_DECAY_PER_DAY = 0.9
 #: Hours of observed history the drivers need before the issue time.
 HISTORY_NEEDED_H = 30 * 24
-#: Hours the sea memory looks back from each valid time: a polder flooded over its dike
-#: stays wet for days after high water, longer than the 24 h maximum remembers.
-SEA_MEMORY_H = 72
 
 
 class DriverInputError(ValueError):
@@ -229,39 +226,18 @@ def evaporation_sums(
                        for d in BALANCE_WINDOWS_D})
 
 
-def hours_since_max(windows: np.ndarray) -> np.ndarray:
-    """Hours from each window's most recent maximum to its end (last axis; NaN if any NaN)."""
-    rev = windows[..., ::-1]
-    age = np.argmax(rev, axis=-1).astype("float64")
-    return np.where(np.isnan(windows).any(axis=-1), np.nan, age)
-
-
 def sea_drivers(
     sea_observed: xr.DataArray, sea_forecast: xr.DataArray, issue_time: np.datetime64
 ) -> xr.Dataset:
-    """Sea level at the valid time and what the sea did over the days before it.
-
-    Returns ``sea_level`` [m], ``sea_level_max_24h`` and ``sea_level_max_72h`` (the
-    highest level of the last 24 / :data:`SEA_MEMORY_H` hours, observed up to the issue
-    time and forecast after it) [m], and ``hours_since_sea_max_72h`` [h] (how long ago
-    that highest level was: 0 while the sea is at its highest, growing as a flood
-    behind a dike drains). Only what is known at the issue time enters: observations
-    up to it, the forecast after it.
-    """
+    """``sea_level`` at the valid time and ``sea_level_max_24h`` (max of the last 24 h) [m]."""
     issue_time = np.datetime64(issue_time, "ns")
     leads = sea_forecast["lead"]
     valid = _valid_times(issue_time, leads)
     sea = continue_with_forecast(_history(sea_observed, issue_time), sea_forecast, issue_time)
-    windows = sea.rolling(time=SEA_MEMORY_H).construct("sea_window").sel(time=valid)
-    age = xr.apply_ufunc(hours_since_max, windows, input_core_dims=[["sea_window"]],
-                         dask="parallelized", output_dtypes=[np.float64])
     return xr.Dataset({
         "sea_level": _at_leads(sea, valid, leads.values),
         "sea_level_max_24h": _at_leads(sea.rolling(time=24, min_periods=1).max(), valid,
                                        leads.values),
-        "sea_level_max_72h": _at_leads(windows.max("sea_window", skipna=False), valid,
-                                       leads.values),
-        "hours_since_sea_max_72h": _at_leads(age, valid, leads.values),
     })
 
 
@@ -286,8 +262,7 @@ def drivers_at_leads(
     xr.Dataset
         On ``lead``: ``rain_1h`` … ``rain_72h`` [mm], ``api`` [mm],
         ``rain_minus_evaporation_7d`` and ``_30d`` [mm], ``sea_level`` [m],
-        ``sea_level_max_24h``, ``sea_level_max_72h`` [m], ``hours_since_sea_max_72h``
-        [h], ``groundwater_rise`` [m] (anomaly change since
+        ``sea_level_max_24h`` [m], ``groundwater_rise`` [m] (anomaly change since
         issue time) and ``lead`` [h]. For gridded inputs on a grid of their own see
         :func:`wetindex.features.dynamic.dynamic_features`.
     """
@@ -306,8 +281,7 @@ def drivers_at_leads(
     ds["lead_hours"] = ("lead", leads.values.astype("float32"))
     units = {f"rain_{h}h": "mm" for h in RAIN_WINDOWS_H} | {
         "api": "mm", "rain_minus_evaporation_7d": "mm", "rain_minus_evaporation_30d": "mm",
-        "sea_level": "m", "sea_level_max_24h": "m", "sea_level_max_72h": "m",
-        "hours_since_sea_max_72h": "h", "groundwater_rise": "m", "lead_hours": "h"}
+        "sea_level": "m", "sea_level_max_24h": "m", "groundwater_rise": "m", "lead_hours": "h"}
     for name, unit in units.items():
         ds[name].attrs["units"] = unit
     ds = ds.assign_coords(issue_time=issue_time, valid_time=("lead", valid))

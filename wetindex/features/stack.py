@@ -23,9 +23,7 @@ from wetindex.features.hydromet import (
     BALANCE_WINDOWS_D,
     HISTORY_NEEDED_H,
     RAIN_WINDOWS_H,
-    SEA_MEMORY_H,
     DriverInputError,
-    hours_since_max,
 )
 
 #: A rain window missing more than this share of its observed hours is NaN (unknown).
@@ -41,8 +39,7 @@ STATIC_FEATURES: tuple[str, ...] = (
 DRIVER_FEATURES: tuple[str, ...] = (
     *(f"rain_{h}h" for h in RAIN_WINDOWS_H), "api",
     *(f"rain_minus_evaporation_{d}d" for d in BALANCE_WINDOWS_D),
-    "sea_level", "sea_level_max_24h", "sea_level_max_72h", "hours_since_sea_max_72h",
-    "groundwater_rise", "lead_hours",
+    "sea_level", "sea_level_max_24h", "groundwater_rise", "lead_hours",
 )
 #: Features combining a cell and a driver.
 CELL_DRIVER_FEATURES: tuple[str, ...] = (
@@ -59,7 +56,7 @@ FEATURE_GROUPS: dict[str, str] = {
     "api": "wet_soil", "rain_minus_evaporation_7d": "wet_soil",
     "rain_minus_evaporation_30d": "wet_soil",
     "sea_level": "sea", "sea_level_max_24h": "sea", "sea_margin": "sea",
-    "sea_margin_max_24h": "sea", "sea_level_max_72h": "sea", "hours_since_sea_max_72h": "sea",
+    "sea_margin_max_24h": "sea",
     "groundwater_rise": "groundwater", "groundwater_depth": "groundwater",
     "lead_hours": "terrain",
 }
@@ -172,13 +169,6 @@ def drivers_for_issues(
             window_max = np.maximum(window_max, past)
         sea_max[:, j] = window_max
     out["sea_level_max_24h"] = sea_max
-    # the multi-day sea memory: SEA_MEMORY_H hours ending at each valid time, the
-    # observed hours (issue hour included) followed by the forecast
-    past = o_sea[idx[:, None] + np.arange(-SEA_MEMORY_H + 1, 1)[None, :]]
-    windows = np.lib.stride_tricks.sliding_window_view(
-        np.concatenate([past, f_sea], axis=1), SEA_MEMORY_H, axis=1)[:, 1:n_lead + 1]
-    out["sea_level_max_72h"] = windows.max(axis=2)
-    out["hours_since_sea_max_72h"] = hours_since_max(windows)
 
     anomaly_now = observed["groundwater_anomaly"].values[idx]
     out["groundwater_rise"] = (
