@@ -160,3 +160,29 @@ def test_a_case_study_follows_the_storm_at_the_place_it_flooded():
     r36 = by_issue[ISSUES[6].isoformat()]  # issued 24 h before the storm, warned orange
     assert r36["level_max"] == "orange" and r36["orange_from_h"] == 24
     assert r36["flood_from_h"] == 26 and r36["flooded_ha_max"] == 3.0
+
+
+def test_a_flooded_forest_is_a_yellow_event_and_not_a_missed_orange_one():
+    """Severity from the observed score (new water × exposure): 2 ha of forest (0.3) under
+    water reach yellow (0.2) but not orange (0.4); 2 ha of houses (1.0) reach red. Orange's
+    POD counts the houses only; a forecast warning both at yellow hits both events."""
+    from wetindex.model.events import NEW_WATER_H, observed_flooding, set_severity
+
+    start = T0 - pd.Timedelta(hours=NEW_WATER_H)
+    wet = np.zeros((NEW_WATER_H + len(HOURS), 2), "int8")
+    wet[NEW_WATER_H + 60:NEW_WATER_H + 70, :] = 1
+    severity: dict = {}
+    flooded, area = observed_flooding(_Labels(start, wet), np.array([0, 1]), np.array([0, 1]), 2,
+                                      HOURS, normal=np.zeros((12, 2)),
+                                      exposure=np.array([1.0, 0.3]), cell_area=20_000.0,
+                                      thresholds=(0.2, 0.4, 0.7), severity=severity)
+    events = {p: flood_events(flooded[:, i], area[:, i], HOURS) for i, p in enumerate(PLACES)}
+    set_severity(events, PLACES, severity["level_area"], HOURS, 10_000.0)
+    assert events["Polderen"][0]["level"] == 3 and events["Bakkerne"][0]["level"] == 1
+    hours = {p: set(HOURS[flooded[:, i]]) for i, p in enumerate(PLACES)}
+    levels = _levels(T0 + pd.Timedelta(hours=60), T0 + pd.Timedelta(hours=70), 1, from_issue=5)
+    levels[:, 1] = levels[:, 0]
+    ev = verify_events(events, levels, ISSUES, PLACES, hours)
+    assert ev["levels"]["yellow"]["n_events"] == 2 and ev["levels"]["yellow"]["pod"] == 1.0
+    assert ev["levels"]["orange"]["n_events"] == 1 and ev["levels"]["orange"]["pod"] == 0.0
+    assert ev["levels"]["orange"]["events"][0]["place"] == "Polderen"

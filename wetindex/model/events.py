@@ -12,6 +12,12 @@ gets. Here the hold-out is replayed as the forecast runs would have issued it:
   would merge a wet autumn's floods into one unwarnable months-long "event".
   Consecutive flood hours (gaps up to ``merge_gap_h``) make one **event** with an
   onset, a peak (the hour of the largest flooded area) and an end. Each event has a
+  **severity**: the highest level whose threshold the *observed* warning score (new
+  water counted as excess ``1 − normal``, times the exposure weight, as the forecast's
+  score is) reaches on at least ``min_area_m2`` of the place in some hour of the event.
+  A level's POD counts only the events that reach it: a flooded meadow (exposure 0.4)
+  can never score orange in the forecast, so it is a yellow event, not a missed orange
+  one. Each event also has a
   **cause**: ``sea`` when the observed sea level in the day before its onset reached
   the lowest level at which the sea floods the place (over its dike, if it has one),
   else ``rain`` (rain, groundwater, a stream).
@@ -115,6 +121,8 @@ def verify_events(
     per_place: dict[str, dict[str, Any]] = {}
     for level in (1, 2, 3):
         name = LEVEL_NAMES[level]
+        # an event counts at the levels its observed severity reaches (all, if not given)
+        at_level = {p: [e for e in scored[p] if e.get("level", 3) >= level] for p in places}
         rows, leads, onset_err, peak_err = [], [], [], []
         n_warnings = false = 0
         warn_by_cause: dict[str, list[int]] = {}
@@ -137,11 +145,12 @@ def verify_events(
                     false += 1
                     per_place.setdefault(place, {}).setdefault(f"false_{name}", 0)
                     per_place[place][f"false_{name}"] += 1
-            for ev in scored[place]:
+            for ev in at_level[place]:
                 before = np.flatnonzero(issues <= ev["onset"] - step)
                 row = {"place": place, "onset": ev["onset"].isoformat(),
                        "end": ev["end"].isoformat(), "peak": ev["peak"].isoformat(),
-                       "cause": ev.get("cause"), "warned": False, "lead_h": None,
+                       "severity": ev.get("level"), "cause": ev.get("cause"),
+                       "warned": False, "lead_h": None,
                        "onset_error_h": None, "peak_error_h": None}
                 if before.size:
                     def warns(ii: int, ev=ev, pi=pi, level=level) -> tuple[int, int, int] | None:
@@ -185,6 +194,20 @@ def verify_events(
     return out
 
 
+def set_severity(events: dict[str, list[dict]], places: Sequence[str], level_area: np.ndarray,
+                 hours: pd.DatetimeIndex, min_area_m2: float) -> None:
+    """Give each event its ``level``: the highest level whose observed-score area reaches
+    ``min_area_m2`` in some hour of the event (0: none), from ``level_area`` ``(hour,
+    place, level)`` of :func:`observed_flooding`."""
+    if level_area.shape[-1] == 0:  # no thresholds: events count at every level
+        return
+    for pi, place in enumerate(places):
+        for ev in events.get(place, []):
+            span = (hours >= ev["onset"]) & (hours <= ev["end"])
+            reached = np.flatnonzero(level_area[span, pi].max(axis=0) >= min_area_m2)
+            ev["level"] = int(reached[-1]) + 1 if reached.size else 0
+
+
 def _level_scores(rows: list[dict[str, Any]], n_warnings: int | None,
                   false: int) -> dict[str, Any]:
     """POD, FAR, median lead and timing errors of scored event ``rows``."""
@@ -217,8 +240,9 @@ def place_index_of(cells: np.ndarray, places: Sequence, grid) -> np.ndarray:
 def observed_flooding(inputs, cells: np.ndarray, place_of: np.ndarray, n_places: int,
                       hours: pd.DatetimeIndex, normal: np.ndarray, exposure: np.ndarray,
                       cell_area: float | np.ndarray, min_area_m2: float = 10_000.0,
-                      chunk_h: int = 24,
-                      new_water_h: int = NEW_WATER_H) -> tuple[np.ndarray, np.ndarray]:
+                      chunk_h: int = 24, new_water_h: int = NEW_WATER_H,
+                      thresholds: Sequence[float] | None = None,
+                      severity: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``(flooded, area)`` per ``(hour, place)``: the truth of :func:`verify_events`.
 
     ``normal`` is the seasonal normal ``(month, cell)`` of ``cells``, ``exposure``
@@ -227,6 +251,9 @@ def observed_flooding(inputs, cells: np.ndarray, place_of: np.ndarray, n_places:
     ``new_water_h`` hours since it was last seen dry (labels are read from
     ``new_water_h`` hours before the first hour on; an unknown hour neither dries nor
     wets a cell, it only lets the time since the last dry sighting grow).
+    With ``thresholds`` and a ``severity`` dict, ``severity["level_area"]`` ``(hour,
+    place, level)`` is filled: the flooded area [m²] whose observed warning score
+    (``(1 − normal) × exposure``) reaches each level's threshold.
     """
     cell_area = np.broadcast_to(np.asarray(cell_area, "float64"), (n_places,))
     area = np.zeros((len(hours), n_places))
@@ -235,6 +262,8 @@ def observed_flooding(inputs, cells: np.ndarray, place_of: np.ndarray, n_places:
                          freq="h")
     every = warm.append(pd.DatetimeIndex(hours))
     since_dry = np.zeros(len(cells), dtype="int64")  # hours since the cell was seen dry
+    thr = np.asarray(thresholds if thresholds is not None else [], "float32")
+    level_area = np.zeros((len(hours), n_places, len(thr)))
     for s in range(0, len(every), chunk_h):
         part = every[s:s + chunk_h]
         labels = np.asarray(inputs.labels(part.values, cells))
@@ -246,8 +275,15 @@ def observed_flooding(inputs, cells: np.ndarray, place_of: np.ndarray, n_places:
         flood = new & dry_normally & exposed[None]
         rows = np.arange(s, s + len(part)) - len(warm)
         keep = rows >= 0
+        observed_score = (1.0 - normal[part.month.values - 1]) * exposure[None]
         for pi in range(n_places):
-            area[rows[keep], pi] = flood[keep][:, place_of == pi].sum(axis=1) * cell_area[pi]
+            here = place_of == pi
+            area[rows[keep], pi] = flood[keep][:, here].sum(axis=1) * cell_area[pi]
+            for li, t in enumerate(thr):
+                reach = flood[keep][:, here] & (observed_score[keep][:, here] >= t)
+                level_area[rows[keep], pi, li] = reach.sum(axis=1) * cell_area[pi]
+    if severity is not None:
+        severity["level_area"] = level_area
     return area >= min_area_m2, area
 
 
@@ -375,10 +411,13 @@ def evaluate_events(
         exposure=exposure, permanent=permanent, thresholds=thresholds,
         calibration=calibration, min_cells=min_cells, max_lead_h=max_lead_h, details=details)
     hours = pd.date_range(issues[0], issues[-1] + pd.Timedelta(hours=max_lead_h), freq="h")
+    severity: dict[str, np.ndarray] = {}
     flooded, area = observed_flooding(inputs, cells, place_of, len(places), hours, normal,
-                                      exposure, grid.cell_area * scale, min_area_m2)
+                                      exposure, grid.cell_area * scale, min_area_m2,
+                                      thresholds=thresholds, severity=severity)
     names = [p.name for p in places]
     events = {n: flood_events(flooded[:, i], area[:, i], hours) for i, n in enumerate(names)}
+    set_severity(events, names, severity["level_area"], hours, min_area_m2)
     flood_hours = {n: set(hours[flooded[:, i]]) for i, n in enumerate(names)}
     # the sea reaches a place when it rises to the lowest flood level of its exposed land
     flood_level = (np.asarray(static["sea_flood_level"].values, "float64").ravel()[cells]
@@ -405,7 +444,8 @@ def evaluate_events(
     out["cells_sampled"], out["cells_candidate"] = len(cells), len(candidates)
     out["truth"] = (f"at least {min_area_m2 / 10_000:g} ha of exposed, normally dry land "
                     f"(seasonal normal < {NORMAL_DRY}) under new water (standing at most "
-                    f"{NEW_WATER_H} h) in the place")
+                    f"{NEW_WATER_H} h) in the place; scored at the levels its observed "
+                    "score (new water × exposure weight) reaches on 1 ha")
     return out
 
 
