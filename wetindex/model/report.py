@@ -125,8 +125,8 @@ def plain_truth_sentences(ev: dict[str, Any], lang: str = "en") -> list[str]:
     for lv, d in events.get("levels", {}).items():
         if d.get("n_warnings"):
             came = 1.0 - d["false_warnings"] / d["n_warnings"]
-            name = words.get(lv, lv)
-            out.append(f"Af {d['n_warnings']} {name}e varsler for et sted fulgte der en "
+            name = {"yellow": "gule", "orange": "orange", "red": "røde"}[lv] if da else lv
+            out.append(f"Af {d['n_warnings']} {name} varsler for et sted fulgte der en "
                        f"oversvømmelse efter {came:.0%}." if da else
                        f"Of {d['n_warnings']} {name} warnings for a place, {came:.0%} were "
                        "followed by a flood there.")
