@@ -213,6 +213,8 @@ def case_study_pngs(events: dict[str, Any] | None, folder: Path,
 def card_skill_lines(ev: dict[str, Any]) -> list[str]:
     """The model card's part on what the scores mean: in words, per cause, per storm."""
     lines = ["", "## In plain words", "", *[f"- {s}" for s in plain_truth_sentences(ev)]]
+    if (ev.get("events") or {}).get("truth"):
+        lines += [f"- A flood event above: {ev['events']['truth']}."]
     lines += cause_lines(ev.get("events"))
     lines += reliability_count_lines(ev)
     lines += case_study_lines(ev.get("events"))
