@@ -275,13 +275,17 @@ def observed_flooding(inputs, cells: np.ndarray, place_of: np.ndarray, n_places:
         flood = new & dry_normally & exposed[None]
         rows = np.arange(s, s + len(part)) - len(warm)
         keep = rows >= 0
-        observed_score = (1.0 - normal[part.month.values - 1]) * exposure[None]
+        flood = flood[keep]
+        observed_score = (1.0 - normal[part.month.values[keep] - 1]) * exposure[None]
         for pi in range(n_places):
             here = place_of == pi
-            area[rows[keep], pi] = flood[keep][:, here].sum(axis=1) * cell_area[pi]
-            for li, t in enumerate(thr):
-                reach = flood[keep][:, here] & (observed_score[keep][:, here] >= t)
-                level_area[rows[keep], pi, li] = reach.sum(axis=1) * cell_area[pi]
+            flood_here = flood[:, here]
+            area[rows[keep], pi] = flood_here.sum(axis=1) * cell_area[pi]
+            if len(thr):
+                score_here = np.where(flood_here, observed_score[:, here], -1.0)
+                for li, t in enumerate(thr):
+                    level_area[rows[keep], pi, li] = ((score_here >= t).sum(axis=1)
+                                                      * cell_area[pi])
     if severity is not None:
         severity["level_area"] = level_area
     return area >= min_area_m2, area
