@@ -155,6 +155,8 @@ def test_plain_words_cause_table_and_case_study_reach_report_card_and_site(tmp_p
     assert (folder / "case_1.png").read_bytes()[:4] == b"\x89PNG" and "case_1.png" in md
     note = json.loads((folder / "scorecard.json").read_text())["method_note"]
     assert "not calibrated" in note["en"] and "ikke kalibreret" in note["da"]
+    assert "Når en celle var rød, stod der vand i" in note["da"]
+    assert "Af 4 orange varsler for et sted blev 75% fulgt af en oversvømmelse der." in note["da"]
     m = ev["scores"]["model"]
     red = sum(f * c for f, c in zip(m["came_true_red"], m["cases_red"], strict=True) if c)
     share = red / sum(m["cases_red"])

@@ -117,8 +117,9 @@ def plain_truth_sentences(ev: dict[str, Any], lang: str = "en") -> list[str]:
         if share is None:
             continue
         name = words.get(lv, lv)
+        cases = f"{share[1]:,}".replace(",", ".")  # Danish thousands separator
         out.append(f"Når en celle var {name}, stod der vand i {share[0]:.0%} af "
-                   f"{share[1]:,} tilfælde på testperioden.".replace(",", ".") if da else
+                   f"{cases} tilfælde i testperioden." if da else
                    f"When a cell was {name}, it was under water in {share[0]:.0%} of "
                    f"{share[1]:,} cases in the test period.")
     events = ev.get("events") or {}
@@ -126,8 +127,8 @@ def plain_truth_sentences(ev: dict[str, Any], lang: str = "en") -> list[str]:
         if d.get("n_warnings"):
             came = 1.0 - d["false_warnings"] / d["n_warnings"]
             name = {"yellow": "gule", "orange": "orange", "red": "røde"}[lv] if da else lv
-            out.append(f"Af {d['n_warnings']} {name} varsler for et sted fulgte der en "
-                       f"oversvømmelse efter {came:.0%}." if da else
+            out.append(f"Af {d['n_warnings']} {name} varsler for et sted blev {came:.0%} "
+                       "fulgt af en oversvømmelse der." if da else
                        f"Of {d['n_warnings']} {name} warnings for a place, {came:.0%} were "
                        "followed by a flood there.")
     return out
