@@ -203,8 +203,8 @@ def case_study_pngs(events: dict[str, Any] | None, folder: Path,
         ax2.plot(x, [r["flooded_ha_max"] for r in c["issues"]], color="#0072b2", marker="o",
                  label="flooded ha in the next 48 h")
         ax2.set_ylabel("flooded ha")
-        fig.legend(fontsize=6, loc="upper left")
-        fig.tight_layout()
+        fig.legend(fontsize=6, loc="lower center", ncol=4, frameon=False)
+        fig.tight_layout(rect=(0, 0.07, 1, 1))  # room for the legend under the axes
         name = f"case_{k + 1}.png"
         fig.savefig(folder / name)
         out[c["name"]] = name
