@@ -120,3 +120,48 @@ def test_levels_came_true_with_case_counts_and_no_calibrated_claim(tmp_path):
           / "evaluation.md").read_text()
     assert "Calibration is not applied" in md and "is calibrated" not in md
     assert "How often each level came true" in md and "against “never wet”" in md
+
+
+def test_plain_words_cause_table_and_case_study_reach_report_card_and_site(tmp_path):
+    """Uncalibrated probabilities are said to be so in words (English and Danish) on the
+    site's note; each level's share that came true is given; per-cause scores and a storm's
+    case study (table and chart) are in the report and in the card's lines."""
+    from wetindex.model.report import card_skill_lines
+
+    rng = np.random.default_rng(0)
+    p = rng.random(8000)
+    y = (rng.random(8000) < p).astype("float32")
+    ev = _with_references(p, y, rng.integers(1, 49, 8000))
+    scores = {"n_events": 2, "hits": 1, "pod": 0.5, "n_warnings": 4, "false_warnings": 1,
+              "far": 0.25, "median_lead_h": 21.0, "median_onset_error_h": 2.0}
+    ev["events"] = {
+        "n_issues": 3, "issue_step_h": 24, "quiet_issues": 1, "quiet_without_warning": 1.0,
+        "levels": {lv: {**scores, "median_abs_onset_error_h": 2.0, "median_peak_error_h": 0.0,
+                        "events": [], "by_cause": {"sea": scores, "rain": scores}}
+                   for lv in ("yellow", "orange", "red")},
+        "per_place": {}, "places": ["Polderen"],
+        "case_studies": [{"name": "sea storm of 2024-02-01", "start": "2024-02-01T00:00:00",
+                          "end": "2024-02-02T00:00:00", "kind": "sea", "rain_24h_max_mm": 3.0,
+                          "sea_level_max_m": 1.9, "place": "Polderen",
+                          "first_flood": "2024-02-01T20:00:00", "flooded_ha_max": 12.0,
+                          "issues": [{"issue_time": "2024-01-31T00:00:00", "level_max": "orange",
+                                      "score_max": 0.55, "orange_from_h": 40,
+                                      "flooded_ha_max": 12.0, "flood_from_h": 44}]}]}
+    folder = write_report(tmp_path, {"version": "v1", "area": "demo", "evaluation": ev})
+    md = (folder / "evaluation.md").read_text()
+    assert "| orange | sea | 2 | 1 | 0.500 | 4 | 1 | 0.250 | 21.000 | 2.000 |" in md
+    assert "### sea storm of 2024-02-01 — Polderen" in md
+    assert "| 2024-01-31T00:00:00 | orange | 0.55 | 40 | 12.0 | 44 |" in md
+    assert (folder / "case_1.png").read_bytes()[:4] == b"\x89PNG" and "case_1.png" in md
+    note = json.loads((folder / "scorecard.json").read_text())["method_note"]
+    assert "not calibrated" in note["en"] and "ikke kalibreret" in note["da"]
+    assert "Når en celle var rød, stod der vand i" in note["da"]
+    assert "Af 4 orange varsler for et sted blev 75% fulgt af en oversvømmelse der." in note["da"]
+    m = ev["scores"]["model"]
+    red = sum(f * c for f, c in zip(m["came_true_red"], m["cases_red"], strict=True) if c)
+    share = red / sum(m["cases_red"])
+    assert f"When a cell was red, it was under water in {share:.0%}" in note["en"]
+    assert "Of 4 orange warnings for a place, 75% were followed by a flood there." in note["en"]
+    card = "\n".join(card_skill_lines(ev))
+    assert "## In plain words" in card and "| orange | rain |" in card
+    assert "Reliability of the model per lead bin" in card and "sea storm of 2024-02-01" in card

@@ -5,9 +5,22 @@ gets. Here the hold-out is replayed as the forecast runs would have issued it:
 
 * **Truth.** A place is *in flood* in an hour when at least ``min_area_m2`` (1 ha,
   the warning rule's minimum) of its exposed land that is normally dry in that
-  month (seasonal normal below :data:`NORMAL_DRY`) is under water. Consecutive
-  flood hours (gaps up to ``merge_gap_h``) make one **event** with an onset, a peak
-  (the hour of the largest flooded area) and an end.
+  month (seasonal normal below :data:`NORMAL_DRY`) is under *new* water: water that
+  has stood at most :data:`NEW_WATER_H` hours (the cell was seen dry within the last
+  three days). Water standing longer is what a forecast run finds at its issue time
+  and does not warn (the warning is the excess over what stands), so counting it
+  would merge a wet autumn's floods into one unwarnable months-long "event".
+  Consecutive flood hours (gaps up to ``merge_gap_h``) make one **event** with an
+  onset, a peak (the hour of the largest flooded area) and an end. Each event has a
+  **severity**: the highest level whose threshold the *observed* warning score (new
+  water counted as excess ``1 − normal``, times the exposure weight, as the forecast's
+  score is) reaches on at least ``min_area_m2`` of the place in some hour of the event.
+  A level's POD counts only the events that reach it: a flooded meadow (exposure 0.4)
+  can never score orange in the forecast, so it is a yellow event, not a missed orange
+  one. Each event also has a
+  **cause**: ``sea`` when the observed sea level in the day before its onset reached
+  the lowest level at which the sea floods the place (over its dike, if it has one),
+  else ``rain`` (rain, groundwater, a stream).
 * **Forecast.** At each issue time the place's hourly level is computed exactly as
   the published warnings are (:func:`wetindex.risk.place_hourly_levels` on the level
   of the exposure-weighted excess, :mod:`wetindex.normal`).
@@ -19,6 +32,13 @@ gets. Here the hold-out is replayed as the forecast runs would have issued it:
   (one issue × place) is *false* when no flood hour of that place lies within
   ``tolerance_h`` of its window. **Quiet issue times** are those with no flood
   anywhere in the next 48 h; the share of them with no warning at all is reported.
+  POD, lead and timing are also given per cause, and FAR per cause of the warning
+  (``sea`` when the forecast sea reaches the place within the 48 h).
+* **Case studies.** For each storm in the hold-out (from the observed drivers,
+  :func:`wetindex.model.cv.storm_events`, named by its date and kind), the most
+  flooded place's forecast (its level and the exposure-weighted excess score that
+  1 ha of it reaches) from each issue time before and during the storm, against the
+  area that flooded there in the next 48 h.
 """
 
 from __future__ import annotations
@@ -33,6 +53,7 @@ import pandas as pd
 from wetindex.features.hydromet import HISTORY_NEEDED_H
 from wetindex.features.stack import DRIVER_FEATURES, drivers_for_issues, static_table
 from wetindex.model.calibration import apply_calibration
+from wetindex.model.cv import storm_events
 from wetindex.model.fastpredict import forest_from_booster, predict_cube
 from wetindex.model.screen import screened_cells
 from wetindex.normal import excess_arrays, exposure_weight, seasonal_normal
@@ -41,6 +62,10 @@ from wetindex.warnings import LEVEL_NAMES
 
 #: A cell whose seasonal normal is below this is normally dry (its water is flooding).
 NORMAL_DRY = 0.5
+#: Water that has stood longer than this [h] is standing water, no longer a new flood.
+NEW_WATER_H = 72
+#: Hours before an event's onset in which the sea must reach the place for a sea cause.
+SEA_CAUSE_WINDOW_H = 24
 
 
 def flood_events(flooded: np.ndarray, area: np.ndarray, hours: pd.DatetimeIndex,
@@ -75,12 +100,16 @@ def verify_events(
     events: dict[str, list[dict[str, pd.Timestamp]]], place_levels: np.ndarray,
     issues: pd.DatetimeIndex, places: Sequence[str], flood_hours: dict[str, set],
     *, tolerance_h: int = 3, max_lead_h: int = 48,
+    warning_causes: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Event scores per level from the places' hourly levels ``(issue, place, lead)``.
 
     ``flood_hours`` gives per place the set of its flood hours (Timestamps);
-    ``events`` its events (:func:`flood_events`). Only events whose onset is at
-    least one hour after the first issue and within the last issue's horizon count.
+    ``events`` its events (:func:`flood_events`; an event may carry a ``cause``).
+    Only events whose onset is at least one hour after the first issue and within
+    the last issue's horizon count. ``warning_causes`` ``(issue, place)`` names the
+    cause of each issue × place warning (``sea``/``rain``) for FAR per cause.
+    Each level's scores get ``by_cause``: the same scores for the events of one cause.
     """
     tol = pd.Timedelta(hours=tolerance_h)
     step = pd.Timedelta(hours=1)
@@ -100,8 +129,11 @@ def verify_events(
     per_place: dict[str, dict[str, Any]] = {}
     for level in (1, 2, 3):
         name = LEVEL_NAMES[level]
+        # an event counts at the levels its observed severity reaches (all, if not given)
+        at_level = {p: [e for e in scored[p] if e.get("level", 3) >= level] for p in places}
         rows, leads, onset_err, peak_err = [], [], [], []
         n_warnings = false = 0
+        warn_by_cause: dict[str, list[int]] = {}
         for pi, place in enumerate(places):
             hours = flood_hours.get(place, set())
             # false warnings: every issue × place warning window with no flood near it
@@ -112,16 +144,22 @@ def verify_events(
                 n_warnings += 1
                 start = issue + pd.Timedelta(hours=win[0] + 1) - tol
                 end = issue + pd.Timedelta(hours=win[2] + 1) + tol
-                if not any(start <= h <= end for h in hours):
+                is_false = not any(start <= h <= end for h in hours)
+                if warning_causes is not None:
+                    tally = warn_by_cause.setdefault(str(warning_causes[ii, pi]), [0, 0])
+                    tally[0] += 1
+                    tally[1] += int(is_false)
+                if is_false:
                     false += 1
                     per_place.setdefault(place, {}).setdefault(f"false_{name}", 0)
                     per_place[place][f"false_{name}"] += 1
-            for ev in scored[place]:
+            for ev in at_level[place]:
                 before = np.flatnonzero(issues <= ev["onset"] - step)
                 row = {"place": place, "onset": ev["onset"].isoformat(),
                        "end": ev["end"].isoformat(), "peak": ev["peak"].isoformat(),
-                       "warned": False, "lead_h": None, "onset_error_h": None,
-                       "peak_error_h": None}
+                       "severity": ev.get("level"), "cause": ev.get("cause"),
+                       "warned": False, "lead_h": None,
+                       "onset_error_h": None, "peak_error_h": None}
                 if before.size:
                     def warns(ii: int, ev=ev, pi=pi, level=level) -> tuple[int, int, int] | None:
                         win = _window(place_levels[ii, pi], level)
@@ -152,21 +190,52 @@ def verify_events(
                 stats["events"] = len(scored[place])
                 key = f"warned_{name}" if row["warned"] else f"missed_{name}"
                 stats[key] = stats.get(key, 0) + 1
-        hits = sum(r["warned"] for r in rows)
-        out["levels"][name] = {
-            "n_events": len(rows), "hits": hits,
-            "pod": hits / len(rows) if rows else float("nan"),
-            "n_warnings": n_warnings, "false_warnings": false,
-            "far": false / n_warnings if n_warnings else float("nan"),
-            "median_lead_h": float(np.median(leads)) if leads else float("nan"),
-            "median_onset_error_h": float(np.median(onset_err)) if onset_err else float("nan"),
-            "median_abs_onset_error_h": (float(np.median(np.abs(onset_err))) if onset_err
-                                         else float("nan")),
-            "median_peak_error_h": float(np.median(peak_err)) if peak_err else float("nan"),
-            "events": rows,
-        }
+        out["levels"][name] = _level_scores(rows, n_warnings, false)
+        out["levels"][name]["events"] = rows
+        by_cause = {}
+        for cause in sorted({str(r["cause"]) for r in rows if r["cause"]} | set(warn_by_cause)):
+            n_w, n_f = warn_by_cause.get(cause, (0, 0))
+            by_cause[cause] = _level_scores([r for r in rows if str(r["cause"]) == cause],
+                                            n_w if warning_causes is not None else None, n_f)
+        out["levels"][name]["by_cause"] = by_cause
     out["per_place"] = per_place
     return out
+
+
+def set_severity(events: dict[str, list[dict]], places: Sequence[str], level_area: np.ndarray,
+                 hours: pd.DatetimeIndex, min_area_m2: float) -> None:
+    """Give each event its ``level``: the highest level whose observed-score area reaches
+    ``min_area_m2`` in some hour of the event (0: none), from ``level_area`` ``(hour,
+    place, level)`` of :func:`observed_flooding`."""
+    if level_area.shape[-1] == 0:  # no thresholds: events count at every level
+        return
+    for pi, place in enumerate(places):
+        for ev in events.get(place, []):
+            span = (hours >= ev["onset"]) & (hours <= ev["end"])
+            reached = np.flatnonzero(level_area[span, pi].max(axis=0) >= min_area_m2)
+            ev["level"] = int(reached[-1]) + 1 if reached.size else 0
+
+
+def _level_scores(rows: list[dict[str, Any]], n_warnings: int | None,
+                  false: int) -> dict[str, Any]:
+    """POD, FAR, median lead and timing errors of scored event ``rows``."""
+    hit = [r for r in rows if r["warned"]]
+    leads = [r["lead_h"] for r in hit]
+    onset = [r["onset_error_h"] for r in hit]
+    peak = [r["peak_error_h"] for r in hit]
+
+    def med(v: list[float]) -> float:
+        return float(np.median(v)) if v else float("nan")
+
+    return {
+        "n_events": len(rows), "hits": len(hit),
+        "pod": len(hit) / len(rows) if rows else float("nan"),
+        "n_warnings": n_warnings, "false_warnings": false if n_warnings is not None else None,
+        "far": false / n_warnings if n_warnings else float("nan"),
+        "median_lead_h": med(leads), "median_onset_error_h": med(onset),
+        "median_abs_onset_error_h": med(list(np.abs(onset))),
+        "median_peak_error_h": med(peak),
+    }
 
 
 def place_index_of(cells: np.ndarray, places: Sequence, grid) -> np.ndarray:
@@ -177,23 +246,54 @@ def place_index_of(cells: np.ndarray, places: Sequence, grid) -> np.ndarray:
 def observed_flooding(inputs, cells: np.ndarray, place_of: np.ndarray, n_places: int,
                       hours: pd.DatetimeIndex, normal: np.ndarray, exposure: np.ndarray,
                       cell_area: float | np.ndarray, min_area_m2: float = 10_000.0,
-                      chunk_h: int = 24) -> tuple[np.ndarray, np.ndarray]:
+                      chunk_h: int = 24, new_water_h: int = NEW_WATER_H,
+                      thresholds: Sequence[float] | None = None,
+                      severity: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``(flooded, area)`` per ``(hour, place)``: the truth of :func:`verify_events`.
 
     ``normal`` is the seasonal normal ``(month, cell)`` of ``cells``, ``exposure``
     their exposure weights; ``cell_area`` the area one cell stands for, per place
-    when the cells are a sample.
+    when the cells are a sample. A wet cell counts while it has been wet for at most
+    ``new_water_h`` hours since it was last seen dry (labels are read from
+    ``new_water_h`` hours before the first hour on; an unknown hour neither dries nor
+    wets a cell, it only lets the time since the last dry sighting grow).
+    With ``thresholds`` and a ``severity`` dict, ``severity["level_area"]`` ``(hour,
+    place, level)`` is filled: the flooded area [m²] whose observed warning score
+    (``(1 − normal) × exposure``) reaches each level's threshold.
     """
     cell_area = np.broadcast_to(np.asarray(cell_area, "float64"), (n_places,))
     area = np.zeros((len(hours), n_places))
     exposed = (exposure > 0) & (place_of >= 0)
-    for s in range(0, len(hours), chunk_h):
-        part = hours[s:s + chunk_h]
-        wet = np.asarray(inputs.labels(part.values, cells)) == 1
+    warm = pd.date_range(hours[0] - pd.Timedelta(hours=new_water_h), periods=new_water_h,
+                         freq="h")
+    every = warm.append(pd.DatetimeIndex(hours))
+    since_dry = np.zeros(len(cells), dtype="int64")  # hours since the cell was seen dry
+    thr = np.asarray(thresholds if thresholds is not None else [], "float32")
+    level_area = np.zeros((len(hours), n_places, len(thr)))
+    for s in range(0, len(every), chunk_h):
+        part = every[s:s + chunk_h]
+        labels = np.asarray(inputs.labels(part.values, cells))
+        new = np.zeros(labels.shape, dtype=bool)
+        for k in range(len(part)):
+            since_dry = np.where(labels[k] == 0, 0, since_dry + 1)
+            new[k] = (labels[k] == 1) & (since_dry <= new_water_h)
         dry_normally = normal[part.month.values - 1] < NORMAL_DRY
-        flood = wet & dry_normally & exposed[None]
+        flood = new & dry_normally & exposed[None]
+        rows = np.arange(s, s + len(part)) - len(warm)
+        keep = rows >= 0
+        flood = flood[keep]
+        observed_score = (1.0 - normal[part.month.values[keep] - 1]) * exposure[None]
         for pi in range(n_places):
-            area[s:s + len(part), pi] = flood[:, place_of == pi].sum(axis=1) * cell_area[pi]
+            here = place_of == pi
+            flood_here = flood[:, here]
+            area[rows[keep], pi] = flood_here.sum(axis=1) * cell_area[pi]
+            if len(thr):
+                score_here = np.where(flood_here, observed_score[:, here], -1.0)
+                for li, t in enumerate(thr):
+                    level_area[rows[keep], pi, li] = ((score_here >= t).sum(axis=1)
+                                                      * cell_area[pi])
+    if severity is not None:
+        severity["level_area"] = level_area
     return area >= min_area_m2, area
 
 
@@ -201,13 +301,17 @@ def replay_place_levels(
     booster, inputs, static, issues: pd.DatetimeIndex, cells: np.ndarray,
     place_of: np.ndarray, n_places: int, *, normal: np.ndarray, exposure: np.ndarray,
     permanent: np.ndarray, thresholds: Sequence[float], calibration: dict | None,
-    min_cells: int | np.ndarray, max_lead_h: int = 48,
+    min_cells: int | np.ndarray, max_lead_h: int = 48, details: dict | None = None,
 ) -> np.ndarray:
     """Each place's hourly level ``(issue, place, lead)`` as the forecast runs would give it.
 
     The same chain as a forecast run on the screened ``cells``: compiled trees,
     calibration where a kept map changes anything, the excess over the seasonal
     normal and standing water, exposure, levels, and the 1-ha rule per place.
+    A ``details`` dict is filled with ``score`` ``(issue, place, lead)``, the
+    exposure-weighted excess that the place's ``min_cells``-th highest cell reaches
+    (the score 1 ha of the place reaches), and ``sea_max`` ``(issue,)``, the highest
+    forecast sea level [m] of each issue's 48 h.
     """
     flood_level = (np.asarray(static["sea_flood_level"].values, "float64").ravel()[cells]
                    if "sea_flood_level" in static else None)
@@ -224,6 +328,7 @@ def replay_place_levels(
     local = np.arange(len(cells))
     out = np.zeros((len(issues), n_places, max_lead_h), dtype="int8")
     min_cells = np.broadcast_to(np.asarray(min_cells), (n_places,))
+    place_score = np.zeros((len(issues), n_places, max_lead_h), dtype="float32")
     for i, issue in enumerate(issues):
         prob = np.zeros((max_lead_h, len(cells)), dtype="float32")
         predict_cube(forest, statics, gw[i], drivers[i, :max_lead_h], local, prob)
@@ -248,6 +353,13 @@ def replay_place_levels(
             lv = level[:, place_of == pi]
             for value in (1, 2, 3):
                 out[i, pi, (lv >= value).sum(axis=1) >= min_cells[pi]] = value
+            sc = score[:, place_of == pi]
+            if sc.shape[1] >= min_cells[pi]:
+                k = sc.shape[1] - int(min_cells[pi])
+                place_score[i, pi] = np.partition(sc, k, axis=1)[:, k]
+    if details is not None:
+        details["score"] = place_score
+        details["sea_max"] = np.nanmax(drivers[:, :max_lead_h, sea_col], axis=1)
     return out
 
 
@@ -294,20 +406,99 @@ def evaluate_events(
     issues = issues[:: max(1, round(issue_step_h / step))]
     # the 1-ha rule in sampled cells: each stands for `scale` cells of its place
     min_cells = np.maximum(1, np.ceil(min_area_m2 / (grid.cell_area * scale))).astype(int)
+    details: dict[str, np.ndarray] = {}
     levels = replay_place_levels(
         booster, inputs, static, issues, cells, place_of, len(places), normal=normal,
         exposure=exposure, permanent=permanent, thresholds=thresholds,
-        calibration=calibration, min_cells=min_cells, max_lead_h=max_lead_h)
+        calibration=calibration, min_cells=min_cells, max_lead_h=max_lead_h, details=details)
     hours = pd.date_range(issues[0], issues[-1] + pd.Timedelta(hours=max_lead_h), freq="h")
+    severity: dict[str, np.ndarray] = {}
     flooded, area = observed_flooding(inputs, cells, place_of, len(places), hours, normal,
-                                      exposure, grid.cell_area * scale, min_area_m2)
+                                      exposure, grid.cell_area * scale, min_area_m2,
+                                      thresholds=thresholds, severity=severity)
     names = [p.name for p in places]
     events = {n: flood_events(flooded[:, i], area[:, i], hours) for i, n in enumerate(names)}
+    set_severity(events, names, severity["level_area"], hours, min_area_m2)
     flood_hours = {n: set(hours[flooded[:, i]]) for i, n in enumerate(names)}
-    out = verify_events(events, levels, issues, names, flood_hours, max_lead_h=max_lead_h)
+    # the sea reaches a place when it rises to the lowest flood level of its exposed land
+    flood_level = (np.asarray(static["sea_flood_level"].values, "float64").ravel()[cells]
+                   if "sea_flood_level" in static else np.full(len(cells), np.nan))
+    place_sea = np.full(len(places), np.inf)
+    for pi in range(len(places)):
+        levels_here = flood_level[(place_of == pi) & (exposure > 0)]
+        if np.isfinite(levels_here).any():
+            place_sea[pi] = np.nanmin(levels_here)
+    end = min(hours[-1], pd.Timestamp(inputs.observed_end()))
+    observed = inputs.observed(np.datetime64(train[0]), end.to_datetime64())
+    sea = observed["sea_level"].to_series()
+    for pi, n in enumerate(names):
+        for ev in events[n]:
+            before = sea[ev["onset"] - pd.Timedelta(hours=SEA_CAUSE_WINDOW_H):ev["onset"]]
+            ev["cause"] = "sea" if before.max() >= place_sea[pi] else "rain"
+    warning_causes = np.where(details["sea_max"][:, None] >= place_sea[None, :], "sea", "rain")
+    out = verify_events(events, levels, issues, names, flood_hours, max_lead_h=max_lead_h,
+                        warning_causes=warning_causes)
+    out["case_studies"] = case_studies(observed, issues, names, levels, details["score"],
+                                       area, hours, thresholds, holdout)
     out["places"] = names
     out["issue_step_h"] = issue_step_h
     out["cells_sampled"], out["cells_candidate"] = len(cells), len(candidates)
     out["truth"] = (f"at least {min_area_m2 / 10_000:g} ha of exposed, normally dry land "
-                    f"(seasonal normal < {NORMAL_DRY}) under water in the place")
+                    f"(seasonal normal < {NORMAL_DRY}) under new water (standing at most "
+                    f"{NEW_WATER_H} h) in the place; scored at the levels its observed "
+                    "score (new water × exposure weight) reaches on 1 ha")
+    return out
+
+
+def case_studies(
+    observed, issues: pd.DatetimeIndex, places: Sequence[str], levels: np.ndarray,
+    scores: np.ndarray, area: np.ndarray, hours: pd.DatetimeIndex,
+    thresholds: Sequence[float], holdout: tuple[pd.Timestamp, pd.Timestamp],
+    *, before_h: int = 72, max_lead_h: int = 48,
+) -> list[dict[str, Any]]:
+    """The hold-out's storms, each with its most flooded place's forecast per issue time.
+
+    Storms are found in the observed drivers (:func:`wetindex.model.cv.storm_events`,
+    over the whole ``observed`` span so "storm" means the same as in training) and
+    named by their start date and kind. For each issue from ``before_h`` hours before
+    the storm to its end: the place's highest level and score in the next
+    ``max_lead_h`` hours, the first lead at orange or above, and what happened there:
+    the largest flooded area [ha] and the first flood hour in the same 48 h.
+    """
+    storms = storm_events(observed)
+    out = []
+    orange = float(thresholds[1]) if len(thresholds) > 1 else float("inf")
+    for _, st in storms.iterrows():
+        if not holdout[0] <= st["start"] <= holdout[1]:
+            continue
+        span = (hours >= st["start"]) & (hours <= st["end"] + pd.Timedelta(hours=max_lead_h))
+        if not span.any():
+            continue
+        flooded_area = area[span].max(axis=0)
+        pi = int(np.argmax(flooded_area))
+        first_flood = hours[span][area[span, pi] >= 10_000.0]
+        rows = []
+        for ii, issue in enumerate(issues):
+            if not st["start"] - pd.Timedelta(hours=before_h) <= issue <= st["end"]:
+                continue
+            ahead = (hours > issue) & (hours <= issue + pd.Timedelta(hours=max_lead_h))
+            at_orange = np.flatnonzero(scores[ii, pi] >= orange)
+            flood_now = hours[ahead][area[ahead, pi] >= 10_000.0]
+            rows.append({
+                "issue_time": issue.isoformat(),
+                "level_max": LEVEL_NAMES[int(levels[ii, pi].max())],
+                "score_max": float(scores[ii, pi].max()),
+                "orange_from_h": int(at_orange[0]) + 1 if at_orange.size else None,
+                "flooded_ha_max": float(area[ahead, pi].max() / 10_000.0),
+                "flood_from_h": (int((flood_now[0] - issue) / pd.Timedelta(hours=1))
+                                 if len(flood_now) else None),
+            })
+        out.append({
+            "name": f"{st['kind']} storm of {st['start']:%Y-%m-%d}",
+            "start": st["start"].isoformat(), "end": st["end"].isoformat(),
+            "kind": st["kind"], "rain_24h_max_mm": float(st["rain_24h_max"]),
+            "sea_level_max_m": float(st["sea_level_max"]), "place": places[pi],
+            "first_flood": first_flood[0].isoformat() if len(first_flood) else None,
+            "flooded_ha_max": float(flooded_area[pi] / 10_000.0), "issues": rows,
+        })
     return out

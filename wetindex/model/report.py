@@ -84,7 +84,144 @@ def site_scorecard(ev: dict[str, Any], model_version: str, evaluated_at: str) ->
     return {"model_version": model_version, "evaluated_at": evaluated_at,
             "lead_bins": ev["lead_bins"], "scores": scores,
             "calibration_applied": bool(ev.get("calibration_applied", ev.get("calibrated"))),
-            "levels_came_true": came_true, "events": event_summary(ev.get("events"))}
+            "levels_came_true": came_true, "events": event_summary(ev.get("events")),
+            "method_note": {"en": " ".join(plain_truth_sentences(ev)),
+                            "da": " ".join(plain_truth_sentences(ev, "da"))}}
+
+
+def _level_share(model: dict[str, Any], lv: str) -> tuple[float, int] | None:
+    cases = model.get(f"cases_{lv}")
+    if not cases or not sum(cases):
+        return None
+    hits = sum(f * c for f, c in zip(model[f"came_true_{lv}"], cases, strict=True) if c)
+    return hits / sum(cases), int(sum(cases))
+
+
+def plain_truth_sentences(ev: dict[str, Any], lang: str = "en") -> list[str]:
+    """Whether the probabilities are calibrated and how often each level came true, in words.
+
+    For the site's About page and the model card: the cell-hour share of each level's
+    probability band that was wet, and the share of the places' warnings (issue × place)
+    that met a flood (1 − FAR of the event verification).
+    """
+    model = ev.get("scores", {}).get("model", {})
+    calibrated = bool(ev.get("calibration_applied", ev.get("calibrated")))
+    da = lang == "da"
+    words = {"yellow": "gul", "orange": "orange", "red": "rød"} if da else {}
+    out = [("Sandsynlighederne er kalibreret på uafhængige data." if calibrated else
+            "Sandsynlighederne er ikke kalibreret: modellens egne tal vises, så læs dem som "
+            "et mål for risiko, ikke som en nøjagtig chance.") if da else
+           ("The probabilities are calibrated on independent data." if calibrated else
+            "The probabilities are not calibrated: they are the model's own numbers, so read "
+            "them as a measure of risk, not as an exact chance.")]
+    for lv in ("yellow", "orange", "red"):
+        share = _level_share(model, lv)
+        if share is None:
+            continue
+        name = words.get(lv, lv)
+        cases = f"{share[1]:,}".replace(",", ".")  # Danish thousands separator
+        out.append(f"Når en celle var {name}, stod der vand i {share[0]:.0%} af "
+                   f"{cases} tilfælde i testperioden." if da else
+                   f"When a cell was {name}, it was under water in {share[0]:.0%} of "
+                   f"{share[1]:,} cases in the test period.")
+    events = ev.get("events") or {}
+    for lv, d in events.get("levels", {}).items():
+        if d.get("n_warnings"):
+            came = 1.0 - d["false_warnings"] / d["n_warnings"]
+            name = {"yellow": "gule", "orange": "orange", "red": "røde"}[lv] if da else lv
+            out.append(f"Af {d['n_warnings']} {name} varsler for et sted blev {came:.0%} "
+                       "fulgt af en oversvømmelse der." if da else
+                       f"Of {d['n_warnings']} {name} warnings for a place, {came:.0%} were "
+                       "followed by a flood there.")
+    return out
+
+
+def cause_lines(events: dict[str, Any] | None) -> list[str]:
+    """Markdown: event scores per level and cause (sea / rain)."""
+    if not events:
+        return []
+    lines = ["", "### Events per cause", "",
+             "Cause of an event: `sea` when the observed sea reached the place's lowest flood "
+             "level in the day before the onset, else `rain`; of a warning: `sea` when the "
+             "forecast sea reaches the place within 48 h.", "",
+             "| level | cause | events | warned | POD | warnings | false | FAR | median lead h "
+             "| median onset error h |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for lv, d in events["levels"].items():
+        for cause, c in d.get("by_cause", {}).items():
+            lines.append(f"| {lv} | {cause} | {c['n_events']} | {c['hits']} | {_fmt(c['pod'])} "
+                         f"| {c['n_warnings']} | {c['false_warnings']} | {_fmt(c['far'])} | "
+                         f"{_fmt(c['median_lead_h'])} | {_fmt(c['median_onset_error_h'])} |")
+    return lines
+
+
+def case_study_lines(events: dict[str, Any] | None, pngs: dict[str, str] | None = None
+                     ) -> list[str]:
+    """Markdown: one table per storm of the hold-out, issue by issue."""
+    cases = (events or {}).get("case_studies")
+    if not cases:
+        return []
+    lines = ["", "## Case studies: the hold-out's storms", "",
+             "Per storm, the most flooded place; per issue time up to the storm's end: the "
+             "highest level and score (exposure-weighted excess that 1 ha of the place "
+             "reaches) in the next 48 h, the first lead at orange, and what happened there "
+             "in the same 48 h (largest flooded area, first hour with ≥ 1 ha flooded)."]
+    for c in cases:
+        lines += ["", f"### {c['name']} — {c['place']}", "",
+                  f"{c['start']} – {c['end']}; rain max {c['rain_24h_max_mm']:.0f} mm/24 h, sea "
+                  f"max {c['sea_level_max_m'] * 100:.0f} cm; first flood "
+                  f"{c['first_flood'] or 'none'}, up to {c['flooded_ha_max']:.1f} ha.", "",
+                  "| issue time | level | score | orange from +h | flooded ha | flood from +h |",
+                  "|---|---|---|---|---|---|"]
+        for r in c["issues"]:
+            lines.append(f"| {r['issue_time']} | {r['level_max']} | {r['score_max']:.2f} | "
+                         f"{r['orange_from_h'] if r['orange_from_h'] is not None else '–'} | "
+                         f"{r['flooded_ha_max']:.1f} | "
+                         f"{r['flood_from_h'] if r['flood_from_h'] is not None else '–'} |")
+        if pngs and c["name"] in pngs:
+            lines += ["", f"![{c['name']}]({pngs[c['name']]})"]
+    return lines
+
+
+def case_study_pngs(events: dict[str, Any] | None, folder: Path,
+                    thresholds: dict[str, float] | None = None) -> dict[str, str]:
+    """One chart per storm: forecast score per issue time against the flooded area."""
+    from matplotlib.figure import Figure  # noqa: PLC0415 — matplotlib only for the card's charts
+
+    out: dict[str, str] = {}
+    for k, c in enumerate((events or {}).get("case_studies", [])):
+        if not c["issues"]:
+            continue
+        fig = Figure(figsize=(6.0, 3.2), dpi=90)
+        ax = fig.subplots()
+        x = [r["issue_time"][5:13].replace("T", " ") for r in c["issues"]]
+        ax.bar(x, [r["score_max"] for r in c["issues"]], color="#e69f00",
+               label="forecast score (48 h max)")
+        for lv, colour in (("orange", "#d55e00"), ("red", "#a00000")):
+            if thresholds and lv in thresholds:
+                ax.axhline(thresholds[lv], color=colour, lw=0.8, ls="--", label=lv)
+        ax.set(ylabel="score", title=f"{c['name']} — {c['place']}")
+        ax.tick_params(axis="x", labelsize=6, rotation=45)
+        ax2 = ax.twinx()
+        ax2.plot(x, [r["flooded_ha_max"] for r in c["issues"]], color="#0072b2", marker="o",
+                 label="flooded ha in the next 48 h")
+        ax2.set_ylabel("flooded ha")
+        fig.legend(fontsize=6, loc="lower center", ncol=4, frameon=False)
+        fig.tight_layout(rect=(0, 0.07, 1, 1))  # room for the legend under the axes
+        name = f"case_{k + 1}.png"
+        fig.savefig(folder / name)
+        out[c["name"]] = name
+    return out
+
+
+def card_skill_lines(ev: dict[str, Any]) -> list[str]:
+    """The model card's part on what the scores mean: in words, per cause, per storm."""
+    lines = ["", "## In plain words", "", *[f"- {s}" for s in plain_truth_sentences(ev)]]
+    if (ev.get("events") or {}).get("truth"):
+        lines += [f"- A flood event above: {ev['events']['truth']}."]
+    lines += cause_lines(ev.get("events"))
+    lines += reliability_count_lines(ev)
+    lines += case_study_lines(ev.get("events"))
+    return lines
 
 
 def event_summary(events: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -168,7 +305,8 @@ def reliability_pngs(ev: dict[str, Any], folder: Path) -> list[str]:
     return names
 
 
-def markdown_report(meta: dict[str, Any], pngs: list[str]) -> str:
+def markdown_report(meta: dict[str, Any], pngs: list[str],
+                    case_pngs: dict[str, str] | None = None) -> str:
     ev = meta["evaluation"]
     v = verdict(ev)
     t = ev.get("thresholds", {})
@@ -236,8 +374,10 @@ def markdown_report(meta: dict[str, Any], pngs: list[str]) -> str:
                          f" | {f.get('storms_shared', '–')} | {_fmt(f.get('brier_skill'))} | "
                          f"{_fmt(f.get('roc_auc'))} |")
     lines += event_lines(ev.get("events"))
+    lines += cause_lines(ev.get("events"))
     lines += reliability_count_lines(ev)
     lines += ["", "## Reliability diagrams", ""] + [f"![{p}]({p})" for p in pngs]
+    lines += case_study_lines(ev.get("events"), case_pngs)
     lines += ["", f"Wet cells missed by the screen in a sample outside it: "
               f"{ev['screen_misses']}."]
     return "\n".join(lines) + "\n"
@@ -328,7 +468,9 @@ def write_report(model_dir: Path, meta: dict[str, Any]) -> Path:
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     pngs = reliability_pngs(meta["evaluation"], tmp)
-    md = markdown_report(meta, pngs)
+    case_pngs = case_study_pngs(meta["evaluation"].get("events"), tmp,
+                                meta["evaluation"].get("thresholds"))
+    md = markdown_report(meta, pngs, case_pngs)
     (tmp / "evaluation.md").write_text(md, encoding="utf-8")
     (tmp / "evaluation.html").write_text(_html(md), encoding="utf-8")
     card = site_scorecard(meta["evaluation"], meta.get("version", "?"),

@@ -5,7 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from wetindex.model.label_times import case_lines
-from wetindex.model.report import REFERENCE_TITLES, calibration_sentence, event_summary, verdict
+from wetindex.model.report import (
+    REFERENCE_TITLES,
+    calibration_sentence,
+    card_skill_lines,
+    event_summary,
+    verdict,
+)
 from wetindex.stages.context import AreaContext
 
 
@@ -76,6 +82,7 @@ def model_card(ctx: AreaContext, meta: dict[str, Any]) -> str:
         lines.append(f"- Cross-validation blocked by {cv['scheme']['tile_m']:.0f} m tiles and "
                      f"{cv['scheme']['storms']} storms ({cv['scheme']['n_folds']} folds): mean "
                      f"BSS {cv['mean']['brier_skill']:.3f}, ROC-AUC {cv['mean']['roc_auc']:.3f}")
+    lines += card_skill_lines(ev)
     lines += [
         "", "## Known limits",
         "- Rain, sea level and groundwater anomaly are area-uniform series in this version.",
