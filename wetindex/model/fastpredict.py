@@ -84,8 +84,13 @@ def _numbers(text: str, dtype: str) -> np.ndarray:
     return np.array(text.split(), dtype=dtype) if text else np.zeros(0, dtype=dtype)
 
 
-def forest_from_booster(booster: lgb.Booster, num_iteration: int | None = None) -> Forest:
-    """Parse the trees ``booster.predict`` uses (its best iteration, if it has one)."""
+def forest_from_booster(booster: lgb.Booster, num_iteration: int | None = None, *,
+                        check_features: bool = True) -> Forest:
+    """Parse the trees ``booster.predict`` uses (its best iteration, if it has one).
+
+    ``check_features=False`` accepts any feature names (for rows evaluated as given,
+    :mod:`wetindex.model.rowwalk`); the forecast kernels need wetindex's features.
+    """
     if num_iteration is None:
         num_iteration = booster.best_iteration if booster.best_iteration > 0 else -1
     text = booster.model_to_string(num_iteration=num_iteration)
@@ -95,7 +100,7 @@ def forest_from_booster(booster: lgb.Booster, num_iteration: int | None = None) 
     if "sigmoid:1" not in header.split("objective=")[1].split("\n")[0]:
         raise ModelFormatError("fast prediction expects the binary objective with sigmoid:1")
     names = header.split("feature_names=")[1].split("\n")[0].split()
-    if tuple(names) != FEATURES:
+    if check_features and tuple(names) != FEATURES:
         raise ModelFormatError(f"model features {names} differ from wetindex's {list(FEATURES)}")
     body = body.split("\nend of trees")[0]
     parts: dict[str, list] = {k: [] for k in ("feature", "threshold", "decision", "left",
@@ -152,7 +157,8 @@ def _go_left(fval: float, node: int, threshold, decision, cat_start, cat_end, ca
     """LightGBM's NumericalDecision / CategoricalDecision for one node."""
     dec = decision[node]
     if dec & _CATEGORICAL:
-        if np.isnan(fval) or fval < 0:
+        # LightGBM: NaN goes right, else static_cast<int> (toward zero); < 0 goes right
+        if not fval > -1.0:
             return False
         iv = int(fval)
         word = iv // 32
@@ -285,12 +291,18 @@ def _driver_masks(drivers, feature, threshold, decision, cat_start, cat_end, cat
 
 
 @numba.njit(parallel=True, cache=True)
-def _predict_kernel(static_rows, groundwater_depth, drivers, cells, feature, threshold,
-                    decision, cat_start, cat_end, cat_bits, node_mask, leaf_value, leaf_start,
-                    static_nodes, static_start, scan_threshold, scan_tree, scan_mask,
-                    scan_start, nan_mask, driver_mask, same_drivers, out, first):
+def _predict_kernel(static_rows, groundwater_depth, zone, drivers, mask_id, masks, feature,
+                    threshold, decision, cat_start, cat_end, cat_bits, node_mask, leaf_value,
+                    leaf_start, static_nodes, static_start, scan_threshold, scan_tree,
+                    scan_mask, scan_start, nan_mask, out, first):
+    """Rows ``first:first + len(out)`` of the cells into ``out[cell - first, lead]``.
+
+    Cell ``i`` takes the drivers ``drivers[zone[i], lead]`` and the driver-split
+    leaf masks ``masks[mask_id[zone[i], lead]]`` (equal ids: the drivers send every
+    tree the same way).
+    """
     n_cells = min(static_rows.shape[0], first + out.shape[0])
-    n_leads = drivers.shape[0]
+    n_leads = drivers.shape[1]
     n_trees = len(leaf_start) - 1
     n_cell_driver = len(scan_start) - 1
     nan32 = np.float32(np.nan)
@@ -316,8 +328,10 @@ def _predict_kernel(static_rows, groundwater_depth, drivers, cells, feature, thr
         if not fill > 0:
             fill = nan32
         gw = groundwater_depth[i]
+        z = zone[i]
+        previous_id = -1
         for li in range(n_leads):
-            d = drivers[li]
+            d = drivers[z, li]
             g = gw - d[_D_GW_RISE]  # float32 arithmetic, as in feature_rows
             x[_N_STATIC + _N_DRIVER] = g if (g > zero32 or np.isnan(g)) else zero32
             x[_N_STATIC + _N_DRIVER + 1] = d[_D_SEA] - x[_S_SEA_FLOOD]
@@ -326,7 +340,9 @@ def _predict_kernel(static_rows, groundwater_depth, drivers, cells, feature, thr
             x[_N_STATIC + _N_DRIVER + 4] = d[_D_RAIN72] / fill
             # where each cell-and-driver value falls among its thresholds (-1: NaN);
             # if nothing moved since the previous lead, neither did the probability
-            same = same_drivers[li]
+            mid = mask_id[z, li]
+            same = mid == previous_id
+            previous_id = mid
             for c in range(n_cell_driver):
                 v = np.float64(x[_N_STATIC + _N_DRIVER + c])
                 if np.isnan(v):
@@ -339,7 +355,7 @@ def _predict_kernel(static_rows, groundwater_depth, drivers, cells, feature, thr
                 out[i - first, li] = prob
                 continue
             for t in range(n_trees):
-                m[t] = cell_mask[t] & driver_mask[li, t]
+                m[t] = cell_mask[t] & masks[mid, t]
             for c in range(n_cell_driver):
                 if pos[c] < 0:
                     for t in range(n_trees):
@@ -352,6 +368,47 @@ def _predict_kernel(static_rows, groundwater_depth, drivers, cells, feature, thr
                 raw += leaf_value[leaf_start[t] + trailing_zeros(m[t])]
             prob = np.float32(1.0 / (1.0 + np.exp(-raw)))
             out[i - first, li] = prob
+
+
+@dataclass(frozen=True)
+class ZoneDrivers:
+    """Drivers per zone and lead, with the leaf masks their driver splits leave.
+
+    ``drivers`` is ``(zones, leads, n_driver)`` float32; ``mask_id[z, lead]`` picks the
+    row of ``masks`` ``(n_masks, trees)``: zone-leads whose drivers send every tree
+    the same way share one row, so a lead like the one before it is recognised by
+    an equal id.
+    """
+
+    drivers: np.ndarray
+    mask_id: np.ndarray
+    masks: np.ndarray
+
+
+def zone_drivers(forest: Forest, lm: LeafMasks, drivers: np.ndarray) -> ZoneDrivers:
+    """Evaluate the driver splits once per zone and lead (``drivers`` ``(Z, L, D)``)."""
+    drivers = np.ascontiguousarray(drivers, dtype="float32")
+    n_zones, n_leads = drivers.shape[:2]
+    flat = drivers.reshape(n_zones * n_leads, _N_DRIVER)
+    dmask = _driver_masks(flat, forest.feature, forest.threshold, forest.decision,
+                          forest.cat_start, forest.cat_end, forest.cat_bits, lm.node_mask,
+                          lm.driver_nodes, lm.driver_start)
+    masks, mask_id = np.unique(dmask, axis=0, return_inverse=True)
+    return ZoneDrivers(drivers, mask_id.reshape(n_zones, n_leads).astype("int32"),
+                       np.ascontiguousarray(masks))
+
+
+def predict_zone_chunk(forest: Forest, lm: LeafMasks, zd: ZoneDrivers, static_rows: np.ndarray,
+                       groundwater_depth: np.ndarray, zone: np.ndarray, first: int,
+                       buf: np.ndarray) -> np.ndarray:
+    """Cells ``first:first + len(buf)`` into ``buf[cell, lead]`` (one kernel call)."""
+    _predict_kernel(
+        static_rows, groundwater_depth, zone, zd.drivers, zd.mask_id, zd.masks,
+        forest.feature, forest.threshold, forest.decision, forest.cat_start, forest.cat_end,
+        forest.cat_bits, lm.node_mask, lm.leaf_value, forest.leaf_start, lm.static_nodes,
+        lm.static_start, lm.scan_threshold, lm.scan_tree, lm.scan_mask, lm.scan_start,
+        lm.nan_mask, buf, first)
+    return buf
 
 
 def predict_cube(forest: Forest, static_rows: np.ndarray, groundwater_depth: np.ndarray,
@@ -376,34 +433,26 @@ def predict_cube(forest: Forest, static_rows: np.ndarray, groundwater_depth: np.
     num_threads : int
         Threads (0: numba's default, all cores).
     """
-    drivers = np.ascontiguousarray(drivers, dtype="float32")
     lm = leaf_masks(forest)
-    args = (forest.feature, forest.threshold, forest.decision, forest.cat_start,
-            forest.cat_end, forest.cat_bits)
-    dmask = _driver_masks(drivers, *args, lm.node_mask, lm.driver_nodes, lm.driver_start)
-    # leads whose drivers send every tree the same way as the lead before
-    same_drivers = np.zeros(len(drivers), dtype=np.bool_)
-    same_drivers[1:] = (dmask[1:] == dmask[:-1]).all(axis=1)
+    zd = zone_drivers(forest, lm, np.asarray(drivers, dtype="float32")[None])
     previous = numba.get_num_threads()
     if num_threads > 0:
         numba.set_num_threads(min(num_threads, numba.config.NUMBA_NUM_THREADS))
     static_rows = np.ascontiguousarray(static_rows, dtype="float32")
     groundwater_depth = np.ascontiguousarray(groundwater_depth, dtype="float32")
+    zone = np.zeros(len(static_rows), dtype="int32")
     cells = np.asarray(cells)
     # cells × leads into a small buffer (contiguous writes), then lead by lead into
     # ``out``: writing the 48 leads of a cell straight into a 9 M-cell cube touches 48
     # pages far apart, which was 2–3× slower
-    buf = np.empty((min(CHUNK_CELLS, len(cells)), len(drivers)), dtype="float32")
+    buf = np.empty((min(CHUNK_CELLS, len(cells)), zd.drivers.shape[1]), dtype="float32")
     try:
         for first in range(0, len(cells), CHUNK_CELLS):
             n = min(CHUNK_CELLS, len(cells) - first)
-            _predict_kernel(
-                static_rows, groundwater_depth, drivers, cells, *args, lm.node_mask,
-                lm.leaf_value, forest.leaf_start, lm.static_nodes, lm.static_start,
-                lm.scan_threshold, lm.scan_tree, lm.scan_mask, lm.scan_start, lm.nan_mask,
-                dmask, same_drivers, buf[:n], first)
+            predict_zone_chunk(forest, lm, zd, static_rows, groundwater_depth, zone, first,
+                               buf[:n])
             part = cells[first:first + n]
-            for li in range(len(drivers)):
+            for li in range(zd.drivers.shape[1]):
                 out[li, part] = buf[:n, li]
     finally:
         numba.set_num_threads(previous)
