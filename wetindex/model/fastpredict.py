@@ -413,7 +413,7 @@ def predict_zone_chunk(forest: Forest, lm: LeafMasks, zd: ZoneDrivers, static_ro
 
 def predict_cube(forest: Forest, static_rows: np.ndarray, groundwater_depth: np.ndarray,
                  drivers: np.ndarray, cells: np.ndarray, out: np.ndarray,
-                 *, num_threads: int = 0) -> np.ndarray:
+                 *, zone_of_cell: np.ndarray | None = None, num_threads: int = 0) -> np.ndarray:
     """Probabilities of ``cells`` at every lead, written into ``out[lead, cell]``.
 
     Parameters
@@ -425,22 +425,27 @@ def predict_cube(forest: Forest, static_rows: np.ndarray, groundwater_depth: np.
     groundwater_depth : numpy.ndarray
         ``(n,)`` float32 at the issue time [m].
     drivers : numpy.ndarray
-        ``(leads, n_driver)`` float32 area drivers.
+        ``(leads, n_driver)`` float32 area drivers, or ``(zones, leads, n_driver)``
+        with ``zone_of_cell``.
     cells : numpy.ndarray
         ``(n,)`` flat index in ``out``'s second axis of each row.
     out : numpy.ndarray
         ``(leads, n_flat)`` float32, written in place and returned.
+    zone_of_cell : numpy.ndarray, optional
+        ``(n,)`` zone of each row in ``drivers`` (zoned drivers only).
     num_threads : int
         Threads (0: numba's default, all cores).
     """
     lm = leaf_masks(forest)
-    zd = zone_drivers(forest, lm, np.asarray(drivers, dtype="float32")[None])
+    drivers = np.asarray(drivers, dtype="float32")
+    zd = zone_drivers(forest, lm, drivers if zone_of_cell is not None else drivers[None])
     previous = numba.get_num_threads()
     if num_threads > 0:
         numba.set_num_threads(min(num_threads, numba.config.NUMBA_NUM_THREADS))
     static_rows = np.ascontiguousarray(static_rows, dtype="float32")
     groundwater_depth = np.ascontiguousarray(groundwater_depth, dtype="float32")
-    zone = np.zeros(len(static_rows), dtype="int32")
+    zone = (np.zeros(len(static_rows), dtype="int32") if zone_of_cell is None
+            else np.ascontiguousarray(zone_of_cell, dtype="int32"))
     cells = np.asarray(cells)
     # cells × leads into a small buffer (contiguous writes), then lead by lead into
     # ``out``: writing the 48 leads of a cell straight into a 9 M-cell cube touches 48
