@@ -141,7 +141,7 @@ def test_merge_zones_pairs_each_cells_zones():
 
 
 def test_bad_driver_shapes_name_the_input():
-    static, gw, zd, zone = _chunk(14, 10, 2, 5)
+    _, _, zd, zone = _chunk(14, 10, 2, 5)
     with pytest.raises(ValueError, match="zone_of_cell"):
         as_zones(zd, np.full(10, 2), 10)
     with pytest.raises(ValueError, match="drivers"):

@@ -6,8 +6,9 @@ every cell and the rain ``(zone, lead)``, e.g. the HARMONIE grid points nearest 
 cells), the cells of each zone are predicted with that zone's rain in place of the
 area's, in one pass of the compiled evaluator
 (:func:`~wetindex.model.fastpredict.predict_cube` with ``zone_of_cell``): the driver
-splits are evaluated once per zone and lead, the rest per cell as with area drivers. Observed rain, sea level and groundwater stay area series. Zones with rain equal
-to the area's give exactly the area prediction.
+splits are evaluated once per zone and lead, the rest per cell as with area drivers.
+Observed rain, sea level and groundwater stay area series. Zones with rain equal to
+the area's give exactly the area prediction.
 """
 
 from __future__ import annotations
