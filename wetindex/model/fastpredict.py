@@ -219,6 +219,10 @@ class LeafMasks:
     scan_mask: np.ndarray  # uint64
     scan_start: np.ndarray  # int32 (n_cell_driver + 1,)
     nan_mask: np.ndarray  # uint64 (n_cell_driver, trees): where a NaN value goes
+    # row scan_start[c] + c + p: the AND, per tree, of the masks of the first p nodes of
+    # feature c's run (what a value failing exactly those nodes leaves), so a lead costs
+    # one contiguous row per feature instead of a scatter over the failed nodes
+    scan_prefix: np.ndarray  # uint64 (n_scan + n_cell_driver, trees)
 
 
 def leaf_masks(forest: Forest) -> LeafMasks:
@@ -245,8 +249,22 @@ def leaf_masks(forest: Forest) -> LeafMasks:
         for nodes, starts in groups.values():
             starts.append(len(nodes))
     as_int = {g: (np.array(n, "int32"), np.array(s, "int32")) for g, (n, s) in groups.items()}
+    scan = _scan_tables(forest, masks)
     return LeafMasks(masks, values, *as_int["static"], *as_int["driver"],
-                     *as_int["cell_driver"], *_scan_tables(forest, masks))
+                     *as_int["cell_driver"], *scan, _scan_prefix(forest.n_trees, *scan[1:4]))
+
+
+def _scan_prefix(n_trees: int, scan_tree: np.ndarray, scan_mask: np.ndarray,
+                 scan_start: np.ndarray) -> np.ndarray:
+    """Prefix ANDs of each feature's threshold run (see :class:`LeafMasks`)."""
+    rows = []
+    for c in range(len(scan_start) - 1):
+        acc = np.full(n_trees, np.uint64(2**64 - 1), "uint64")
+        rows.append(acc.copy())
+        for j in range(scan_start[c], scan_start[c + 1]):
+            acc[scan_tree[j]] &= scan_mask[j]
+            rows.append(acc.copy())
+    return np.ascontiguousarray(np.stack(rows)) if rows else np.zeros((0, n_trees), "uint64")
 
 
 def _scan_tables(forest: Forest, masks: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -293,8 +311,8 @@ def _driver_masks(drivers, feature, threshold, decision, cat_start, cat_end, cat
 @numba.njit(parallel=True, cache=True)
 def _predict_kernel(static_rows, groundwater_depth, zone, drivers, mask_id, masks, feature,
                     threshold, decision, cat_start, cat_end, cat_bits, node_mask, leaf_value,
-                    leaf_start, static_nodes, static_start, scan_threshold, scan_tree,
-                    scan_mask, scan_start, nan_mask, out, first):
+                    leaf_start, static_nodes, static_start, scan_threshold, scan_prefix,
+                    scan_start, nan_mask, out, first):
     """Rows ``first:first + len(out)`` of the cells into ``out[cell - first, lead]``.
 
     Cell ``i`` takes the drivers ``drivers[zone[i], lead]`` and the driver-split
@@ -357,12 +375,10 @@ def _predict_kernel(static_rows, groundwater_depth, zone, drivers, mask_id, mask
             for t in range(n_trees):
                 m[t] = cell_mask[t] & masks[mid, t]
             for c in range(n_cell_driver):
-                if pos[c] < 0:
-                    for t in range(n_trees):
-                        m[t] &= nan_mask[c, t]
-                    continue
-                for j in range(scan_start[c], scan_start[c] + pos[c]):  # fail "v <= thr"
-                    m[scan_tree[j]] &= scan_mask[j]
+                # the nodes the value fails ("v <= thr" false): a prefix of the run
+                row = nan_mask[c] if pos[c] < 0 else scan_prefix[scan_start[c] + c + pos[c]]
+                for t in range(n_trees):
+                    m[t] &= row[t]
             raw = 0.0
             for t in range(n_trees):  # in tree order, as LightGBM sums
                 raw += leaf_value[leaf_start[t] + trailing_zeros(m[t])]
@@ -406,8 +422,8 @@ def predict_zone_chunk(forest: Forest, lm: LeafMasks, zd: ZoneDrivers, static_ro
         static_rows, groundwater_depth, zone, zd.drivers, zd.mask_id, zd.masks,
         forest.feature, forest.threshold, forest.decision, forest.cat_start, forest.cat_end,
         forest.cat_bits, lm.node_mask, lm.leaf_value, forest.leaf_start, lm.static_nodes,
-        lm.static_start, lm.scan_threshold, lm.scan_tree, lm.scan_mask, lm.scan_start,
-        lm.nan_mask, buf, first)
+        lm.static_start, lm.scan_threshold, lm.scan_prefix, lm.scan_start, lm.nan_mask, buf,
+        first)
     return buf
 
 
