@@ -363,10 +363,19 @@ def _predict_kernel(static_rows, groundwater_depth, zone, drivers, mask_id, mask
             previous_id = mid
             for c in range(n_cell_driver):
                 v = np.float64(x[_N_STATIC + _N_DRIVER + c])
+                lo, hi = scan_start[c], scan_start[c + 1]
                 if np.isnan(v):
                     p = -1
+                elif pos[c] < 0:
+                    p = np.searchsorted(scan_threshold[lo:hi], v)
                 else:
-                    p = np.searchsorted(scan_threshold[scan_start[c]:scan_start[c + 1]], v)
+                    # from the previous lead's interval: a value moves a few thresholds
+                    # an hour, so a short walk beats a binary search's mispredictions
+                    p = pos[c]
+                    while lo + p < hi and scan_threshold[lo + p] < v:
+                        p += 1
+                    while p > 0 and scan_threshold[lo + p - 1] >= v:
+                        p -= 1
                 same = same and p == pos[c]
                 pos[c] = p
             if same:
