@@ -40,6 +40,8 @@ _D_SEA = DRIVER_FEATURES.index("sea_level")
 _D_SEA24 = DRIVER_FEATURES.index("sea_level_max_24h")
 _D_GW_RISE = DRIVER_FEATURES.index("groundwater_rise")
 
+# the kernel looks up one prefix row per combined feature, written out for these five
+assert _N_FEATURES - _N_STATIC - _N_DRIVER == 5, "the kernel expects five combined features"
 _CATEGORICAL = 1
 #: Cells predicted per kernel call (their leads are buffered, 48 × 4 bytes each).
 CHUNK_CELLS = 131_072
@@ -221,8 +223,9 @@ class LeafMasks:
     nan_mask: np.ndarray  # uint64 (n_cell_driver, trees): where a NaN value goes
     # row scan_start[c] + c + p: the AND, per tree, of the masks of the first p nodes of
     # feature c's run (what a value failing exactly those nodes leaves), so a lead costs
-    # one contiguous row per feature instead of a scatter over the failed nodes
-    scan_prefix: np.ndarray  # uint64 (n_scan + n_cell_driver, trees)
+    # one contiguous row per feature instead of a scatter over the failed nodes; then
+    # nan_mask's rows (the last n_cell_driver rows)
+    scan_prefix: np.ndarray  # uint64 (n_scan + 2 * n_cell_driver, trees)
 
 
 def leaf_masks(forest: Forest) -> LeafMasks:
@@ -250,8 +253,9 @@ def leaf_masks(forest: Forest) -> LeafMasks:
             starts.append(len(nodes))
     as_int = {g: (np.array(n, "int32"), np.array(s, "int32")) for g, (n, s) in groups.items()}
     scan = _scan_tables(forest, masks)
+    prefix = np.concatenate([_scan_prefix(forest.n_trees, *scan[1:4]), scan[4]])
     return LeafMasks(masks, values, *as_int["static"], *as_int["driver"],
-                     *as_int["cell_driver"], *scan, _scan_prefix(forest.n_trees, *scan[1:4]))
+                     *as_int["cell_driver"], *scan, np.ascontiguousarray(prefix))
 
 
 def _scan_prefix(n_trees: int, scan_tree: np.ndarray, scan_mask: np.ndarray,
@@ -308,6 +312,14 @@ def _driver_masks(drivers, feature, threshold, decision, cat_start, cat_end, cat
     return out
 
 
+@numba.njit(cache=True, inline="always")
+def _exit_value(t, cell_mask, masks, mid, prefix, a0, a1, a2, a3, a4, leaf_value, leaf_start):
+    """Tree ``t``'s exit leaf value: the lowest leaf no failed node has cleared."""
+    m = (cell_mask[t] & masks[mid, t] & prefix[a0, t] & prefix[a1, t] & prefix[a2, t]
+         & prefix[a3, t] & prefix[a4, t])
+    return leaf_value[leaf_start[t] + trailing_zeros(m)]
+
+
 @numba.njit(parallel=True, cache=True)
 def _predict_kernel(static_rows, groundwater_depth, zone, drivers, mask_id, masks, feature,
                     threshold, decision, cat_start, cat_end, cat_bits, node_mask, leaf_value,
@@ -331,8 +343,8 @@ def _predict_kernel(static_rows, groundwater_depth, zone, drivers, mask_id, mask
             x[j] = static_rows[i, j]
         # the static nodes go the same way at every lead: evaluate them once
         cell_mask = np.empty(n_trees, np.uint64)
-        m = np.empty(n_trees, np.uint64)
         pos = np.full(n_cell_driver, -2, np.int64)
+        nan0 = scan_prefix.shape[0] - n_cell_driver
         prob = np.float32(0.0)
         for t in range(n_trees):
             keep = np.uint64(2**64 - 1)
@@ -381,16 +393,33 @@ def _predict_kernel(static_rows, groundwater_depth, zone, drivers, mask_id, mask
             if same:
                 out[i - first, li] = prob
                 continue
-            for t in range(n_trees):
-                m[t] = cell_mask[t] & masks[mid, t]
-            for c in range(n_cell_driver):
-                # the nodes the value fails ("v <= thr" false): a prefix of the run
-                row = nan_mask[c] if pos[c] < 0 else scan_prefix[scan_start[c] + c + pos[c]]
-                for t in range(n_trees):
-                    m[t] &= row[t]
-            raw = 0.0
-            for t in range(n_trees):  # in tree order, as LightGBM sums
-                raw += leaf_value[leaf_start[t] + trailing_zeros(m[t])]
+            # the nodes each value fails ("v <= thr" false) are a prefix of its run: one
+            # row of prefix ANDs per feature (the NaN rows are the table's last ones)
+            a0 = nan0 if pos[0] < 0 else scan_start[0] + pos[0]
+            a1 = nan0 + 1 if pos[1] < 0 else scan_start[1] + 1 + pos[1]
+            a2 = nan0 + 2 if pos[2] < 0 else scan_start[2] + 2 + pos[2]
+            a3 = nan0 + 3 if pos[3] < 0 else scan_start[3] + 3 + pos[3]
+            a4 = nan0 + 4 if pos[4] < 0 else scan_start[4] + 4 + pos[4]
+            # four running sums, not one: one chain of 100 dependent additions took
+            # longer than the lookups; the order differs from LightGBM's by ~1e-16 in
+            # the raw score, far below the float32 rounding of the result
+            r0 = r1 = r2 = r3 = 0.0
+            t = 0
+            while t + 4 <= n_trees:
+                r0 += _exit_value(t, cell_mask, masks, mid, scan_prefix, a0, a1, a2, a3, a4,
+                                  leaf_value, leaf_start)
+                r1 += _exit_value(t + 1, cell_mask, masks, mid, scan_prefix, a0, a1, a2, a3,
+                                  a4, leaf_value, leaf_start)
+                r2 += _exit_value(t + 2, cell_mask, masks, mid, scan_prefix, a0, a1, a2, a3,
+                                  a4, leaf_value, leaf_start)
+                r3 += _exit_value(t + 3, cell_mask, masks, mid, scan_prefix, a0, a1, a2, a3,
+                                  a4, leaf_value, leaf_start)
+                t += 4
+            while t < n_trees:
+                r0 += _exit_value(t, cell_mask, masks, mid, scan_prefix, a0, a1, a2, a3, a4,
+                                  leaf_value, leaf_start)
+                t += 1
+            raw = (r0 + r1) + (r2 + r3)
             prob = np.float32(1.0 / (1.0 + np.exp(-raw)))
             out[i - first, li] = prob
 
