@@ -223,6 +223,10 @@ def main() -> None:
                 lambda n=n, drv=drv, zc=zc: ev.predict_chunk(fin.static_rows,
                                                                fin.groundwater_depth, drv, zc,
                                                                num_threads=n), args.repeat)
+    for name, (drv, zc) in (("uniform", (fin.drivers, None)), ("gridded", (zd, zone))):
+        c = time.thread_time()
+        ev.predict_chunk(fin.static_rows, fin.groundwater_depth, drv, zc, num_threads=1)
+        area[f"{name}_1t_cpu"] = round(time.thread_time() - c, 2)
     result["area"] = area
     print("area", json.dumps(area), flush=True)
     result["dask"] = dask_chunks(booster, fin, zd, zone, args.chunk_cells, args.dask_chunks)
@@ -262,26 +266,27 @@ def dask_chunks(booster, fin, zd, zone, chunk_cells: int, n_chunks: int) -> dict
         client.submit(_dask_task, remote, 1, pure=False).result()  # compile/load, masks
         t = time.perf_counter()
         futures = [client.submit(_dask_task, remote, i, pure=False) for i in range(n_chunks)]
-        per_task = client.gather(futures)
+        per_task = client.gather(futures)  # (wall, CPU of the task's thread)
         wall = time.perf_counter() - t
         rss = client.run(_rss_gib)
     return {"chunk_cells": chunk_cells, "chunks": n_chunks, "workers": 2,
-            "wall_s": round(wall, 2), "task_s": [round(x, 2) for x in per_task],
+            "wall_s": round(wall, 2), "task_s": [round(w, 2) for w, _ in per_task],
+            "task_cpu_s": [round(c, 2) for _, c in per_task],
             "worker_rss_gib": {k.split(":")[-1]: round(v, 2) for k, v in rss.items()}}
 
 
 _EVALUATOR: dict = {}
 
 
-def _dask_task(payload, i: int) -> float:
+def _dask_task(payload, i: int) -> tuple[float, float]:
     from wetindex.model.gridded import ChunkEvaluator
 
     booster, zd, (static_rows, depth, zone) = payload
     ev = _EVALUATOR.get(id(booster)) or _EVALUATOR.setdefault(id(booster),
                                                               ChunkEvaluator(booster))
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.thread_time()
     ev.predict_chunk(static_rows, depth, zd, zone, num_threads=1)
-    return time.perf_counter() - t
+    return time.perf_counter() - t, time.thread_time() - c
 
 
 def _rss_gib() -> float:
@@ -331,11 +336,16 @@ def report_md(r: dict) -> str:
     lines += ["## The whole area's candidates (one process)", "",
               f"{a['cells']:,} cells × {a['leads']} leads: " + ", ".join(
                   f"{k.replace('_s', '')} {v:.2f} s ({_ns(v, a['cells'] * a['leads']):.0f} ns "
-                  "per cell-lead)" for k, v in a.items() if k.endswith("_s")) + ".", ""]
+                  "per cell-lead)" for k, v in a.items() if k.endswith("_s")) + "; CPU of the "
+              "1-thread runs (numba runs it in the calling thread): " + ", ".join(
+                  f"{k.replace('_1t_cpu', '')} {v:.2f} s "
+                  f"({_ns(v, a['cells'] * a['leads']):.0f} ns per cell-lead)"
+                  for k, v in a.items() if k.endswith("_cpu")) + ".", ""]
     d = r["dask"]
     lines += ["## Dask LocalCluster (2 workers × 1 thread)", "",
               f"{d['chunks']} chunks of {d['chunk_cells']:,} cells × 48 leads, gridded drivers: "
-              f"{d['wall_s']} s wall; per task {d['task_s']} s; worker peak RSS "
+              f"{d['wall_s']} s wall; per task {d['task_s']} s wall, {d['task_cpu_s']} s CPU "
+              "(the task thread's own CPU time: what it costs on a free core); worker peak RSS "
               f"{d['worker_rss_gib']} GiB.", ""]
     c = r["compile_s"]
     lines += ["## Compile times", "", ", ".join(f"{k}: {v} s" for k, v in c.items()) + ".", ""]

@@ -1,15 +1,18 @@
 """Compiled LightGBM inference specialised to the forecast's structure.
 
-A forecast row is ``static cell features × area drivers of one lead``
-(:func:`wetindex.features.stack.feature_rows`). Within one lead the drivers are
-the same for every cell, so every split of a tree on a driver goes the same way
-for all cells. :func:`specialise` folds those splits away once per lead, which
-leaves smaller trees that split only on what varies from cell to cell, and trees
-that end up as a single leaf become a constant. :func:`predict_cube` then walks
-these trees in numba, in parallel over cells, building each cell's few
-cell-and-driver features (sea margin, groundwater depth at the valid time, rain
-over the bluespot's fill) on the fly in float32 exactly as ``feature_rows`` does,
-so no ``(cells × features)`` matrix is ever made.
+A forecast row is ``static cell features × drivers of one lead``
+(:func:`wetindex.features.stack.feature_rows`). The drivers are constant over a
+driver zone (the whole area, a rain grid cell, a coast stretch), so every split on a
+driver goes the same way for all cells of a zone at a lead. The kernel evaluates
+the static splits once per cell, the driver splits once per zone and lead
+(:func:`zone_drivers`), and per cell and lead only the splits on the five features
+combining cell and driver (sea margin, groundwater depth at the valid time, rain
+over the bluespot's fill), which it builds on the fly in float32 exactly as
+``feature_rows`` does, so no ``(cells × features)`` matrix is ever made. The splits
+are bit vectors over each tree's leaves (QuickScorer); a lead whose drivers and
+combined-feature intervals equal the lead before's reuses its probability.
+:func:`predict_cube` writes into an area cube; :mod:`wetindex.model.gridded` is the
+chunk interface.
 
 The trees come from LightGBM's own text model (thresholds as doubles, decision
 types with their missing-value rules, categorical bitsets), and the result equals
