@@ -295,6 +295,31 @@ def _rss_gib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
 
 
+#: What was tried for the per-row remainder (measured on this machine, 29 Nov 2026).
+TRIED = [
+    "## What was tried for the per-row remainder", "",
+    "- **Generated if/else compiled by numba (dropped).** Numba's compile time grows with "
+    "the function: 15 trees took 27 s, the 101 trees in one function did not finish in 10 "
+    "minutes. The same code as C (`wetindex.model.treecode`, gcc -O2, a few seconds to "
+    "compile, cached) is the `treecode` row above.",
+    "- **Branch-free walk in numba (dropped).** Flat node arrays with self-looping leaves "
+    "and 16 rows per tree together: 14 µs per row (numba did not turn it into conditional "
+    "moves or vector code), 2× slower than `booster.predict`.",
+    "- **Rows in blocks of 32, tree by tree (as lleaves), in the generated C (dropped).** "
+    "Slower than row by row in our (noisy, loaded) measurements; so were trees as separate "
+    "non-inlined functions, and -O3 -march=native gave nothing over -O2.",
+    "- **Chunk evaluator (kept):** threshold intervals found by a short walk from the "
+    "previous lead's; one prefix-AND row per combined feature instead of a scatter over "
+    "the failed nodes; one fused pass per tree; four running sums (the chain of 100 "
+    "dependent additions was a large part of the time). Against the generated C on the "
+    "same rows in the same process, the chunk evaluator went from about 1.0–1.2× to "
+    "1.2–1.4× as fast.",
+    "- **Skipping trees whose exit the static splits fix (dropped):** the indirection over "
+    "the remaining trees cost more than it saved on the demo model.",
+    "",
+]
+
+
 def _ns(seconds: float, rows: int) -> float:
     return seconds / rows * 1e9
 
@@ -349,6 +374,7 @@ def report_md(r: dict) -> str:
               f"{d['worker_rss_gib']} GiB.", ""]
     c = r["compile_s"]
     lines += ["## Compile times", "", ", ".join(f"{k}: {v} s" for k, v in c.items()) + ".", ""]
+    lines += TRIED
     if r["side_errors"]:
         lines += ["## Not measured", "", *(f"- {k}: {v}" for k, v in r["side_errors"].items()),
                   ""]
