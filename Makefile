@@ -21,6 +21,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_terrain.py --size 4000
 	$(BIN)/python benchmarks/bench_forecast.py
 	$(BIN)/python benchmarks/bench_dynamic.py --size 1000 2000 3000
+	$(BIN)/python benchmarks/bench_predict.py
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)

@@ -1,15 +1,18 @@
 """Compiled LightGBM inference specialised to the forecast's structure.
 
-A forecast row is ``static cell features × area drivers of one lead``
-(:func:`wetindex.features.stack.feature_rows`). Within one lead the drivers are
-the same for every cell, so every split of a tree on a driver goes the same way
-for all cells. :func:`specialise` folds those splits away once per lead, which
-leaves smaller trees that split only on what varies from cell to cell, and trees
-that end up as a single leaf become a constant. :func:`predict_cube` then walks
-these trees in numba, in parallel over cells, building each cell's few
-cell-and-driver features (sea margin, groundwater depth at the valid time, rain
-over the bluespot's fill) on the fly in float32 exactly as ``feature_rows`` does,
-so no ``(cells × features)`` matrix is ever made.
+A forecast row is ``static cell features × drivers of one lead``
+(:func:`wetindex.features.stack.feature_rows`). The drivers are constant over a
+driver zone (the whole area, a rain grid cell, a coast stretch), so every split on a
+driver goes the same way for all cells of a zone at a lead. The kernel evaluates
+the static splits once per cell, the driver splits once per zone and lead
+(:func:`zone_drivers`), and per cell and lead only the splits on the five features
+combining cell and driver (sea margin, groundwater depth at the valid time, rain
+over the bluespot's fill), which it builds on the fly in float32 exactly as
+``feature_rows`` does, so no ``(cells × features)`` matrix is ever made. The splits
+are bit vectors over each tree's leaves (QuickScorer); a lead whose drivers and
+combined-feature intervals equal the lead before's reuses its probability.
+:func:`predict_cube` writes into an area cube; :mod:`wetindex.model.gridded` is the
+chunk interface.
 
 The trees come from LightGBM's own text model (thresholds as doubles, decision
 types with their missing-value rules, categorical bitsets), and the result equals
@@ -40,6 +43,8 @@ _D_SEA = DRIVER_FEATURES.index("sea_level")
 _D_SEA24 = DRIVER_FEATURES.index("sea_level_max_24h")
 _D_GW_RISE = DRIVER_FEATURES.index("groundwater_rise")
 
+# the kernel looks up one prefix row per combined feature, written out for these five
+assert _N_FEATURES - _N_STATIC - _N_DRIVER == 5, "the kernel expects five combined features"
 _CATEGORICAL = 1
 #: Cells predicted per kernel call (their leads are buffered, 48 × 4 bytes each).
 CHUNK_CELLS = 131_072
@@ -84,8 +89,13 @@ def _numbers(text: str, dtype: str) -> np.ndarray:
     return np.array(text.split(), dtype=dtype) if text else np.zeros(0, dtype=dtype)
 
 
-def forest_from_booster(booster: lgb.Booster, num_iteration: int | None = None) -> Forest:
-    """Parse the trees ``booster.predict`` uses (its best iteration, if it has one)."""
+def forest_from_booster(booster: lgb.Booster, num_iteration: int | None = None, *,
+                        check_features: bool = True) -> Forest:
+    """Parse the trees ``booster.predict`` uses (its best iteration, if it has one).
+
+    ``check_features=False`` accepts any feature names (for rows evaluated as given,
+    :mod:`wetindex.model.rowwalk`); the forecast kernels need wetindex's features.
+    """
     if num_iteration is None:
         num_iteration = booster.best_iteration if booster.best_iteration > 0 else -1
     text = booster.model_to_string(num_iteration=num_iteration)
@@ -95,7 +105,7 @@ def forest_from_booster(booster: lgb.Booster, num_iteration: int | None = None) 
     if "sigmoid:1" not in header.split("objective=")[1].split("\n")[0]:
         raise ModelFormatError("fast prediction expects the binary objective with sigmoid:1")
     names = header.split("feature_names=")[1].split("\n")[0].split()
-    if tuple(names) != FEATURES:
+    if check_features and tuple(names) != FEATURES:
         raise ModelFormatError(f"model features {names} differ from wetindex's {list(FEATURES)}")
     body = body.split("\nend of trees")[0]
     parts: dict[str, list] = {k: [] for k in ("feature", "threshold", "decision", "left",
@@ -152,7 +162,8 @@ def _go_left(fval: float, node: int, threshold, decision, cat_start, cat_end, ca
     """LightGBM's NumericalDecision / CategoricalDecision for one node."""
     dec = decision[node]
     if dec & _CATEGORICAL:
-        if np.isnan(fval) or fval < 0:
+        # LightGBM: NaN goes right, else static_cast<int> (toward zero); < 0 goes right
+        if not fval > -1.0:
             return False
         iv = int(fval)
         word = iv // 32
@@ -213,6 +224,11 @@ class LeafMasks:
     scan_mask: np.ndarray  # uint64
     scan_start: np.ndarray  # int32 (n_cell_driver + 1,)
     nan_mask: np.ndarray  # uint64 (n_cell_driver, trees): where a NaN value goes
+    # row scan_start[c] + c + p: the AND, per tree, of the masks of the first p nodes of
+    # feature c's run (what a value failing exactly those nodes leaves), so a lead costs
+    # one contiguous row per feature instead of a scatter over the failed nodes; then
+    # nan_mask's rows (the last n_cell_driver rows)
+    scan_prefix: np.ndarray  # uint64 (n_scan + 2 * n_cell_driver, trees)
 
 
 def leaf_masks(forest: Forest) -> LeafMasks:
@@ -239,8 +255,23 @@ def leaf_masks(forest: Forest) -> LeafMasks:
         for nodes, starts in groups.values():
             starts.append(len(nodes))
     as_int = {g: (np.array(n, "int32"), np.array(s, "int32")) for g, (n, s) in groups.items()}
+    scan = _scan_tables(forest, masks)
+    prefix = np.concatenate([_scan_prefix(forest.n_trees, *scan[1:4]), scan[4]])
     return LeafMasks(masks, values, *as_int["static"], *as_int["driver"],
-                     *as_int["cell_driver"], *_scan_tables(forest, masks))
+                     *as_int["cell_driver"], *scan, np.ascontiguousarray(prefix))
+
+
+def _scan_prefix(n_trees: int, scan_tree: np.ndarray, scan_mask: np.ndarray,
+                 scan_start: np.ndarray) -> np.ndarray:
+    """Prefix ANDs of each feature's threshold run (see :class:`LeafMasks`)."""
+    rows = []
+    for c in range(len(scan_start) - 1):
+        acc = np.full(n_trees, np.uint64(2**64 - 1), "uint64")
+        rows.append(acc.copy())
+        for j in range(scan_start[c], scan_start[c + 1]):
+            acc[scan_tree[j]] &= scan_mask[j]
+            rows.append(acc.copy())
+    return np.ascontiguousarray(np.stack(rows)) if rows else np.zeros((0, n_trees), "uint64")
 
 
 def _scan_tables(forest: Forest, masks: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -284,13 +315,27 @@ def _driver_masks(drivers, feature, threshold, decision, cat_start, cat_end, cat
     return out
 
 
+@numba.njit(cache=True, inline="always")
+def _exit_value(t, cell_mask, masks, mid, prefix, a0, a1, a2, a3, a4, leaf_value, leaf_start):
+    """Tree ``t``'s exit leaf value: the lowest leaf no failed node has cleared."""
+    m = (cell_mask[t] & masks[mid, t] & prefix[a0, t] & prefix[a1, t] & prefix[a2, t]
+         & prefix[a3, t] & prefix[a4, t])
+    return leaf_value[leaf_start[t] + trailing_zeros(m)]
+
+
 @numba.njit(parallel=True, cache=True)
-def _predict_kernel(static_rows, groundwater_depth, drivers, cells, feature, threshold,
-                    decision, cat_start, cat_end, cat_bits, node_mask, leaf_value, leaf_start,
-                    static_nodes, static_start, scan_threshold, scan_tree, scan_mask,
-                    scan_start, nan_mask, driver_mask, same_drivers, out, first):
+def _predict_kernel(static_rows, groundwater_depth, zone, drivers, mask_id, masks, feature,
+                    threshold, decision, cat_start, cat_end, cat_bits, node_mask, leaf_value,
+                    leaf_start, static_nodes, static_start, scan_threshold, scan_prefix,
+                    scan_start, nan_mask, out, first):
+    """Rows ``first:first + len(out)`` of the cells into ``out[cell - first, lead]``.
+
+    Cell ``i`` takes the drivers ``drivers[zone[i], lead]`` and the driver-split
+    leaf masks ``masks[mask_id[zone[i], lead]]`` (equal ids: the drivers send every
+    tree the same way).
+    """
     n_cells = min(static_rows.shape[0], first + out.shape[0])
-    n_leads = drivers.shape[0]
+    n_leads = drivers.shape[1]
     n_trees = len(leaf_start) - 1
     n_cell_driver = len(scan_start) - 1
     nan32 = np.float32(np.nan)
@@ -301,8 +346,8 @@ def _predict_kernel(static_rows, groundwater_depth, drivers, cells, feature, thr
             x[j] = static_rows[i, j]
         # the static nodes go the same way at every lead: evaluate them once
         cell_mask = np.empty(n_trees, np.uint64)
-        m = np.empty(n_trees, np.uint64)
         pos = np.full(n_cell_driver, -2, np.int64)
+        nan0 = scan_prefix.shape[0] - n_cell_driver
         prob = np.float32(0.0)
         for t in range(n_trees):
             keep = np.uint64(2**64 - 1)
@@ -316,8 +361,10 @@ def _predict_kernel(static_rows, groundwater_depth, drivers, cells, feature, thr
         if not fill > 0:
             fill = nan32
         gw = groundwater_depth[i]
+        z = zone[i]
+        previous_id = -1
         for li in range(n_leads):
-            d = drivers[li]
+            d = drivers[z, li]
             g = gw - d[_D_GW_RISE]  # float32 arithmetic, as in feature_rows
             x[_N_STATIC + _N_DRIVER] = g if (g > zero32 or np.isnan(g)) else zero32
             x[_N_STATIC + _N_DRIVER + 1] = d[_D_SEA] - x[_S_SEA_FLOOD]
@@ -326,37 +373,104 @@ def _predict_kernel(static_rows, groundwater_depth, drivers, cells, feature, thr
             x[_N_STATIC + _N_DRIVER + 4] = d[_D_RAIN72] / fill
             # where each cell-and-driver value falls among its thresholds (-1: NaN);
             # if nothing moved since the previous lead, neither did the probability
-            same = same_drivers[li]
+            mid = mask_id[z, li]
+            same = mid == previous_id
+            previous_id = mid
             for c in range(n_cell_driver):
                 v = np.float64(x[_N_STATIC + _N_DRIVER + c])
+                lo, hi = scan_start[c], scan_start[c + 1]
                 if np.isnan(v):
                     p = -1
+                elif pos[c] < 0:
+                    p = np.searchsorted(scan_threshold[lo:hi], v)
                 else:
-                    p = np.searchsorted(scan_threshold[scan_start[c]:scan_start[c + 1]], v)
+                    # from the previous lead's interval: a value moves a few thresholds
+                    # an hour, so a short walk beats a binary search's mispredictions
+                    p = pos[c]
+                    while lo + p < hi and scan_threshold[lo + p] < v:
+                        p += 1
+                    while p > 0 and scan_threshold[lo + p - 1] >= v:
+                        p -= 1
                 same = same and p == pos[c]
                 pos[c] = p
             if same:
                 out[i - first, li] = prob
                 continue
-            for t in range(n_trees):
-                m[t] = cell_mask[t] & driver_mask[li, t]
-            for c in range(n_cell_driver):
-                if pos[c] < 0:
-                    for t in range(n_trees):
-                        m[t] &= nan_mask[c, t]
-                    continue
-                for j in range(scan_start[c], scan_start[c] + pos[c]):  # fail "v <= thr"
-                    m[scan_tree[j]] &= scan_mask[j]
-            raw = 0.0
-            for t in range(n_trees):  # in tree order, as LightGBM sums
-                raw += leaf_value[leaf_start[t] + trailing_zeros(m[t])]
+            # the nodes each value fails ("v <= thr" false) are a prefix of its run: one
+            # row of prefix ANDs per feature (the NaN rows are the table's last ones)
+            a0 = nan0 if pos[0] < 0 else scan_start[0] + pos[0]
+            a1 = nan0 + 1 if pos[1] < 0 else scan_start[1] + 1 + pos[1]
+            a2 = nan0 + 2 if pos[2] < 0 else scan_start[2] + 2 + pos[2]
+            a3 = nan0 + 3 if pos[3] < 0 else scan_start[3] + 3 + pos[3]
+            a4 = nan0 + 4 if pos[4] < 0 else scan_start[4] + 4 + pos[4]
+            # four running sums, not one: one chain of 100 dependent additions took
+            # longer than the lookups; the order differs from LightGBM's by ~1e-16 in
+            # the raw score, far below the float32 rounding of the result
+            r0 = r1 = r2 = r3 = 0.0
+            t = 0
+            while t + 4 <= n_trees:
+                r0 += _exit_value(t, cell_mask, masks, mid, scan_prefix, a0, a1, a2, a3, a4,
+                                  leaf_value, leaf_start)
+                r1 += _exit_value(t + 1, cell_mask, masks, mid, scan_prefix, a0, a1, a2, a3,
+                                  a4, leaf_value, leaf_start)
+                r2 += _exit_value(t + 2, cell_mask, masks, mid, scan_prefix, a0, a1, a2, a3,
+                                  a4, leaf_value, leaf_start)
+                r3 += _exit_value(t + 3, cell_mask, masks, mid, scan_prefix, a0, a1, a2, a3,
+                                  a4, leaf_value, leaf_start)
+                t += 4
+            while t < n_trees:
+                r0 += _exit_value(t, cell_mask, masks, mid, scan_prefix, a0, a1, a2, a3, a4,
+                                  leaf_value, leaf_start)
+                t += 1
+            raw = (r0 + r1) + (r2 + r3)
             prob = np.float32(1.0 / (1.0 + np.exp(-raw)))
             out[i - first, li] = prob
 
 
+@dataclass(frozen=True)
+class ZoneDrivers:
+    """Drivers per zone and lead, with the leaf masks their driver splits leave.
+
+    ``drivers`` is ``(zones, leads, n_driver)`` float32; ``mask_id[z, lead]`` picks the
+    row of ``masks`` ``(n_masks, trees)``: zone-leads whose drivers send every tree
+    the same way share one row, so a lead like the one before it is recognised by
+    an equal id.
+    """
+
+    drivers: np.ndarray
+    mask_id: np.ndarray
+    masks: np.ndarray
+
+
+def zone_drivers(forest: Forest, lm: LeafMasks, drivers: np.ndarray) -> ZoneDrivers:
+    """Evaluate the driver splits once per zone and lead (``drivers`` ``(Z, L, D)``)."""
+    drivers = np.ascontiguousarray(drivers, dtype="float32")
+    n_zones, n_leads = drivers.shape[:2]
+    flat = drivers.reshape(n_zones * n_leads, _N_DRIVER)
+    dmask = _driver_masks(flat, forest.feature, forest.threshold, forest.decision,
+                          forest.cat_start, forest.cat_end, forest.cat_bits, lm.node_mask,
+                          lm.driver_nodes, lm.driver_start)
+    masks, mask_id = np.unique(dmask, axis=0, return_inverse=True)
+    return ZoneDrivers(drivers, mask_id.reshape(n_zones, n_leads).astype("int32"),
+                       np.ascontiguousarray(masks))
+
+
+def predict_zone_chunk(forest: Forest, lm: LeafMasks, zd: ZoneDrivers, static_rows: np.ndarray,
+                       groundwater_depth: np.ndarray, zone: np.ndarray, first: int,
+                       buf: np.ndarray) -> np.ndarray:
+    """Cells ``first:first + len(buf)`` into ``buf[cell, lead]`` (one kernel call)."""
+    _predict_kernel(
+        static_rows, groundwater_depth, zone, zd.drivers, zd.mask_id, zd.masks,
+        forest.feature, forest.threshold, forest.decision, forest.cat_start, forest.cat_end,
+        forest.cat_bits, lm.node_mask, lm.leaf_value, forest.leaf_start, lm.static_nodes,
+        lm.static_start, lm.scan_threshold, lm.scan_prefix, lm.scan_start, lm.nan_mask, buf,
+        first)
+    return buf
+
+
 def predict_cube(forest: Forest, static_rows: np.ndarray, groundwater_depth: np.ndarray,
                  drivers: np.ndarray, cells: np.ndarray, out: np.ndarray,
-                 *, num_threads: int = 0) -> np.ndarray:
+                 *, zone_of_cell: np.ndarray | None = None, num_threads: int = 0) -> np.ndarray:
     """Probabilities of ``cells`` at every lead, written into ``out[lead, cell]``.
 
     Parameters
@@ -368,42 +482,39 @@ def predict_cube(forest: Forest, static_rows: np.ndarray, groundwater_depth: np.
     groundwater_depth : numpy.ndarray
         ``(n,)`` float32 at the issue time [m].
     drivers : numpy.ndarray
-        ``(leads, n_driver)`` float32 area drivers.
+        ``(leads, n_driver)`` float32 area drivers, or ``(zones, leads, n_driver)``
+        with ``zone_of_cell``.
     cells : numpy.ndarray
         ``(n,)`` flat index in ``out``'s second axis of each row.
     out : numpy.ndarray
         ``(leads, n_flat)`` float32, written in place and returned.
+    zone_of_cell : numpy.ndarray, optional
+        ``(n,)`` zone of each row in ``drivers`` (zoned drivers only).
     num_threads : int
         Threads (0: numba's default, all cores).
     """
-    drivers = np.ascontiguousarray(drivers, dtype="float32")
     lm = leaf_masks(forest)
-    args = (forest.feature, forest.threshold, forest.decision, forest.cat_start,
-            forest.cat_end, forest.cat_bits)
-    dmask = _driver_masks(drivers, *args, lm.node_mask, lm.driver_nodes, lm.driver_start)
-    # leads whose drivers send every tree the same way as the lead before
-    same_drivers = np.zeros(len(drivers), dtype=np.bool_)
-    same_drivers[1:] = (dmask[1:] == dmask[:-1]).all(axis=1)
+    drivers = np.asarray(drivers, dtype="float32")
+    zd = zone_drivers(forest, lm, drivers if zone_of_cell is not None else drivers[None])
     previous = numba.get_num_threads()
     if num_threads > 0:
         numba.set_num_threads(min(num_threads, numba.config.NUMBA_NUM_THREADS))
     static_rows = np.ascontiguousarray(static_rows, dtype="float32")
     groundwater_depth = np.ascontiguousarray(groundwater_depth, dtype="float32")
+    zone = (np.zeros(len(static_rows), dtype="int32") if zone_of_cell is None
+            else np.ascontiguousarray(zone_of_cell, dtype="int32"))
     cells = np.asarray(cells)
     # cells × leads into a small buffer (contiguous writes), then lead by lead into
     # ``out``: writing the 48 leads of a cell straight into a 9 M-cell cube touches 48
     # pages far apart, which was 2–3× slower
-    buf = np.empty((min(CHUNK_CELLS, len(cells)), len(drivers)), dtype="float32")
+    buf = np.empty((min(CHUNK_CELLS, len(cells)), zd.drivers.shape[1]), dtype="float32")
     try:
         for first in range(0, len(cells), CHUNK_CELLS):
             n = min(CHUNK_CELLS, len(cells) - first)
-            _predict_kernel(
-                static_rows, groundwater_depth, drivers, cells, *args, lm.node_mask,
-                lm.leaf_value, forest.leaf_start, lm.static_nodes, lm.static_start,
-                lm.scan_threshold, lm.scan_tree, lm.scan_mask, lm.scan_start, lm.nan_mask,
-                dmask, same_drivers, buf[:n], first)
+            predict_zone_chunk(forest, lm, zd, static_rows, groundwater_depth, zone, first,
+                               buf[:n])
             part = cells[first:first + n]
-            for li in range(len(drivers)):
+            for li in range(zd.drivers.shape[1]):
                 out[li, part] = buf[:n, li]
     finally:
         numba.set_num_threads(previous)

@@ -4,10 +4,11 @@ The model's drivers are area series per lead (:mod:`wetindex.model.predict`). Wh
 inputs give the forecast rain per zone (``inputs.rain_zones(issue_time)``: the zone of
 every cell and the rain ``(zone, lead)``, e.g. the HARMONIE grid points nearest to the
 cells), the cells of each zone are predicted with that zone's rain in place of the
-area's, with the same compiled evaluator (:func:`~wetindex.model.fastpredict.predict_cube`)
-writing into one output cube: the cost is one area prediction plus one driver pass per
-zone. Observed rain, sea level and groundwater stay area series. Zones with rain equal
-to the area's give exactly the area prediction.
+area's, in one pass of the compiled evaluator
+(:func:`~wetindex.model.fastpredict.predict_cube` with ``zone_of_cell``): the driver
+splits are evaluated once per zone and lead, the rest per cell as with area drivers.
+Observed rain, sea level and groundwater stay area series. Zones with rain equal to
+the area's give exactly the area prediction.
 """
 
 from __future__ import annotations
@@ -42,12 +43,9 @@ def predict_zones(booster, inputs, fin: ForecastInputs, grid: AreaGrid, *,
     zone_of_cell, rain_zone = inputs.rain_zones(fin.issue_time)
     drivers = zone_drivers(inputs, fin.issue_time, rain_zone)
     prob = np.zeros((drivers.shape[1], grid.ny * grid.nx), dtype="float32")
-    forest = forest_from_booster(booster)
-    zone = zone_of_cell[fin.cells]
-    for z in np.unique(zone):
-        sel = zone == z
-        predict_cube(forest, fin.static_rows[sel], fin.groundwater_depth[sel], drivers[z],
-                     fin.cells[sel], prob, num_threads=num_threads)
+    predict_cube(forest_from_booster(booster), fin.static_rows, fin.groundwater_depth,
+                 drivers, fin.cells, prob, zone_of_cell=zone_of_cell[fin.cells],
+                 num_threads=num_threads)
     da = _probability_array(prob, fin, grid)
     da.attrs["driver_zones"] = len(rain_zone)
     return da

@@ -1,0 +1,148 @@
+"""Gridded drivers: the chunk evaluator gives booster.predict's probabilities.
+
+Random small boosters are trained here (each well under 2 s) with categorical land
+cover, NaNs in static and driver features, and labels that depend on static,
+driver and combined features, so every kind of split occurs. The reference is
+``booster.predict`` on the full feature rows built by ``feature_rows`` with each
+cell's own drivers.
+"""
+
+from __future__ import annotations
+
+import lightgbm as lgb
+import numpy as np
+import pytest
+
+from wetindex.features.stack import DRIVER_FEATURES, FEATURES, STATIC_FEATURES, feature_rows
+from wetindex.model.gridded import (
+    ChunkEvaluator,
+    as_zones,
+    merge_zones,
+    predict_rows_naive,
+)
+
+N_STATIC, N_DRIVER = len(STATIC_FEATURES), len(DRIVER_FEATURES)
+LAND_COVER = STATIC_FEATURES.index("land_cover")
+FILL = STATIC_FEATURES.index("bluespot_fill_rain")
+RAIN24 = DRIVER_FEATURES.index("rain_24h")
+SEA = DRIVER_FEATURES.index("sea_level")
+LEAD = DRIVER_FEATURES.index("lead_hours")
+
+
+def _static(rng: np.random.Generator, n: int) -> np.ndarray:
+    s = rng.normal(0, 2, (n, N_STATIC)).astype("float32")
+    s[:, FILL] = np.where(rng.random(n) < 0.4, 0.0, rng.gamma(2.0, 20.0, n))
+    s[rng.random((n, N_STATIC)) < 0.05] = np.nan
+    s[:, LAND_COVER] = rng.integers(0, 8, n)
+    return s
+
+
+def _zone_drivers(rng: np.random.Generator, n_zones: int, n_leads: int) -> np.ndarray:
+    d = rng.normal(0, 3, (n_zones, n_leads, N_DRIVER)).astype("float32")
+    d[..., RAIN24] = rng.gamma(0.5, 8.0, (n_zones, n_leads))
+    d[..., LEAD] = np.arange(1, n_leads + 1)
+    d[rng.random(d.shape) < 0.03] = np.nan
+    d[..., LEAD] = np.arange(1, n_leads + 1)
+    return d
+
+
+def _booster(seed: int, num_leaves: int, rounds: int, categorical: bool) -> lgb.Booster:
+    rng = np.random.default_rng(seed)
+    n = 1500
+    static = _static(rng, n)
+    zd = _zone_drivers(rng, 5, 6)
+    zone = rng.integers(0, 5, n)
+    gw = np.abs(rng.normal(1, 1, n)).astype("float32")
+    gw[rng.random(n) < 0.05] = np.nan
+    x = np.concatenate([feature_rows(static, zd[zone, li], gw) for li in range(6)])
+    score = (np.nan_to_num(x[:, FEATURES.index("sea_margin")])
+             + 0.3 * np.nan_to_num(x[:, FEATURES.index("rain_24h")])
+             - np.nan_to_num(x[:, FEATURES.index("groundwater_depth")])
+             + (x[:, LAND_COVER] == 2)
+             + 0.2 * np.nan_to_num(x[:, FEATURES.index("rain_24h_fill_ratio")])
+             + 0.5 * np.nan_to_num(x[:, 0]))
+    y = (score + rng.normal(0, 1, len(score)) > 0.5).astype(int)
+    data = lgb.Dataset(x, y, feature_name=list(FEATURES),
+                       categorical_feature=[LAND_COVER] if categorical else "auto")
+    params = {"objective": "binary", "num_leaves": num_leaves, "min_data_in_leaf": 5,
+              "verbose": -1, "learning_rate": 0.2, "num_threads": 1, "seed": seed}
+    return lgb.train(params, data, num_boost_round=rounds)
+
+
+@pytest.fixture(scope="module", params=[(1, 31, 25, True), (2, 7, 40, False),
+                                        (3, 63, 12, True)],
+                ids=["31-leaves-cat", "7-leaves", "63-leaves-cat"])
+def booster(request) -> lgb.Booster:
+    return _booster(*request.param)
+
+
+def _chunk(seed: int, n: int, n_zones: int, n_leads: int):
+    rng = np.random.default_rng(seed)
+    static = _static(rng, n)
+    zd = _zone_drivers(rng, n_zones, n_leads)
+    # leads 3 and 4 repeat lead 2's drivers (4 with its own lead hour): the reuse path
+    zd[:, 3] = zd[:, 2]
+    zd[:, 4] = zd[:, 2]
+    zd[:, 4, LEAD] = 5
+    zone = rng.integers(0, n_zones, n).astype("int32")
+    gw = np.abs(rng.normal(1, 1, n)).astype("float32")
+    gw[rng.random(n) < 0.03] = np.nan
+    return static, gw, zd, zone
+
+
+def test_zoned_drivers_equal_booster_predict(booster, monkeypatch):
+    from wetindex.model import gridded
+
+    monkeypatch.setattr(gridded, "CHUNK_CELLS", 700)  # several kernel calls, a partial last
+    static, gw, zd, zone = _chunk(11, 2500, 9, 8)
+    got = ChunkEvaluator(booster).predict_chunk(static, gw, zd, zone)
+    assert got.shape == (8, 2500) and got.dtype == np.float32
+    for li in range(8):
+        expected = booster.predict(feature_rows(static, zd[zone, li], gw))
+        np.testing.assert_allclose(got[li], expected, rtol=0, atol=1e-6)
+    # the zones matter: a model using the drivers gives zones different probabilities
+    assert np.ptp([got[:, zone == z].mean() for z in range(9)]) > 1e-3
+
+
+def test_the_three_driver_forms_and_the_naive_path_agree(booster):
+    static, gw, zd, zone = _chunk(12, 1200, 4, 6)
+    ev = ChunkEvaluator(booster)
+    zoned = ev.predict_chunk(static, gw, zd, zone)
+    per_cell = ev.predict_chunk(static, gw, zd[zone].transpose(1, 0, 2))  # (lead, cell, D)
+    naive = predict_rows_naive(booster, static, gw, zd, zone)
+    np.testing.assert_array_equal(zoned, per_cell)
+    np.testing.assert_allclose(zoned, naive, rtol=0, atol=1e-6)
+    # area-uniform drivers are the one-zone case
+    uniform = ev.predict_chunk(static, gw, zd[1])
+    np.testing.assert_array_equal(uniform, ev.predict_chunk(static, gw, zd[1:2],
+                                                            np.zeros(1200, "int32")))
+    np.testing.assert_array_equal(uniform[:, zone == 1], zoned[:, zone == 1])
+
+
+def test_missing_values_take_lightgbm_s_side():
+    """NaN everywhere a value can be missing: static, drivers, groundwater, fill."""
+    b = _booster(4, 31, 20, True)
+    static, gw, zd, zone = _chunk(13, 800, 3, 6)
+    static[::3] = np.nan
+    static[::3, LAND_COVER] = np.nan  # a NaN category goes right
+    static[1::7, LAND_COVER] = -0.5  # truncates to category 0, as LightGBM's int cast
+    zd[1] = np.nan  # a zone whose drivers are all unknown
+    gw[::2] = np.nan
+    got = ChunkEvaluator(b).predict_chunk(static, gw, zd, zone)
+    np.testing.assert_allclose(got, predict_rows_naive(b, static, gw, zd, zone), atol=1e-6)
+
+
+def test_merge_zones_pairs_each_cells_zones():
+    rain = np.array([0, 0, 1, 1, 2])
+    sea = np.array([5, 6, 5, 5, 6])
+    merged, pairs = merge_zones(rain, sea)
+    np.testing.assert_array_equal(pairs[merged], np.stack([rain, sea], 1))
+    assert len(pairs) == 4
+
+
+def test_bad_driver_shapes_name_the_input():
+    _, _, zd, zone = _chunk(14, 10, 2, 5)
+    with pytest.raises(ValueError, match="zone_of_cell"):
+        as_zones(zd, np.full(10, 2), 10)
+    with pytest.raises(ValueError, match="drivers"):
+        as_zones(zd[..., :5], zone, 10)
