@@ -16,5 +16,5 @@ def evaporation_climatology(time: pd.DatetimeIndex, dtype: str = "float32") -> n
 
     ``1.85 − 1.65·cos(2π·(day of year − 15) / 365.25)``.
     """
-    doy = pd.DatetimeIndex(time).dayofyear.values
+    doy = pd.DatetimeIndex(time).day_of_year.values
     return (1.85 - 1.65 * np.cos(2 * np.pi * (doy - 15) / 365.25)).astype(dtype)
