@@ -186,3 +186,42 @@ def test_a_flooded_forest_is_a_yellow_event_and_not_a_missed_orange_one():
     assert ev["levels"]["yellow"]["n_events"] == 2 and ev["levels"]["yellow"]["pod"] == 1.0
     assert ev["levels"]["orange"]["n_events"] == 1 and ev["levels"]["orange"]["pod"] == 0.0
     assert ev["levels"]["orange"]["events"][0]["place"] == "Polderen"
+
+
+# Satellite passes at 05 and 17 UTC: the only hours at which the truth is known.
+PASSES = HOURS[np.isin(HOURS.hour, (5, 17))]
+
+
+def test_two_passes_that_both_see_water_are_one_event_not_two():
+    flooded = np.isin(HOURS, PASSES[4:6])  # water seen at 05 and at 17 UTC on day 3
+    area = flooded.astype(float)
+    assert len(flood_events(flooded, area, HOURS, known=HOURS.isin(PASSES))) == 1
+    # the same two sightings with every hour between them seen dry are two floods
+    assert len(flood_events(flooded, area, HOURS)) == 2
+
+
+def test_a_warning_no_pass_can_see_is_unverifiable_not_false():
+    events = {"Polderen": [], "Bakkerne": []}
+    hours = {"Polderen": set(), "Bakkerne": set()}
+    # warned 09:00–13:00 on day 2: no pass inside the window ± 3 h
+    between = _levels(T0 + pd.Timedelta(hours=33), T0 + pd.Timedelta(hours=37), 2, from_issue=0)
+    ev = verify_events(events, between, ISSUES, PLACES, hours, labelled=PASSES)
+    assert ev["levels"]["orange"]["n_warnings"] == 0
+    assert ev["levels"]["orange"]["unverifiable_warnings"] > 0
+    # with a pass at 17:00 inside it, the same dry warning is false
+    wider = _levels(T0 + pd.Timedelta(hours=33), T0 + pd.Timedelta(hours=41), 2, from_issue=0)
+    ev = verify_events(events, wider, ISSUES, PLACES, hours, labelled=PASSES)
+    assert ev["levels"]["orange"]["false_warnings"] == ev["levels"]["orange"]["n_warnings"] > 0
+    # every hour labelled: all of them are judged
+    ev = verify_events(events, between, ISSUES, PLACES, hours)
+    assert ev["levels"]["orange"]["unverifiable_warnings"] == 0
+    assert ev["levels"]["orange"]["false_warnings"] > 0
+
+
+def test_an_issue_time_whose_horizon_no_pass_sees_is_not_counted_quiet():
+    events = {"Polderen": [], "Bakkerne": []}
+    hours = {"Polderen": set(), "Bakkerne": set()}
+    nothing = np.zeros((len(ISSUES), 2, 48), "int8")
+    ev = verify_events(events, nothing, ISSUES, PLACES, hours, labelled=PASSES[:2])
+    # only the issue times before the second pass (the first day at 17:00) see a label
+    assert ev["quiet_issues"] == int((ISSUES < PASSES[1]).sum())

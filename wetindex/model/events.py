@@ -55,6 +55,7 @@ from wetindex.features.stack import DRIVER_FEATURES, drivers_for_issues, static_
 from wetindex.model.calibration import apply_calibration
 from wetindex.model.cv import storm_events
 from wetindex.model.fastpredict import forest_from_booster, predict_cube
+from wetindex.model.label_times import label_hours
 from wetindex.model.screen import screened_cells
 from wetindex.normal import excess_arrays, exposure_weight, seasonal_normal
 from wetindex.risk import place_raster
@@ -69,16 +70,25 @@ SEA_CAUSE_WINDOW_H = 24
 
 
 def flood_events(flooded: np.ndarray, area: np.ndarray, hours: pd.DatetimeIndex,
-                 merge_gap_h: int = 6) -> list[dict[str, pd.Timestamp]]:
-    """Events of one place from its hourly flood flags (``area``: flooded m² per hour)."""
+                 merge_gap_h: int = 6, known: np.ndarray | None = None,
+                 ) -> list[dict[str, pd.Timestamp]]:
+    """Events of one place from its hourly flood flags (``area``: flooded m² per hour).
+
+    Flood hours more than ``merge_gap_h`` apart are separate events only when a
+    labelled hour between them (``known``, bool per hour; all hours when ``None``)
+    saw the place without flooding: satellite passes 12 h apart that both see water
+    are one event, not two.
+    """
     idx = np.flatnonzero(flooded)
     events: list[dict[str, pd.Timestamp]] = []
     if idx.size == 0:
         return events
+    seen = np.cumsum(np.ones(len(flooded), bool) if known is None else np.asarray(known, bool))
     starts = [idx[0]]
     ends = []
     for a, b in itertools.pairwise(idx):
-        if b - a > merge_gap_h:
+        seen_dry_between = seen[b - 1] - seen[a] > 0
+        if b - a > merge_gap_h and seen_dry_between:
             ends.append(a)
             starts.append(b)
     ends.append(idx[-1])
@@ -100,7 +110,7 @@ def verify_events(
     events: dict[str, list[dict[str, pd.Timestamp]]], place_levels: np.ndarray,
     issues: pd.DatetimeIndex, places: Sequence[str], flood_hours: dict[str, set],
     *, tolerance_h: int = 3, max_lead_h: int = 48,
-    warning_causes: np.ndarray | None = None,
+    warning_causes: np.ndarray | None = None, labelled: pd.DatetimeIndex | None = None,
 ) -> dict[str, Any]:
     """Event scores per level from the places' hourly levels ``(issue, place, lead)``.
 
@@ -110,6 +120,10 @@ def verify_events(
     the last issue's horizon count. ``warning_causes`` ``(issue, place)`` names the
     cause of each issue × place warning (``sea``/``rain``) for FAR per cause.
     Each level's scores get ``by_cause``: the same scores for the events of one cause.
+    ``labelled`` are the hours with labels (all hours when ``None``): a warning whose
+    window holds no labelled hour cannot be verified, so it is counted apart
+    (``unverifiable``), not as false; an issue time whose horizon holds no labelled hour
+    is neither quiet nor stormy.
     """
     tol = pd.Timedelta(hours=tolerance_h)
     step = pd.Timedelta(hours=1)
@@ -120,8 +134,13 @@ def verify_events(
     # quiet issue times: no flood hour anywhere in (issue, issue + max_lead_h]
     any_flood = sorted(set().union(*flood_hours.values())) if flood_hours else []
     flood_index = pd.DatetimeIndex(any_flood)
-    quiet = np.array([not ((flood_index > t) & (flood_index <= t + pd.Timedelta(
-        hours=max_lead_h))).any() for t in issues], dtype=bool)
+    horizon = pd.Timedelta(hours=max_lead_h)
+
+    def has_label(start: pd.Timestamp, end: pd.Timestamp) -> bool:
+        return labelled is None or bool(((labelled >= start) & (labelled <= end)).any())
+
+    quiet = np.array([not ((flood_index > t) & (flood_index <= t + horizon)).any()
+                      and has_label(t + step, t + horizon) for t in issues], dtype=bool)
     warned_any = place_levels.max(axis=(1, 2)) >= 1
     out["quiet_issues"] = int(quiet.sum())
     out["quiet_without_warning"] = (float((~warned_any[quiet]).mean()) if quiet.any()
@@ -132,7 +151,7 @@ def verify_events(
         # an event counts at the levels its observed severity reaches (all, if not given)
         at_level = {p: [e for e in scored[p] if e.get("level", 3) >= level] for p in places}
         rows, leads, onset_err, peak_err = [], [], [], []
-        n_warnings = false = 0
+        n_warnings = false = unverifiable = 0
         warn_by_cause: dict[str, list[int]] = {}
         for pi, place in enumerate(places):
             hours = flood_hours.get(place, set())
@@ -141,9 +160,12 @@ def verify_events(
                 win = _window(place_levels[ii, pi], level)
                 if win is None:
                     continue
-                n_warnings += 1
                 start = issue + pd.Timedelta(hours=win[0] + 1) - tol
                 end = issue + pd.Timedelta(hours=win[2] + 1) + tol
+                if not has_label(start, end):
+                    unverifiable += 1
+                    continue
+                n_warnings += 1
                 is_false = not any(start <= h <= end for h in hours)
                 if warning_causes is not None:
                     tally = warn_by_cause.setdefault(str(warning_causes[ii, pi]), [0, 0])
@@ -191,6 +213,7 @@ def verify_events(
                 key = f"warned_{name}" if row["warned"] else f"missed_{name}"
                 stats[key] = stats.get(key, 0) + 1
         out["levels"][name] = _level_scores(rows, n_warnings, false)
+        out["levels"][name]["unverifiable_warnings"] = unverifiable
         out["levels"][name]["events"] = rows
         by_cause = {}
         for cause in sorted({str(r["cause"]) for r in rows if r["cause"]} | set(warn_by_cause)):
@@ -417,7 +440,10 @@ def evaluate_events(
                                       exposure, grid.cell_area * scale, min_area_m2,
                                       thresholds=thresholds, severity=severity)
     names = [p.name for p in places]
-    events = {n: flood_events(flooded[:, i], area[:, i], hours) for i, n in enumerate(names)}
+    labelled = label_hours(inputs, hours[0], hours[-1])
+    known = hours.isin(labelled)
+    events = {n: flood_events(flooded[:, i], area[:, i], hours, known=known)
+              for i, n in enumerate(names)}
     set_severity(events, names, severity["level_area"], hours, min_area_m2)
     flood_hours = {n: set(hours[flooded[:, i]]) for i, n in enumerate(names)}
     # the sea reaches a place when it rises to the lowest flood level of its exposed land
@@ -437,7 +463,7 @@ def evaluate_events(
             ev["cause"] = "sea" if before.max() >= place_sea[pi] else "rain"
     warning_causes = np.where(details["sea_max"][:, None] >= place_sea[None, :], "sea", "rain")
     out = verify_events(events, levels, issues, names, flood_hours, max_lead_h=max_lead_h,
-                        warning_causes=warning_causes)
+                        warning_causes=warning_causes, labelled=labelled)
     out["case_studies"] = case_studies(observed, issues, names, levels, details["score"],
                                        area, hours, thresholds, holdout)
     out["places"] = names
