@@ -25,16 +25,19 @@ from rasterio.enums import Resampling
 from wetindex.grid import AreaGrid
 from wetindex.plausibility import parse_times
 from wetindex.sources.base import InputMissingError
+from wetindex.sources.harmonise import reproject_to_grid as warp_to_grid
 
 
 def reproject_to_grid(da: xr.DataArray, grid: AreaGrid, name: str, resampling: Any) -> np.ndarray:
-    """A raster (any CRS) resampled onto the area grid; NaN where it has no data."""
+    """A raster (any CRS) resampled onto the area grid; NaN where it has no data.
+
+    The warp is :func:`wetindex.sources.harmonise.reproject_to_grid` (one warp for every
+    source); this adds the operator's error naming the input and the values as float32.
+    """
     if da.rio.crs is None:
         raise InputMissingError(name, "the raster has no CRS; assign one (gdal_edit.py -a_srs)")
-    template = grid.data_array(np.zeros(grid.shape, "float32"), "template")
-    out = da.astype("float32").rio.reproject_match(template, resampling=resampling,
-                                                   nodata=np.nan)
-    return out.values
+    method = resampling.name if isinstance(resampling, Resampling) else str(resampling)
+    return warp_to_grid(da.astype("float32"), grid, method).values.astype("float32")
 
 
 def native_step(index: pd.DatetimeIndex) -> pd.Timedelta:
