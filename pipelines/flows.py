@@ -23,7 +23,8 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from wetindex import pipeline
+from wetindex import pipeline, progress
+from wetindex.areas import load_area
 from wetindex.config import demo_config
 
 # Large in-memory objects pass between these tasks; hashing them for Prefect's
@@ -36,7 +37,8 @@ def _timed(name: str, fn, *args, **kwargs):
     logger = get_run_logger()
     start = time.perf_counter()
     logger.info("%s …", name)
-    result = fn(*args, **kwargs)
+    with progress.stage(name):  # shown by `wetindex demo`
+        result = fn(*args, **kwargs)
     logger.info("%s done in %.1f s", name, time.perf_counter() - start)
     return result
 
@@ -100,7 +102,6 @@ def demo_flow(root: str = ".", size_m: float = 10_000.0, years: float = 3.0, see
 # --------------------------------------------------------------------------- areas
 
 def _area_run(area: str, root: str, issue_time: str | None = None):
-    from wetindex.commands.area import load_area
     from wetindex.runner import AreaRun
 
     root_path = Path(root).resolve()
@@ -212,7 +213,6 @@ def housekeeping_flow(area: str, root: str = ".") -> dict[str, Any]:
 
 @task(name="satellite labels", retries=2, retry_delay_seconds=[60, 600], **_TASK)
 def labels_task(area: str, root: str, start: str, end: str) -> dict[str, Any]:
-    from wetindex.commands.area import load_area
     from wetindex.model.label_build import build_area_labels
 
     root_path = Path(root).resolve()

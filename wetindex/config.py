@@ -8,11 +8,13 @@ beside every model and forecast (:func:`AreaConfig.resolved_yaml`).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class ConfigError(ValueError):
@@ -420,6 +422,9 @@ def demo_start_ending_now(years: float, issue_every_h: int = 3,
     (default: the clock), so the demo site is as fresh as a live one and its staleness
     checks mean something. The world itself is the same on every day, only moved.
     """
+    # pandas takes 0.3 s to import: only this function needs it, not `wetindex --help`
+    import pandas as pd
+
     from wetindex.demo.world import history_hours
 
     now = pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now)
