@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from small_world import small_model_config, small_world
 from sklearn.metrics import roc_auc_score
+from small_world import small_model_config, small_world
 
 from wetindex.model.train import train
 from wetindex.sources.demo import DemoInputs
