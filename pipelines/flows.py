@@ -78,14 +78,19 @@ def alerts_task(ctx, inputs, forecast):
 @flow(name="wetindex-demo", log_prints=True)
 def demo_flow(root: str = ".", size_m: float = 10_000.0, years: float = 3.0, seed: int = 42,
               start: str | None = None, storm_ahead_h: int | None = None,
-              output_root: str | None = None):
+              output_root: str | None = None, model_config_file: str | None = None):
     """The main job on the built-in demo area.
 
     world → static features → train → forecast → publish site and feed → alerts.
+    ``model_config_file``: another model configuration than the area's (a test's lighter one).
     """
     world = {"size_m": size_m, "years": years, "seed": seed, "storm_ahead_h": storm_ahead_h}
     world |= {"start": start} if start else {}
-    ctx = pipeline.AreaContext(demo_config(**world),
+    config = demo_config(**world)
+    if model_config_file:
+        config = config.model_copy(update={"training": config.training.model_copy(
+            update={"model_config_file": model_config_file})})
+    ctx = pipeline.AreaContext(config,
                                Path(root).resolve(),
                                Path(output_root).resolve() if output_root else None)
     inputs = inputs_task(ctx)
@@ -197,9 +202,10 @@ def forecast_flow(area: str, root: str = ".", issue_time: str | None = None
 
 @task(name="housekeeping", retries=1, **_TASK)
 def housekeeping_task(run) -> dict[str, Any]:
+    from wetindex.freshness import utc_now
     from wetindex.runner import housekeeping
 
-    done = housekeeping(run.ctx)
+    done = housekeeping(run.ctx, utc_now())  # the clock, or WETINDEX_NOW (replays, tests)
     get_run_logger().info("housekeeping: %s", done)
     return done
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import io
+import json
 import logging
 import re
 import subprocess
@@ -162,3 +163,23 @@ def test_progress_shows_stages_and_boosting_rounds():
     # without a display nothing is shown and nothing fails
     with progress.stage("silent"):
         progress.advance("silent", 1, 2)
+
+
+def test_demo_summary_shows_figures_rounded_and_counts_in_the_right_number(tmp_path, capsys):
+    from types import SimpleNamespace
+
+    from wetindex.cli import _print_demo_result
+
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "metadata.json").write_text(json.dumps({"evaluation": {
+        "lead_bins": ["0-6", "6-12"],
+        "scores": {"model": {"brier_skill": [0.31825113032645214, 0.2967088962505968]}}}}))
+    alerts = SimpleNamespace(mail_dir=tmp_path / "mail", sent=1, decisions=1)
+    result = SimpleNamespace(site=tmp_path / "site", forecast=tmp_path / "fc", model=model,
+                             feed=tmp_path / "feed", alerts=alerts)
+    _print_demo_result(result, 1.25)
+    out = capsys.readouterr().out
+    assert "0-6 0.32  6-12 0.30" in out
+    assert "1 e-mail received" in out and "1 alert decision)" in out
+    assert not re.search(r"\d\.\d{5,}", out), out  # no raw 16-digit floats
