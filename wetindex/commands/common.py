@@ -121,7 +121,8 @@ def configure_logging(console: Any = None) -> None:
 
         logging.basicConfig(level=others, format="%(message)s", force=True,
                             handlers=[RichHandler(console=console, show_path=False)])
-    logging.getLogger().setLevel(others)
+    if _verbosity >= 2:  # -vv: the libraries' messages even where logging was set up
+        logging.getLogger().setLevel(others)
     logging.getLogger("wetindex").setLevel(ours)
 
 
