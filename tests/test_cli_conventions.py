@@ -158,8 +158,11 @@ def test_progress_shows_stages_and_boosting_rounds():
     with progress.shown(console), progress.stage("train the model"):
         lgb.train({"objective": "binary", "verbose": -1}, lgb.Dataset(x, x[:, 0] > 0),
                   num_boost_round=7, callbacks=[progress.lightgbm_callback("rounds")])
+        # a loop that ends early (LightGBM's early stopping) is closed with its stage
+        progress.advance("stopped early", 3, 10)
     text = console.file.getvalue()
     assert "train the model" in text and "7/7" in text, text
+    assert "3/3" in text and "3/10" not in text.splitlines()[-1], text
     # without a display nothing is shown and nothing fails
     with progress.stage("silent"):
         progress.advance("silent", 1, 2)

@@ -45,11 +45,16 @@ class _RichStages:
         self.progress.update(self.tasks[name], completed=done, total=total)
 
     def finish(self, name: str) -> None:
+        """``name`` is done, and so is every line opened inside it (a loop may end early:
+        LightGBM's early stopping ends the boosting rounds before their total)."""
         task = self.tasks.get(name)
-        if task is not None:
-            total = self.progress.tasks[task].total or 1
-            self.progress.update(task, total=total, completed=total)
-            self.progress.stop_task(task)
+        if task is None:
+            return
+        for line in self.progress.tasks:
+            if line.id >= task and not line.finished:
+                done = line.completed if line.id != task else (line.total or 1)
+                self.progress.update(line.id, total=done or 1, completed=done or 1)
+                self.progress.stop_task(line.id)
 
 
 @contextmanager
