@@ -118,12 +118,13 @@ def main() -> None:
 
     import lightgbm
     import numba
-    from wetindex.pipeline import area_inputs, build_static
 
     from wetindex.features.stack import feature_rows
     from wetindex.model.gridded import ChunkEvaluator
     from wetindex.model.predict import gather_inputs
     from wetindex.model.treecode import compile_rows
+    from wetindex.stages.inputs import area_inputs
+    from wetindex.stages.static import build_static
 
     model = ensure_model(args.model_root, args.work)
     booster = model.booster

@@ -47,6 +47,9 @@ KOMMUNE_CODE, CELL_SIZE_M = "0849", 10.0
 #: the stand-in "local files": the demo world written out (small area for speed)
 FULL_AREA = False
 SIZE_M, YEARS, SEED = (10_000.0, 3.0, 42) if FULL_AREA else (2_000.0, 1.5, 7)
+#: train with a lighter copy of the model configuration (fewer rows and trees, as in
+#: notebook 03) so the run takes seconds; False trains as `wetindex run train` does
+QUICK_TRAINING = not FULL_AREA
 
 # %%
 import os
@@ -56,13 +59,21 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+import yaml
 
 from wetindex.cli import app
 from wetindex.commands.area import check_area
-from wetindex.config import AreaConfig, GridConfig, LocalInputsConfig, demo_config
+from wetindex.config import (
+    AreaConfig,
+    GridConfig,
+    LocalInputsConfig,
+    TrainingConfig,
+    demo_config,
+)
 from wetindex.demo.export import export_inputs
 from wetindex.grid import AreaGrid
 from wetindex.model.artifacts import ModelArtifactError, load_model
+from wetindex.model.train import load_model_config
 from wetindex.sources.base import AreaInputs
 from wetindex.sources.local_boundary import grid_for, read_boundary
 from wetindex.stages.context import AreaContext
@@ -162,6 +173,18 @@ my_area = AreaConfig(
     name="my-area", title=local_boundary.title, source="local",
     grid=GridConfig(**grid_for(local_boundary, world.grid.cell_size, margin_m=0.0)),
     inputs=LocalInputsConfig(**{kind: str(path) for kind, path in files.items()}))
+if QUICK_TRAINING:  # the area names its own model configuration, as an operator's may
+    model_config = load_model_config(REPO / my_area.training.model_config_file)
+    model_config["sampling"].update(training_cells=4000, valid_hour_step=6,
+                                    max_positive_rows=8000, max_negative_rows=16000)
+    model_config["lightgbm"].update(num_boost_round=80)
+    model_config["evaluation"].update(cells=300, issue_step_h=48)
+    model_config.setdefault("cv", {})["n_folds"] = 1  # no blocked cross-validation
+    quick_file = OUTPUT / "model-configs" / "my-area-quick.yaml"
+    quick_file.parent.mkdir(parents=True, exist_ok=True)
+    quick_file.write_text(yaml.safe_dump(model_config, sort_keys=False))
+    my_area = my_area.model_copy(update={"training": TrainingConfig(
+        model_config_file=str(quick_file), holdout_days=my_area.training.holdout_days)})
 print(my_area.resolved_yaml())
 
 # %% [markdown]

@@ -23,7 +23,10 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from wetindex import progress
+from wetindex.areas import load_area
 from wetindex.config import demo_config
+from wetindex.freshness import utc_now
 from wetindex.stages.alerts import alerts_stage
 from wetindex.stages.context import AreaContext
 from wetindex.stages.forecast import forecast_stage
@@ -44,7 +47,8 @@ def _timed(name: str, fn, *args, **kwargs):
     logger = get_run_logger()
     start = time.perf_counter()
     logger.info("%s …", name)
-    result = fn(*args, **kwargs)
+    with progress.stage(name):  # shown by `wetindex demo`
+        result = fn(*args, **kwargs)
     logger.info("%s done in %.1f s", name, time.perf_counter() - start)
     return result
 
@@ -84,14 +88,19 @@ def alerts_task(ctx, inputs, forecast):
 @flow(name="wetindex-demo", log_prints=True)
 def demo_flow(root: str = ".", size_m: float = 10_000.0, years: float = 3.0, seed: int = 42,
               start: str | None = None, storm_ahead_h: int | None = None,
-              output_root: str | None = None):
+              output_root: str | None = None, model_config_file: str | None = None):
     """The main job on the built-in demo area.
 
     world → static features → train → forecast → publish site and feed → alerts.
+    ``model_config_file``: another model configuration than the area's (a test's lighter one).
     """
     world = {"size_m": size_m, "years": years, "seed": seed, "storm_ahead_h": storm_ahead_h}
     world |= {"start": start} if start else {}
-    ctx = AreaContext(demo_config(**world), Path(root).resolve(),
+    config = demo_config(**world)
+    if model_config_file:
+        config = config.model_copy(update={"training": config.training.model_copy(
+            update={"model_config_file": model_config_file})})
+    ctx = AreaContext(config, Path(root).resolve(),
                       Path(output_root).resolve() if output_root else None)
     inputs = inputs_task(ctx)
     static = static_task(ctx, inputs)
@@ -106,8 +115,6 @@ def demo_flow(root: str = ".", size_m: float = 10_000.0, years: float = 3.0, see
 # --------------------------------------------------------------------------- areas
 
 def _area_run(area: str, root: str, issue_time: str | None = None):
-    from wetindex.commands.area import load_area
-
     root_path = Path(root).resolve()
     return AreaRun(AreaContext(load_area(root_path, area), root_path), issue_time)
 
@@ -201,7 +208,7 @@ def forecast_flow(area: str, root: str = ".", issue_time: str | None = None
 
 @task(name="housekeeping", retries=1, **_TASK)
 def housekeeping_task(run) -> dict[str, Any]:
-    done = housekeeping(run.ctx)
+    done = housekeeping(run.ctx, utc_now())  # the clock, or WETINDEX_NOW (replays, tests)
     get_run_logger().info("housekeeping: %s", done)
     return done
 
@@ -215,7 +222,6 @@ def housekeeping_flow(area: str, root: str = ".") -> dict[str, Any]:
 
 @task(name="satellite labels", retries=2, retry_delay_seconds=[60, 600], **_TASK)
 def labels_task(area: str, root: str, start: str, end: str) -> dict[str, Any]:
-    from wetindex.commands.area import load_area
     from wetindex.model.label_build import build_area_labels
 
     root_path = Path(root).resolve()

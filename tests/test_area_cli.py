@@ -131,9 +131,14 @@ def _fake_forecast(project, issued: datetime) -> None:
     (folder.parent / "LATEST").write_text(folder.name + "\n")
 
 
-def test_status_exits_non_zero_when_the_forecast_is_stale(project):
+# the status's clock (wetindex.freshness.utc_now), injected: no test reads the wall clock
+STATUS_NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def test_status_exits_non_zero_when_the_forecast_is_stale(project, monkeypatch):
+    monkeypatch.setenv("WETINDEX_NOW", STATUS_NOW.isoformat())
     args = ["status", "--area", "tiny", "--root", str(project), "--json"]
-    _fake_forecast(project, datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1))
+    _fake_forecast(project, STATUS_NOW - timedelta(hours=1))
     fresh = runner.invoke(app, args)
     assert fresh.exit_code == 0, fresh.output
     report = json.loads(fresh.output)
@@ -141,7 +146,7 @@ def test_status_exits_non_zero_when_the_forecast_is_stale(project):
     assert report["forecast"]["proxies"] == {"forecast": "persistence"}
     assert report["paths"]["site"].endswith("site/current")
 
-    _fake_forecast(project, datetime.now(UTC).replace(microsecond=0) - timedelta(hours=30))
+    _fake_forecast(project, STATUS_NOW - timedelta(hours=30))
     stale = runner.invoke(app, args[:-1])
     assert stale.exit_code == 1
     assert "STALE" in stale.output
@@ -155,7 +160,7 @@ def test_housekeeping_deletes_old_forecasts_and_cache_but_keeps_the_latest(proje
     from wetindex.stages.housekeeping import housekeeping
 
     ctx = AreaContext(load_area(project, "tiny"), project, project / "hk")
-    now = datetime.now(UTC)
+    now = STATUS_NOW  # housekeeping(ctx, now): the clock is injected
     forecasts = ctx.area_dir / "forecasts"
     old, latest, recent = (now - timedelta(days=40), now - timedelta(days=35),
                            now - timedelta(days=2))
@@ -170,6 +175,7 @@ def test_housekeeping_deletes_old_forecasts_and_cache_but_keeps_the_latest(proje
     stale = cache.store("stale", b"x", source="t", method="GET", url="u", params={}, licence="")
     cache.store("fresh", b"y", source="t", method="GET", url="u", params={}, licence="")
     os.utime(cache.root / "requests" / "stale.json", (now.timestamp() - 90 * 86400,) * 2)
+    os.utime(cache.root / "requests" / "fresh.json", (now.timestamp() - 86400,) * 2)
 
     done = housekeeping(ctx, now)
     left = sorted(p.name for p in forecasts.iterdir())

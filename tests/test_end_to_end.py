@@ -3,23 +3,40 @@
 from __future__ import annotations
 
 import json
+from email import policy
+from email.parser import BytesParser
 from pathlib import Path
 
 import numpy as np
 import pytest
 import rasterio
 import xarray as xr
+import yaml
 from lxml import etree
 
 from wetindex.alerts.cap import validate_cap
 from wetindex.cli import _load_flow
+from wetindex.model.train import load_model_config
 
 
 @pytest.fixture(scope="module")
 def demo_run(prefect_harness, project_root, tmp_path_factory):
     out = tmp_path_factory.mktemp("demo-run")
+    # the default model configuration with fewer rows and trees and no blocked CV (as
+    # notebook 03's): training was most of this fixture's time; the skill test stands
+    model_config = load_model_config(project_root / "models" / "configs" / "default.yaml")
+    model_config["sampling"].update(training_cells=4000, valid_hour_step=6,
+                                    max_positive_rows=8000, max_negative_rows=16000)
+    model_config["lightgbm"].update(num_boost_round=80)
+    model_config["evaluation"].update(cells=300, issue_step_h=48)
+    model_config.setdefault("cv", {})["n_folds"] = 1
+    quick = out / "quick-model.yaml"
+    quick.write_text(yaml.safe_dump(model_config))
     flow = _load_flow(project_root, "demo_flow")
-    result = flow(root=str(project_root), output_root=str(out), size_m=2000.0, years=1.5, seed=7)
+    # a storm surge overtops the demo dike 20 h after the issue time, as in `wetindex demo`:
+    # the run must warn and mail, so the alert tests below can fail on a silent chain
+    result = flow(root=str(project_root), output_root=str(out), size_m=2000.0, years=1.5, seed=7,
+                  storm_ahead_h=20, model_config_file=str(quick))
     return result, out
 
 
@@ -45,12 +62,24 @@ def test_forecast_cube_is_consistent(demo_run):
     np.testing.assert_allclose(band * 0.004, prob[0], atol=0.0021)
 
 
+def _beats_climatology_and_never_wet(scores: dict) -> bool:
+    """Skill over the monthly per-cell climatology AND over a forecast of no water at
+    all, in every lead bin, and some ranking of wet over dry cells."""
+    return (all(s > 0 for s in scores["brier_skill"])
+            and all(s > 0 for s in scores["bss_never_wet"])
+            and min(scores["roc_auc"]) > 0.6)
+
+
 def test_model_beats_climatology_on_the_holdout(demo_run):
     result, _ = demo_run
     meta = json.loads((result.model / "metadata.json").read_text())
-    bss = meta["evaluation"]["scores"]["model"]["brier_skill"]
+    scores = meta["evaluation"]["scores"]
     assert meta["evaluation"]["n_wet"] > 0
-    assert all(s > 0 for s in bss), f"Brier skill score per lead bin: {bss}"
+    assert _beats_climatology_and_never_wet(scores["model"]), {
+        k: scores["model"][k] for k in ("brier_skill", "bss_never_wet", "roc_auc")}
+    # an all-zero forecast beats the climatology in Brier skill on a dry hold-out (it
+    # did on the demo): the same check refuses it
+    assert not _beats_climatology_and_never_wet(scores["never_wet"])
     assert (result.model / "model.txt").exists() and (result.model / "model_card.md").exists()
 
 
@@ -71,4 +100,16 @@ def test_alerts_went_through_the_outbox(demo_run):
     assert alerts.outbox.exists()
     assert alerts.failed == 0 and alerts.pending == 0
     mails = sorted(Path(alerts.mail_dir).glob("*.eml")) if Path(alerts.mail_dir).exists() else []
+    # the storm is warned: a chain that sends nothing fails here (0 == 0 passed before)
+    assert alerts.sent >= 1 and alerts.decisions >= alerts.sent
     assert len(mails) == alerts.sent
+    levels = ("Gul", "Orange", "Rød", "Yellow", "Red")
+    with xr.open_dataset(result.forecast / "forecast.nc") as ds:
+        warned = int(ds["level"].max())
+    assert warned >= 1  # a mail only for a forecast that warns
+    for path in mails:
+        mail = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
+        assert "@" in mail["To"] and mail["List-Unsubscribe"], path.name
+        assert any(word in mail["Subject"] for word in levels), mail["Subject"]
+        text = mail.get_body(("plain",)).get_content()
+        assert "sandsynlighed" in text or "probability" in text, text[:300]

@@ -25,7 +25,6 @@ sys.path.insert(0, str(Path(__file__).parent))
 import operator_world as ow
 from local_area import synthetic_model
 
-from wetindex import pipeline
 from wetindex.cli import app
 from wetindex.commands.area import load_area
 from wetindex.freshness import family_ends
@@ -38,6 +37,8 @@ from wetindex.model.label_times import (
 )
 from wetindex.normal import seasonal_normal
 from wetindex.sources.local import LocalInputs
+from wetindex.stages.context import AreaContext
+from wetindex.stages.static import build_static
 
 DAYS = 70
 NOW = "2025-03-11T23:30Z"  # the wet-ground world's inputs end 2025-03-11 23:00
@@ -129,8 +130,8 @@ def test_a_bin_no_label_falls_in_is_named_with_its_reason():
 
 def test_verification_on_passes_has_every_bin_with_cases(project, wet, monkeypatch):
     monkeypatch.setenv("WETINDEX_NOW", NOW)
-    ctx = pipeline.AreaContext(load_area(project, "vaad"), project)
-    static = pipeline.build_static(ctx, wet)
+    ctx = AreaContext(load_area(project, "vaad"), project)
+    static = build_static(ctx, wet)
     model = synthetic_model(HOLDOUT[0])
     ev = evaluate(model.booster, wet, static, holdout=HOLDOUT, train=EV_TRAIN,
                   screen=model.metadata["screen"], thresholds=[0.2, 0.4, 0.7], n_cells=400,

@@ -1,9 +1,10 @@
 """The subscriber store, outbox and run_alerts against a REAL PostgreSQL server.
 
-The fixture starts a throw-away cluster from Debian's ``postgresql`` package
-(installed with apt-get when ``pg_ctl`` is missing and we are root): ``initdb`` in a
-temporary folder as the ``postgres`` user, the server on a free loopback port with its
-socket in that folder, one database; stopped and removed afterwards.
+The fixture starts a throw-away cluster from Debian's ``postgresql`` package, which
+``make test`` installs before pytest (``system-deps``; no test installs packages or
+creates users): ``initdb`` in a temporary folder as the ``postgres`` user when run as
+root, the server on a free loopback port with its socket in that folder, one database;
+stopped and removed afterwards.
 """
 
 from __future__ import annotations
@@ -39,33 +40,18 @@ def _pg_bin() -> Path | None:
     return Path(candidates[-1]).parent if candidates else None
 
 
-def _install_postgresql() -> str | None:
-    """apt-get install postgresql; the reason it failed, or None."""
-    if os.geteuid() != 0:
-        return "pg_ctl not found and not root, so apt-get install postgresql is impossible"
-    env = os.environ | {"DEBIAN_FRONTEND": "noninteractive"}
-    for cmd in (["apt-get", "update", "-qq"],
-                ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "postgresql"]):
-        done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
-        if done.returncode != 0:
-            return f"{' '.join(cmd)} failed: {done.stderr.strip()[-300:]}"
-    return None
-
-
 @pytest.fixture(scope="module")
 def postgres_url():
     pg = _pg_bin()
     if pg is None:
-        reason = _install_postgresql()
-        pg = _pg_bin()
-        if pg is None:
-            pytest.skip(reason or "postgresql installed but pg_ctl not found")
+        pytest.skip("PostgreSQL not installed: `make system-deps` (apt-get install postgresql)")
     root = Path(tempfile.mkdtemp(prefix="wetindex-pg-"))
     as_user: list[str] = []
     if os.geteuid() == 0:  # initdb refuses to run as root
         user = "postgres"
         if subprocess.run(["id", "-u", user], capture_output=True).returncode != 0:
-            subprocess.run(["useradd", "--system", "--no-create-home", user], check=True)
+            shutil.rmtree(root, ignore_errors=True)
+            pytest.skip("no system user 'postgres' to run initdb as: `make system-deps`")
         shutil.chown(root, user, user)
         as_user = ["runuser", "-u", user, "--"]
     data, port = root / "data", free_port()

@@ -11,32 +11,41 @@ from __future__ import annotations
 import json
 import logging
 import os
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from wetindex import jsonutil
-from wetindex.config import INPUT_KINDS, AreaConfig, ConfigError, demo_config, load_config
+from wetindex.areas import AREAS_DIR, area_file, load_area
+from wetindex.commands.common import AreaOpt, Command, RootOpt, configure_logging, project_root
+from wetindex.commands.common import fail as _fail
+from wetindex.config import INPUT_KINDS, AreaConfig, ConfigError
 
-AREAS_DIR = "areas"
+# The stages' modules are imported inside the commands: they pull in xarray, Dask and
+# LightGBM, which `wetindex --help` must not load.
 
-
-def area_file(root: Path, name: str) -> Path:
-    return root / AREAS_DIR / f"{name}.yaml"
-
-
-def load_area(root: Path, name: str) -> AreaConfig:
-    """An area's configuration by name (``areas/<name>.yaml``) or path; ``demo`` is built in."""
-    path = Path(name) if name.endswith((".yaml", ".yml")) else area_file(root, name)
-    if name == "demo" and not path.exists():
-        return demo_config()
-    return load_config(path)
+__all__ = ["AREAS_DIR", "area_file", "check_area", "load_area"]
 
 
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    typer.secho(message, err=True, fg="red")
-    return typer.Exit(code)
+class Stage(StrEnum):
+    """A stage of ``wetindex run`` (wetindex.stages.run.STAGES, in order), or all of them."""
+
+    static = "static"
+    history = "history"
+    train = "train"
+    forecast = "forecast"
+    publish = "publish"
+    alerts = "alerts"
+    all = "all"
+
+
+class Method(StrEnum):
+    """How ``wetindex run`` forecasts: the area's rule, the physical forecast or the model."""
+
+    auto = "auto"
+    physical = "physical"
+    learned = "learned"
 
 
 def _parse_inputs(items: list[str]) -> dict[str, str]:
@@ -137,23 +146,25 @@ def _config_text(name: str, title: str, grid: dict, inputs: dict[str, str], boun
 
 def init(
     kommune: Annotated[str | None, typer.Option(
-        help="Danish municipality code, e.g. 0849.")] = None,
+        metavar="CODE", help="Danish municipality code, e.g. 0849.")] = None,
     aoi: Annotated[Path | None, typer.Option(help="Boundary file (GeoJSON, GeoPackage, "
                                                   "Shapefile; any CRS).")] = None,
-    name: Annotated[str | None, typer.Option(help="Area name (a-z, 0-9, - and _).")] = None,
+    name: Annotated[str | None, typer.Option(
+        metavar="NAME", help="Area name (a-z, 0-9, - and _).")] = None,
     title: Annotated[str | None, typer.Option(help="Title shown on the site.")] = None,
-    cell_size: Annotated[float, typer.Option(help="Cell size [m].")] = 10.0,
+    cell_size: Annotated[float, typer.Option(metavar="M", help="Cell size (m).")] = 10.0,
     crs: Annotated[str, typer.Option(help="Projected CRS of the area grid.")] = "EPSG:25832",
-    margin_m: Annotated[float, typer.Option(help="Margin around the boundary [m].")] = 500.0,
+    margin_m: Annotated[float, typer.Option(
+        metavar="M", help="Margin around the boundary (m).")] = 500.0,
     input: Annotated[list[str] | None, typer.Option(  # the documented option name
+        metavar="KIND=PATH",
         help="KIND=PATH, KIND one of " + ", ".join(INPUT_KINDS) + " (repeatable).")] = None,
     force: Annotated[bool, typer.Option(help="Overwrite an existing area file.")] = False,
-    root: Annotated[Path | None, typer.Option(help="Project folder (default: here).")] = None,
+    root: RootOpt = None,
     live: Annotated[bool | None, typer.Option(
         help="Inputs from live open data (default with --kommune and no --aoi).")] = None,
 ) -> None:
     """Write areas/NAME.yaml for a new area from a boundary and local input files."""
-    from wetindex.cli import project_root
     from wetindex.grid import AreaGrid
     from wetindex.plausibility import ImplausibleInput, check_grid_size
     from wetindex.sources.local_boundary import BoundaryError, grid_for, read_boundary
@@ -220,11 +231,10 @@ def init(
 
 
 def check(
-    area: Annotated[str, typer.Option(help="Area name (areas/NAME.yaml) or file.")],
-    root: Annotated[Path | None, typer.Option(help="Project folder (default: here).")] = None,
+    area: AreaOpt,
+    root: RootOpt = None,
 ) -> None:
     """Validate the area's config and inputs; exit 1 listing what blocks a run."""
-    from wetindex.cli import project_root
     from wetindex.failsafe import operator_errors
 
     root = project_root(root)
@@ -315,32 +325,30 @@ def check_area(config: AreaConfig, root: Path) -> tuple[list[str], list[str]]:
 
 
 def run(
-    stage: Annotated[str, typer.Argument(help="static|history|train|forecast|publish|alerts|all")],
-    area: Annotated[str, typer.Option(help="Area name (areas/NAME.yaml) or file.")],
+    stage: Annotated[Stage, typer.Argument(help="The stage to run, or all in order.")],
+    area: AreaOpt,
     issue_time: Annotated[str | None, typer.Option(
+        metavar="TIME",
         help="Issue time (UTC, e.g. 2026-01-05T06:00); default: the latest.")] = None,
-    root: Annotated[Path | None, typer.Option(help="Project folder (default: here).")] = None,
-    method: Annotated[str | None, typer.Option(
-        help="auto|physical|learned; default: the area's forecast.method.")] = None,
+    root: RootOpt = None,
+    method: Annotated[Method | None, typer.Option(
+        help="How to forecast; default: the area's forecast.method.")] = None,
     force: Annotated[bool, typer.Option(
         help="Put a model live that does not beat the references on its hold-out.")] = False,
 ) -> None:
     """Run one stage (or all, in order); a rerun resumes from what is done.
 
-    Exit 0 when done, 1 when a stage failed or the inputs are too old (the site then
-    says "not updated since …"), 3 when done but degraded (late inputs continued).
-    """
-    from wetindex.cli import _configure_logging, project_root
+    Exit 0: done. Exit 1: a stage failed, or the inputs are too old (the site then says "not updated since …"). Exit 3: done but degraded (late inputs continued).
+    """  # noqa: E501 - one line: Rich keeps a docstring's line breaks in the help
     from wetindex.failsafe import EXIT_DEGRADED, operator_errors
     from wetindex.freshness import StaleInputsError
     from wetindex.sources.base import InputMissingError
     from wetindex.stages.context import AreaContext
     from wetindex.stages.run import STAGES, AreaRun, StageError
 
-    _configure_logging()
+    configure_logging()
     root = project_root(root)
-    if stage != "all" and stage not in STAGES:
-        raise _fail(f"unknown stage {stage!r}; one of {', '.join(STAGES)} or all", 2)
+    stage, method = stage.value, method.value if method is not None else None
     try:
         config = load_area(root, area)
     except ConfigError as err:
@@ -366,12 +374,11 @@ def run(
 
 
 def status(
-    area: Annotated[str, typer.Option(help="Area name (areas/NAME.yaml) or file.")],
+    area: AreaOpt,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for monitoring.")] = False,
-    root: Annotated[Path | None, typer.Option(help="Project folder (default: here).")] = None,
+    root: RootOpt = None,
 ) -> None:
     """Last forecast and its age, inputs, model and deliveries; exit 1 when stale."""
-    from wetindex.cli import project_root
     from wetindex.stages.context import AreaContext
     from wetindex.stages.status import area_status
 
@@ -386,6 +393,8 @@ def status(
     with operator_errors(f"status of area {config.name!r}", config.area_dir(root) / "logs"):
         st = area_status(AreaContext(config, root))
     if as_json:
+        from wetindex import jsonutil  # numpy: not for `wetindex --help`
+
         typer.echo(jsonutil.dumps(st, indent=2))
     else:
         fc = st["forecast"]
@@ -421,7 +430,5 @@ def status(
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the CLI."""
-    app.command()(init)
-    app.command()(check)
-    app.command()(run)
-    app.command()(status)
+    for command in (init, check, run, status):
+        app.command(cls=Command)(command)

@@ -11,7 +11,19 @@ from typing import Annotated
 
 import typer
 
-labels_app = typer.Typer(no_args_is_help=True, help="Observed water labels of an area.")
+from wetindex.commands.common import (
+    AreaOpt,
+    Command,
+    Group,
+    RootOpt,
+    configure_logging,
+    project_root,
+)
+
+# The label builders are imported inside the command: they pull in xarray and the
+# sources' HTTP stack, which `wetindex --help` must not load.
+
+labels_app = typer.Typer(cls=Group, no_args_is_help=True, help="Observed water labels of an area.")
 
 
 def _fail(message: str) -> typer.Exit:
@@ -19,19 +31,21 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(1)
 
 
-@labels_app.command("build")
+@labels_app.command("build", cls=Command)
 def build(
-    area: Annotated[str, typer.Option(help="Area name (areas/NAME.yaml) or file.")],
-    start: Annotated[str, typer.Option(help="Start of the window (UTC, e.g. 2025-01-01).")],
-    end: Annotated[str, typer.Option(help="End of the window (UTC).")],
-    root: Annotated[Path | None, typer.Option(help="Project folder (default: here).")] = None,
+    area: AreaOpt,
+    start: Annotated[str, typer.Option(
+        metavar="TIME", help="Start of the window (UTC, e.g. 2025-01-01).")],
+    end: Annotated[str, typer.Option(metavar="TIME", help="End of the window (UTC).")],
+    root: RootOpt = None,
     sensors: Annotated[str, typer.Option(
         help="Comma-separated: s1_grd, s2_l2a; 'none' for EMS/reports only.")] = "s1_grd,s2_l2a",
     orbit: Annotated[str | None, typer.Option(
         help="Sentinel-1 orbit direction: ascending|descending (default: the most "
              "frequent).")] = None,
     polarisation: Annotated[str, typer.Option(help="Sentinel-1 polarisation (VV).")] = "VV",
-    max_cloud: Annotated[float, typer.Option(help="Sentinel-2 cloud cover at most [%].")] = 30.0,
+    max_cloud: Annotated[float, typer.Option(
+        metavar="PERCENT", help="Sentinel-2 cloud cover at most (%).")] = 30.0,
     worldcover: Annotated[Path | None, typer.Option(
         help="ESA WorldCover GeoTIFF: class 80 is permanent water.")] = None,
     ems: Annotated[list[Path] | None, typer.Option(
@@ -42,15 +56,14 @@ def build(
     offline: Annotated[bool, typer.Option(help="Serve only from the cache.")] = False,
 ) -> None:
     """Search, download and process scenes over the area; write its label store."""
-    from wetindex.cli import _configure_logging, project_root
-    from wetindex.commands.area import load_area
+    from wetindex.areas import load_area
     from wetindex.config import ConfigError
     from wetindex.model.label_build import SceneChoice, build_area_labels
     from wetindex.model.labels import LabelInputError
     from wetindex.sources.catalog import CatalogError
     from wetindex.sources.errors import SourceError
 
-    _configure_logging()
+    configure_logging()
     logging.getLogger("httpx").setLevel(logging.WARNING)
     root = project_root(root)
     chosen = tuple(s.strip() for s in sensors.split(",") if s.strip() and s.strip() != "none")

@@ -9,11 +9,16 @@ from typing import Annotated, Any
 
 import typer
 
-AreaOpt = Annotated[str, typer.Option("--area", help="Area name: 'demo' or areas/<name>.yaml.")]
-RootOpt = Annotated[Path | None, typer.Option(help="Project folder (default: here).")]
-SizeOpt = Annotated[float | None, typer.Option(help="Demo only: side of the area [m].")]
-YearsOpt = Annotated[float | None, typer.Option(help="Demo only: years of history.")]
-SeedOpt = Annotated[int | None, typer.Option(help="Demo only: seed of the world.")]
+from wetindex.commands.common import AreaOpt, Command, RootOpt, configure_logging, project_root
+
+# The stages' and the model's modules are imported inside the commands: they pull in
+# xarray, Dask and LightGBM, which `wetindex --help` must not load.
+
+SizeOpt = Annotated[float | None, typer.Option(
+    metavar="M", help="Demo only: side of the area (m).")]
+YearsOpt = Annotated[float | None, typer.Option(
+    metavar="YEARS", help="Demo only: years of history.")]
+SeedOpt = Annotated[int | None, typer.Option(metavar="N", help="Demo only: seed of the world.")]
 
 
 def area_context(area: str, root: Path, *, size_m: float | None = None,
@@ -93,16 +98,15 @@ def _print_summary(meta: dict[str, Any], folder: Path) -> None:
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the CLI."""
 
-    @app.command("train")
+    @app.command("train", cls=Command)
     def train_cmd(area: AreaOpt, root: RootOpt = None, size_m: SizeOpt = None,
                   years: YearsOpt = None, seed: SeedOpt = None) -> None:
         """Train, calibrate, cross-validate and evaluate a model; save a new version."""
-        from wetindex.cli import _configure_logging, project_root
         from wetindex.stages.inputs import area_inputs
         from wetindex.stages.static import build_static
         from wetindex.stages.train import train_stage
 
-        _configure_logging()
+        configure_logging()
         ctx = area_context(area, project_root(root), size_m=size_m, years=years, seed=seed)
         inputs = area_inputs(ctx)
         static = build_static(ctx, inputs)
@@ -110,19 +114,19 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"model {model.version} saved to {model.path}")
         _print_summary(model.metadata, model.path / "evaluation")
 
-    @app.command("evaluate")
+    @app.command("evaluate", cls=Command)
     def evaluate_cmd(area: AreaOpt, root: RootOpt = None, size_m: SizeOpt = None,
                      years: YearsOpt = None, seed: SeedOpt = None,
                      version: Annotated[str | None, typer.Option(
-                         help="Model version (default: LATEST).")] = None) -> None:
+                         metavar="VERSION", help="Model version (default: LATEST).")] = None
+                     ) -> None:
         """Score the area's model on its hold-out storms; write the report next to it."""
-        from wetindex.cli import _configure_logging, project_root
         from wetindex.model.artifacts import ModelArtifactError, load_model
         from wetindex.model.report import write_report
         from wetindex.stages.inputs import area_inputs
         from wetindex.stages.static import build_static
 
-        _configure_logging()
+        configure_logging()
         ctx = area_context(area, project_root(root), size_m=size_m, years=years, seed=seed)
         try:
             model = load_model(ctx.models_root, ctx.config.name, version)

@@ -6,11 +6,17 @@ each would warn and which one is live and why, and how to switch.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
 import typer
+
+from wetindex.areas import load_area
+from wetindex.commands.common import AreaOpt, Command, RootOpt, configure_logging, project_root
+from wetindex.commands.common import fail as _fail
+
+# The forecasts' modules are imported inside the command: they pull in xarray, Dask and
+# LightGBM, which `wetindex --help` must not load.
 
 
 def method_row(name: str, prob: np.ndarray, thresholds: list[float]) -> dict[str, Any]:
@@ -26,14 +32,12 @@ def method_row(name: str, prob: np.ndarray, thresholds: list[float]) -> dict[str
 
 
 def methods(
-    area: Annotated[str, typer.Option(help="Area name (areas/NAME.yaml) or file.")],
+    area: AreaOpt,
     issue_time: Annotated[str | None, typer.Option(
-        help="Issue time (UTC); default: the latest.")] = None,
-    root: Annotated[Path | None, typer.Option(help="Project folder (default: here).")] = None,
+        metavar="TIME", help="Issue time (UTC); default: the latest.")] = None,
+    root: RootOpt = None,
 ) -> None:
     """The physical forecast and the learned model side by side; which one is live."""
-    from wetindex.cli import _configure_logging, project_root
-    from wetindex.commands.area import _fail, load_area
     from wetindex.config import ConfigError
     from wetindex.physics.compare_run import learned_probability
     from wetindex.physics.forecast import physical_forecast
@@ -42,7 +46,7 @@ def methods(
     from wetindex.stages.context import AreaContext
     from wetindex.stages.run import AreaRun
 
-    _configure_logging()
+    configure_logging()
     root = project_root(root)
     try:
         config = load_area(root, area)
@@ -81,4 +85,4 @@ def methods(
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the CLI."""
-    app.command()(methods)
+    app.command(cls=Command)(methods)

@@ -2,27 +2,31 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from wetindex.areas import load_area
+from wetindex.commands.common import AreaOpt, Command, RootOpt, project_root
+
+# The sign-up API (FastAPI, uvicorn, SQLAlchemy) is imported when the command runs,
+# not for `wetindex --help`.
+
 
 def serve(
-    area: Annotated[str, typer.Option(help="Area name (areas/NAME.yaml) or file.")],
-    host: Annotated[str | None, typer.Option(help="Listen address (default alerts.serve.host)."
-                                             )] = None,
-    port: Annotated[int | None, typer.Option(help="Port (default alerts.serve.port).")] = None,
+    area: AreaOpt,
+    host: Annotated[str | None, typer.Option(
+        metavar="ADDRESS", help="Listen address (default alerts.serve.host).")] = None,
+    port: Annotated[int | None, typer.Option(
+        metavar="PORT", help="Port (default alerts.serve.port).")] = None,
     site: Annotated[bool, typer.Option(
         "--site/--no-site", help="Also serve the published site at / (API at /api/).")] = False,
-    root: Annotated[Path | None, typer.Option(help="Project folder (default: here).")] = None,
+    root: RootOpt = None,
 ) -> None:
     """Run the sign-up API behind the site's reverse proxy (one worker)."""
     from wetindex.alerts.crypto import MissingSecretKeyError
     from wetindex.alerts.delivery import DeliveryConfigError
     from wetindex.alerts.serve import serve as run_server
-    from wetindex.cli import project_root
-    from wetindex.commands.area import load_area
     from wetindex.config import ConfigError
     from wetindex.stages.context import AreaContext
 
@@ -37,4 +41,4 @@ def serve(
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the CLI."""
-    app.command()(serve)
+    app.command(cls=Command)(serve)

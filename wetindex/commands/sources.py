@@ -13,7 +13,10 @@ from typing import Annotated, Any
 
 import typer
 
-from wetindex.sources.catalog import DEFAULT_CATALOG_DIR, CatalogError
+from wetindex.commands.common import Command
+
+# wetindex.sources.* are imported inside the commands: they pull in rioxarray and
+# Dask, which `wetindex --help` must not load.
 
 
 def _root(root: Path | None) -> Path:
@@ -21,16 +24,19 @@ def _root(root: Path | None) -> Path:
 
 
 def _catalog_dir(root: Path) -> Path:
+    from wetindex.sources.catalog import DEFAULT_CATALOG_DIR
+
     here = root / "data_sources"
     return here if any(here.glob("*.yaml")) else DEFAULT_CATALOG_DIR
 
 
 def list_sources(root: Annotated[Path | None, typer.Option(
-        help="Project folder (default: here or WETINDEX_ROOT).")] = None) -> None:
+        metavar="DIR", help="Project folder (default: here or WETINDEX_ROOT).")] = None) -> None:
     """List every data source with its licence and attribution."""
     from rich.console import Console
     from rich.table import Table
 
+    from wetindex.sources.catalog import CatalogError
     from wetindex.sources.registry import sources_table
 
     try:
@@ -96,21 +102,28 @@ def _describe(result: Any) -> str:
 
 
 def fetch(
-    source: Annotated[str, typer.Option(help="Source id (see 'wetindex sources').")],
-    start: Annotated[str, typer.Option(help="Start of the window (UTC, e.g. 2026-11-01T00:00).")],
-    end: Annotated[str, typer.Option(help="End of the window (UTC).")],
-    area: Annotated[str | None, typer.Option(help="Area name: areas/NAME.yaml.")] = None,
+    source: Annotated[str, typer.Option(
+        metavar="ID", help="Source id (see 'wetindex sources').")],
+    start: Annotated[str, typer.Option(
+        metavar="TIME", help="Start of the window (UTC, e.g. 2026-11-01T00:00).")],
+    end: Annotated[str, typer.Option(metavar="TIME", help="End of the window (UTC).")],
+    area: Annotated[str | None, typer.Option(
+        metavar="NAME", help="Area name: areas/NAME.yaml.")] = None,
     config: Annotated[Path | None, typer.Option(help="Area configuration file.")] = None,
-    root: Annotated[Path | None, typer.Option(help="Project folder.")] = None,
-    bbox: Annotated[str | None, typer.Option(help="west,south,east,north (WGS84).")] = None,
-    municipality: Annotated[str | None, typer.Option(help="Kommunekode (DAGI).")] = None,
-    url: Annotated[str | None, typer.Option(help="File URL (HIP groundwater).")] = None,
-    cache_dir: Annotated[Path | None, typer.Option(help="Cache folder.")] = None,
+    root: Annotated[Path | None, typer.Option(metavar="DIR", help="Project folder.")] = None,
+    bbox: Annotated[str | None, typer.Option(
+        metavar="W,S,E,N", help="west,south,east,north (WGS84 degrees).")] = None,
+    municipality: Annotated[str | None, typer.Option(
+        metavar="CODE", help="Kommunekode (DAGI).")] = None,
+    url: Annotated[str | None, typer.Option(
+        metavar="URL", help="File URL (HIP groundwater).")] = None,
+    cache_dir: Annotated[Path | None, typer.Option(metavar="DIR", help="Cache folder.")] = None,
     offline: Annotated[bool, typer.Option(help="Serve only from the cache.")] = False,
 ) -> None:
     """Fetch one source for an area and a time window into the cache."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+    from wetindex.sources.catalog import CatalogError
     from wetindex.sources.errors import SourceError
     from wetindex.sources.registry import fetch as fetch_source
     from wetindex.sources.registry import open_session
@@ -144,5 +157,5 @@ def fetch(
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the CLI."""
-    app.command("sources")(list_sources)
-    app.command("fetch")(fetch)
+    app.command("sources", cls=Command)(list_sources)
+    app.command("fetch", cls=Command)(fetch)

@@ -15,20 +15,27 @@ from typing import Annotated
 
 import typer
 
+from wetindex.areas import area_file, load_area
+from wetindex.commands.common import Command, Group
+from wetindex.commands.common import RootOpt as RootOption
+
+# The alerts store (SQLAlchemy, cryptography) is imported inside the commands, not for
+# `wetindex --help`.
+
 DbOption = Annotated[str | None, typer.Option(
-    "--db", help="Alerts database URL (default: $WETINDEX_DB_URL or sqlite:///wetindex-alerts.db).")]
+    "--db", metavar="URL",
+    help="Alerts database URL (default: $WETINDEX_DB_URL or sqlite:///wetindex-alerts.db).")]
 
 
 AreaOption = Annotated[str | None, typer.Option(
+    metavar="NAME",
     help="Area whose alerts database holds the subscriber (when --db is not given).")]
-RootOption = Annotated[Path | None, typer.Option(help="Project folder (default: here).")]
 
 
 def _area_context(area: str | None, root: Path | None):
     """The area's context when its configuration is found (``areas/NAME.yaml``; ``demo``)."""
     if not area:
         return None
-    from wetindex.commands.area import area_file, load_area
     from wetindex.stages.context import AreaContext
 
     base = Path(root or os.environ.get("WETINDEX_ROOT") or Path.cwd()).resolve()
@@ -62,11 +69,11 @@ def _fail(message: str) -> None:
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the CLI."""
-    group = typer.Typer(no_args_is_help=True,
+    group = typer.Typer(cls=Group, no_args_is_help=True,
                         help="Who gets alerts: add, list, remove and export subscribers.")
     app.add_typer(group, name="subscribers")
 
-    @group.command("add")
+    @group.command("add", cls=Command)
     def add(
         area: Annotated[str, typer.Option(help="Area name (as in `wetindex run --area`).")],
         name: Annotated[str | None, typer.Option(help="Place name used in alerts.")] = None,
@@ -75,9 +82,11 @@ def register(app: typer.Typer) -> None:
         webhook: Annotated[str | None, typer.Option(help="Webhook URL.")] = None,
         polygon: Annotated[Path | None, typer.Option(help="GeoJSON file with a polygon.")] = None,
         line: Annotated[Path | None, typer.Option(help="GeoJSON file with a dike line.")] = None,
-        buffer: Annotated[float | None, typer.Option(help="Metres around --line.")] = None,
+        buffer: Annotated[float | None, typer.Option(
+            metavar="M", help="Metres around --line.")] = None,
         point: Annotated[str | None, typer.Option(help="X,Y in --crs.")] = None,
-        radius: Annotated[float | None, typer.Option(help="Metres around --point.")] = None,
+        radius: Annotated[float | None, typer.Option(
+            metavar="M", help="Metres around --point.")] = None,
         level: Annotated[str, typer.Option(help="yellow, orange or red.")] = "yellow",
         within: Annotated[int, typer.Option(help="Lead-time window in hours (1-48).")] = 48,
         probability: Annotated[float | None, typer.Option(
@@ -124,7 +133,7 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"webhook secret (give it to the receiver; shown once): "
                        f"{sub.webhook_secret}")
 
-    @group.command("list")
+    @group.command("list", cls=Command)
     def list_(
         area: Annotated[str | None, typer.Option(help="Only this area.")] = None,
         db: DbOption = None,
@@ -143,7 +152,7 @@ def register(app: typer.Typer) -> None:
                        f"{contact}\t{LEVEL_NAMES[s.min_level]} within {s.max_lead_h} h\t"
                        f"{s.area_kind}\t{s.language}")
 
-    @group.command("remove")
+    @group.command("remove", cls=Command)
     def remove(subscriber_id: Annotated[str, typer.Argument(help="Subscriber id.")],
                db: DbOption = None, area: AreaOption = None, root: RootOption = None) -> None:
         """Delete a subscriber completely (its data, alert state and messages)."""
@@ -154,7 +163,7 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"removed {subscriber_id} (alert state: {counts['alert_state']}, "
                    f"messages: {counts['outbox']})")
 
-    @group.command("export")
+    @group.command("export", cls=Command)
     def export(subscriber_id: Annotated[str, typer.Argument(help="Subscriber id.")],
                db: DbOption = None, area: AreaOption = None, root: RootOption = None) -> None:
         """Everything stored about one subscriber, as JSON (GDPR access request)."""
@@ -164,7 +173,7 @@ def register(app: typer.Typer) -> None:
             _fail(str(exc))
         typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
-    @group.command("import")
+    @group.command("import", cls=Command)
     def import_(
         file: Annotated[Path, typer.Argument(help="Subscriptions YAML file (the old "
                                                   "alerts.subscriptions format).")],
@@ -174,8 +183,9 @@ def register(app: typer.Typer) -> None:
         db: DbOption = None,
         root: RootOption = None,
     ) -> None:
-        """Import subscriptions from a YAML file into the encrypted store (once; rerun adds
-        only new ids). A run reads only the store."""
+        """Import subscriptions from a YAML file into the encrypted store.
+
+        Once: a rerun adds only new ids. A run reads only the store."""
         from wetindex.alerts.subscriber_input import seed_subscribers
         from wetindex.subscriber_isolation import load_isolated
 

@@ -13,6 +13,7 @@ import pandas as pd
 import xarray as xr
 import yaml
 
+from wetindex import progress
 from wetindex.features.stack import FEATURES
 from wetindex.model.calibration import (
     apply_calibration,
@@ -67,7 +68,7 @@ def screen_settings(inputs: AreaInputs, model_config: dict[str, Any],
         "groundwater_headroom_m": float(model_config["screen"]["groundwater_headroom_m"]),
         "max_sea_level": float(observed["sea_level"].max()),
         "groundwater_shallowest_time": str(pd.Timestamp(
-            anomaly["time"].values[int(anomaly.argmax())]).isoformat()),
+            anomaly["time"].values[int(anomaly.argmax(dim="time"))]).isoformat()),
     }
 
 
@@ -115,7 +116,8 @@ def train(
         params, dtrain, num_boost_round=model_config["lightgbm"]["num_boost_round"],
         valid_sets=[dval], valid_names=["validation"],
         callbacks=[lgb.early_stopping(model_config["lightgbm"]["early_stopping_rounds"],
-                                      verbose=False)])
+                                      verbose=False),
+                   progress.lightgbm_callback("  boosting rounds")])
     bins = lead_bins(max_lead_h)
     raw_val = booster.predict(val_rows.features)
     calibration = fit_calibration(raw_val, val_rows.label, val_rows.lead, bins,
@@ -181,7 +183,8 @@ def _blocked_cv(inputs: AreaInputs, train_rows: SampleTable, val_rows: SampleTab
                         cell_size=inputs.grid.cell_size, n_folds=int(cfg["n_folds"]),
                         tile_m=float(cfg["tile_m"]),
                         gap_h=int(model_config["sampling"]["gap_hours"]), seed=seed)
-    log.info("blocked CV (%d storms): %s", len(storms), cv["mean"])
+    log.info("blocked CV (%d storms): %s", len(storms),
+             ", ".join(f"{k} {v:.3f}" for k, v in cv["mean"].items()))
     oof = cv.pop("out_of_fold")
     outside = np.isfinite(oof) & (rows.valid_time < window[1].to_datetime64()) & (
         rows.valid_time < np.datetime64(val_rows.valid_time.min()))
