@@ -33,7 +33,7 @@ def test_periods_are_ordered_apart_and_end_before_the_last_forecast_is_verifiabl
 
 def test_a_history_too_short_for_the_holdout_is_refused_with_the_fix():
     issues = pd.date_range("2024-01-01", periods=8 * 70, freq="3h")  # 70 days
-    with pytest.raises(ValueError, match=r"too short.*holdout_days"):
+    with pytest.raises(ValueError, match=r"rule: .*30 days of labelled history.*holdout_days"):
         split_periods(issues, issues[-1], holdout_days=60, validation_fraction=0.2,
                       gap_hours=120, max_lead_h=48)
 
