@@ -398,7 +398,8 @@ def _render_language(env: jinja2.Environment, out_dir: Path, lang: str,
         other_href = (f"../{other}/{rel}" if default else f"../../{rel}")
         place_ctx = {
             **ctx, "root": root + "../", "here": "../",
-            **places.place_context(t, f, s, times, shared["thresholds"], drivers, state),
+            **places.place_context(t, f, s, times, shared["thresholds"], drivers, state,
+                                   lang=lang),
             "place_map": Markup(json.dumps({
                 "bounds": s.bounds, "outline": s.outline, "images": images.display.bounds,
                 "hillshade": up + images.hillshade,
