@@ -89,6 +89,14 @@ def as_site_places(places: list[Any] | None, outline: BaseGeometry, area_name: s
     return out
 
 
+def warning_action(lang: str, level: int) -> str:
+    """What to do at a warning's level: the CAP message's instruction, word for word (the
+    e-mail to a household says the same)."""
+    from wetindex.alerts.messages import table
+
+    return table(lang, "instruction")[level]
+
+
 def _lonlat(geom: BaseGeometry, crs: Any) -> BaseGeometry:
     tr = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
     return shapely.transform(geom, lambda x, y: tr.transform(x, y), interleaved=False)
@@ -235,7 +243,7 @@ def place_context(t: dict[str, Any], f: Formatter, series: PlaceSeries, times: l
         # the sentence of the CAP message and the e-mail, from the warning's own window
         summary = window_text(lang, w) + " " + tp["warning_score_max"].format(
             probability=f.percent(w.probability))
-        action = t["level_actions"][w.level_name]
+        action = warning_action(lang, w.level)
         level_key = w.level_name
     elif state == "missing":
         summary, action, level_key = tp["no_forecast"], "", "missing"
