@@ -161,7 +161,10 @@ def warning_rows(t: dict[str, Any], f: Formatter,
     return [{
         "place": w.place, "level": w.level, "level_key": w.level_name,
         "level_text": level_text(t, w.level), "action": t["level_short"][w.level_name],
-        "onset": f.both(w.onset), "expires": f.both(w.expires), "peak": f.both(w.peak_time),
+        "onset": f.both(w.onset), "peak": f.both(w.peak_time),
+        # still warned in the forecast's last hour: the end is not known, only "at least"
+        "expires": t["warnings"]["beyond_horizon"].format(time=f.both(w.expires))
+        if w.beyond_horizon else f.both(w.expires),
         "probability": f.percent(w.probability), "drivers": driver_text(t, w),
     } for w in ordered_warnings(warnings)]
 
