@@ -108,8 +108,14 @@ def warning_window(hourly: np.ndarray, mass: np.ndarray) -> tuple[int, int, int]
 
 
 def level_onsets(hourly: np.ndarray) -> dict[int, int]:
-    """First lead index at or above each level the place reaches (1 yellow … 3 red)."""
-    return {lv: int(np.argmax(hourly >= lv)) for lv in (1, 2, 3) if (hourly >= lv).any()}
+    """First lead index at or above each level the place reaches (1 yellow … 3 red).
+
+    A level whose first hour is also the next level's first hour (the place jumped
+    over it, or the subscriber does not hear about it) is left out: "yellow from 10:00,
+    orange from 10:00" says nothing the orange does not.
+    """
+    first = {lv: int(np.argmax(hourly >= lv)) for lv in (1, 2, 3) if (hourly >= lv).any()}
+    return {lv: i for lv, i in first.items() if lv + 1 not in first or i < first[lv + 1]}
 
 
 def warning_timeline(
