@@ -156,6 +156,10 @@ def test_site_cap_and_email_state_the_same_level_window_and_action(one_run):
     assert site_window["from"] == cap_onset.astimezone(CPH)
     assert site_window["until"] == cap_expires.astimezone(CPH)
     assert site_window["yellow_from"] == w.level_from["yellow"].astimezone(CPH)
+    # the same highest flood risk (the warning score), in whole percent
+    risk = [re.search(r"op til (\d+)\s?%", x.replace("\xa0", " "))[1]
+            for x in (sentence, get["description"], plain)]
+    assert risk == [str(round(100 * w.probability))] * 3
     # the same action: the red instruction, on the page, in CAP and in the e-mail
     red = table("da", "instruction")[3]
     assert action == red == get["instruction"]

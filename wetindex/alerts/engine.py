@@ -349,15 +349,18 @@ def _covering_warning(
 def with_warning_window(decision: AlertDecision, warning: WarningArea) -> AlertDecision:
     """The decision with the covering warning's window, as on the site and in the feed.
 
-    When the subscriber's level is the warning's level, its onset, peak, end and
-    earlier levels are the warning's own (one computation: the e-mail, SMS and webhook
-    then say what the site and the CAP message say). A subscriber at another level
-    (their own thresholds) keeps the window of their level, with the warning's end.
+    When the subscriber's level is the warning's level, its onset, peak, end, earlier
+    levels and highest flood risk (``probability``, the warning score) are the
+    warning's own (one computation: the e-mail, SMS and webhook then say what the
+    site and the CAP message say; the state machine keeps the subscriber's own score).
+    A subscriber at another level (their own thresholds) keeps the window of their
+    level, with the warning's end.
     """
     if decision.level == warning.level:
         return replace(decision, onset=warning.onset, peak_time=warning.peak_time,
                        expires=warning.expires, level_from=dict(warning.level_from),
-                       beyond_horizon=warning.beyond_horizon)
+                       beyond_horizon=warning.beyond_horizon,
+                       probability=warning.probability)
     return replace(decision, expires=warning.expires, beyond_horizon=warning.beyond_horizon)
 
 

@@ -131,7 +131,7 @@ def render_sms(decision: AlertDecision, subscription: Subscription, *, site_url:
     parts = [subject + "."]
     if decision.onset is not None:
         parts.append(window_text(lang, decision, peak=False, utc=False))
-    chance = "sandsynlighed" if lang == "da" else "probability"
-    parts.append(f"{round(100 * decision.probability)} % {chance}.")
+    parts.append(f"{text(lang, 'sms_risk').capitalize()} "
+                 f"{round(100 * decision.probability)} %.")
     parts.append(site_url)
     return " ".join(parts)
