@@ -71,7 +71,9 @@ def test_new_water_on_dry_land_at_20h_warns_with_onset_20h_and_peak_level():
     ds = _forecast(prob, np.zeros(GRID.shape))
     [w] = warning_areas(ds, [Place("Polderen", "polder", box(*GRID.bounds))], GRID,
                         area_name="T", area_id="t")
-    assert w.onset == pd.Timestamp("2026-11-01T20:00", tz="UTC")
+    # "from" is the first hour at the warning's level (red), the orange before it is kept
+    assert w.onset == pd.Timestamp("2026-11-02T01:00", tz="UTC")
+    assert w.level_from["orange"] == pd.Timestamp("2026-11-01T20:00", tz="UTC")
     assert w.peak_time == pd.Timestamp("2026-11-02T01:00", tz="UTC")
     assert w.expires == pd.Timestamp("2026-11-02T07:00", tz="UTC")
     assert w.level == 3 and w.hourly_levels[19] == 2 and w.hourly_levels[18] == 0

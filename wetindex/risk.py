@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
-from datetime import UTC as _UTC
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
@@ -18,7 +18,7 @@ from shapely.ops import unary_union
 
 from wetindex.grid import AreaGrid
 from wetindex.sources.base import Place
-from wetindex.warnings import DRIVER_GROUPS, WarningArea
+from wetindex.warnings import DRIVER_GROUPS, LEVEL_NAMES, WarningArea
 
 #: Explains the forecast at one lead for some flat cells: driver group -> share.
 Explainer = Callable[[int, np.ndarray], dict[str, float]]
@@ -50,23 +50,53 @@ def _to_wgs84(geom, crs: str):
     return shapely.transform(geom, project)
 
 
+def place_min_cells(min_cells: int, place_cells: int) -> int:
+    """How many of a place's cells must reach a level for the place to be at it.
+
+    ``min_cells`` (the cells of ``min_area_m2``), but never more than the place has: a
+    place smaller than that is at a level when all of it is.
+    """
+    return max(1, min(int(min_cells), int(place_cells)))
+
+
 def place_hourly_levels(level: np.ndarray, here: np.ndarray, min_cells: int) -> np.ndarray:
     """The place's level at each lead: the highest level reached by ``min_cells`` of its cells.
 
-    ``level`` is the cube ``(lead, y, x)``, ``here`` the place's cells ``(y, x)``.
+    ``level`` is the cube ``(lead, y, x)``, ``here`` the place's cells ``(y, x)``
+    (capped at the place's size, :func:`place_min_cells`).
     """
     lv = level[:, here]
+    k = place_min_cells(min_cells, lv.shape[1])
     out = np.zeros(lv.shape[0], dtype="int8")
     for value in (1, 2, 3):
-        out[(lv >= value).sum(axis=1) >= min_cells] = value
+        out[(lv >= value).sum(axis=1) >= k] = value
     return out
+
+
+def place_hourly_score(score: np.ndarray, here: np.ndarray, min_cells: int) -> np.ndarray:
+    """The place's warning score at each lead: the score reached by ``min_cells`` of its cells.
+
+    The k-th highest cell score per hour (k from :func:`place_min_cells`). The cube's
+    levels are the score against the thresholds, so this is exactly the quantity the
+    place's level (:func:`place_hourly_levels`) is decided on: the place is at a level
+    in an hour if and only if this score reaches the level's threshold. NaN cells
+    (no forecast) count as below every threshold.
+    """
+    s = np.asarray(score[:, here], dtype="float64")
+    if s.shape[1] == 0:
+        return np.full(s.shape[0], np.nan)
+    k = place_min_cells(min_cells, s.shape[1])
+    s = np.where(np.isnan(s), -np.inf, s)
+    out = np.partition(s, s.shape[1] - k, axis=1)[:, s.shape[1] - k]
+    return np.where(np.isfinite(out), out, np.nan)
 
 
 def warning_window(hourly: np.ndarray, mass: np.ndarray) -> tuple[int, int, int] | None:
     """``(onset, peak, end)`` lead indices of a place's warning, or ``None``.
 
-    Onset and end are the first and last hours at or above yellow; the peak is the hour
-    of the highest level, ties broken by the largest warned ``mass`` (summed score).
+    Onset is the first hour at the warning's level (the level at the peak), end the
+    last hour at or above yellow; the peak is the hour of the highest level, ties
+    broken by the largest warned ``mass`` (summed score).
     """
     active = np.flatnonzero(hourly >= 1)
     if active.size == 0:
@@ -74,7 +104,62 @@ def warning_window(hourly: np.ndarray, mass: np.ndarray) -> tuple[int, int, int]
     top = hourly.max()
     at_top = np.flatnonzero(hourly == top)
     peak = int(at_top[np.argmax(mass[at_top])])
-    return int(active[0]), peak, int(active[-1])
+    return int(at_top[0]), peak, int(active[-1])
+
+
+def level_onsets(hourly: np.ndarray) -> dict[int, int]:
+    """First lead index at or above each level the place reaches (1 yellow … 3 red).
+
+    A level whose first hour is also the next level's first hour (the place jumped
+    over it, or the subscriber does not hear about it) is left out: "yellow from 10:00,
+    orange from 10:00" says nothing the orange does not.
+    """
+    first = {lv: int(np.argmax(hourly >= lv)) for lv in (1, 2, 3) if (hourly >= lv).any()}
+    return {lv: i for lv, i in first.items() if lv + 1 not in first or i < first[lv + 1]}
+
+
+def warning_timeline(
+    hourly: np.ndarray, valid_times: Sequence, mass: np.ndarray | None = None,
+) -> dict[str, object] | None:
+    """The one computation of a warning's level and window, from the place's hourly levels.
+
+    The **headline level** is the highest hourly level; the warning runs *from* the
+    first hour at the headline level (``onset``), with the lower levels before it
+    kept as ``level_from`` (``{"yellow": …, "orange": …, "red": …}``, first hour at or
+    above each level up to the headline); *until* the end of the last hour at or
+    above yellow (``expires``); ``beyond_horizon`` when the place is still warned in
+    the forecast's last hour (the end is then not known, only that it is later);
+    ``peak_time`` the hour of the headline level with the most warned ``mass``. Times
+    are the ``valid_times`` (UTC) of the hours; ``None`` when no hour is warned.
+
+    The site, the CAP feed and every alert read these fields (through
+    :class:`wetindex.warnings.WarningArea` and the alert decisions); nothing
+    recomputes them.
+    """
+    hourly = np.asarray(hourly)
+    mass = np.zeros(hourly.shape[0]) if mass is None else np.asarray(mass)
+    window = warning_window(hourly, mass)
+    if window is None:
+        return None
+    onset, peak, end = window
+    times = [_as_utc(t) for t in valid_times]
+    step = times[1] - times[0] if len(times) > 1 else pd.Timedelta(hours=1).to_pytimedelta()
+    level = int(hourly[peak])
+    return {
+        "level": level,
+        "onset": times[onset],
+        "peak_time": times[peak],
+        "expires": times[end] + step,
+        "beyond_horizon": bool(end == hourly.shape[0] - 1),
+        "level_from": {LEVEL_NAMES[lv]: times[i] for lv, i in level_onsets(hourly).items()},
+        "window": window,
+    }
+
+
+def _as_utc(t) -> datetime:
+    ts = pd.Timestamp(t)
+    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    return ts.to_pydatetime()
 
 
 def conditions_at(
@@ -122,10 +207,10 @@ def warning_areas(
 ) -> list[WarningArea]:
     """One warning per place whose level reaches at least yellow in some hour.
 
-    The place's level is taken hour by hour (:func:`place_hourly_levels`); the warning
-    runs from the first to the last hour at or above yellow, its level is the level at
-    the peak hour, and its conditions are the drivers in physical units over that
-    window (:func:`conditions_at`).
+    The place's level is taken hour by hour (:func:`place_hourly_levels`); its level,
+    onset ("from": the first hour at that level), earlier lower levels, peak and end
+    come from :func:`warning_timeline`, and its conditions are the drivers in physical
+    units over the whole warned period, lower levels included (:func:`conditions_at`).
 
     Parameters
     ----------
@@ -163,15 +248,17 @@ def warning_areas(
         place_cells = np.flatnonzero(here.ravel())
         warned = flat_level[:, place_cells] >= 1
         mass = np.where(warned, flat_prob[:, place_cells], 0.0).sum(axis=1)
-        window = warning_window(hourly, mass)
-        if window is None:
+        timeline = warning_timeline(hourly, valid_times, mass)
+        if timeline is None:
             continue
-        onset, peak, end = window
-        in_window = warned[onset:end + 1].any(axis=0)
+        _, peak, end = timeline["window"]
+        # the warning's period, lower levels included: its area, rain and high water
+        first = int(np.argmax(hourly >= 1))
+        in_window = warned[first:end + 1].any(axis=0)
         flat = place_cells[in_window]
         in_place = np.zeros(grid.shape, bool)
         in_place.ravel()[flat] = True
-        p_cells = flat_prob[onset:end + 1][:, flat]  # (lead in window, cells)
+        p_cells = flat_prob[first:end + 1][:, flat]  # (lead in window, cells)
         polys = [shape(g) for g, v in rasterio.features.shapes(
             in_place.astype("uint8"), mask=in_place, transform=grid.transform) if v == 1]
         geom = unary_union(polys).simplify(grid.cell_size / 2)
@@ -181,22 +268,26 @@ def warning_areas(
             shares.update(explain(int(peak), top))
         else:
             shares["terrain"] = 1.0
+        score_by_hour = place_hourly_score(prob, here, min_cells)
         out.append(WarningArea(
             warning_id=f"{area_id}-{slug(place.name)}",
             area_name=area_name,
             place=place.name,
-            level=int(hourly[peak]),
+            level=timeline["level"],
             probability=round(float(p_cells.max()), 3),
-            onset=valid_times[onset].to_pydatetime().replace(tzinfo=_UTC),
-            expires=(valid_times[end] + pd.Timedelta(hours=1)).to_pydatetime()
-            .replace(tzinfo=_UTC),
-            peak_time=valid_times[peak].to_pydatetime().replace(tzinfo=_UTC),
+            onset=timeline["onset"],
+            expires=timeline["expires"],
+            peak_time=timeline["peak_time"],
             drivers=shares,
             geometry=mapping(_to_wgs84(geom, grid.crs)),
             cells=len(flat),
-            conditions=conditions_at(window, valid_times, flat, drivers, dike_crest,
-                                     groundwater_depth, place_cells),
+            conditions=conditions_at((first, peak, end), valid_times, flat, drivers,
+                                     dike_crest, groundwater_depth, place_cells),
             hourly_levels=[int(v) for v in hourly],
+            level_from=timeline["level_from"],
+            beyond_horizon=timeline["beyond_horizon"],
+            hourly_score=[None if not np.isfinite(v) else round(float(v), 4)
+                          for v in score_by_hour],
         ))
     return sorted(out, key=lambda w: (-w.level, -w.probability, w.place))
 

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from wetindex.alerts.messages import local_time_text
+from wetindex.alerts.messages import local_time_text, table, text, utc_time_text
 
 #: Level codes used in every forecast (``level`` variable) and warning.
 LEVEL_NAMES: dict[int, str] = {0: "none", 1: "yellow", 2: "orange", 3: "red"}
@@ -47,8 +47,10 @@ class WarningArea:
         Highest warning score (excess probability × exposure) in the warned area over
         the window, 0–1.
     onset, expires : datetime
-        Onset: the first valid hour the place is at or above yellow; expires: the end
-        of the last such hour (UTC), taken hour by hour from the forecast cube.
+        Onset ("from"): the first valid hour the place is at the warning's ``level``;
+        expires ("until"): the end of the last hour the place is at or above yellow
+        (UTC), taken hour by hour from the forecast cube
+        (:func:`wetindex.risk.warning_timeline`, the one computation of the window).
     peak_time : datetime
         Valid time of the place's highest level (ties: the most warned area) (UTC).
     drivers : dict[str, float]
@@ -63,6 +65,17 @@ class WarningArea:
         run had no such input.
     hourly_levels : list of int
         The place's level at each lead hour of the forecast (1 … 48 h).
+    level_from : dict[str, datetime]
+        First valid hour at or above each level the warning reaches, by level name
+        (``{"yellow": …, "orange": …, "red": …}`` up to its ``level``); the entry of
+        ``level`` is ``onset``, the earlier ones are the lower levels before it
+        ("yellow from …").
+    beyond_horizon : bool
+        The place is still at or above yellow in the forecast's last hour: ``expires``
+        is then the end of the forecast, and the warning lasts at least that long.
+    hourly_score : list of float or None
+        The place's warning score at each lead hour: the quantity its level is decided
+        on (:func:`wetindex.risk.place_hourly_score`); None for an hour without data.
     """
 
     warning_id: str
@@ -78,6 +91,21 @@ class WarningArea:
     cells: int
     conditions: dict[str, Any] = field(default_factory=dict)
     hourly_levels: list[int] = field(default_factory=list)
+    level_from: dict[str, datetime] = field(default_factory=dict)
+    beyond_horizon: bool = False
+    hourly_score: list[float | None] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        # read back from JSON (warnings.geojson, the feed state): times come as ISO text
+        for key in ("onset", "expires", "peak_time"):
+            value = getattr(self, key)
+            if isinstance(value, str):
+                object.__setattr__(self, key, datetime.fromisoformat(value))
+        lf = {str(k): (datetime.fromisoformat(v) if isinstance(v, str) else v)
+              for k, v in (self.level_from or {}).items()}
+        if not lf:  # a warning made without the timeline: its onset is its level's start
+            lf = {LEVEL_NAMES[self.level]: self.onset}
+        object.__setattr__(self, "level_from", lf)
 
     @property
     def level_name(self) -> str:
@@ -99,8 +127,14 @@ class WarningArea:
         d = asdict(self)
         for key in ("onset", "expires", "peak_time"):
             d[key] = d[key].isoformat()
+        d["level_from"] = {k: v.isoformat() for k, v in self.level_from.items()}
         d["level_name"] = self.level_name
         return d
+
+    def lower_levels_before(self) -> list[tuple[str, datetime]]:
+        """``[(level name, from), …]`` of the lower levels before the onset, in time order."""
+        return sorted(((k, v) for k, v in self.level_from.items()
+                       if k != self.level_name and v < self.onset), key=lambda kv: kv[1])
 
 
 @dataclass(frozen=True)
@@ -173,4 +207,40 @@ def conditions_text(language: str, conditions: dict[str, Any]) -> str:
                    s["dike_over"].format(over_cm=-margin))
     if c.get("groundwater_depth_m") is not None:
         out.append(s["groundwater"].format(**c))
+    return " ".join(out)
+
+
+def window_text(language: str, warning: Any, *, peak: bool = True, utc: bool = True) -> str:
+    """The warning's level and window as plain sentences (Danish local time, UTC too).
+
+    ``warning`` is a :class:`WarningArea` or an alert decision (``level``, ``onset``,
+    ``expires``, ``peak_time``, ``level_from``, ``beyond_horizon``). E.g. "Rød fra
+    30.11.2026 kl. 08:00 til 30.11.2026 kl. 20:00 dansk tid (2026-11-30 07:00 til
+    2026-11-30 19:00 UTC). Forinden gul fra 30.11.2026 kl. 02:00. Højest omkring …".
+    The CAP description, the e-mail, the SMS and the place page all say this, so they
+    say the same; ``utc=False`` leaves the UTC times out (the SMS).
+    """
+    titles, names = table(language, "level_title"), table(language, "level_name")
+    codes = {name: code for code, name in LEVEL_NAMES.items()}
+    end = warning.expires
+    times = {"onset_utc": utc_time_text(warning.onset)}
+    if end is not None:
+        times["end_utc"] = utc_time_text(end)
+    utc_text = text(language, "window_utc" if end is not None else "window_utc_open",
+                    **times) if utc else ""
+    key = "window_open" if end is None else (
+        "window_beyond" if warning.beyond_horizon else "window")
+    out = [text(language, key, level_title=titles[warning.level], utc=utc_text,
+                onset_local=local_time_text(warning.onset, language),
+                end_local=local_time_text(end, language) if end is not None else "")]
+    before = sorted(((codes[k], v) for k, v in (warning.level_from or {}).items()
+                     if codes.get(k, 0) < warning.level and v < warning.onset),
+                    key=lambda cv: cv[1])
+    if before:
+        steps = ", ".join(text(language, "window_step", level_name=names[c],
+                               time_local=local_time_text(v, language)) for c, v in before)
+        out.append(text(language, "window_before", steps=steps))
+    if peak and warning.peak_time is not None:
+        out.append(text(language, "window_peak",
+                        peak_local=local_time_text(warning.peak_time, language)))
     return " ".join(out)

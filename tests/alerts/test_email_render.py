@@ -32,8 +32,8 @@ def test_update_names_old_and_new_level_and_local_time():
     assert mail["Subject"] == "Flood warning updated, now red: Digelaget Klitten"
     plain = mail.get_body(("plain",)).get_content()
     assert "from orange to red" in plain and "Act now" in plain
-    # 09:00 UTC is 10:00 in Copenhagen in November
-    assert "24.11.2026 10:00 Danish time (2026-11-24 09:00 UTC)" in plain
+    # 09:00 UTC is 10:00 in Copenhagen in November; no end known: only "from"
+    assert "When: Red from 24.11.2026 10:00 Danish time (2026-11-24 09:00 UTC)." in plain
     assert "high sea level, rain" in plain
     assert mail["Message-ID"] == message_id("digelag-1:20261124T0600Z:2")
 
@@ -54,10 +54,11 @@ def test_mail_gives_the_end_of_the_window_and_the_drivers_in_physical_units():
                        conditions={"high_water_cm": 262.0, "dike_crest_margin_cm": -7.0,
                                    "high_water_time": (ISSUE + timedelta(hours=4)).isoformat()})
     plain = _render(decision, "en").get_body(("plain",)).get_content()
-    assert "Until about 25.11.2026 03:00 Danish time" in plain
+    assert ("Orange from 24.11.2026 10:00 until 25.11.2026 03:00 Danish time "
+            "(2026-11-24 09:00 to 2026-11-25 02:00 UTC)") in plain
     assert "Highest sea level: 262 cm above DVR90" in plain and "7 cm above the crest" in plain
     bare = _render(_decision("alert", 2, 0), "en").get_body(("plain",)).get_content()
-    assert "Until about" not in bare and "DVR90" not in bare
+    assert "until" not in bare and "DVR90" not in bare
 
 
 def test_what_to_do_depends_on_the_kind_of_subscriber_and_the_window_has_an_end():
@@ -72,7 +73,8 @@ def test_what_to_do_depends_on_the_kind_of_subscriber_and_the_window_has_an_end(
     assert "Efterse diget" in dike_text and "Efterse diget" not in house_text
     assert "Flyt værdier op fra kældre" in house_text
     # 02:00 UTC on 25 Nov is 03:00 in Copenhagen
-    assert "Til omkring 25.11.2026 kl. 03:00 dansk tid (2026-11-25 02:00 UTC)" in dike_text
+    assert ("til 25.11.2026 kl. 03:00 dansk tid (2026-11-24 09:00 til 2026-11-25 02:00 UTC)"
+            in dike_text)
 
 
 def test_drivers_in_physical_units_when_the_warning_carries_them():

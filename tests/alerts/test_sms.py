@@ -99,6 +99,6 @@ def test_gateway_down_then_up_delivers_once_later(tmp_path):
     print(f"\n[sms gateway down then up] outbox messages={len(outbox.messages())} {counts}")
     assert counts == {"sent": 2, "duplicated": 0, "lost": 0}
     assert texts["+4512345670"].startswith("Rød varsel om oversvømmelse: Digelag 0.")
-    assert texts["+4512345671"].startswith("Red ") and "probability" in texts["+4512345671"]
+    assert texts["+4512345671"].startswith("Red ") and "Flood risk 75 %" in texts["+4512345671"]
     assert all(t.endswith("https://varsler.example.dk/") for t in texts.values())
     assert "75 %" in texts["+4512345670"]

@@ -68,7 +68,8 @@ def test_mails_arrive_with_both_parts_and_one_click_unsubscribe(tmp_path):
     assert da.get_content_type() == "multipart/alternative"
     plain = da.get_body(("plain",)).get_content()
     html = da.get_body(("html",)).get_content()
-    assert "55 %" in plain and "dansk tid" in plain and "UTC" in plain and "regn" in plain
+    # the covering warning's highest flood risk (50 %), as on the site and in CAP
+    assert "50 %" in plain and "dansk tid" in plain and "UTC" in plain and "regn" in plain
     assert "Vær forberedt" in plain and SITE in plain
     assert "<h1" in html and "Vær forberedt" in html
     assert da["List-Unsubscribe"] == f"<{SITE}afmeld?abonnement=sub-0>"

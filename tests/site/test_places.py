@@ -89,8 +89,12 @@ def test_place_page_has_chart_markers_drivers_and_table(rich_site: Path):
     for svg in svgs:
         ElementTree.fromstring(svg)  # well-formed XML
     level_svg, driver_svg = svgs
-    assert "Start" in level_svg and "Peak" in level_svg and "End" in level_svg
-    assert "Orange from 40%" in level_svg and 'class="probability"' in level_svg
+    # where the warning's level begins (its onset), the peak and the end are marked
+    assert re.search(r"Orange from \d\d:\d\d", level_svg)
+    assert "Peak" in level_svg and "End" in level_svg
+    # the curve is the warning score the level is decided on, against its thresholds
+    assert "Orange from 40%" in level_svg and 'class="score"' in level_svg
+    assert "Flood risk" in level_svg  # the y axis says what it shows
     assert 'class="rain"' in driver_svg and 'class="crest"' in driver_svg
     assert "Dike crest 2.55 m" in driver_svg and "High water" in driver_svg
     # the drivers in words: high water 2.4 m at lead 20, 0.15 m under the crest
@@ -99,7 +103,7 @@ def test_place_page_has_chart_markers_drivers_and_table(rich_site: Path):
     assert "Rain in total over the next 48 hours: 29 mm." in page
     rows = re.findall(r'<tr id="h-(\d+)"', page)
     assert rows == [str(i) for i in range(1, 49)]
-    assert "Orange warning from" in page and "What to do" in page
+    assert "Orange from" in page and "Danish time" in page and "What to do" in page
     # the other place has no warning, and says so
     hills = (rich_site / "en/places/bakkerne-oest.html").read_text(encoding="utf-8")
     assert "No warning for this place" in hills
@@ -141,7 +145,7 @@ def test_place_probability_needs_a_hectare(web_dir: Path):
                     coords={"lead": [1, 2], **grid.coords()})
     place = SitePlace("P", "x", box(*grid.bounds))
     (s,) = place_series([place], grid, fc, [])
-    assert s.probability[0] == 0.0 and s.probability[1] == pytest.approx(0.5)
+    assert s.score[0] == 0.0 and s.score[1] == pytest.approx(0.5)
     assert s.levels == [0, 2]
 
 

@@ -46,7 +46,7 @@ from wetindex.alerts.messages import (
     text,
     utc_time_text,
 )
-from wetindex.warnings import WarningArea, conditions_text
+from wetindex.warnings import WarningArea, conditions_text, window_text
 
 CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
 MSG_TYPES = ("Alert", "Update", "Cancel")
@@ -168,6 +168,7 @@ def info_texts(
         "expires_utc": utc_time_text(warning.expires),
         "probability": f"{round(100 * warning.probability):d}",
         "drivers": drivers_text(language, warning.main_drivers),
+        "window": window_text(language, warning),
     }
     if all_clear:
         return {

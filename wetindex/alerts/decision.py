@@ -33,6 +33,12 @@ class AlertDecision:
     expires: datetime | None = None
     #: the drivers in physical units, from the covering warning (see _warning_conditions)
     conditions: dict[str, Any] = field(default_factory=dict)
+    #: first hour at or above each level up to ``level`` (by level name; ``onset`` is
+    #: the entry of ``level``), and whether the warning lasts beyond the forecast's
+    #: end: the covering warning's when it has this level, else from the same
+    #: computation on the subscriber's own hours (wetindex.risk.warning_timeline)
+    level_from: dict[str, datetime] = field(default_factory=dict)
+    beyond_horizon: bool = False
 
     @property
     def idempotency_key(self) -> str:
@@ -44,4 +50,5 @@ class AlertDecision:
             d[key] = d[key].isoformat() if d[key] is not None else None
         d["conditions"] = {k: v.isoformat() if isinstance(v, datetime) else v
                            for k, v in d["conditions"].items()}
+        d["level_from"] = {k: v.isoformat() for k, v in self.level_from.items()}
         return d

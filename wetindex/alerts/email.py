@@ -26,7 +26,7 @@ from wetindex.alerts.messages import (
 )
 from wetindex.alerts.outbox import OutboxMessage, PermanentDeliveryError, utc_now
 from wetindex.alerts.subscriptions import Subscription
-from wetindex.warnings import conditions_text
+from wetindex.warnings import conditions_text, window_text
 
 MESSAGE_ID_DOMAIN = "alerts.wetindex"
 
@@ -62,13 +62,9 @@ def _paragraphs(decision: AlertDecision, lang: str, kind: str = "household"
         "issue_local": local_time_text(decision.issue_time, lang),
         "issue_utc": utc_time_text(decision.issue_time),
     }
-    if decision.onset is not None and decision.peak_time is not None:
-        values |= {
-            "onset_local": local_time_text(decision.onset, lang),
-            "onset_utc": utc_time_text(decision.onset),
-            "peak_local": local_time_text(decision.peak_time, lang),
-            "peak_utc": utc_time_text(decision.peak_time),
-        }
+    if decision.onset is not None:
+        # level, from, earlier levels, until: the same sentence as the site and CAP
+        values["window"] = window_text(lang, decision)
     if decision.kind == "all_clear":
         subject = text(lang, "subject_all_clear", **values)
         lines = [text(lang, "email_what_all_clear", **values), text(lang, "email_where", **values)]
@@ -79,9 +75,7 @@ def _paragraphs(decision: AlertDecision, lang: str, kind: str = "household"
     lines = [
         text(lang, what, **values),
         text(lang, "email_where", **values),
-        text(lang, "email_when", **values),
-        *([text(lang, "email_until", end_local=local_time_text(decision.expires, lang),
-                end_utc=utc_time_text(decision.expires))] if decision.expires else []),
+        *([text(lang, "email_when", **values)] if "window" in values else []),
         text(lang, "email_likely", **values),
     ]
     if decision.drivers:

@@ -40,6 +40,7 @@ from wetindex.alerts.sms import render_sms
 from wetindex.alerts.store import AlertState, AlertStore
 from wetindex.alerts.subscriptions import Subscription, reproject
 from wetindex.grid import AreaGrid
+from wetindex.risk import warning_timeline
 from wetindex.warnings import LEVEL_NAMES, WarningArea
 
 __all__ = [
@@ -258,17 +259,30 @@ def decide(
         kind = "update" if new > 0 else "all_clear"
         event_id, revision = previous.event_id, previous.revision + 1
     state = AlertState(subscription.id, new, issue_time, event_id, revision, p, issue_time)
-    onset = end = None
+    onset = end = peak = None
+    level_from: dict[str, datetime] = {}
+    beyond = False
     if new > 0:
-        onset = risk.first_time_at(thresholds[new]) or risk.first_time_at(
-            thresholds[new] - hysteresis) or risk.peak_time
-        end = risk.last_time_at(min(thresholds.values()) - hysteresis)
+        # the subscriber's hours at their own thresholds, through the one window rule
+        hourly = np.minimum([level_for(p_h, thresholds) for p_h in risk.probability_by_lead],
+                            new)
+        timeline = warning_timeline(hourly, risk.valid_times, np.asarray(
+            risk.probability_by_lead)) if risk.valid_times else None
+        if timeline is not None and timeline["level"] == new:
+            onset, end, peak = timeline["onset"], timeline["expires"], timeline["peak_time"]
+            level_from, beyond = timeline["level_from"], timeline["beyond_horizon"]
+        else:  # a level held by hysteresis that no hour reaches any more
+            onset = risk.first_time_at(thresholds[new] - hysteresis) or risk.peak_time
+            end = risk.last_time_at(min(thresholds.values()) - hysteresis)
+            peak = risk.peak_time
+            level_from = {LEVEL_NAMES[new]: onset}
     decision = AlertDecision(
         subscription_id=subscription.id, event_id=event_id, revision=revision, kind=kind,
         level=new, previous_level=current, probability=p, issue_time=issue_time,
-        onset=onset, peak_time=risk.peak_time if new > 0 else None,
+        onset=onset, peak_time=peak,
         drivers=dict(risk.drivers), place=subscription.name, area_name=risk.area_name,
         expires=end, conditions=dict(risk.conditions) if new > 0 else {},
+        level_from=level_from, beyond_horizon=beyond,
     )
     return state, decision
 
@@ -289,6 +303,24 @@ def _covering_warning(
     if not overlaps:
         return None
     return max(overlaps, key=lambda aw: (aw[0], aw[1].level, aw[1].probability))[1]
+
+
+def with_warning_window(decision: AlertDecision, warning: WarningArea) -> AlertDecision:
+    """The decision with the covering warning's window, as on the site and in the feed.
+
+    When the subscriber's level is the warning's level, its onset, peak, end, earlier
+    levels and highest flood risk (``probability``, the warning score) are the
+    warning's own (one computation: the e-mail, SMS and webhook then say what the
+    site and the CAP message say; the state machine keeps the subscriber's own score).
+    A subscriber at another level (their own thresholds) keeps the window of their
+    level, with the warning's end.
+    """
+    if decision.level == warning.level:
+        return replace(decision, onset=warning.onset, peak_time=warning.peak_time,
+                       expires=warning.expires, level_from=dict(warning.level_from),
+                       beyond_horizon=warning.beyond_horizon,
+                       probability=warning.probability)
+    return replace(decision, expires=warning.expires, beyond_horizon=warning.beyond_horizon)
 
 
 def _warning_drivers(
@@ -389,8 +421,7 @@ def run_alerts(
         state, decision = decide(previous, risk, sub, issue_time=issue_time,
                                  hysteresis=hysteresis, min_dwell_h=min_dwell_h, fresh=fresh)
         if decision is not None and covering is not None and decision.level > 0:
-            # the window's end as on the site and in the feed
-            decision = replace(decision, expires=covering.expires)
+            decision = with_warning_window(decision, covering)
         if state == previous:
             if not fresh and previous is not None and previous.level > 0 and held is not None:
                 held[sub.id] = as_utc(previous.issue_time).isoformat()

@@ -25,9 +25,10 @@ from typing import Literal, Protocol
 import httpx
 
 from wetindex.alerts.decision import AlertDecision
-from wetindex.alerts.messages import local_time_text, table, text
+from wetindex.alerts.messages import table, text
 from wetindex.alerts.outbox import OutboxMessage, PermanentDeliveryError
 from wetindex.alerts.subscriptions import Subscription
+from wetindex.warnings import window_text
 
 SMS_AUTH_ENV = "WETINDEX_SMS_AUTH"
 _RETRYABLE_4XX = {408, 409, 425, 429}
@@ -129,9 +130,8 @@ def render_sms(decision: AlertDecision, subscription: Subscription, *, site_url:
     subject = text(lang, "subject" if decision.kind == "alert" else "subject_update", **values)
     parts = [subject + "."]
     if decision.onset is not None:
-        parts.append(("Fra" if lang == "da" else "From") + " "
-                     + local_time_text(decision.onset, lang) + ",")
-    chance = "sandsynlighed" if lang == "da" else "probability"
-    parts.append(f"{round(100 * decision.probability)} % {chance}.")
+        parts.append(window_text(lang, decision, peak=False, utc=False))
+    parts.append(f"{text(lang, 'sms_risk').capitalize()} "
+                 f"{round(100 * decision.probability)} %.")
     parts.append(site_url)
     return " ".join(parts)

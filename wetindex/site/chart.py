@@ -2,9 +2,10 @@
 
 Two charts share one time axis (the 48 forecast hours):
 
-* the **level chart**: the place's probability of surface water against the level
-  thresholds (dashed lines named in words), with the onset, peak and end of its
-  warning marked;
+* the **level chart**: the place's warning score (the exposure-weighted excess water,
+  the quantity its level is decided on) against the level thresholds (dashed lines
+  named in words), the place's level per hour as coloured columns, and the start of
+  each level, the peak and the end of its warning marked;
 * the **driver chart**: rain per hour as bars and, where the area has a sea, the
   sea level as a curve against the dike crest.
 
@@ -87,11 +88,11 @@ def _y_axis(values: Sequence[float], to_y, fmt) -> list[str]:
 
 
 def level_chart(
-    chart_id: str, axis: Axis, probability: Sequence[float], levels: Sequence[int],
+    chart_id: str, axis: Axis, score: Sequence[float], levels: Sequence[int],
     thresholds: dict[str, tuple[float, str]], markers: Sequence[tuple[int, str]],
-    *, title: str, desc: str, percent,
+    *, title: str, desc: str, percent, y_label: str = "",
 ) -> str:
-    """SVG of a place's probability per hour against the level thresholds.
+    """SVG of a place's warning score per hour against the level thresholds.
 
     Parameters
     ----------
@@ -99,8 +100,9 @@ def level_chart(
         Unique id in the page (ids of title and description derive from it).
     axis : Axis
         The hours.
-    probability : sequence of float
-        0–1 per hour (NaN: no value, drawn as a gap).
+    score : sequence of float
+        The warning score 0–1 per hour, compared with the thresholds to give the
+        level (NaN: no value, drawn as a gap).
     levels : sequence of int
         0–3 per hour; each hour's column is tinted with its level's colour.
     thresholds : dict
@@ -110,7 +112,9 @@ def level_chart(
     title, desc : str
         Accessible name and description.
     percent : callable
-        Formats a probability 0–1 for the y axis.
+        Formats a score 0–1 for the y axis.
+    y_label : str
+        Caption of the y axis, in plain words.
     """
     plot_h = HEIGHT - TOP - BOTTOM
 
@@ -126,6 +130,9 @@ def level_chart(
                        f'width="{_f(x1 - x0)}" height="{plot_h}" fill="var(--risk-{keys[lvl]})"'
                        ' fill-opacity="0.28"/>')
     out += _y_axis([0.0, 0.25, 0.5, 0.75, 1.0], to_y, percent)
+    if y_label:
+        out.append(f'<text class="axis-label y-axis-label" x="6" y="{TOP - 4}">'
+                   f'{escape(y_label)}</text>')
     for key, (p, label) in thresholds.items():
         y = _f(to_y(p))
         out.append(f'<line class="threshold threshold-{key}" x1="{LEFT}" y1="{y}" '
@@ -134,7 +141,7 @@ def level_chart(
         out.append(f'<text class="threshold-label" x="{WIDTH - RIGHT - 4}" y="{_f(to_y(p) - 4)}" '
                    f'text-anchor="end">{escape(label)}</text>')
     points, path = [], []
-    for i, p in enumerate(probability):
+    for i, p in enumerate(score):
         if p is None or not math.isfinite(p):
             if points:
                 path.append(points)
@@ -144,7 +151,7 @@ def level_chart(
     if points:
         path.append(points)
     for run in path:
-        out.append(f'<polyline class="probability" points="{" ".join(run)}"/>')
+        out.append(f'<polyline class="score" points="{" ".join(run)}"/>')
     out += _markers(axis, markers)
     out += _time_axis(axis)
     out.append("</svg>")

@@ -20,6 +20,7 @@ from pyproj import Transformer
 from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 
+from wetindex.alerts.messages import table
 from wetindex.site.i18n import Formatter
 from wetindex.warnings import LEVEL_NAMES, RunStatus, WarningArea
 
@@ -112,7 +113,7 @@ def driver_text(t: dict[str, Any], warning: WarningArea) -> str:
 
 
 def headline(t: dict[str, Any], f: Formatter, state: ForecastState,
-             warnings: list[WarningArea]) -> dict[str, Any]:
+             warnings: list[WarningArea], lang: str = "da") -> dict[str, Any]:
     """The first thing on the map page: the highest level and one sentence."""
     th = t["headline"]
     if warnings:
@@ -123,7 +124,8 @@ def headline(t: dict[str, Any], f: Formatter, state: ForecastState,
         return {
             "level": top.level, "level_key": LEVEL_NAMES[top.level],
             "title": t["level_short"][LEVEL_NAMES[top.level]],
-            "action": t["level_actions"][LEVEL_NAMES[top.level]],
+            # the CAP message's instruction for that level, word for word
+            "action": table(lang, "instruction")[top.level],
             "sentence": th[key].format(count=len(warnings), **fill),
         }
     if state == "missing":
@@ -159,7 +161,10 @@ def warning_rows(t: dict[str, Any], f: Formatter,
     return [{
         "place": w.place, "level": w.level, "level_key": w.level_name,
         "level_text": level_text(t, w.level), "action": t["level_short"][w.level_name],
-        "onset": f.both(w.onset), "expires": f.both(w.expires), "peak": f.both(w.peak_time),
+        "onset": f.both(w.onset), "peak": f.both(w.peak_time),
+        # still warned in the forecast's last hour: the end is not known, only "at least"
+        "expires": t["warnings"]["beyond_horizon"].format(time=f.both(w.expires))
+        if w.beyond_horizon else f.both(w.expires),
         "probability": f.percent(w.probability), "drivers": driver_text(t, w),
     } for w in ordered_warnings(warnings)]
 

@@ -365,7 +365,7 @@ def _render_language(env: jinja2.Environment, out_dir: Path, lang: str,
     ctx = {
         **shared, "lang": lang, "other_lang": other, "t": Texts(t, lang), "root": root,
         "here": "",
-        "headline": content.headline(t, f, state, warnings),
+        "headline": content.headline(t, f, state, warnings, lang),
         "issued": f.both(status.issue_time), "next_update": f.both(status.next_update),
         "generated": f.both(status.generated_at),
         "next_update_iso": stale_after.astimezone(UTC).isoformat() if stale_after else "",
@@ -397,7 +397,8 @@ def _render_language(env: jinja2.Environment, out_dir: Path, lang: str,
         other_href = (f"../{other}/{rel}" if default else f"../../{rel}")
         place_ctx = {
             **ctx, "root": root + "../", "here": "../",
-            **places.place_context(t, f, s, times, shared["thresholds"], drivers, state),
+            **places.place_context(t, f, s, times, shared["thresholds"], drivers, state,
+                                   lang=lang),
             "place_map": Markup(json.dumps({
                 "bounds": s.bounds, "outline": s.outline, "images": images.display.bounds,
                 "hillshade": up + images.hillshade,

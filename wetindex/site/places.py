@@ -1,11 +1,15 @@
 """One page per place: its level hour by hour, its drivers, what to do.
 
-A place's probability at an hour is the probability that at least ``min_area_m2``
-(1 ha, the same rule as the warnings) of it reaches: the k-th highest cell
-probability in the place, k = cells per hectare. Its level at an hour is the highest
-level that at least that much of the place reaches. Where the place has a warning,
-the onset, peak and end shown are the warning's own (one computation for site, feed
-and alerts); the hourly curve only draws them.
+A place's warning score at an hour is the score (excess probability × exposure,
+:mod:`wetindex.normal`) reached by at least ``min_area_m2`` (1 ha, the same rule as the
+warnings) of it, and its level at that hour the highest level that much of it reaches:
+both from :mod:`wetindex.risk` (:func:`~wetindex.risk.place_hourly_score`,
+:func:`~wetindex.risk.place_hourly_levels`), the same functions the warnings are made
+with; the chart draws that score against the thresholds, the quantity the level is
+decided on. Where the place has a warning, its hours, level, onset, peak and end are
+the warning's own (one computation for site, feed and alerts); the page only draws
+and words them (:func:`wetindex.warnings.window_text`, the sentence of the CAP
+message and the e-mail).
 """
 
 from __future__ import annotations
@@ -22,12 +26,13 @@ from pyproj import Transformer
 from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 
+from wetindex.alerts.messages import table
 from wetindex.grid import AreaGrid
-from wetindex.risk import place_raster, slug
+from wetindex.risk import place_hourly_levels, place_hourly_score, place_raster, slug
 from wetindex.site import chart
 from wetindex.site.basemap import round_coordinates
 from wetindex.site.i18n import LOCAL_TZ, Formatter
-from wetindex.warnings import LEVEL_NAMES, WarningArea
+from wetindex.warnings import LEVEL_NAMES, WarningArea, window_text
 
 
 @dataclass(frozen=True)
@@ -45,8 +50,9 @@ class PlaceSeries:
 
     place: SitePlace
     slug: str
-    #: Probability per lead hour (NaN without a forecast).
-    probability: list[float]
+    #: Warning score per lead hour, the quantity the level is decided on (NaN without a
+    #: forecast).
+    score: list[float]
     #: Level 0–3 per lead hour.
     levels: list[int]
     warning: WarningArea | None
@@ -84,6 +90,12 @@ def as_site_places(places: list[Any] | None, outline: BaseGeometry, area_name: s
     return out
 
 
+def warning_action(lang: str, level: int) -> str:
+    """What to do at a warning's level: the CAP message's instruction, word for word (the
+    e-mail to a household says the same)."""
+    return table(lang, "instruction")[level]
+
+
 def _lonlat(geom: BaseGeometry, crs: Any) -> BaseGeometry:
     tr = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
     return shapely.transform(geom, lambda x, y: tr.transform(x, y), interleaved=False)
@@ -92,30 +104,37 @@ def _lonlat(geom: BaseGeometry, crs: Any) -> BaseGeometry:
 def place_series(places: list[SitePlace], grid: AreaGrid, forecast: xr.Dataset | None,
                  warnings: list[WarningArea], *, min_area_m2: float = 10_000.0
                  ) -> list[PlaceSeries]:
-    """The hourly probability and level of every place (see module docstring)."""
+    """The hourly warning score and level of every place (see module docstring)."""
     index = place_raster(places, grid)
     min_cells = max(1, math.ceil(min_area_m2 / grid.cell_area))
     by_place = {w.place: w for w in warnings}
     n_lead = forecast.sizes["lead"] if forecast is not None else 48
+    score_cube = level_cube = None
+    if forecast is not None:
+        var = "warning_score" if "warning_score" in forecast else "probability"
+        score_cube = np.asarray(forecast[var].values)
+        level_cube = np.asarray(forecast["level"].values)
     out = []
     for i, place in enumerate(places, start=1):
-        flat = np.flatnonzero(index.ravel() == i)
-        probs = [math.nan] * n_lead
+        here = index == i
+        scores = [math.nan] * n_lead
         levels = [0] * n_lead
-        if forecast is not None and flat.size:
-            k = min(min_cells, flat.size)
-            p = np.asarray(forecast["probability"].values).reshape(n_lead, -1)[:, flat]
-            lv = np.asarray(forecast["level"].values).reshape(n_lead, -1)[:, flat]
-            # k-th highest per hour: the probability reached by at least k cells
-            probs = [float(v) for v in np.partition(p, p.shape[1] - k, axis=1)[:, -k]]
-            levels = [max((lvl for lvl in (3, 2, 1) if int((row >= lvl).sum()) >= k),
-                          default=0) for row in lv]
+        warning = by_place.get(place.name)
+        if warning is not None and len(warning.hourly_levels) == n_lead:
+            # the warning's own hours: the page shows what the feed and alerts say
+            levels = list(warning.hourly_levels)
+            scores = [math.nan if v is None else float(v) for v in warning.hourly_score] \
+                if len(warning.hourly_score) == n_lead else \
+                [float(v) for v in place_hourly_score(score_cube, here, min_cells)]
+        elif score_cube is not None and here.any():
+            scores = [float(v) for v in place_hourly_score(score_cube, here, min_cells)]
+            levels = [int(v) for v in place_hourly_levels(level_cube, here, min_cells)]
         ll = _lonlat(place.geometry, grid.crs)
         w, s, e, n = ll.bounds
         simple = ll.simplify(0.0001, preserve_topology=True)
         label = ll.representative_point()
-        out.append(PlaceSeries(place, slug(place.name) or f"place-{i}", probs, levels,
-                               by_place.get(place.name),
+        out.append(PlaceSeries(place, slug(place.name) or f"place-{i}", scores, levels,
+                               warning,
                                [[round(s, 5), round(w, 5)], [round(n, 5), round(e, 5)]],
                                round_coordinates(mapping(simple)),
                                [round(label.y, 5), round(label.x, 5)]))
@@ -152,28 +171,32 @@ def _short(t: dict[str, Any], f: Formatter, when: datetime) -> str:
 
 def place_context(t: dict[str, Any], f: Formatter, series: PlaceSeries, times: list[datetime],
                   thresholds: dict[str, float], drivers: dict[str, Any] | None,
-                  state: str) -> dict[str, Any]:
+                  state: str, *, lang: str = "da") -> dict[str, Any]:
     """Everything ``place.html.j2`` needs for one place in one language."""
     tp = t["place"]
     w = series.warning
     axis = chart.Axis(_ticks(t, times), tp["axis_time"])
     markers: list[tuple[int, str]] = []
     if w is not None:
-        for when, key in ((w.onset, "onset"), (w.peak_time, "peak"), (w.expires, "end")):
+        # where each level begins (the lower ones before the onset too), the peak, the end
+        starts = [(when, "onset", name) for name, when in sorted(
+            w.level_from.items(), key=lambda kv: kv[1]) if when <= w.onset]
+        for when, key, name in (*starts, (w.peak_time, "peak", ""), (w.expires, "end", "")):
             i = _hour_index(times, when)
             if key == "end" and i is None and times and when > times[-1]:
                 i = len(times) - 1
             if i is not None:
                 clock = f._clock(when.astimezone(LOCAL_TZ))
-                markers.append((i if key != "end" else max(0, i - 1),
-                                tp[f"marker_{key}"].format(time=clock)))
+                label = tp[f"marker_{key}"].format(
+                    time=clock, level=t["levels"][name] if name else "")
+                markers.append((i if key != "end" else max(0, i - 1), label))
     th = {k: (v, tp["threshold_label"].format(level=t["levels"][k], probability=f.percent(v)))
           for k, v in thresholds.items() if k in ("yellow", "orange", "red")}
     name = series.place.name
     level_svg = chart.level_chart(
-        "chart-level", axis, series.probability, series.levels, th, markers,
+        "chart-level", axis, series.score, series.levels, th, markers,
         title=tp["chart_level_title"].format(place=name),
-        desc=tp["chart_level_desc"], percent=f.percent)
+        desc=tp["chart_level_desc"], percent=f.percent, y_label=tp["axis_score"])
     rain = sea = crest = None
     if drivers:
         rain, sea, crest = drivers.get("rain"), drivers.get("sea_level"), drivers.get("dike_crest")
@@ -205,7 +228,7 @@ def place_context(t: dict[str, Any], f: Formatter, series: PlaceSeries, times: l
             else "", metres=lambda v: f.number(v, 1))
     rows = []
     for i, when in enumerate(times):
-        p = series.probability[i] if i < len(series.probability) else math.nan
+        p = series.score[i] if i < len(series.score) else math.nan
         lvl = series.levels[i] if i < len(series.levels) else 0
         rows.append({
             "id": f"h-{i + 1}", "local": _short(t, f, when), "utc": f.utc(when),
@@ -216,10 +239,10 @@ def place_context(t: dict[str, Any], f: Formatter, series: PlaceSeries, times: l
             "sea": f.number(sea[i], 2) if sea is not None else None,
         })
     if w is not None:
-        summary = tp["warning_summary"].format(
-            level=t["levels"][w.level_name], onset=f.both(w.onset), peak=f.both(w.peak_time),
-            end=f.both(w.expires), probability=f.percent(w.probability))
-        action = t["level_actions"][w.level_name]
+        # the sentence of the CAP message and the e-mail, from the warning's own window
+        summary = window_text(lang, w) + " " + tp["warning_score_max"].format(
+            probability=f.percent(w.probability))
+        action = warning_action(lang, w.level)
         level_key = w.level_name
     elif state == "missing":
         summary, action, level_key = tp["no_forecast"], "", "missing"
