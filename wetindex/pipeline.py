@@ -38,16 +38,16 @@ from wetindex.config import AreaConfig
 from wetindex.features.stack import FEATURE_GROUPS, FEATURES
 from wetindex.features.terrain import static_features
 from wetindex.forecast_io import write_forecast_grids
+from wetindex.forecast_stream import learned_forecast, warnings_from_codes
 from wetindex.grid import AreaGrid
 from wetindex.model.artifacts import LoadedModel, load_model, save_model
-from wetindex.model.calibration import apply_calibration
 from wetindex.model.evaluate import evaluate
 from wetindex.model.predict import ForecastInputs, gather_inputs, predict_probability
 from wetindex.model.report import site_scorecard
 from wetindex.model.screen import screened_cells
 from wetindex.model.train import load_model_config, train
-from wetindex.normal import forecast_dataset, normal_for_model
-from wetindex.risk import group_contributions, warning_areas
+from wetindex.normal import normal_for_model
+from wetindex.risk import group_contributions
 from wetindex.sources.base import AreaInputs, InputMissingError
 from wetindex.warnings import InputHealth, RunStatus, WarningArea
 
@@ -384,37 +384,23 @@ def forecast_stage(ctx: AreaContext, inputs: AreaInputs, static: xr.Dataset,
     issue_time = pd.Timestamp(issue_time) if issue_time is not None else latest_issue_time(inputs)
     health = health or input_health(inputs, issue_time, ctx.config.forecast.stale_after_h)
     fin = gather_inputs(inputs, static, issue_time.to_datetime64(), model.screen)
-    zoned = getattr(inputs, "rain_zones", None)  # gridded forecast rain (live areas)
-    if zoned is not None and zoned(issue_time.to_datetime64()) is not None:
-        from wetindex.model.zones import predict_zones
-
-        prob = predict_zones(model.booster, inputs, fin, inputs.grid)
-    else:
-        with dask_client(ctx) as client:
-            prob = predict_cells(model.booster, fin, inputs.grid, client,
-                                 chunk_cells=ctx.config.dask.chunk_cells)
-    calibration = model.metadata.get("calibration") or {}
-    if any(not m.get("identity") for m in calibration.get("maps", [])):
-        # only a map the guard kept changes anything; skip the copy of the cube otherwise
-        prob.values[:] = apply_calibration(prob.values, prob["lead"].values[:, None, None],
-                                           calibration)
-    # levels come from the excess water on exposed land, not the raw wetness (normal.py)
-    normal = normal_for_model(model.path, inputs, fin.cells,
-                              (model.metadata.get("periods") or {}).get("train"))
-    ds, cell_fields = forecast_dataset(prob, inputs=inputs, static=static, normal=normal,
-                                       issue_time=issue_time,
-                                       thresholds=ctx.config.thresholds.as_list())
-    ds.attrs.update({
+    attrs = {
         "area": ctx.config.name, "area_name": ctx.config.title, "model_version": model.version,
         "thresholds": json.dumps(ctx.config.thresholds.model_dump()),
         "issue_time": issue_time.isoformat(),
         "driver_forecast": "persistence" if "forecast" in getattr(inputs, "proxies", {})
         else "forecast",
-    })
+    }
+    with dask_client(ctx) as client:  # in blocks of rows, written as 8-bit codes
+        ds, cell_fields = learned_forecast(
+            model, inputs, static, fin, issue_time, forecasts_dir=ctx.area_dir / "forecasts",
+            thresholds=ctx.config.thresholds.as_list(), attrs=attrs, client=client,
+            chunk_cells=ctx.config.dask.chunk_cells)
+    ds.attrs.update(attrs)
     explain = _explainer(model, fin)
     depth = np.full(inputs.grid.ny * inputs.grid.nx, np.nan, "float32")
     depth[fin.cells] = fin.groundwater_depth
-    warnings = warning_areas(ds, inputs.places(), inputs.grid, area_name=ctx.config.title,
+    warnings = warnings_from_codes(ds, inputs.places(), inputs.grid, area_name=ctx.config.title,
                              area_id=ctx.config.name, explain=explain,
                              drivers=inputs.forecast(issue_time.to_datetime64()),
                              dike_crest=cell_fields["dike_crest"], groundwater_depth=depth)

@@ -32,6 +32,7 @@ import pandas as pd
 import xarray as xr
 
 from wetindex import freshness, jsonutil, pipeline
+from wetindex.forecast_io import open_forecast
 from wetindex.grid import AreaGrid
 from wetindex.model.artifacts import LoadedModel, ModelArtifactError, load_model
 from wetindex.modelgate import gate_report, gate_summary, model_passes_gate
@@ -75,8 +76,7 @@ def _utc(text: str | None) -> datetime | None:
 
 def load_forecast(folder: Path, grid: AreaGrid) -> pipeline.Forecast:
     """A forecast written by :func:`pipeline.write_forecast`, back in memory on ``grid``."""
-    ds = xr.load_dataset(folder / "forecast.nc", decode_coords="all")
-    ds = ds.rio.write_crs(grid.crs).rio.write_transform(grid.transform)
+    ds = open_forecast(folder, grid)  # lazy: readers take a lead or a window at a time
     geo = json.loads((folder / "warnings.geojson").read_text())
     warnings = []
     for f in geo["features"]:
