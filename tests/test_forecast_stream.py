@@ -171,3 +171,41 @@ def test_written_forecast_is_a_lazy_cube_a_reader_takes_in_parts(made, tmp_path)
     with netCDF4.Dataset(folder / "forecast.nc") as nc:  # 1 byte per cell-hour on disk
         assert {nc[v].dtype.str for v in (*FRACTIONS, "level")} == {"|u1"}
         assert float(nc["probability"].scale_factor) == pytest.approx(SCALE)
+
+
+def test_warnings_from_codes_equal_warnings_on_the_decoded_cube(made, tmp_path):
+    """Place by place on windows of codes = the whole decoded cube at once, including
+    overlapping places (the later takes the shared cells) and a place over the edge."""
+    from shapely.geometry import box
+
+    from wetindex.forecast_stream import warnings_from_codes
+    from wetindex.risk import warning_areas
+    from wetindex.sources.base import Place
+
+    booster, fin, grid, fields = made
+    ds = stream_forecast(booster, fin, grid, fields, forecasts_dir=tmp_path,
+                         thresholds=THRESHOLDS, chunk_cells=53 * 4)
+    x0, y1 = grid.x_min, grid.y_max
+    places = [Place("Nord", "settlement", box(x0 + 20, y1 - 150, x0 + 300, y1 - 10)),
+              Place("Midt", "settlement", box(x0 + 200, y1 - 250, x0 + 420, y1 - 100)),
+              Place("Kyst", "summer_houses", box(x0 + 400, y1 - 420, x0 + 700, y1 - 200)),
+              Place("Ude", "settlement", box(x0 - 900, y1 + 100, x0 - 500, y1 + 500))]
+    depth = np.full(grid.ny * grid.nx, np.nan, "float32")
+    depth[fin.cells] = fin.groundwater_depth
+    seen: list = []
+
+    def explain(lead, cells):
+        seen.append(np.sort(np.asarray(cells)))
+        return {"terrain": 0.5, "rain": 0.5}
+
+    kw = {"area_name": "T", "area_id": "t", "min_area_m2": 300.0,
+          "dike_crest": fields.dike_crest, "groundwater_depth": depth}
+    got = warnings_from_codes(ds, places, grid, explain=explain, **kw)
+    got_cells = list(seen)
+    seen.clear()
+    decoded = xr.Dataset({"level": ds["level"].load(), "warning_score": ds["warning_score"].load(),
+                          "valid_time": ds["valid_time"]})
+    want = warning_areas(decoded, places, grid, explain=explain, **kw)
+    assert len(want) >= 2
+    assert [w.to_dict() for w in got] == [w.to_dict() for w in want]
+    assert sorted(map(tuple, got_cells)) == sorted(map(tuple, seen))

@@ -58,7 +58,7 @@ from wetindex.normal import (
     sea_prone_land,
     standing_water,
 )
-from wetindex.risk import warning_areas
+from wetindex.risk import place_raster, warning_areas
 from wetindex.sources.base import AreaInputs
 from wetindex.warnings import WarningArea
 
@@ -272,24 +272,84 @@ def _stream_on_cluster(client, forest: Forest, starts: range,
         submit_next()
 
 
-def warnings_from_codes(ds: xr.Dataset, places, grid: AreaGrid, **kwargs) -> list[WarningArea]:
-    """Warnings per place from the written 8-bit cube, without decoding it to floats.
+def warnings_from_codes(ds: xr.Dataset, places: Sequence, grid: AreaGrid, *,
+                        explain: Callable | None = None, dike_crest: np.ndarray | None = None,
+                        groundwater_depth: np.ndarray | None = None,
+                        **kwargs) -> list[WarningArea]:
+    """Warnings per place from the written 8-bit cube, place by place on its window.
 
     :func:`wetindex.risk.warning_areas` reads ``level`` and ``warning_score`` whole; here
-    it gets the stored codes (1 byte per cell-hour) and its reported probability is
-    turned back into a fraction. Ordering and windows are unchanged by the scale.
+    each place gets the window of rows and columns around it (with the places after it
+    that overlap the window, which take cells from it as they do on the whole grid), as
+    stored codes (1 byte per cell-hour), and its probability is turned back into a
+    fraction. Memory is the largest place's window, not the area. The result equals
+    :func:`~wetindex.risk.warning_areas` on the decoded cube.
     """
-    level = read_codes(ds, "level")
-    score = read_codes(ds, "warning_score")
-    # unknown (255) is not a score: it is never warned (its level is 0) and never the peak
-    score[score == NODATA] = 0
-    coded = xr.Dataset({"level": (("lead", "y", "x"), level),
-                        "warning_score": (("lead", "y", "x"), score)},
-                       coords={"valid_time": ("lead", ds["valid_time"].values)})
-    found = warning_areas(coded, places, grid, **kwargs)
-    return [dataclasses.replace(w, probability=round(w.probability * SCALE, 3)) for w in found]
+    bounds = [p.geometry.bounds for p in places]
+    dike = None if dike_crest is None else np.asarray(dike_crest).reshape(grid.shape)
+    depth = (None if groundwater_depth is None
+             else np.asarray(groundwater_depth).reshape(grid.shape))
+    out: list[WarningArea] = []
+    for i, place in enumerate(places):
+        win = _window(bounds[i], grid)
+        if win is None:
+            continue
+        r0, r1, c0, c1 = win
+        rivals = [p for j, p in enumerate(places)
+                  if j > i and _overlap(bounds[j], bounds[i])]
+        sub = AreaGrid(grid.crs, grid.cell_size, grid.x_min + c0 * grid.cell_size,
+                       grid.y_max - r0 * grid.cell_size, c1 - c0, r1 - r0)
+        part = ds.isel(y=slice(r0, r1), x=slice(c0, c1))
+        score = read_codes(part, "warning_score")
+        # unknown (255) is not a score: it is never warned (its level is 0) nor the peak
+        score[score == NODATA] = 0
+        coded = xr.Dataset({"level": (("lead", "y", "x"), read_codes(part, "level")),
+                            "warning_score": (("lead", "y", "x"), score)},
+                           coords={"valid_time": ("lead", ds["valid_time"].values)})
+        own = (place_raster([place, *rivals], sub) == 1).ravel()
+        found = warning_areas(
+            coded, [place, *rivals], sub, explain=_shifted(explain, grid, sub, r0, c0, own),
+            dike_crest=None if dike is None else dike[r0:r1, c0:c1],
+            groundwater_depth=None if depth is None else depth[r0:r1, c0:c1], **kwargs)
+        out += [dataclasses.replace(w, probability=round(w.probability * SCALE, 3))
+                for w in found if w.place == place.name]
+    return sorted(out, key=lambda w: (-w.level, -w.probability, w.place))
 
 
+def _window(bounds: tuple[float, float, float, float],
+            grid: AreaGrid) -> tuple[int, int, int, int] | None:
+    """Rows and columns ``(r0, r1, c0, c1)`` around ``bounds``, one cell of margin."""
+    x0, y0, x1, y1 = bounds
+    cs = grid.cell_size
+    c0 = max(0, int(np.floor((x0 - grid.x_min) / cs)) - 1)
+    c1 = min(grid.nx, int(np.ceil((x1 - grid.x_min) / cs)) + 1)
+    r0 = max(0, int(np.floor((grid.y_max - y1) / cs)) - 1)
+    r1 = min(grid.ny, int(np.ceil((grid.y_max - y0) / cs)) + 1)
+    return (r0, r1, c0, c1) if r1 > r0 and c1 > c0 else None
+
+
+def _overlap(a: tuple, b: tuple) -> bool:
+    return a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]
+
+
+def _shifted(explain: Callable | None, grid: AreaGrid, sub: AreaGrid, r0: int, c0: int,
+             own: np.ndarray):
+    """``explain`` taking the window's flat cell indices instead of the area's.
+
+    Only the window's own place is explained (``own``: its cells); a rival place's
+    warning in the window is dropped, so its (costly) explanation is not made.
+    """
+    if explain is None:
+        return None
+
+    def on_window(lead_index: int, cells: np.ndarray):
+        cells = np.asarray(cells)
+        if len(cells) and not own[cells[0]]:
+            return {"terrain": 1.0}
+        rows, cols = np.divmod(cells, sub.nx)
+        return explain(lead_index, (rows + r0) * grid.nx + cols + c0)
+
+    return on_window
 
 
 def learned_forecast(model: LoadedModel, inputs: AreaInputs, static: xr.Dataset,
