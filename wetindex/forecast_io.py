@@ -143,7 +143,7 @@ class CubeWriter:
         chunks = (1, self.rows, g.nx)
         for name in (*FRACTIONS, "level"):
             fill = NODATA if name != "level" else None
-            var = nc.createVariable(name, "u1", ("lead", "y", "x"), zlib=True, complevel=1,
+            var = nc.createVariable(name, "u1", ("lead", "y", "x"), zlib=True, complevel=4,
                                     chunksizes=chunks, fill_value=fill)
             var.set_auto_maskandscale(False)  # we write the codes themselves
             var.long_name = LONG_NAMES[name]
@@ -252,15 +252,17 @@ def open_forecast(folder: Path, grid: AreaGrid | None = None) -> xr.Dataset:
     return ds
 
 
-def read_codes(ds: xr.Dataset, name: str) -> np.ndarray:
-    """The uint8 codes of ``name`` ``(lead, y, x)``, read lead by lead.
+def read_codes(ds: xr.Dataset, name: str, max_values: int = 16_000_000) -> np.ndarray:
+    """The uint8 codes of ``name`` ``(lead, y, x)``, read a few leads at a time.
 
-    The cube costs 1 byte per cell-hour; only one lead is ever decoded to floats (the
-    stored codes come back exactly: ``code × 0.005`` rounds back to ``code``).
+    The cube costs 1 byte per cell-hour; at most ``max_values`` are decoded to floats at
+    once (the stored codes come back exactly: ``code × 0.005`` rounds back to ``code``).
     """
     var = ds[name]
     out = np.empty(var.shape, dtype="uint8")
-    for i in range(var.sizes["lead"]):
-        values = var.isel(lead=i).values
-        out[i] = values if name == "level" else encode_fraction(values)
+    n_leads = var.sizes["lead"]
+    step = max(1, min(n_leads, max_values // max(1, var.size // max(1, n_leads))))
+    for i in range(0, n_leads, step):
+        values = var.isel(lead=slice(i, i + step)).values
+        out[i:i + step] = values if name == "level" else encode_fraction(values)
     return out

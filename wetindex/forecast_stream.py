@@ -25,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -165,7 +166,7 @@ def stream_forecast(booster, fin: ForecastInputs, grid: AreaGrid, fields: AreaFi
                     calibration: dict | None = None, attrs: dict | None = None,
                     client: Any = None, chunk_cells: int = 250_000,
                     probability: Callable[[int, int], np.ndarray] | None = None,
-                    ) -> xr.Dataset:
+                    timings: dict[str, float] | None = None) -> xr.Dataset:
     """Predict and write the forecast block by block; the written cube, opened lazily.
 
     Parameters
@@ -194,7 +195,11 @@ def stream_forecast(booster, fin: ForecastInputs, grid: AreaGrid, fields: AreaFi
     probability : callable, optional
         ``probability(y0, y1)`` → ``(lead, cells)`` of rows ``y0:y1`` instead of the
         model (a probability cube made otherwise, e.g. with gridded rain zones).
+    timings : dict, optional
+        Filled with seconds spent in ``predict_and_codes``, ``write`` and ``cog``
+        (benchmarks).
     """
+    clock = _Clock(timings)
     cells = np.asarray(fin.cells)
     order = None
     if len(cells) > 1 and np.any(np.diff(cells) < 0):
@@ -218,8 +223,10 @@ def stream_forecast(booster, fin: ForecastInputs, grid: AreaGrid, fields: AreaFi
                 leads, thresholds, calibration)
 
     def write(y0: int, codes: dict[str, np.ndarray]) -> None:
+        clock.lap("predict_and_codes")
         n = codes["level"].shape[1] // grid.nx
         writer.write(y0, {k: v.reshape(len(leads), n, grid.nx) for k, v in codes.items()})
+        clock.lap("write")
 
     try:
         starts = range(0, grid.ny, rows)
@@ -237,8 +244,24 @@ def stream_forecast(booster, fin: ForecastInputs, grid: AreaGrid, fields: AreaFi
         writer.close()
         shutil.rmtree(stage, ignore_errors=True)
         raise
+    clock.lap("predict_and_codes")
     writer.close()
+    clock.lap("cog")
     return open_forecast(stage, grid)
+
+
+class _Clock:
+    """Seconds per named step into ``timings`` (nothing when it is None)."""
+
+    def __init__(self, timings: dict[str, float] | None) -> None:
+        self.timings = timings
+        self.last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        if self.timings is not None:
+            self.timings[name] = self.timings.get(name, 0.0) + now - self.last
+        self.last = now
 
 
 def _stream_on_cluster(client, forest: Forest, starts: range,
