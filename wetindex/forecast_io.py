@@ -47,8 +47,10 @@ NODATA = 255
 FRACTIONS = ("probability", "normal_water", "excess_probability", "warning_score")
 #: Fractions also written as cloud-optimised GeoTIFFs (GIS users, the site's downloads).
 COG_VARIABLES = ("probability", "warning_score")
-#: Folder name prefix of a forecast streamed before its folder is switched in.
-STAGING_PREFIX = ".stream-"
+#: Marks the folder of a forecast streamed before its folder is switched in:
+#: ``.<issue>.stream.tmp-<pid>`` (what :func:`wetindex.atomicdir.clean_leftovers` removes
+#: when that process is gone).
+STAGING_MARK = ".stream.tmp-"
 
 LONG_NAMES = {
     "probability": "probability of surface water",
@@ -237,7 +239,7 @@ def staging_folder_of(ds: xr.Dataset) -> Path | None:
     if not source:
         return None
     parent = Path(source).parent
-    return parent if parent.name.startswith(STAGING_PREFIX) and parent.is_dir() else None
+    return parent if STAGING_MARK in parent.name and parent.is_dir() else None
 
 
 def open_forecast(folder: Path, grid: AreaGrid | None = None) -> xr.Dataset:

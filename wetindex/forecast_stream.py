@@ -38,7 +38,7 @@ import xarray as xr
 from wetindex.forecast_io import (
     NODATA,
     SCALE,
-    STAGING_PREFIX,
+    STAGING_MARK,
     CubeWriter,
     block_rows,
     encode_fraction,
@@ -207,8 +207,8 @@ def stream_forecast(booster, fin: ForecastInputs, grid: AreaGrid, fields: AreaFi
         cells = cells[order]
     leads = np.arange(1, fin.drivers.shape[0] + 1)
     rows = block_rows(grid, chunk_cells)
-    stage = Path(forecasts_dir) / f"{STAGING_PREFIX}{pd.Timestamp(fin.issue_time):%Y%m%dT%H%MZ}" \
-                                  f"-{os.getpid()}"
+    issue = pd.Timestamp(fin.issue_time)
+    stage = Path(forecasts_dir) / f".{issue:%Y%m%dT%H%MZ}{STAGING_MARK}{os.getpid()}"
     shutil.rmtree(stage, ignore_errors=True)
     writer = CubeWriter(stage, grid, fin.issue_time, leads, rows, attrs)
     forest = forest_from_booster(booster)
