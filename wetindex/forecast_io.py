@@ -4,14 +4,16 @@ A forecast folder holds (besides warnings and status, written by the forecast st
 
 ``forecast.nc``
     The one cube for analysts, NetCDF-4 on ``(lead, y, x)`` with ``issue_time``,
-    ``valid_time`` and a CF ``spatial_ref``. The fractions ``probability``,
-    ``normal_water``, ``excess_probability`` and ``warning_score`` are stored as
-    ``uint8`` codes with ``scale_factor = 0.005``: **code 0–200 is 0–100 % in steps of
+    ``valid_time`` and a CF ``spatial_ref``. The fractions ``probability`` and
+    ``warning_score`` (the exposure-weighted excess water the levels come from) are
+    stored as ``uint8`` codes with ``scale_factor = 0.005``: **code 0–200 is 0–100 % in steps of
     0.5 %, code 255 (``_FillValue``) is "unknown"** — no forecast for that cell and hour,
     never "no risk". xarray, GDAL and netCDF readers decode them to float (NaN for
     unknown). ``level`` is ``uint8`` 0 none, 1 yellow, 2 orange, 3 red, computed from the
     full-precision ``warning_score`` before it was rounded, so levels are exact.
     There is no full-precision copy: probabilities are known to ±0.25 % (half a step).
+    ``normal_water`` and ``excess_probability`` are not stored (bytes: each would cost
+    as much as ``probability``); :func:`wetindex.normal.forecast_dataset` makes them.
 ``geotiff/probability.tif``, ``geotiff/warning_score.tif``
     The same codes as one cloud-optimised GeoTIFF per quantity, one band per lead hour
     (band description ``lead 01 h`` …, tag ``valid_time``), DEFLATE, 512 × 512 tiles,
@@ -44,7 +46,7 @@ SCALE = 0.005
 #: Code of an unknown value (no forecast for that cell and hour).
 NODATA = 255
 #: Fractions stored as 8-bit codes in forecast.nc, in this order.
-FRACTIONS = ("probability", "normal_water", "excess_probability", "warning_score")
+FRACTIONS = ("probability", "warning_score")
 #: Fractions also written as cloud-optimised GeoTIFFs (GIS users, the site's downloads).
 COG_VARIABLES = ("probability", "warning_score")
 #: Marks the folder of a forecast streamed before its folder is switched in:
@@ -167,13 +169,19 @@ class CubeWriter:
         path = self.folder / "geotiff" / f".{name}.tmp.tif"
         profile = {"driver": "GTiff", "width": g.nx, "height": g.ny, "count": len(self.leads),
                    "dtype": "uint8", "crs": g.crs, "transform": g.transform, "nodata": NODATA,
-                   "interleave": "band", "blockysize": self.rows, "compress": "deflate",
-                   "zlevel": 1, "predictor": 2, "bigtiff": "if_safer"}
+                   # uncompressed: it is read once into the COG and deleted, and
+                   # compressing it cost as much time as the COG itself
+                   "interleave": "band", "blockysize": self.rows, "bigtiff": "yes"}
         return rasterio.open(path, "w", **profile)
 
     def write(self, y0: int, codes: dict[str, np.ndarray]) -> None:
-        """Rows ``y0 …`` of every variable: ``codes[name]`` is ``(lead, rows, nx)`` uint8."""
+        """Rows ``y0 …`` of every variable: ``codes[name]`` is ``(lead, rows, nx)`` uint8.
+
+        Codes of names that are not stored (see :data:`FRACTIONS`) are ignored.
+        """
         for name, block in codes.items():
+            if name not in self._nc.variables:
+                continue
             n = block.shape[1]
             self._nc[name][:, y0:y0 + n, :] = block
             if name in self._tmp_tifs:

@@ -143,10 +143,8 @@ def block_codes(prob: np.ndarray, fields: AreaFields, leads: np.ndarray,
                                   fields.permanent_water, fields.sea_prone)
     level = levels(xr.DataArray(score.astype("float32"), dims=("lead", "cell")),
                    list(thresholds)).values
-    return {"probability": encode_fraction(prob),
-            "normal_water": encode_fraction(prob - excess),
-            "excess_probability": encode_fraction(excess),
-            "warning_score": encode_fraction(score),
+    del excess  # the stored cube keeps what the levels come from (see forecast_io)
+    return {"probability": encode_fraction(prob), "warning_score": encode_fraction(score),
             "level": level.astype("uint8")}
 
 

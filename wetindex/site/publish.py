@@ -165,6 +165,21 @@ def publish_release(site_root: Path, build: Callable[[Path], object], keep: int 
     return release
 
 
+def link_or_copy(source: str | os.PathLike, target: str | os.PathLike) -> str:
+    """Hard-link ``source`` as ``target`` (no bytes written), or copy it where links fail.
+
+    For files that are never changed after they are written (a forecast's GIS files):
+    the release and the forecast folder then share one inode.
+    """
+    target = Path(target)
+    target.unlink(missing_ok=True)
+    try:
+        os.link(source, target)
+    except OSError:  # another file system, or links not allowed
+        shutil.copyfile(source, target)
+    return str(target)
+
+
 def _digest(path: Path) -> str:
     h = hashlib.sha256()
     with path.open("rb") as f:
