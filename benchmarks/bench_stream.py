@@ -254,6 +254,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 2000, 2950, 4000])
     ap.add_argument("--work", type=Path, default=ROOT / "var" / "bench-stream")
+    ap.add_argument("--merge", action="store_true",
+                    help="keep the sizes of an earlier run in stream.json")
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
@@ -270,13 +272,26 @@ def main() -> None:
         if done.returncode != 0:
             print(done.stderr[-3000:], file=sys.stderr)
             res["sizes"][str(n)] = {"error": done.stderr[-500:]}
-            continue
-        res["sizes"][str(n)] = json.loads(done.stdout.strip().splitlines()[-1])
-        print(n, json.dumps(res["sizes"][str(n)]), flush=True)
-    res["load_after"] = _load()
+        else:
+            res["sizes"][str(n)] = json.loads(done.stdout.strip().splitlines()[-1])
+            print(n, json.dumps(res["sizes"][str(n)]), flush=True)
+        res["load_after"] = _load()
+        _save(res, merge=args.merge)
+
+
+def _save(res: dict, merge: bool) -> None:
+    """stream.json and stream.md; with ``merge``, sizes of an earlier run are kept."""
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "stream.json").write_text(json.dumps(res, indent=2) + "\n")
-    ok = {k: v for k, v in res["sizes"].items() if "error" not in v}
+    path = RESULTS / "stream.json"
+    if merge and path.exists():
+        old = json.loads(path.read_text())
+        res = {**res, "sizes": {**old.get("sizes", {}), **res["sizes"]},
+               "load_before": old.get("load_before", res["load_before"])}
+    tmp = path.with_name(f".stream.json.{os.getpid()}")
+    tmp.write_text(json.dumps(res, indent=2) + "\n")
+    os.replace(tmp, path)
+    ok = {k: v for k, v in sorted(res["sizes"].items(), key=lambda kv: int(kv[0]))
+          if "error" not in v}
     (RESULTS / "stream.md").write_text(_markdown({**res, "sizes": ok}))
 
 
