@@ -133,8 +133,8 @@ def test_cogs_are_cloud_optimised_with_one_band_per_lead(made, tmp_path):
         assert src.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") == "COG"
         assert src.count == 6 and src.dtypes[0] == "uint8" and src.nodata == NODATA
         assert src.crs.to_epsg() == 25832 and src.transform == grid.transform
-        assert src.descriptions[0] == "lead 01 h"
-        assert src.tags(1)["valid_time"] == "2025-01-10T07:00:00Z"
+        assert [src.tags(b)["NETCDF_DIM_lead"] for b in (1, 6)] == ["1", "6"]
+        assert float(src.tags(1)["scale_factor"]) == pytest.approx(SCALE)
         np.testing.assert_array_equal(src.read(), codes)
 
 
@@ -210,3 +210,21 @@ def test_warnings_from_codes_equal_warnings_on_the_decoded_cube(made, tmp_path):
     assert len(want) >= 2
     assert [w.to_dict() for w in got] == [w.to_dict() for w in want]
     assert sorted(map(tuple, got_cells)) == sorted(map(tuple, seen))
+
+
+def test_read_cells_equals_indexing_the_whole_cube(made, tmp_path):
+    from wetindex.forecast_io import read_cells
+
+    booster, fin, grid, fields = made
+    ds = stream_forecast(booster, fin, grid, fields, forecasts_dir=tmp_path,
+                         thresholds=THRESHOLDS, chunk_cells=53 * 4)
+    assert ds["probability"].chunks is not None  # lazy, in the file's chunks
+    cells = np.array([5 * 53 + 7, 9 * 53 + 2, 30 * 53 + 40, 9 * 53 + 3])
+    whole = ds["probability"].values.reshape(6, -1)
+    np.testing.assert_array_equal(read_cells(ds, "probability", cells), whole[:, cells])
+    np.testing.assert_array_equal(read_cells(ds, "level", cells),
+                                  ds["level"].values.reshape(6, -1)[:, cells])
+    assert read_cells(ds, "probability", cells[:0]).shape == (6, 0)
+    # reductions run chunk by chunk and equal numpy's on the loaded cube
+    np.testing.assert_array_equal(ds["probability"].max(("y", "x")).values,
+                                  np.nanmax(whole, axis=1))

@@ -16,8 +16,9 @@ A forecast folder holds (besides warnings and status, written by the forecast st
     as much as ``probability``); :func:`wetindex.normal.forecast_dataset` makes them.
 ``geotiff/probability.tif``, ``geotiff/warning_score.tif``
     The same codes as one cloud-optimised GeoTIFF per quantity, one band per lead hour
-    (band description ``lead 01 h`` …, tag ``valid_time``), DEFLATE, 512 × 512 tiles,
-    internal overviews (average of the known cells), nodata 255.
+    (band tag ``NETCDF_DIM_lead`` = the lead hour, ``scale_factor`` 0.005), DEFLATE with
+    the horizontal predictor, 512 × 512 tiles, internal overviews (average of the known
+    cells), nodata 255.
 
 :class:`CubeWriter` writes both block of rows by block of rows, so a forecast is never
 held whole in memory (:mod:`wetindex.forecast_stream`); :func:`write_forecast_grids`
@@ -116,7 +117,6 @@ class CubeWriter:
         valid = issue + pd.to_timedelta(self.leads, unit="h")
         self._valid = valid
         self._nc = self._create_netcdf(issue, valid, attrs or {})
-        self._tmp_tifs = {name: self._create_tiff(name) for name in COG_VARIABLES}
 
     def _create_netcdf(self, issue: pd.Timestamp, valid: pd.DatetimeIndex,
                        attrs: dict) -> netCDF4.Dataset:
@@ -164,16 +164,6 @@ class CubeWriter:
         nc.setncatts({k: v for k, v in attrs.items() if v is not None})
         return nc
 
-    def _create_tiff(self, name: str) -> rasterio.io.DatasetWriter:
-        g = self.grid
-        path = self.folder / "geotiff" / f".{name}.tmp.tif"
-        profile = {"driver": "GTiff", "width": g.nx, "height": g.ny, "count": len(self.leads),
-                   "dtype": "uint8", "crs": g.crs, "transform": g.transform, "nodata": NODATA,
-                   # uncompressed: it is read once into the COG and deleted, and
-                   # compressing it cost as much time as the COG itself
-                   "interleave": "band", "blockysize": self.rows, "bigtiff": "yes"}
-        return rasterio.open(path, "w", **profile)
-
     def write(self, y0: int, codes: dict[str, np.ndarray]) -> None:
         """Rows ``y0 …`` of every variable: ``codes[name]`` is ``(lead, rows, nx)`` uint8.
 
@@ -182,29 +172,24 @@ class CubeWriter:
         for name, block in codes.items():
             if name not in self._nc.variables:
                 continue
-            n = block.shape[1]
-            self._nc[name][:, y0:y0 + n, :] = block
-            if name in self._tmp_tifs:
-                window = rasterio.windows.Window(0, y0, self.grid.nx, n)
-                self._tmp_tifs[name].write(block, window=window)
+            self._nc[name][:, y0:y0 + block.shape[1], :] = block
 
     def close(self) -> list[Path]:
-        """Finish forecast.nc and turn the temporary GeoTIFFs into COGs; returns the COGs."""
+        """Finish forecast.nc, then make the COGs from it; returns the COGs.
+
+        GDAL reads the codes straight from forecast.nc (its CF georeferencing, nodata
+        255, one band per lead with the tag ``NETCDF_DIM_lead`` = lead hours): no
+        temporary GeoTIFF is written.
+        """
         self._nc.close()
         out = []
-        for name, tmp in self._tmp_tifs.items():
-            for band, (lead, when) in enumerate(zip(self.leads, self._valid, strict=True), 1):
-                tmp.set_band_description(band, f"lead {int(lead):02d} h")
-                tmp.update_tags(band, valid_time=when.strftime("%Y-%m-%dT%H:%M:%SZ"))
-            tmp.update_tags(scale_factor=str(SCALE), units="1", nodata_means="unknown",
-                            quantity=name)
-            tmp.close()
+        source = self.folder / "forecast.nc"
+        for name in COG_VARIABLES:
             final = self.folder / "geotiff" / f"{name}.tif"
-            rasterio.shutil.copy(tmp.name, final, driver="COG", compress="DEFLATE",
-                                 level=6, predictor="YES", blocksize=512,
-                                 overview_resampling="AVERAGE", bigtiff="IF_SAFER",
-                                 num_threads=2)
-            os.unlink(tmp.name)
+            rasterio.shutil.copy(f'NETCDF:"{source}":{name}', final, driver="COG",
+                                 compress="DEFLATE", level=6, predictor="YES",
+                                 blocksize=512, overview_resampling="AVERAGE",
+                                 bigtiff="IF_SAFER", num_threads=2)
             out.append(final)
         return out
 
@@ -253,13 +238,32 @@ def staging_folder_of(ds: xr.Dataset) -> Path | None:
 def open_forecast(folder: Path, grid: AreaGrid | None = None) -> xr.Dataset:
     """forecast.nc of ``folder`` opened lazily: fractions decode to float32 (NaN unknown).
 
-    Nothing is read until used, so a reader takes one lead or one window at a time
-    (``ds.isel(lead=i)``, ``ds.isel(y=…, x=…)``) without holding the cube.
+    Nothing is read until used (Dask-backed, in the file's chunks), so a reader takes one
+    lead or one window at a time (``ds.isel(lead=i)``, ``ds.isel(y=…, x=…)``,
+    :func:`read_cells`) without holding the cube; ``.values`` of a whole variable
+    decodes all of it (4 bytes per cell-hour).
     """
-    ds = xr.open_dataset(Path(folder) / "forecast.nc", decode_coords="all")
+    # chunked as stored (one lead × a block of rows): reductions such as
+    # ``ds.probability.max(("y", "x"))`` then run chunk by chunk, never on the whole cube
+    ds = xr.open_dataset(Path(folder) / "forecast.nc", decode_coords="all", chunks={})
     if grid is not None:
         ds = ds.rio.write_crs(grid.crs).rio.write_transform(grid.transform)
     return ds
+
+
+def read_cells(ds: xr.Dataset, name: str, cells: np.ndarray) -> np.ndarray:
+    """``name`` at the flat ``cells`` of the grid, ``(lead, len(cells))``, reading only
+    their bounding window (not the whole cube)."""
+    cells = np.asarray(cells)
+    nx = ds.sizes["x"]
+    if cells.size == 0:
+        return np.asarray(ds[name].isel(y=slice(0, 0)).values).reshape(ds.sizes["lead"], 0)
+    rows, cols = np.divmod(cells, nx)
+    r0, c0 = int(rows.min()), int(cols.min())
+    part = np.asarray(ds[name].isel(y=slice(r0, int(rows.max()) + 1),
+                                    x=slice(c0, int(cols.max()) + 1)).values)
+    width = part.shape[-1]
+    return part.reshape(part.shape[0], -1)[:, (rows - r0) * width + (cols - c0)]
 
 
 def read_codes(ds: xr.Dataset, name: str, max_values: int = 16_000_000) -> np.ndarray:

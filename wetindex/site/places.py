@@ -22,6 +22,7 @@ from pyproj import Transformer
 from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 
+from wetindex.forecast_io import read_cells
 from wetindex.grid import AreaGrid
 from wetindex.risk import place_raster, slug
 from wetindex.site import chart
@@ -104,8 +105,8 @@ def place_series(places: list[SitePlace], grid: AreaGrid, forecast: xr.Dataset |
         levels = [0] * n_lead
         if forecast is not None and flat.size:
             k = min(min_cells, flat.size)
-            p = np.asarray(forecast["probability"].values).reshape(n_lead, -1)[:, flat]
-            lv = np.asarray(forecast["level"].values).reshape(n_lead, -1)[:, flat]
+            p = read_cells(forecast, "probability", flat)  # the place's window only
+            lv = read_cells(forecast, "level", flat)
             # k-th highest per hour: the probability reached by at least k cells
             probs = [float(v) for v in np.partition(p, p.shape[1] - k, axis=1)[:, -k]]
             levels = [max((lvl for lvl in (3, 2, 1) if int((row >= lvl).sum()) >= k),
