@@ -86,7 +86,7 @@ def _smooth(rng, shape: tuple[int, int], scale: float) -> np.ndarray:
     return out
 
 
-def synthetic_model(seed: int = 0):
+def synthetic_model(seed: int = 0, trees: int = 63):
     """A booster shaped like the demo model: 63 trees × 31 leaves on the 30 features."""
     import lightgbm as lgb
 
@@ -98,7 +98,7 @@ def synthetic_model(seed: int = 0):
     y = (rng.random(len(x)) < 1 / (1 + np.exp(-logit))).astype(int)
     return lgb.train({"objective": "binary", "verbose": -1, "num_leaves": 31,
                       "min_data_in_leaf": 5}, lgb.Dataset(x, y, feature_name=list(FEATURES)),
-                     num_boost_round=63)
+                     num_boost_round=trees)
 
 
 def synthetic_area(n: int, seed: int = 1):
@@ -147,7 +147,7 @@ def places_for(grid) -> list:
     return out
 
 
-def run_one(n: int, work: Path) -> dict:
+def run_one(n: int, work: Path, trees: int = 63) -> dict:
     """One size, in this process: stage times, loads, bytes, peak memory."""
     import rioxarray  # noqa: F401  (the .rio accessor)
     import xarray as xr
@@ -155,12 +155,12 @@ def run_one(n: int, work: Path) -> dict:
     from wetindex.forecast_io import write_forecast_grids
     from wetindex.forecast_stream import stream_forecast, warnings_from_codes
     from wetindex.site.layers import write_layer_images
-    from wetindex.site.publish import share_unchanged
+    from wetindex.site.publish import link_or_copy, share_unchanged
 
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    booster = synthetic_model()
-    out: dict = {"cells": n * n, "stages": {}, "load": {}, "written_mb": {}}
+    booster = synthetic_model(trees=trees)
+    out: dict = {"cells": n * n, "trees": trees, "stages": {}, "load": {}, "written_mb": {}}
 
     def stage(name, t0, w0):
         out["stages"][name] = round(time.perf_counter() - t0, 2)
@@ -194,7 +194,8 @@ def run_one(n: int, work: Path) -> dict:
     t, w = stage("maps", t, w)
     shared = []
     for r in ("r1", "r2"):
-        shutil.copytree(folder / "geotiff", site / r / "downloads" / "geotiff")
+        shutil.copytree(folder / "geotiff", site / r / "downloads" / "geotiff",
+                        copy_function=link_or_copy)  # as the site's downloads are
         shared.append(share_unchanged(site, site / r))
     out["release_shared_mb"] = round(shared[1][1] / 1e6, 1)
     t, w = stage("release", t, w)
@@ -228,6 +229,7 @@ def _markdown(res: dict) -> str:
     def row(label, fn):
         lines.append(f"| {label} | " + " | ".join(str(fn(sizes[k])) for k in keys) + " |")
 
+    row("model trees (31 leaves)", lambda s: s.get("trees", 63))
     row("cells (candidates)", lambda s: f"{s['cells'] / 1e6:.1f} M ({s['candidates'] / 1e6:.1f} M)")
     row("**peak RSS GiB** (target ≤ 2)", lambda s: f"**{s['peak_gib']:.2f}**")
     row("RSS after inputs GiB", lambda s: f"{s['rss_after_inputs_gib']:.2f}")
@@ -256,10 +258,12 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=ROOT / "var" / "bench-stream")
     ap.add_argument("--merge", action="store_true",
                     help="keep the sizes of an earlier run in stream.json")
+    ap.add_argument("--trees", type=int, default=63,
+                    help="trees of the synthetic model (63: the demo model's)")
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
-        print(json.dumps(run_one(args.one, args.work / str(args.one))))
+        print(json.dumps(run_one(args.one, args.work / str(args.one), args.trees)))
         return
     res = {"when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
            "machine": f"{platform.machine()} {os.cpu_count()} CPUs, Python "
@@ -268,7 +272,8 @@ def main() -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     for n in args.sizes:
         done = subprocess.run([sys.executable, __file__, "--one", str(n), "--work",
-                               str(args.work)], env=env, capture_output=True, text=True)
+                               str(args.work), "--trees", str(args.trees)],
+                              env=env, capture_output=True, text=True)
         if done.returncode != 0:
             print(done.stderr[-3000:], file=sys.stderr)
             res["sizes"][str(n)] = {"error": done.stderr[-500:]}
