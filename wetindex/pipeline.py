@@ -37,7 +37,7 @@ from wetindex import jsonutil
 from wetindex.config import AreaConfig
 from wetindex.features.stack import FEATURE_GROUPS, FEATURES
 from wetindex.features.terrain import static_features
-from wetindex.forecast_io import write_forecast_grids
+from wetindex.forecast_io import open_forecast, write_forecast_grids
 from wetindex.forecast_stream import learned_forecast, warnings_from_codes
 from wetindex.grid import AreaGrid
 from wetindex.model.artifacts import LoadedModel, load_model, save_model
@@ -407,7 +407,8 @@ def forecast_stage(ctx: AreaContext, inputs: AreaInputs, static: xr.Dataset,
     status = made_status(ctx, issue_time, health, message, generated_at)
     folder = write_forecast(ctx, ds, warnings, status,
                             proxies=getattr(inputs, "proxies", {}))
-    return Forecast(ds, warnings, status, folder)
+    # the written cube, from where it now is (its files were moved in)
+    return Forecast(open_forecast(folder, inputs.grid), warnings, status, folder)
 
 
 def made_status(ctx: AreaContext, issue_time: pd.Timestamp, health: list[InputHealth],
