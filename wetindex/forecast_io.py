@@ -16,7 +16,7 @@ A forecast folder holds (besides warnings and status, written by the forecast st
     as much as ``probability``); :func:`wetindex.normal.forecast_dataset` makes them.
 ``geotiff/probability.tif``, ``geotiff/warning_score.tif``
     The same codes as one cloud-optimised GeoTIFF per quantity, one band per lead hour
-    (band tag ``NETCDF_DIM_lead`` = the lead hour, ``scale_factor`` 0.005), DEFLATE with
+    (band tag ``NETCDF_DIM_lead`` = the lead hour, ``scale_factor`` 0.005), DEFLATE level 3 with
     the horizontal predictor, 512 × 512 tiles, internal overviews (average of the known
     cells), nodata 255.
 
@@ -187,7 +187,7 @@ class CubeWriter:
         for name in COG_VARIABLES:
             final = self.folder / "geotiff" / f"{name}.tif"
             rasterio.shutil.copy(f'NETCDF:"{source}":{name}', final, driver="COG",
-                                 compress="DEFLATE", level=6, predictor="YES",
+                                 compress="DEFLATE", level=3, predictor="YES",
                                  blocksize=512, overview_resampling="AVERAGE",
                                  bigtiff="IF_SAFER", num_threads=2)
             out.append(final)
