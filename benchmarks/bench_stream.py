@@ -297,8 +297,13 @@ def main() -> None:
                     help="keep the sizes of an earlier run in stream.json")
     ap.add_argument("--trees", type=int, default=63,
                     help="trees of the synthetic model (63: the demo model's)")
+    ap.add_argument("--report", action="store_true",
+                    help="only write stream.md again from stream.json")
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.report:
+        _save(json.loads((RESULTS / "stream.json").read_text()), merge=False)
+        return
     if args.one:
         print(json.dumps(run_one(args.one, args.work / str(args.one), args.trees)))
         return
