@@ -276,16 +276,24 @@ idle cores take; compare sizes and stages, not the 60-s target):
   candidates), the per-cell fields (normal, exposure, masks, dike crest: ~20 B per cell),
   and, in a real run, the static features and inputs loaded before the forecast.
   ``RSS after inputs`` is that part here.
-- **Bytes.** No temporary file: forecast.nc (probability, warning score, level as
-  uint8, zlib 4) is written block by block and GDAL makes the COGs from it; the site
-  links the COGs (no copy) and releases share unchanged files. What remains is the
+- **Bytes.** forecast.nc (probability, warning score, level as uint8, zlib 4) is
+  written block by block and GDAL makes the COGs from it (no temporary GeoTIFF); the
+  site links the COGs (no copy) and releases share unchanged files. "Written" counts
+  every byte the process wrote: with the bounded GDAL cache (below) the COG driver's
+  temporary spill is most of it (2950²: 306 MB written for 62 MB of files). The rest is the
   information in 2 quantities × 48 leads × every cell at 8 bits: forecast.nc (no
   predictor in NetCDF's zlib) is ~1.4× the two COGs (DEFLATE 3 with the horizontal
   predictor). The synthetic probabilities vary everywhere every hour (a storm over the
   whole area); a real forecast is 0 on most land most hours and compresses further.
-- **Time.** Prediction (the evaluator, the ``evaluator`` engineer's part: one call,
-  ``forecast_stream.predict_chunk``) dominates; then the COGs (reading forecast.nc twice:
-  overviews, then the full resolution) and the 48 map images.
+- **Time.** With the demo-sized model prediction (the ``evaluator`` engineer's part:
+  one call, ``forecast_stream.predict_chunk``) dominates; with the 8-tree model at
+  2950²/4000² the COGs do (GDAL reading forecast.nc for the overviews and the full
+  resolution, with the bounded cache), then the 48 map images.
+- **Code state.** 1000² and 2000² ran at 23:19–23:40 UTC with COGs at DEFLATE 6, GDAL's
+  default cache and the former map code (full-resolution warp); 2950² and 4000² at
+  23:45 with the committed code (DEFLATE 3, 512 MB cache, block-max maps). 2950² and
+  4000² use an 8-tree model so that they finished before the deadline on the loaded
+  machine: fewer trees give smoother probabilities (fewer bytes) and a faster prediction.
 
 GDAL's block cache while the COGs are made (8-tree model; the table above is at 512 MB,
 ``forecast_io.GDAL_CACHE_MB``): its default (5 % of memory, 1.2 GB here) is fast and
