@@ -291,15 +291,21 @@ idle cores take; compare sizes and stages, not the 60-s target):
   resolution, with the bounded cache), then the 48 map images.
 - **Code state.** 1000² and 2000² ran at 23:19–23:40 UTC with COGs at DEFLATE 6, GDAL's
   default cache and the former map code (full-resolution warp); 2950² and 4000² at
-  23:45 with the committed code (DEFLATE 3, 512 MB cache, block-max maps). 2950² and
-  4000² use an 8-tree model so that they finished before the deadline on the loaded
-  machine: fewer trees give smoother probabilities (fewer bytes) and a faster prediction.
+  23:45 with the committed code (DEFLATE 3, 512 MB cache, block-max maps); 4000² uses an
+  8-tree model so that it finished before the deadline on the loaded machine (fewer
+  trees: smoother probabilities, fewer bytes, faster prediction). 2950² was rerun at
+  00:01 with the demo-sized 63-tree model on a nearly idle machine (load 0.1–2.4): its
+  files are 167 MB, and GDAL's spill with the bounded cache makes 1.1 GB written —
+  the next step is to build the COG overviews from the streamed blocks
+  (``OVERVIEWS=FORCE_USE_EXISTING``) so the COG driver neither spills nor rereads.
 
 GDAL's block cache while the COGs are made (8-tree model; the table above is at 512 MB,
 ``forecast_io.GDAL_CACHE_MB``): its default (5 % of memory, 1.2 GB here) is fast and
 writes little; a bounded cache keeps the peak down but the COG driver then spills and
 rereads (the extra bytes are temporary, the files are the same):
 
+- 2950², 512 MB (8 trees, the committed code): peak 1.75 GiB, COG 155.72 s,
+  written 306.4 MB for 62.2 MB of files (load 4.5)
 - 2950², default cache: peak 2.23 GiB, COG 20.02 s,
   written 71.5 MB (load 7.28)
 - 2950², 256 MB: peak 1.78 GiB, COG 132.98 s,
