@@ -106,7 +106,7 @@ def test_levels_give_the_highest_threshold_reached(lazy):
 
 
 def test_forecast_grids_round_trip(tmp_path):
-    """forecast.nc keeps float32 probabilities; each GeoTIFF is uint8 steps of 0.4 %."""
+    """forecast.nc holds 8-bit codes (steps of 0.5 %, 255 unknown); one COG per quantity."""
     import rasterio
 
     from wetindex.forecast_io import write_forecast_grids
@@ -117,17 +117,20 @@ def test_forecast_grids_round_trip(tmp_path):
     values = rng.random((3, grid.ny, grid.nx)).astype("float32")
     values[1, 0, 0] = np.nan  # no forecast for that cell
     prob = xr.DataArray(values, dims=("lead", "y", "x"),
-                        coords={"lead": [1, 2, 3], **grid.coords()}, name="probability")
+                        coords={"lead": [1, 2, 3], **grid.coords(),
+                                "issue_time": np.datetime64("2025-01-01T00:00", "ns")},
+                        name="probability")
     prob = prob.rio.write_crs(grid.crs).rio.write_transform(grid.transform)
     ds = xr.Dataset({"probability": prob, "level": levels(prob, [0.3, 0.6, 0.9])})
     write_forecast_grids(tmp_path, ds)
     back = xr.load_dataset(tmp_path / "forecast.nc")
-    np.testing.assert_array_equal(back["probability"].values, values)
+    np.testing.assert_allclose(back["probability"].values, values, atol=0.0025 + 1e-7)
+    assert np.isnan(back["probability"].values[1, 0, 0])
     np.testing.assert_array_equal(back["level"].values, ds["level"].values)
-    with rasterio.open(tmp_path / "geotiff" / "probability_lead02.tif") as src:
-        band = src.read(1)
-        assert src.crs.to_epsg() == 25832 and src.nodata == 255
-        assert src.transform == grid.transform and src.overviews(1) == [2]
+    with rasterio.open(tmp_path / "geotiff" / "probability.tif") as src:
+        band = src.read(2)
+        assert src.crs.to_epsg() == 25832 and src.nodata == 255 and src.count == 3
+        assert src.transform == grid.transform
     assert band[0, 0] == 255
     ok = np.isfinite(values[1])
-    np.testing.assert_allclose(band[ok] * 0.004, values[1][ok], atol=0.002 + 1e-7)
+    np.testing.assert_allclose(band[ok] * 0.005, values[1][ok], atol=0.0025 + 1e-7)

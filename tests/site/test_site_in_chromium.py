@@ -313,7 +313,7 @@ def test_search_finds_an_address_and_opens_its_place_by_keyboard(browser, site_u
     chart = page.locator("#chart-level")
     assert chart.is_visible()
     labels = " ".join(chart.locator("text.marker-label").all_text_contents())
-    assert "Start" in labels and "Peak" in labels
+    assert " from " in labels and "Peak" in labels  # the level's onset and the peak
     assert page.locator("#chart-drivers .crest").count() == 1
     assert page.locator("#place-map .leaflet-marker-icon").count() == 1
     assert page.locator("#place-map .leaflet-overlay-pane path, #place-map svg path").count() > 0

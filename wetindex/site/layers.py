@@ -8,7 +8,10 @@ stays a few hundred kilobytes: risk is downsampled with ``max`` so a small hot s
 never averaged away (fail safe), terrain with ``average``.
 
 Risk images are palette PNGs with one class per level (see :data:`RISK_CLASSES`) and
-are transparent where the probability is negligible.
+are transparent where the probability is negligible. They are made from the forecast's
+8-bit cube one lead at a time: the classes (small integers, never floats) are first
+reduced by their block maximum to the display's ground resolution
+(:func:`block_max`), so the reprojection handles a display-sized grid, not the area's.
 """
 
 from __future__ import annotations
@@ -130,6 +133,18 @@ def risk_classes(probability: np.ndarray, level: np.ndarray) -> np.ndarray:
     return classes
 
 
+def block_max(values: np.ndarray, grid: AreaGrid, factor: int) -> tuple[np.ndarray, AreaGrid]:
+    """The maximum over ``factor × factor`` blocks and its grid (edges padded with 0)."""
+    if factor <= 1:
+        return values, grid
+    ny, nx = values.shape
+    by, bx = -(-ny // factor), -(-nx // factor)
+    padded = np.zeros((by * factor, bx * factor), dtype=values.dtype)
+    padded[:ny, :nx] = values
+    out = padded.reshape(by, factor, bx, factor).max(axis=(1, 3))
+    return out, AreaGrid(grid.crs, grid.cell_size * factor, grid.x_min, grid.y_max, bx, by)
+
+
 def _rgb(hex_colour: str) -> tuple[int, int, int]:
     h = hex_colour.lstrip("#")
     return int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16)
@@ -229,13 +244,18 @@ def write_layer_images(
     if forecast is not None:
         fgrid = AreaGrid.from_dataarray(forecast["probability"])
         running_max = np.zeros((display.height, display.width), dtype=np.uint8)
+        # whole cells of the area per display pixel (never more: max must not skip any)
+        factor = max(1, int(display.ground_cell // fgrid.cell_size))
         # One lead at a time, so memory stays one grid however long the forecast is
         # (and a Dask-backed forecast is computed piece by piece).
         for lead in forecast["lead"].values:
             step = forecast.sel(lead=lead)
             classes = risk_classes(np.asarray(step["probability"].values),
                                    np.asarray(step["level"].values))
-            shown = warp_to_display(classes, fgrid, display, Resampling.max)
+            coarse, cgrid = block_max(classes, fgrid, factor)
+            # the blocks are the display's size: each pixel takes the block under it
+            shown = warp_to_display(coarse, cgrid, display,
+                                    Resampling.nearest if factor > 1 else Resampling.max)
             np.maximum(running_max, shown, out=running_max)
             rel = f"{folder}/risk_lead_{int(lead):02d}.png"
             write_palette_png(shown, risk_colours, release_dir / rel)

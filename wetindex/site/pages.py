@@ -33,6 +33,7 @@ from wetindex.site.check import MANIFEST, PAGES
 from wetindex.site.i18n import LANGUAGES, Formatter, TranslationError, load_translations
 from wetindex.site.layers import RISK_CLASSES, WATER_COLOURS, LayerImages, write_layer_images
 from wetindex.site.mapview import _warning_style, build_map
+from wetindex.site.publish import link_or_copy
 from wetindex.site.search import load_addresses, search_index
 from wetindex.warnings import RunStatus, WarningArea
 
@@ -71,10 +72,11 @@ def _copy_downloads(downloads: dict[str, Path] | None, target: Path) -> list[dic
             raise ValueError(f"downloads: name {name!r} must be a plain file or folder name")
         source = Path(source)
         if source.is_dir():
-            shutil.copytree(source, target / name, dirs_exist_ok=True)
+            shutil.copytree(source, target / name, dirs_exist_ok=True,
+                            copy_function=link_or_copy)
             copied = sorted(p for p in (target / name).rglob("*") if p.is_file())
         elif source.is_file():
-            shutil.copyfile(source, target / name)
+            link_or_copy(source, target / name)
             copied = [target / name]
         else:
             raise FileNotFoundError(f"downloads: {name!r} -> {source} does not exist")

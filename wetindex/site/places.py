@@ -27,6 +27,7 @@ from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 
 from wetindex.alerts.messages import table
+from wetindex.forecast_io import read_cells
 from wetindex.grid import AreaGrid
 from wetindex.risk import place_hourly_levels, place_hourly_score, place_raster, slug
 from wetindex.site import chart
@@ -101,6 +102,11 @@ def _lonlat(geom: BaseGeometry, crs: Any) -> BaseGeometry:
     return shapely.transform(geom, lambda x, y: tr.transform(x, y), interleaved=False)
 
 
+def all_of(part: np.ndarray) -> np.ndarray:
+    """Every cell of a ``(lead, cells)`` window: the mask the place reductions take."""
+    return np.ones(part.shape[1], dtype=bool)
+
+
 def place_series(places: list[SitePlace], grid: AreaGrid, forecast: xr.Dataset | None,
                  warnings: list[WarningArea], *, min_area_m2: float = 10_000.0
                  ) -> list[PlaceSeries]:
@@ -109,26 +115,30 @@ def place_series(places: list[SitePlace], grid: AreaGrid, forecast: xr.Dataset |
     min_cells = max(1, math.ceil(min_area_m2 / grid.cell_area))
     by_place = {w.place: w for w in warnings}
     n_lead = forecast.sizes["lead"] if forecast is not None else 48
-    score_cube = level_cube = None
+    # read place by place (a window of the lazily opened cube), never the whole cube
+    score_var = None
     if forecast is not None:
-        var = "warning_score" if "warning_score" in forecast else "probability"
-        score_cube = np.asarray(forecast[var].values)
-        level_cube = np.asarray(forecast["level"].values)
+        score_var = "warning_score" if "warning_score" in forecast else "probability"
     out = []
     for i, place in enumerate(places, start=1):
         here = index == i
         scores = [math.nan] * n_lead
         levels = [0] * n_lead
         warning = by_place.get(place.name)
+        flat = np.flatnonzero(here.ravel())
         if warning is not None and len(warning.hourly_levels) == n_lead:
             # the warning's own hours: the page shows what the feed and alerts say
             levels = list(warning.hourly_levels)
-            scores = [math.nan if v is None else float(v) for v in warning.hourly_score] \
-                if len(warning.hourly_score) == n_lead else \
-                [float(v) for v in place_hourly_score(score_cube, here, min_cells)]
-        elif score_cube is not None and here.any():
-            scores = [float(v) for v in place_hourly_score(score_cube, here, min_cells)]
-            levels = [int(v) for v in place_hourly_levels(level_cube, here, min_cells)]
+            if len(warning.hourly_score) == n_lead:
+                scores = [math.nan if v is None else float(v) for v in warning.hourly_score]
+            elif score_var is not None:
+                part = read_cells(forecast, score_var, flat)  # the place's window only
+                scores = [float(v) for v in place_hourly_score(part, all_of(part), min_cells)]
+        elif score_var is not None and flat.size:
+            part = read_cells(forecast, score_var, flat)
+            scores = [float(v) for v in place_hourly_score(part, all_of(part), min_cells)]
+            lv = read_cells(forecast, "level", flat)
+            levels = [int(v) for v in place_hourly_levels(lv, all_of(lv), min_cells)]
         ll = _lonlat(place.geometry, grid.crs)
         w, s, e, n = ll.bounds
         simple = ll.simplify(0.0001, preserve_topology=True)

@@ -4,6 +4,15 @@ Layout under ``site_root``::
 
     releases/20261124T130512.123456Z/   one complete site per publish
     current -> releases/20261124T130512.123456Z
+    shared/<sha256>                     one copy of each file content releases share
+
+Files a new release has in common with earlier ones (the vendored scripts, images of
+a forecast published again, GIS downloads) are not stored twice: after the build each
+file of at least :data:`SHARE_MIN_BYTES` is hashed, and a file whose content is
+already under ``shared/`` is replaced by a hard link to it (:func:`share_unchanged`);
+a new content is linked in. Releases are never modified after their switch, so
+sharing inodes is safe; a content no release links any more is removed with the
+releases pruned.
 
 The web server serves ``site_root/current``. The switch is ``os.replace()`` of a
 freshly made symlink over ``current``, which is atomic on POSIX: a reader sees the
@@ -14,6 +23,7 @@ alone. Older releases are kept for :func:`rollback`.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import uuid
@@ -28,6 +38,9 @@ CURRENT = "current"
 #: Written last into a release once it is built and checked: only a release with it
 #: can become ``current`` or a rollback target.
 COMPLETE = ".complete"
+SHARED = "shared"
+#: Smaller files are not worth a hash and a link.
+SHARE_MIN_BYTES = 4096
 
 
 class PublishError(RuntimeError):
@@ -140,6 +153,7 @@ def publish_release(site_root: Path, build: Callable[[Path], object], keep: int 
     release = _new_release_dir(site_root)
     try:
         build(release)
+        share_unchanged(site_root, release)
         check_site(release)
         (release / COMPLETE).write_text(datetime.now(UTC).isoformat() + "\n")
         _switch(site_root, release)
@@ -147,7 +161,72 @@ def publish_release(site_root: Path, build: Callable[[Path], object], keep: int 
         shutil.rmtree(release, ignore_errors=True)
         raise
     _prune(site_root, keep)
+    prune_shared(site_root)
     return release
+
+
+def link_or_copy(source: str | os.PathLike, target: str | os.PathLike) -> str:
+    """Hard-link ``source`` as ``target`` (no bytes written), or copy it where links fail.
+
+    For files that are never changed after they are written (a forecast's GIS files):
+    the release and the forecast folder then share one inode.
+    """
+    target = Path(target)
+    target.unlink(missing_ok=True)
+    try:
+        os.link(source, target)
+    except OSError:  # another file system, or links not allowed
+        shutil.copyfile(source, target)
+    return str(target)
+
+
+def _digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def share_unchanged(site_root: Path, release: Path) -> tuple[int, int]:
+    """Hard-link each file of ``release`` to its content under ``site_root/shared``.
+
+    Returns ``(files, bytes)`` that were already there (now shared, not stored again).
+    A file system without hard links leaves the release as it is.
+    """
+    store = Path(site_root) / SHARED
+    store.mkdir(exist_ok=True)
+    shared_files = shared_bytes = 0
+    for path in sorted(Path(release).rglob("*")):
+        if path.is_symlink() or not path.is_file():
+            continue
+        size = path.stat().st_size
+        if size < SHARE_MIN_BYTES:
+            continue
+        kept = store / _digest(path)
+        try:
+            if kept.exists() and kept.stat().st_size == size:
+                tmp = path.with_name(f".{path.name}.link-{uuid.uuid4().hex[:8]}")
+                os.link(kept, tmp)
+                os.replace(tmp, path)  # the same content, now one inode with the others
+                shared_files += 1
+                shared_bytes += size
+            else:
+                os.link(path, kept)
+        except OSError:  # e.g. a file system without hard links: keep the copy
+            continue
+    return shared_files, shared_bytes
+
+
+def prune_shared(site_root: Path) -> int:
+    """Remove shared contents no release links any more; returns how many."""
+    store = Path(site_root) / SHARED
+    removed = 0
+    for kept in store.glob("*") if store.is_dir() else []:
+        if kept.is_file() and kept.stat().st_nlink <= 1:
+            kept.unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
 def rollback(site_root: Path, to: Path | None = None) -> Path:

@@ -14,7 +14,7 @@ import xarray as xr
 
 from wetindex import jsonutil
 from wetindex.atomicdir import fresh_dir, swap, write_text
-from wetindex.forecast_io import write_forecast_grids
+from wetindex.forecast_io import open_forecast, write_forecast_grids
 from wetindex.grid import AreaGrid
 from wetindex.stages.context import AreaContext
 from wetindex.warnings import InputHealth, RunStatus, WarningArea
@@ -88,8 +88,7 @@ def parse_utc(text: str | None) -> datetime | None:
 
 def load_forecast(folder: Path, grid: AreaGrid) -> Forecast:
     """A forecast written by :func:`write_forecast`, back in memory on ``grid``."""
-    ds = xr.load_dataset(folder / "forecast.nc", decode_coords="all")
-    ds = ds.rio.write_crs(grid.crs).rio.write_transform(grid.transform)
+    ds = open_forecast(folder, grid)  # lazy: readers take a lead or a window at a time
     geo = json.loads((folder / "warnings.geojson").read_text())
     warnings = []
     for f in geo["features"]:
