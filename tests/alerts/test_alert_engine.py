@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import numpy as np
 import pytest
-from alert_fixtures import ISSUE, make_forecast, make_subscription, make_warning
+from alert_fixtures import GRID, ISSUE, level_of, make_forecast, make_subscription, make_warning
 from shapely import box
 
 from wetindex.alerts.engine import AlertStore, area_risk, decide, run_alerts
@@ -169,3 +169,20 @@ def test_store_and_outbox_must_share_a_database(tmp_path):
     with pytest.raises(ValueError, match="share one database"):
         run_alerts(make_forecast(0.5), [make_subscription()], store, outbox, issue_time=ISSUE,
                    site_url=SITE)
+
+
+def test_a_few_hot_cells_do_not_make_a_subscribers_area_red_one_hectare_does():
+    """The site's rule: a level needs 1 ha of the area (here 100 cells of 10 m), so the
+    e-mail cannot say red where the site's place says orange."""
+    big = make_subscription(geometry=box(540000.0, 6330000.0, 540300.0, 6330300.0))  # 9 ha
+    prob = np.full((48, GRID.ny, GRID.nx), 0.5, dtype="float32")  # orange everywhere
+    ds = make_forecast(0.5)
+    prob[:, 25:30, 5:15] = 0.9  # 50 red cells inside the area: half a hectare
+    ds["probability"].values[:] = prob
+    ds["level"].values[:] = level_of(prob)
+    risk = area_risk(ds, big)
+    assert risk.level == 2 and max(risk.probability_by_lead) == pytest.approx(0.5)
+    prob[:, 25:35, 5:15] = 0.9  # 100 red cells: 1 ha
+    ds["probability"].values[:] = prob
+    ds["level"].values[:] = level_of(prob)
+    assert area_risk(ds, big).level == 3

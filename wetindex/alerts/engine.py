@@ -40,7 +40,7 @@ from wetindex.alerts.sms import render_sms
 from wetindex.alerts.store import AlertState, AlertStore
 from wetindex.alerts.subscriptions import Subscription, reproject
 from wetindex.grid import AreaGrid
-from wetindex.risk import warning_timeline
+from wetindex.risk import place_hourly_levels, place_hourly_score, warning_timeline
 from wetindex.warnings import LEVEL_NAMES, WarningArea
 
 __all__ = [
@@ -54,6 +54,10 @@ __all__ = [
 ]
 
 _LEVEL_CODES = {name: code for code, name in LEVEL_NAMES.items()}
+
+#: The least area of a subscriber's area at a level for it to be at that level (as the
+#: site's places, :func:`wetindex.risk.warning_areas`).
+MIN_AREA_M2 = 10_000.0
 
 
 def _utc(value: Any) -> datetime:
@@ -184,8 +188,15 @@ def area_risk(forecast: xr.Dataset, subscription: Subscription) -> AreaRisk:
     level = np.asarray(part["level"].values)[:, inside]
     if np.isnan(prob).all():
         raise ValueError(f"{who}: the forecast has no values over its area (all NaN)")
-    prob_by_lead = np.nanmax(np.where(np.isnan(prob), -np.inf, prob), axis=1).clip(min=0.0)
-    level_by_lead = level.max(axis=1)
+    # the rule of the site's places (wetindex.risk): the area is at a level in an hour
+    # when 1 ha of it is, and its score is the one 1 ha reaches; one hot cell does not
+    # make a subscriber's whole area red. An area under 2 ha needs half of its cells
+    # (its rasterised edge touches cells mostly outside it, so not all of them).
+    min_cells = min(int(np.ceil(MIN_AREA_M2 / grid.cell_area)), max(1, prob.shape[1] // 2))
+    every = np.ones(prob.shape[1], dtype=bool)
+    prob_by_lead = np.nan_to_num(place_hourly_score(prob, every, min_cells), nan=0.0)
+    prob_by_lead = prob_by_lead.clip(min=0.0)
+    level_by_lead = place_hourly_levels(level, every, min_cells)
     valid_times = tuple(_utc(t) for t in part["valid_time"].values)
     top = int(level_by_lead.max())
     first = int(np.argmax(level_by_lead >= top)) if top > 0 else None
