@@ -128,7 +128,7 @@ def test_run_all_then_three_hours_later_then_offline_replay(live, monkeypatch):
     assert float(drivers["rain"].sel(lead=24)) > 5 * float(drivers["rain"].sel(lead=1)) + 1
     assert float(drivers["sea_level"].sel(lead=24)) > 1.0
     # rain by HARMONIE grid point: the cells are split into driver zones
-    assert drivers.sizes["zone"] >= 2 and fc["probability"].attrs["driver_zones"] >= 2
+    assert drivers.sizes["zone"] >= 2 and fc.attrs["driver_zones"] >= 2
     assert drivers["rain_zone"].std("zone").max() > 0
     card = next((project / "models" / "jammerbugt").rglob("model_card.md")).read_text()
     assert "error model by lead" in card

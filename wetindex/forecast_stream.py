@@ -393,7 +393,10 @@ def learned_forecast(model: LoadedModel, inputs: AreaInputs, static: xr.Dataset,
     zoned = getattr(inputs, "rain_zones", None)
     by_rows = None
     if zoned is not None and zoned(pd.Timestamp(issue_time).to_datetime64()) is not None:
-        cube = predict_zones(model.booster, inputs, fin, inputs.grid).values
+        zoned_cube = predict_zones(model.booster, inputs, fin, inputs.grid)
+        cube = zoned_cube.values
+        # how many rain zones the drivers came in: the file says the rain was gridded
+        attrs = {**(attrs or {}), "driver_zones": int(zoned_cube.attrs["driver_zones"])}
 
         def by_rows(y0: int, y1: int) -> np.ndarray:
             return cube[:, y0:y1].reshape(cube.shape[0], -1)
