@@ -99,24 +99,41 @@ def export_inputs(folder: Path, world: DemoWorld, labels_from: str = "satellite"
     return files
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def world_parser(description: str) -> argparse.ArgumentParser:
+    """The arguments of a command that exports a demo world's files to a folder."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("folder", type=Path)
     parser.add_argument("--size-m", type=float, default=3000.0)
     parser.add_argument("--years", type=float, default=1.0)
     parser.add_argument("--start", default=None,
                         help="UTC start of the history (default: so that it ends now)")
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--labels", choices=("satellite", "simulated"), default="satellite")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def world_from_args(args: argparse.Namespace, **config: object) -> DemoWorld:
+    """The world :func:`world_parser`'s arguments ask for (``config``: more of its settings)."""
     start = args.start or demo_start_ending_now(args.years)
-    world = build_demo_world(DemoWorldConfig(size_m=args.size_m, years=args.years,
-                                             start=start, seed=args.seed))
-    files = export_inputs(args.folder, world, labels_from=args.labels)
+    return build_demo_world(DemoWorldConfig(size_m=args.size_m, years=args.years,
+                                            start=start, seed=args.seed, **config))
+
+
+def print_files(files: dict[str, Path], next_line: str, notes: tuple[str, ...] = ()) -> None:
+    """The written files, one per line, ``notes``, then the command that makes an area."""
     for kind, path in files.items():
         print(f"{kind:12s} {path}")
+    for line in notes:
+        print(line)
+    print(f"\n{next_line}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = world_parser(__doc__.splitlines()[0])
+    parser.add_argument("--labels", choices=("satellite", "simulated"), default="satellite")
+    args = parser.parse_args(argv)
+    files = export_inputs(args.folder, world_from_args(args), labels_from=args.labels)
     inputs = " ".join(f"--input {k}={p}" for k, p in files.items() if k != "boundary")
-    print(f"\nnext: wetindex init --aoi {files['boundary']} --name my-area {inputs}")
+    print_files(files, f"next: wetindex init --aoi {files['boundary']} --name my-area {inputs}")
 
 
 if __name__ == "__main__":

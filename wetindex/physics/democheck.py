@@ -16,15 +16,13 @@ forecast warns on its first day::
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from wetindex.config import demo_start_ending_now
-from wetindex.demo import DemoWorld, DemoWorldConfig, build_demo_world
-from wetindex.demo.export import export_inputs
+from wetindex.demo import DemoWorld
+from wetindex.demo.export import export_inputs, print_files, world_from_args, world_parser
 
 
 def write_forecast_csv(path: Path, world: DemoWorld) -> Path:
@@ -46,27 +44,17 @@ def write_forecast_csv(path: Path, world: DemoWorld) -> Path:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("folder", type=Path)
-    parser.add_argument("--size-m", type=float, default=3000.0)
-    parser.add_argument("--years", type=float, default=1.0)
-    parser.add_argument("--start", default=None,
-                        help="UTC start of the history (default: so that it ends now)")
-    parser.add_argument("--seed", type=int, default=42)
+    parser = world_parser(__doc__.splitlines()[0])
     parser.add_argument("--storm-ahead-h", type=int, default=20)
     args = parser.parse_args(argv)
-    start = args.start or demo_start_ending_now(args.years)
-    world = build_demo_world(DemoWorldConfig(size_m=args.size_m, years=args.years, start=start,
-                                             seed=args.seed,
-                                             storm_ahead_h=args.storm_ahead_h or None))
+    world = world_from_args(args, storm_ahead_h=args.storm_ahead_h or None)
     files = export_inputs(args.folder, world)
     files["forecast"] = write_forecast_csv(args.folder / "forecast.csv", world)
-    for kind, path in files.items():
-        print(f"{kind:12s} {path}")
-    print(f"storms      {world.events['overtopping_storms']}")
     inputs = " ".join(f"--input {k}={p}" for k, p in files.items()
                       if k not in ("boundary", "labels"))
-    print(f"\nnext (no labels): wetindex init --aoi {files['boundary']} --name new-area {inputs}")
+    print_files(files, f"next (no labels): wetindex init --aoi {files['boundary']} "
+                       f"--name new-area {inputs}",
+                notes=(f"storms      {world.events['overtopping_storms']}",))
 
 
 if __name__ == "__main__":
