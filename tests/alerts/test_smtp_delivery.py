@@ -6,17 +6,13 @@ prints the tally (run with ``-s`` to see it).
 
 from __future__ import annotations
 
-import ipaddress
 import ssl
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from alert_fixtures import ISSUE, make_forecast, make_subscription, make_warning
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from smtp_relay import self_signed
 
 from wetindex.alerts.email import SmtpChannel, message_id
 from wetindex.alerts.engine import AlertStore, run_alerts
@@ -85,27 +81,8 @@ def test_mails_arrive_with_both_parts_and_one_click_unsubscribe(tmp_path):
 
 def _self_signed(tmp_path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
     """Server context with a self-signed cert for 127.0.0.1, and a client context trusting it."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.now(UTC)
-    cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name)
-        .public_key(key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName(
-            [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    server.load_cert_chain(cert_file, key_file)
-    client = ssl.create_default_context(cafile=str(cert_file))
-    return server, client
+    server, ca_file = self_signed(tmp_path)
+    return server, ssl.create_default_context(cafile=str(ca_file))
 
 
 def test_starttls_with_verified_certificate(tmp_path):
