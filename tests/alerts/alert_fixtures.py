@@ -6,7 +6,9 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 import xarray as xr
@@ -14,13 +16,27 @@ from shapely import box
 
 from wetindex.alerts.subscriptions import Subscription, reproject
 from wetindex.grid import AreaGrid
-from wetindex.warnings import WarningArea
+from wetindex.warnings import RunStatus, WarningArea
 
 GRID = AreaGrid(crs="EPSG:25832", cell_size=10.0, x_min=540000.0, y_max=6330500.0, nx=50, ny=50)
 THRESHOLDS = {"yellow": 0.2, "orange": 0.4, "red": 0.7}
 ISSUE = datetime(2026, 11, 24, 6, 0, tzinfo=UTC)
 # the subscribed area: a 60 m × 60 m block in the middle of the grid
 AREA = box(540200.0, 6330200.0, 540260.0, 6330260.0)
+
+
+#: What the alert stage reads of an area's inputs and forecast, without running one.
+@dataclass
+class FakeInputs:
+    grid: object = GRID
+
+
+@dataclass
+class FakeForecast:
+    dataset: object
+    warnings: list
+    status: RunStatus
+    folder: Path = Path(".")
 
 
 def level_of(prob: np.ndarray) -> np.ndarray:

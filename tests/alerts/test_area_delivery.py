@@ -4,12 +4,18 @@ outcomes in ``wetindex status``, and no stand-down for want of data."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-from alert_fixtures import AREA, GRID, ISSUE, make_forecast, make_warning
+from alert_fixtures import (
+    AREA,
+    GRID,
+    ISSUE,
+    FakeForecast,
+    FakeInputs,
+    make_forecast,
+    make_warning,
+)
 from http_receiver import Receiver
 from smtp_relay import PASSWORD, USER, Relay
 
@@ -27,19 +33,6 @@ from wetindex.stages.context import AreaContext
 from wetindex.warnings import InputHealth, RunStatus
 
 SITE = "https://varsler.example.dk/"
-
-
-@dataclass
-class FakeInputs:
-    grid: object = GRID
-
-
-@dataclass
-class FakeForecast:
-    dataset: object
-    warnings: list
-    status: RunStatus
-    folder: Path = Path(".")
 
 
 def status(fresh: bool = True, issue=ISSUE) -> RunStatus:

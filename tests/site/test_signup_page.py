@@ -19,7 +19,15 @@ import uvicorn
 from site_inputs import synthetic_inputs
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "alerts"))
-from alert_fixtures import AREA, GRID, ISSUE, make_forecast, make_warning
+from alert_fixtures import (
+    AREA,
+    GRID,
+    ISSUE,
+    FakeForecast,
+    FakeInputs,
+    make_forecast,
+    make_warning,
+)
 
 from wetindex.alerts.area import open_store, run_area_alerts
 from wetindex.alerts.crypto import generate_key
@@ -42,19 +50,6 @@ class Place:
     name: str
     kind: str
     geometry: object
-
-
-@dataclass
-class FakeInputs:
-    grid: object = GRID
-
-
-@dataclass
-class FakeForecast:
-    dataset: object
-    warnings: list
-    status: RunStatus
-    folder: Path = Path(".")
 
 
 def _forecast(p: float, issue: datetime) -> FakeForecast:
