@@ -28,6 +28,7 @@ from scipy.spatial import cKDTree
 from wetindex.config import LocalInput
 from wetindex.grid import AreaGrid
 from wetindex.sources.base import InputMissingError
+from wetindex.sources.water_layers import read_vector
 
 #: Crest attribute names tried when the config names none (case-insensitive).
 CREST_NAMES = ("crest_m", "crest", "crest_height", "kronekote", "kote", "kote_m", "z_crest",
@@ -88,15 +89,7 @@ def crest_attribute(columns: list[str], spec: LocalInput, path: Path) -> str:
 
 def read_dikes(path: Path, spec: LocalInput, grid: AreaGrid, z: np.ndarray) -> DikeLayer:
     """Dike lines → crest grid, joined where pieces nearly touch, gaps found."""
-    import geopandas as gpd  # noqa: PLC0415 - geopandas takes ~1 s to import; only this path needs it
-
-    try:
-        frame = gpd.read_file(path)
-    except Exception as err:
-        raise InputMissingError("dikes", f"{path}: not a readable vector file ({err})") from None
-    if frame.crs is None:
-        raise InputMissingError("dikes", f"{path}: no CRS; set one (ogr2ogr -a_srs EPSG:25832)")
-    frame = frame.to_crs(grid.crs)
+    frame = read_vector("dikes", path, grid)
     attribute = crest_attribute(list(frame.columns), spec, path)
     if (spec.units or "m") not in UNIT_FACTORS:
         raise InputMissingError("dikes", f"{path}: units {spec.units!r} not understood; use one "

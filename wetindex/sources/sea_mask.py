@@ -24,6 +24,7 @@ from scipy import ndimage
 
 from wetindex.grid import AreaGrid
 from wetindex.sources.base import InputMissingError
+from wetindex.sources.water_layers import read_vector
 
 
 def derived_sea(z: np.ndarray, footprint: np.ndarray, sea_below_m: float,
@@ -66,15 +67,7 @@ def derived_sea(z: np.ndarray, footprint: np.ndarray, sea_below_m: float,
 
 def polygon_sea(path: Path, grid: AreaGrid) -> np.ndarray:
     """Cells covered by the polygons of a sea/coastline file (any CRS)."""
-    import geopandas as gpd  # noqa: PLC0415 - geopandas takes ~1 s to import; only this path needs it
-
-    try:
-        frame = gpd.read_file(path)
-    except Exception as err:
-        raise InputMissingError("sea", f"{path}: not a readable vector file ({err})") from None
-    if frame.crs is None:
-        raise InputMissingError("sea", f"{path}: no CRS; set one (ogr2ogr -a_srs EPSG:25832)")
-    polygons = [g for g in frame.to_crs(grid.crs).geometry
+    polygons = [g for g in read_vector("sea", path, grid).geometry
                 if g is not None and g.geom_type in ("Polygon", "MultiPolygon")]
     if not polygons:
         raise InputMissingError("sea", f"{path}: no polygons; give the sea as polygons "

@@ -23,12 +23,10 @@ GEOMETRY = {"water": ("Polygon", "MultiPolygon"),
             "streams": ("LineString", "MultiLineString", "Polygon", "MultiPolygon")}
 
 
-def read_layer(kind: str, path: Path, grid: AreaGrid) -> np.ndarray:
-    """A water layer (``water`` polygons or ``streams`` lines) as a boolean grid.
+def read_vector(kind: str, path: Path, grid: AreaGrid):
+    """An operator's vector file (any format GDAL reads) as a GeoDataFrame in the grid's CRS.
 
-    Polygons cover the cells whose centre they hold (a lake's shore cell half on land is
-    not permanent water); lines cover every cell they touch (a 2 m stream in a 10 m
-    cell is still a stream).
+    One error naming the input ``kind`` when the file cannot be read or has no CRS.
     """
     import geopandas as gpd  # noqa: PLC0415 - geopandas takes ~1 s to import; only this path needs it
 
@@ -38,7 +36,18 @@ def read_layer(kind: str, path: Path, grid: AreaGrid) -> np.ndarray:
         raise InputMissingError(kind, f"{path}: not a readable vector file ({err})") from None
     if frame.crs is None:
         raise InputMissingError(kind, f"{path}: no CRS; set one (ogr2ogr -a_srs EPSG:25832)")
-    geoms = [g for g in frame.to_crs(grid.crs).geometry if g is not None and not g.is_empty]
+    return frame.to_crs(grid.crs)
+
+
+def read_layer(kind: str, path: Path, grid: AreaGrid) -> np.ndarray:
+    """A water layer (``water`` polygons or ``streams`` lines) as a boolean grid.
+
+    Polygons cover the cells whose centre they hold (a lake's shore cell half on land is
+    not permanent water); lines cover every cell they touch (a 2 m stream in a 10 m
+    cell is still a stream).
+    """
+    geoms = [g for g in read_vector(kind, path, grid).geometry
+             if g is not None and not g.is_empty]
     wrong = sorted({g.geom_type for g in geoms} - set(GEOMETRY[kind]))
     if wrong or not geoms:
         what = "polygons" if kind == "water" else "lines"
