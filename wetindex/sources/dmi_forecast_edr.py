@@ -137,10 +137,14 @@ def deaccumulate(accumulated: xr.DataArray, *, source: str, request: str,
 def fetch_harmonie_rain(session: SourceSession, *, point: tuple[float, float] | None = None,
                         bbox: tuple[float, float, float, float] | None = None,
                         collection: str = "harmonie_dini_sf",
-                        run_start: Any = None) -> xr.DataArray:
-    """Hourly forecast rain [mm/h] of HARMONIE at a point or in a lon/lat bbox."""
+                        run_start: Any = None, instance: str | None = None) -> xr.DataArray:
+    """Hourly forecast rain [mm/h] of HARMONIE at a point or in a lon/lat bbox.
+
+    ``instance`` asks one model run (an EDR instance id) instead of the latest.
+    """
     kind, params = edr_query(["total-precipitation"], point=point, bbox=bbox)
-    url = session.entry.url(f"collections/{collection}/{kind}")
+    path = f"instances/{instance}/{kind}" if instance else kind
+    url = session.entry.url(f"collections/{collection}/{path}")
     request = describe_request("GET", url, params)
     ds = edr_dataset(session.fetch_json(url, params), ["total-precipitation"],
                      source=session.source, request=request)
@@ -152,10 +156,14 @@ def fetch_harmonie_rain(session: SourceSession, *, point: tuple[float, float] | 
 
 def fetch_surge(session: SourceSession, *, point: tuple[float, float] | None = None,
                 bbox: tuple[float, float, float, float] | None = None,
-                collection: str = "dkss_nsbs") -> xr.DataArray:
-    """Forecast sea level [m relative to mean sea level] of a DKSS storm-surge model."""
+                collection: str = "dkss_nsbs", instance: str | None = None) -> xr.DataArray:
+    """Forecast sea level [m relative to mean sea level] of a DKSS storm-surge model.
+
+    ``instance`` asks one model run (an EDR instance id) instead of the latest.
+    """
     kind, params = edr_query(["sea-mean-deviation"], point=point, bbox=bbox)
-    url = session.entry.url(f"collections/{collection}/{kind}")
+    path = f"instances/{instance}/{kind}" if instance else kind
+    url = session.entry.url(f"collections/{collection}/{path}")
     request = describe_request("GET", url, params)
     ds = edr_dataset(session.fetch_json(url, params), ["sea-mean-deviation"],
                      source=session.source, request=request)

@@ -22,7 +22,7 @@ from scipy.spatial import cKDTree
 
 from wetindex.sources import forecast_archive
 from wetindex.sources.base import InputMissingError
-from wetindex.sources.dmi_forecast_edr import deaccumulate, edr_dataset, edr_query
+from wetindex.sources.dmi_forecast_edr import fetch_harmonie_rain, fetch_surge
 from wetindex.sources.errors import SourceError
 from wetindex.sources.harmonise import lonlat_to_grid_xy
 from wetindex.sources.http import describe_request
@@ -138,13 +138,9 @@ class LiveForecasts:
                   ) -> tuple[pd.DataFrame, str]:
         collection = self.spec.harmonie_collection
         session, run_id, run_time = self._edr_run(collection, issue)
-        _, params = edr_query(["total-precipitation"], bbox=self._padded(HARMONIE_PAD_DEG))
-        url = session.entry.url(f"collections/{collection}/instances/{run_id}/cube")
-        request = describe_request("GET", url, params)
-        ds = edr_dataset(session.fetch_json(url, params), ["total-precipitation"],
-                         source=session.source, request=request)
-        rain = deaccumulate(ds["precipitation_accumulated"], source=session.source,
-                            request=request, run_start=run_time)
+        rain = fetch_harmonie_rain(session, bbox=self._padded(HARMONIE_PAD_DEG),
+                                   collection=collection, run_start=run_time, instance=run_id)
+        request = rain.attrs["request"]
         frame = rain.to_pandas().reindex(valid)                     # (valid, point)
         frame.columns = list(zip(rain["lon"].values, rain["lat"].values, strict=True))
         if frame.isna().any().any():
@@ -165,17 +161,12 @@ class LiveForecasts:
         collection = self.spec.dkss_collection
         try:
             session, run_id, run_time = self._edr_run(collection, issue)
-            _, params = edr_query(["sea-mean-deviation"], point=tuple(self.spec.sea_point))
-            url = session.entry.url(f"collections/{collection}/instances/{run_id}/position")
-            request = describe_request("GET", url, params)
-            ds = edr_dataset(session.fetch_json(url, params), ["sea-mean-deviation"],
-                             source=session.source, request=request)
+            # the surge model's run, checked for missing and impossible values there
+            surge = fetch_surge(session, point=tuple(self.spec.sea_point),
+                                collection=collection, instance=run_id)
         except SourceError as err:
             raise InputMissingError("sea_level_forecast", str(err)) from None
-        level = ds["sea_level"].mean("point").to_pandas()
-        if (level.abs() > 5).any():
-            raise InputMissingError("sea_level_forecast", f"{request}: impossible sea level "
-                                    f"deviation {level.abs().max():.1f} m (units changed?)")
+        level = surge.mean("point").to_pandas()
         observed = self._drivers["sea_level"]
         shared = level.index[(level.index <= issue) & (level.index >= issue - pd.Timedelta(
             hours=24))]
