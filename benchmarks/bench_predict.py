@@ -43,15 +43,7 @@ SIDE_PACKAGES = ("lleaves==1.3.0", "llvmlite<0.45", "tl2cgen", "treelite", "nump
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_forecast import _context, _load, area_screen, ensure_model  # noqa: E402
-
-
-def _best(fn, repeat: int) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t)
-    return best
+from compiled_predictors import best_time  # noqa: E402
 
 
 def side_venv() -> Path | None:
@@ -172,11 +164,11 @@ def main() -> None:
         entry: dict = {"rows": len(rows), "cells": len(pick), "leads": n_leads,
                        "seconds": {}, "max_abs_diff_vs_booster": {}}
         for n in (1, 2):
-            entry["seconds"][f"booster_predict_{n}t"] = _best(
+            entry["seconds"][f"booster_predict_{n}t"] = best_time(
                 lambda n=n, rows=rows: booster.predict(rows, num_threads=n), args.repeat)
-            entry["seconds"][f"treecode_{n}t"] = _best(
+            entry["seconds"][f"treecode_{n}t"] = best_time(
                 lambda n=n, rows=rows: rowc(rows, num_threads=n), args.repeat)
-            entry["seconds"][f"chunk_evaluator_{n}t"] = _best(
+            entry["seconds"][f"chunk_evaluator_{n}t"] = best_time(
                 lambda n=n, drv=drv, zc=zc: ev.predict_chunk(s_rows, gw, drv, zc,
                                                                num_threads=n), args.repeat)
         chunk = ev.predict_chunk(s_rows, gw, drv, zc)  # (lead, cell): rows are lead-major
@@ -220,7 +212,7 @@ def main() -> None:
     area: dict = {"cells": len(fin.cells), "leads": n_leads}
     for name, (drv, zc) in (("uniform", (fin.drivers, None)), ("gridded", (zd, zone))):
         for n in (1, 2):
-            area[f"{name}_{n}t_s"] = _best(
+            area[f"{name}_{n}t_s"] = best_time(
                 lambda n=n, drv=drv, zc=zc: ev.predict_chunk(fin.static_rows,
                                                                fin.groundwater_depth, drv, zc,
                                                                num_threads=n), args.repeat)

@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 
 
-def _best(fn, repeat: int) -> float:
+def best_time(fn, repeat: int) -> float:
+    """The fastest of ``repeat`` runs of ``fn`` [s] (also used by ``bench_predict.py``)."""
     best = float("inf")
     for _ in range(repeat):
         t = time.perf_counter()
@@ -39,7 +40,7 @@ def run_lleaves(model: Path, out: Path, rows: list[Path], threads: list[int],
     for path in rows:
         x = np.load(path).astype("float64")  # lleaves reads doubles; converted before timing
         m.predict(x[:1000], n_jobs=1)
-        times = {str(n): _best(lambda n=n, x=x: m.predict(x, n_jobs=n), repeat)
+        times = {str(n): best_time(lambda n=n, x=x: m.predict(x, n_jobs=n), repeat)
                  for n in threads}
         saved = out / f"lleaves_{path.stem}.npy"
         np.save(saved, m.predict(x, n_jobs=max(threads)))
@@ -63,7 +64,7 @@ def run_tl2cgen(model: Path, out: Path, rows: list[Path], threads: list[int],
         for n in threads:
             predictor = tl2cgen.Predictor(str(lib), nthread=n)
             dmat = tl2cgen.DMatrix(x, dtype="float32")
-            times[str(n)] = _best(lambda p=predictor, d=dmat: p.predict(d), repeat)
+            times[str(n)] = best_time(lambda p=predictor, d=dmat: p.predict(d), repeat)
             pred = predictor.predict(dmat)
         saved = out / f"tl2cgen_{path.stem}.npy"
         np.save(saved, np.asarray(pred).reshape(len(x)))
