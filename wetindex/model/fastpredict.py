@@ -89,6 +89,27 @@ def _numbers(text: str, dtype: str) -> np.ndarray:
     return np.array(text.split(), dtype=dtype) if text else np.zeros(0, dtype=dtype)
 
 
+def model_trees(booster: lgb.Booster, num_iteration: int | None, what: str
+                ) -> tuple[str, list[dict[str, str]]]:
+    """The header of the model text ``booster.predict`` uses and its trees' fields.
+
+    ``num_iteration`` ``None`` is the best iteration, if the booster has one. Only
+    binary models with ``sigmoid:1`` are accepted (``what`` names the reader in the
+    error).
+    """
+    if num_iteration is None:
+        num_iteration = booster.best_iteration if booster.best_iteration > 0 else -1
+    text = booster.model_to_string(num_iteration=num_iteration)
+    header, _, body = text.partition("\nTree=")
+    if "objective=binary" not in header or "num_tree_per_iteration=1" not in header:
+        raise ModelFormatError(f"{what} supports binary LightGBM models only")
+    if "sigmoid:1" not in header.split("objective=")[1].split("\n")[0]:
+        raise ModelFormatError(f"{what} expects the binary objective with sigmoid:1")
+    body = body.split("\nend of trees")[0]
+    return header, [dict(line.split("=", 1) for line in block.strip().splitlines()
+                         if "=" in line) for block in ("Tree=" + body).split("\nTree=")]
+
+
 def forest_from_booster(booster: lgb.Booster, num_iteration: int | None = None, *,
                         check_features: bool = True) -> Forest:
     """Parse the trees ``booster.predict`` uses (its best iteration, if it has one).
@@ -96,25 +117,16 @@ def forest_from_booster(booster: lgb.Booster, num_iteration: int | None = None, 
     ``check_features=False`` accepts any feature names (for rows evaluated as given,
     :mod:`wetindex.model.rowwalk`); the forecast kernels need wetindex's features.
     """
-    if num_iteration is None:
-        num_iteration = booster.best_iteration if booster.best_iteration > 0 else -1
-    text = booster.model_to_string(num_iteration=num_iteration)
-    header, _, body = text.partition("\nTree=")
-    if "objective=binary" not in header or "num_tree_per_iteration=1" not in header:
-        raise ModelFormatError("fast prediction supports binary LightGBM models only")
-    if "sigmoid:1" not in header.split("objective=")[1].split("\n")[0]:
-        raise ModelFormatError("fast prediction expects the binary objective with sigmoid:1")
+    header, blocks = model_trees(booster, num_iteration, "fast prediction")
     names = header.split("feature_names=")[1].split("\n")[0].split()
     if check_features and tuple(names) != FEATURES:
         raise ModelFormatError(f"model features {names} differ from wetindex's {list(FEATURES)}")
-    body = body.split("\nend of trees")[0]
     parts: dict[str, list] = {k: [] for k in ("feature", "threshold", "decision", "left",
                                               "right", "cat_start", "cat_end", "leaf")}
     cat_bits: list[np.ndarray] = []
     node_start, leaf_start = [0], [0]
     n_bits = 0
-    for block in ("Tree=" + body).split("\nTree=")[0:]:
-        fields = dict(line.split("=", 1) for line in block.strip().splitlines() if "=" in line)
+    for fields in blocks:
         if fields.get("is_linear", "0") != "0":
             raise ModelFormatError("linear trees are not supported by fast prediction")
         leaves = _numbers(fields["leaf_value"], "float64")
