@@ -20,6 +20,10 @@ from wetindex.grid import AreaGrid
 from wetindex.sources.base import Place
 from wetindex.warnings import DRIVER_GROUPS, LEVEL_NAMES, WarningArea
 
+#: A place (or a subscriber's area) is at a level in an hour when at least this much of
+#: it reaches that level: the 1-ha rule of the site, the feed, the alerts and the events.
+MIN_AREA_M2 = 10_000.0
+
 #: Explains the forecast at one lead for some flat cells: driver group -> share.
 Explainer = Callable[[int, np.ndarray], dict[str, float]]
 
@@ -201,7 +205,7 @@ def conditions_at(
 
 def warning_areas(
     forecast: xr.Dataset, places: Sequence[Place], grid: AreaGrid, *, area_name: str,
-    area_id: str, explain: Explainer | None = None, min_area_m2: float = 10_000.0,
+    area_id: str, explain: Explainer | None = None, min_area_m2: float = MIN_AREA_M2,
     drivers: xr.Dataset | None = None, dike_crest: np.ndarray | None = None,
     groundwater_depth: np.ndarray | None = None,
 ) -> list[WarningArea]:

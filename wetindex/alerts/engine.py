@@ -40,7 +40,7 @@ from wetindex.alerts.sms import render_sms
 from wetindex.alerts.store import AlertState, AlertStore
 from wetindex.alerts.subscriptions import Subscription, reproject
 from wetindex.grid import AreaGrid
-from wetindex.risk import place_hourly_levels, place_hourly_score, warning_timeline
+from wetindex.risk import MIN_AREA_M2, place_hourly_levels, place_hourly_score, warning_timeline
 from wetindex.warnings import LEVEL_NAMES, WarningArea
 
 __all__ = [
@@ -54,10 +54,6 @@ __all__ = [
 ]
 
 _LEVEL_CODES = {name: code for code, name in LEVEL_NAMES.items()}
-
-#: The least area of a subscriber's area at a level for it to be at that level (as the
-#: site's places, :func:`wetindex.risk.warning_areas`).
-MIN_AREA_M2 = 10_000.0
 
 
 def _utc(value: Any) -> datetime:

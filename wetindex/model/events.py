@@ -58,7 +58,7 @@ from wetindex.model.fastpredict import forest_from_booster, predict_cube
 from wetindex.model.label_times import label_hours
 from wetindex.model.screen import screened_cells
 from wetindex.normal import excess_arrays, exposure_weight, seasonal_normal
-from wetindex.risk import place_raster
+from wetindex.risk import MIN_AREA_M2, place_raster
 from wetindex.warnings import LEVEL_NAMES
 
 #: A cell whose seasonal normal is below this is normally dry (its water is flooding).
@@ -268,7 +268,7 @@ def place_index_of(cells: np.ndarray, places: Sequence, grid) -> np.ndarray:
 
 def observed_flooding(inputs, cells: np.ndarray, place_of: np.ndarray, n_places: int,
                       hours: pd.DatetimeIndex, normal: np.ndarray, exposure: np.ndarray,
-                      cell_area: float | np.ndarray, min_area_m2: float = 10_000.0,
+                      cell_area: float | np.ndarray, min_area_m2: float = MIN_AREA_M2,
                       chunk_h: int = 24, new_water_h: int = NEW_WATER_H,
                       thresholds: Sequence[float] | None = None,
                       severity: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -390,7 +390,7 @@ def evaluate_events(
     booster, inputs, static, *, holdout: tuple[pd.Timestamp, pd.Timestamp],
     train: tuple[pd.Timestamp, pd.Timestamp], screen: dict[str, Any],
     thresholds: Sequence[float], calibration: dict | None = None, issue_step_h: int = 24,
-    max_lead_h: int = 48, min_area_m2: float = 10_000.0, max_cells: int = 20_000,
+    max_lead_h: int = 48, min_area_m2: float = MIN_AREA_M2, max_cells: int = 20_000,
     seed: int = 2,
 ) -> dict[str, Any]:
     """Replay the hold-out every ``issue_step_h`` and verify each place's events.
@@ -502,14 +502,14 @@ def case_studies(
             continue
         flooded_area = area[span].max(axis=0)
         pi = int(np.argmax(flooded_area))
-        first_flood = hours[span][area[span, pi] >= 10_000.0]
+        first_flood = hours[span][area[span, pi] >= MIN_AREA_M2]
         rows = []
         for ii, issue in enumerate(issues):
             if not st["start"] - pd.Timedelta(hours=before_h) <= issue <= st["end"]:
                 continue
             ahead = (hours > issue) & (hours <= issue + pd.Timedelta(hours=max_lead_h))
             at_orange = np.flatnonzero(scores[ii, pi] >= orange)
-            flood_now = hours[ahead][area[ahead, pi] >= 10_000.0]
+            flood_now = hours[ahead][area[ahead, pi] >= MIN_AREA_M2]
             rows.append({
                 "issue_time": issue.isoformat(),
                 "level_max": LEVEL_NAMES[int(levels[ii, pi].max())],

@@ -29,7 +29,7 @@ from shapely.geometry.base import BaseGeometry
 from wetindex.alerts.messages import table
 from wetindex.forecast_io import read_cells
 from wetindex.grid import AreaGrid
-from wetindex.risk import place_hourly_levels, place_hourly_score, place_raster, slug
+from wetindex.risk import MIN_AREA_M2, place_hourly_levels, place_hourly_score, place_raster, slug
 from wetindex.site import chart
 from wetindex.site.basemap import round_coordinates
 from wetindex.site.i18n import LOCAL_TZ, Formatter
@@ -108,7 +108,7 @@ def all_of(part: np.ndarray) -> np.ndarray:
 
 
 def place_series(places: list[SitePlace], grid: AreaGrid, forecast: xr.Dataset | None,
-                 warnings: list[WarningArea], *, min_area_m2: float = 10_000.0
+                 warnings: list[WarningArea], *, min_area_m2: float = MIN_AREA_M2
                  ) -> list[PlaceSeries]:
     """The hourly warning score and level of every place (see module docstring)."""
     index = place_raster(places, grid)
