@@ -120,7 +120,7 @@ def verify_events(
     the last issue's horizon count. ``warning_causes`` ``(issue, place)`` names the
     cause of each issue × place warning (``sea``/``rain``) for FAR per cause.
     Each level's scores get ``by_cause``: the same scores for the events of one cause.
-    ``labelled`` are the hours with labels (all hours when ``None``): a warning whose
+    ``labelled`` are the hours with labels, sorted (all hours when ``None``): a warning whose
     window holds no labelled hour cannot be verified, so it is counted apart
     (``unverifiable``), not as false; an issue time whose horizon holds no labelled hour
     is neither quiet nor stormy.
@@ -137,7 +137,10 @@ def verify_events(
     horizon = pd.Timedelta(hours=max_lead_h)
 
     def has_label(start: pd.Timestamp, end: pd.Timestamp) -> bool:
-        return labelled is None or bool(((labelled >= start) & (labelled <= end)).any())
+        if labelled is None:
+            return True
+        first = labelled.searchsorted(start)  # labelled hours are sorted (label_hours)
+        return first < len(labelled) and labelled[first] <= end
 
     quiet = np.array([not ((flood_index > t) & (flood_index <= t + horizon)).any()
                       and has_label(t + step, t + horizon) for t in issues], dtype=bool)
