@@ -51,7 +51,7 @@ from wetindex.config import TrainingConfig, demo_config
 from wetindex.model.calibration import apply_calibration
 from wetindex.model.dataset import sample_rows
 from wetindex.model.screen import screened_cells
-from wetindex.model.train import load_model_config
+from wetindex.model.train import load_model_config, quick_model_config
 from wetindex.stages.context import AreaContext
 from wetindex.stages.forecast import forecast_stage
 from wetindex.stages.inputs import area_inputs, latest_issue_time
@@ -75,11 +75,7 @@ config = demo_config(size_m=SIZE_M, years=YEARS, seed=SEED)
 # %%
 model_config = load_model_config(REPO / config.training.model_config_file)
 if QUICK_TRAINING:
-    model_config["sampling"].update(training_cells=4000, valid_hour_step=6,
-                                    max_positive_rows=8000, max_negative_rows=16000)
-    model_config["lightgbm"].update(num_boost_round=80)
-    model_config["evaluation"].update(cells=300, issue_step_h=48)
-    model_config.setdefault("cv", {})["n_folds"] = 1  # no blocked cross-validation
+    model_config = quick_model_config(model_config)  # lighter, no blocked cross-validation
     quick_file = OUTPUT / "model-configs" / "notebook-quick.yaml"
     quick_file.parent.mkdir(parents=True, exist_ok=True)
     quick_file.write_text(yaml.safe_dump(model_config, sort_keys=False))

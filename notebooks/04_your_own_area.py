@@ -73,7 +73,7 @@ from wetindex.config import (
 from wetindex.demo.export import export_inputs
 from wetindex.grid import AreaGrid
 from wetindex.model.artifacts import ModelArtifactError, load_model
-from wetindex.model.train import load_model_config
+from wetindex.model.train import load_model_config, quick_model_config
 from wetindex.sources.base import AreaInputs
 from wetindex.sources.local_boundary import grid_for, read_boundary
 from wetindex.stages.context import AreaContext
@@ -174,12 +174,8 @@ my_area = AreaConfig(
     grid=GridConfig(**grid_for(local_boundary, world.grid.cell_size, margin_m=0.0)),
     inputs=LocalInputsConfig(**{kind: str(path) for kind, path in files.items()}))
 if QUICK_TRAINING:  # the area names its own model configuration, as an operator's may
-    model_config = load_model_config(REPO / my_area.training.model_config_file)
-    model_config["sampling"].update(training_cells=4000, valid_hour_step=6,
-                                    max_positive_rows=8000, max_negative_rows=16000)
-    model_config["lightgbm"].update(num_boost_round=80)
-    model_config["evaluation"].update(cells=300, issue_step_h=48)
-    model_config.setdefault("cv", {})["n_folds"] = 1  # no blocked cross-validation
+    model_config = quick_model_config(
+        load_model_config(REPO / my_area.training.model_config_file))
     quick_file = OUTPUT / "model-configs" / "my-area-quick.yaml"
     quick_file.parent.mkdir(parents=True, exist_ok=True)
     quick_file.write_text(yaml.safe_dump(model_config, sort_keys=False))

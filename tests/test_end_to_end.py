@@ -16,7 +16,7 @@ from lxml import etree
 
 from wetindex.alerts.cap import validate_cap
 from wetindex.cli import _load_flow
-from wetindex.model.train import load_model_config
+from wetindex.model.train import load_model_config, quick_model_config
 
 
 @pytest.fixture(scope="module")
@@ -24,12 +24,8 @@ def demo_run(prefect_harness, project_root, tmp_path_factory):
     out = tmp_path_factory.mktemp("demo-run")
     # the default model configuration with fewer rows and trees and no blocked CV (as
     # notebook 03's): training was most of this fixture's time; the skill test stands
-    model_config = load_model_config(project_root / "models" / "configs" / "default.yaml")
-    model_config["sampling"].update(training_cells=4000, valid_hour_step=6,
-                                    max_positive_rows=8000, max_negative_rows=16000)
-    model_config["lightgbm"].update(num_boost_round=80)
-    model_config["evaluation"].update(cells=300, issue_step_h=48)
-    model_config.setdefault("cv", {})["n_folds"] = 1
+    model_config = quick_model_config(
+        load_model_config(project_root / "models" / "configs" / "default.yaml"))
     quick = out / "quick-model.yaml"
     quick.write_text(yaml.safe_dump(model_config))
     flow = _load_flow(project_root, "demo_flow")
