@@ -38,6 +38,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "model"))
 
 from wetindex.grid import AreaGrid  # noqa: E402
+from wetindex.model.label_vectors import (  # noqa: E402
+    read_ems_observations,
+)
 from wetindex.model.labels import (  # noqa: E402
     DRY,
     PERMANENT,
@@ -48,7 +51,6 @@ from wetindex.model.labels import (  # noqa: E402
     linear_to_db,
     otsu_threshold,
     permanent_water_from_worldcover,
-    read_ems_observations,
     sentinel1_water,
 )
 

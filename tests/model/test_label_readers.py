@@ -11,6 +11,10 @@ from scipy import ndimage
 
 from wetindex.grid import AreaGrid
 from wetindex.model.label_store import LabelStore
+from wetindex.model.label_vectors import (
+    read_ems_observations,
+    read_incident_reports,
+)
 from wetindex.model.labels import (
     DRY,
     PERMANENT,
@@ -22,8 +26,6 @@ from wetindex.model.labels import (
     otsu_threshold,
     permanent_water_from_worldcover,
     radar_shadow_layover,
-    read_ems_observations,
-    read_incident_reports,
     sentinel1_water,
     sentinel2_water,
 )
@@ -165,7 +167,7 @@ def test_incident_reports_from_csv_and_geojson(tmp_path):
 def test_water_polygons_outside_the_footprint_are_unknown_not_dry():
     from shapely.geometry import box
 
-    from wetindex.model.labels import water_polygon_maps
+    from wetindex.model.label_vectors import water_polygon_maps
 
     t = pd.Timestamp("2024-01-05T05:00")
     x0, y1 = GRID.x_min, GRID.y_max

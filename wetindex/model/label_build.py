@@ -25,14 +25,16 @@ from pyproj import Transformer
 
 from wetindex.grid import AreaGrid
 from wetindex.model.label_store import LabelStore
+from wetindex.model.label_vectors import (
+    read_ems_observations,
+    read_incident_reports,
+)
 from wetindex.model.labels import (
     SOURCE_CONFIDENCE,
     LabelInputError,
     LabelMap,
     permanent_water_from_worldcover,
     radar_shadow_layover,
-    read_ems_observations,
-    read_incident_reports,
     sentinel1_water,
     sentinel2_water,
 )

@@ -47,7 +47,7 @@ from wetindex.absent_inputs import RAIN_ABSENT, absent_attributions
 from wetindex.climatology import evaporation_climatology
 from wetindex.config import AreaConfig, LocalInput
 from wetindex.grid import AreaGrid
-from wetindex.model.labels import water_polygon_maps
+from wetindex.model.label_vectors import water_polygon_maps
 from wetindex.places import default_places, read_places
 from wetindex.plausibility import (
     check_duplicates,
