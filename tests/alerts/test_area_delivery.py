@@ -74,8 +74,8 @@ def add_subscriber(ctx, *, email="formand@klitten.example", phone=None, webhook=
     spec = SubscriberSpec(
         area="testkommune", name="Digelaget Klitten", email=email, phone=phone,
         webhook_url=webhook, webhook_secret=secret,
-        shape={"crs": GRID.crs, "polygon": [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]})
-    return open_store(ctx).add(spec, GRID.crs, subscriber_id=sub_id, now=ISSUE)
+        shape={"crs": GRID.crs, "polygon": [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]}, id=sub_id)
+    return open_store(ctx).add(spec, GRID.crs, now=ISSUE)
 
 
 def test_all_channels_through_the_configured_relay_gateway_and_receiver(tmp_path, monkeypatch):
