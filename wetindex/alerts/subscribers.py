@@ -51,6 +51,7 @@ from wetindex.alerts.outbox import (
 )
 from wetindex.alerts.subscriptions import AreaSpec, Channel, Subscription, area_geometry, reproject
 from wetindex.config import format_validation_error
+from wetindex.warnings import LEVEL_NAMES
 
 DB_URL_ENV = "WETINDEX_DB_URL"
 DEFAULT_DB_URL = "sqlite:///wetindex-alerts.db"
@@ -87,7 +88,8 @@ subscribers_table = Table(
     Column("kind", String(32), nullable=False, server_default="household"),
 )
 
-LEVELS = {"yellow": 1, "orange": 2, "red": 3}
+#: a subscriber's lowest level by name (``--level``, the sign-up form), from the one table
+LEVELS = {name: code for code, name in LEVEL_NAMES.items() if code}
 SubscriberKind = Literal["household", "dike_association", "operator"]
 
 

@@ -174,8 +174,10 @@ def register(app: typer.Typer) -> None:
 
     @group.command("import", cls=Command)
     def import_(
-        file: Annotated[Path, typer.Argument(help="Subscribers YAML file (see "
-                                                  "wetindex.alerts.subscriber_input).")],
+        file: Annotated[Path, typer.Argument(help=(
+            "Subscribers YAML file: a 'subscribers:' list of entries with id, name, email "
+            "(or phone, webhook_url), shape (polygon, line + buffer_m, or point + radius_m), "
+            "min_level, max_lead_h, language, kind."))],
         area: Annotated[str, typer.Option(help="Area name the subscribers belong to.")],
         crs: Annotated[str | None, typer.Option(
             help="CRS of the area grid (default: the area's, else EPSG:25832).")] = None,
