@@ -57,7 +57,8 @@ def real_run(tmp_path_factory, project_root):
         mp.setenv("WETINDEX_SECRET_KEY", generate_key())
         mp.setenv("WETINDEX_SMTP_PASSWORD", PASSWORD)
         mp.setenv("WETINDEX_NOW", FRESH_NOW)
-        area_variant(project, AREA, alerts={
+        # 24 h of leads (not 48): the warning starts at +9 h; half the forecast and layers
+        area_variant(project, AREA, forecast={"max_lead_h": 24}, alerts={
             "sender": "varsel@kommune.example.dk", "sender_name": "Demo-kommunen varsler",
             "smtp": {"host": "127.0.0.1", "port": relay.port, "security": "starttls",
                      "username": USER, "ca_file": str(relay.ca_file), "timeout_s": 5}})
