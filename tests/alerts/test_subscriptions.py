@@ -112,3 +112,23 @@ def test_a_bad_entry_is_one_line_and_skipped(tmp_path, old, new, match):
 def test_a_missing_file_is_named(tmp_path):
     with pytest.raises(SubscribersFileError, match=r"nope\.yaml: subscribers file not found"):
         read_subscribers_file(tmp_path / "nope.yaml", "kyst", CRS)
+
+
+def test_check_reports_an_old_file_as_one_problem(tmp_path):
+    # catches: `wetindex check` crashing on an old file, or passing it as fine
+    from wetindex.checks import subscription_problems
+    from wetindex.config import parse_config
+
+    def config(text: str):
+        (tmp_path / "subs.yaml").write_text(text)
+        return parse_config({
+            "name": "kyst", "title": "Kyst", "source": "local",
+            "grid": {"x_min": 540000, "y_max": 6330500, "nx": 50, "ny": 50},
+            "inputs": {"terrain": "t.tif", "rain": "r.csv", "sea_level": "s.csv",
+                       "boundary": "b.geojson"},
+            "alerts": {"subscriptions": "subs.yaml"}})  # relative to the project root
+
+    old = GOOD.replace("subscribers:", "subscriptions:").replace("shape:", "area:")
+    (line,) = subscription_problems(config(old), tmp_path, CRS)
+    assert line.startswith("alerts: ") and "old subscriptions format" in line
+    assert subscription_problems(config(GOOD), tmp_path, CRS) == []
