@@ -34,6 +34,7 @@ subscribers:
   - id: pumpestation
     name: Pumpestation Nord
     webhook_url: https://pumpe.example.dk/hook
+    webhook_secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
     shape:
       crs: EPSG:25832
       polygon: [[540000, 6330000], [540100, 6330000], [540100, 6330100], [540000, 6330100]]
@@ -96,6 +97,9 @@ def test_an_unknown_key_is_named_with_file_and_id_and_the_rest_is_kept(tmp_path)
     ("min_level: 2", "min_level: 4", "min_level"),
     ("id: sommerhus-7", "id: 'sommer hus'", "id: String should match pattern"),
     ("- id: pumpestation\n    name", "- name", "needs an 'id'"),
+    # catches: a webhook subscriber stored unsigned, whose every alert fails at delivery
+    ("    webhook_secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n", "",
+     "webhook_url needs its webhook_secret .*generate_secret"),
     ("buffer_m: 20", "buffer: 20", r"unknown key 'shape\.buffer'"),
     ("[540100, 6330000], [540100, 6330100]", "[540100, 6330100], [540100, 6330000]",
      "not valid"),

@@ -8,7 +8,8 @@ A subscribers file is YAML, one entry per subscriber with the fields of
     subscribers:
       - id: digelag-klitten            # letters, digits, . _ - (a re-import matches by it)
         name: Digelaget Klitten        # shown in alerts as the place
-        email: formand@example.dk      # and/or phone: "+45...", webhook_url: https://...
+        email: formand@example.dk      # and/or phone: "+45...", and/or webhook_url:
+                                       # https://... with its webhook_secret: whsec_...
         language: da                   # da | en
         kind: dike_association         # household | dike_association | operator
         min_level: 2                   # 1 yellow, 2 orange, 3 red

@@ -147,6 +147,12 @@ class SubscriberSpec(BaseModel):
         if missing:
             raise ValueError(f"channel(s) {missing} need their contact (email, phone, "
                              "webhook_url)")
+        if self.webhook_url and not self.webhook_secret:
+            # unsigned, every alert to it would fail at delivery: say so now, not then
+            raise ValueError("a webhook_url needs its webhook_secret (whsec_..., shared with "
+                             "the receiver); make one with: python -c \"from "
+                             "wetindex.alerts.webhook import generate_secret; "
+                             "print(generate_secret())\"")
         return self
 
 
