@@ -320,12 +320,12 @@ def test_one_bad_subscription_is_skipped_and_the_others_get_their_alert(project,
     ring = [list(c) for c in outline.geometry.iloc[0].exterior.coords]
     subs = project / "bad-inputs" / "subs.yaml"
     subs.parent.mkdir(exist_ok=True)
-    subs.write_text(json.dumps({"subscriptions": [
+    subs.write_text(json.dumps({"subscribers": [
         {"id": "bowtie", "name": "Broken", "email": "a@example.dk",
-         "area": {"polygon": [[9.6, 57.1], [9.7, 57.2], [9.7, 57.1], [9.6, 57.2]]}},
+         "shape": {"polygon": [[9.6, 57.1], [9.7, 57.2], [9.7, 57.1], [9.6, 57.2]]}},
         {"id": "whole-area", "name": "Kommunen", "email": "beredskab@example.dk",
-         "min_level": 1, "area": {"polygon": ring}},
-        {"id": "typo", "name": "Typo", "emial": "x@example.dk", "area": {"point": [9.6, 57.1]}},
+         "min_level": 1, "shape": {"polygon": ring}},
+        {"id": "typo", "name": "Typo", "emial": "x@example.dk", "shape": {"point": [9.6, 57.1]}},
     ]}))
     name = area_variant(project, "subs", alerts={"subscriptions": str(subs)})
     install_model(project, name)

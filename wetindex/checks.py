@@ -10,10 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from wetindex import freshness
+from wetindex.alerts.subscriber_input import SubscribersFileError, read_subscribers_file
 from wetindex.config import AreaConfig
 from wetindex.model.artifacts import load_model
 from wetindex.modelgate import gate_summary, model_passes_gate
-from wetindex.subscriber_isolation import load_isolated
 
 
 def freshness_problems(config: AreaConfig, inputs) -> tuple[list[str], list[str]]:
@@ -34,7 +34,11 @@ def subscription_problems(config: AreaConfig, root: Path, crs: str) -> list[str]
         return []
 
     p = Path(config.alerts.subscriptions)
-    _, problems = load_isolated(p if p.is_absolute() else root / p, crs)
+    try:
+        _, problems = read_subscribers_file(p if p.is_absolute() else root / p,
+                                            config.name, crs)
+    except SubscribersFileError as err:
+        problems = [str(err)]
     return [f"alerts: {line}" for line in problems]
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import stat
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
@@ -14,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import xarray as xr
+from alert_fixtures import FakeForecast
 
 from wetindex.alerts.area import delivery_status, open_store, run_area_alerts
 from wetindex.config import demo_config
@@ -24,15 +24,7 @@ from wetindex.warnings import InputHealth, RunStatus
 ISSUE = datetime(2025, 3, 20, 6, 0, tzinfo=UTC)
 
 
-@dataclass
-class Forecast:
-    dataset: xr.Dataset
-    warnings: list
-    status: RunStatus
-    folder: Path = Path(".")
-
-
-def uniform_forecast(grid, p: float, issue: datetime, fresh: bool = True) -> Forecast:
+def uniform_forecast(grid, p: float, issue: datetime, fresh: bool = True) -> FakeForecast:
     leads = np.arange(1, 49)
     prob = np.full((48, grid.ny, grid.nx), p, dtype="float32")
     level = ((prob >= 0.2).astype("uint8") + (prob >= 0.4) + (prob >= 0.7)).astype("uint8")
@@ -47,7 +39,7 @@ def uniform_forecast(grid, p: float, issue: datetime, fresh: bool = True) -> For
     status = RunStatus(area_name="Demo", issue_time=issue, generated_at=issue,
                        next_update=issue + timedelta(hours=3),
                        inputs=[InputHealth("sea_level", "fresh" if fresh else "stale", issue)])
-    return Forecast(ds, [], status)
+    return FakeForecast(ds, [], status)
 
 
 @pytest.fixture(scope="module")

@@ -89,9 +89,9 @@ def test_store_outbox_and_alerts_on_postgresql(postgres_url, tmp_path, monkeypat
     outbox, states = store.outbox(), AlertStore(store.engine)  # outbox rows encrypted
     shape = {"crs": CRS, "polygon": list(AREA.exterior.coords)}
     store.add(SubscriberSpec(area="t", name="Digelaget Klitten", email="formand@klitten.dk",
-                             shape=shape), CRS, subscriber_id="klitten")
+                             shape=shape, id="klitten"), CRS)
     store.add(SubscriberSpec(area="t", name="Pumpelaget", email="drift@pumpe.dk",
-                             shape=shape, min_level=3), CRS, subscriber_id="pumpe")
+                             shape=shape, min_level=3, id="pumpe"), CRS)
     pending, token = store.sign_up(SubscriberSpec(area="t", name="Ny", email="ny@example.dk",
                                                   shape=shape), CRS, now=ISSUE)
 

@@ -75,8 +75,8 @@ def test_gateway_down_then_up_delivers_once_later(tmp_path):
     for i, lang in enumerate(("da", "en")):
         store.add(SubscriberSpec(area="t", name=f"Digelag {i}", phone=f"+451234567{i}",
                                  language=lang, min_level=1,
-                                 shape={"crs": CRS, "polygon": list(AREA.exterior.coords)}),
-                  CRS, subscriber_id=f"dige-{i}")
+                                 shape={"crs": CRS, "polygon": list(AREA.exterior.coords)},
+                                 id=f"dige-{i}"), CRS)
     run_alerts(make_forecast(0.75), store.subscriptions("t", CRS), AlertStore(store.engine),
                outbox, site_url="https://varsler.example.dk/", now=ISSUE)
     gateway = Receiver(check=authorised)

@@ -55,7 +55,7 @@ def test_missing_key_names_the_variable(monkeypatch, db):
 
 
 def test_wrong_key_cannot_read_contacts(db, cipher):
-    SubscriberStore(db, cipher).add(spec(), CRS, subscriber_id="a")
+    SubscriberStore(db, cipher).add(spec(id="a"), CRS)
     with pytest.raises(MissingSecretKeyError, match="not the key"):
         SubscriberStore(db, ContactCipher(generate_key())).get("a")
 
@@ -179,7 +179,7 @@ def test_mask_contact_hides_the_contact():
 
 def test_alerts_from_store_subscriptions_reach_the_outbox(db, cipher):
     store = SubscriberStore(db, cipher)
-    store.add(spec(min_level=1), CRS, subscriber_id="klitten")
+    store.add(spec(min_level=1, id="klitten"), CRS)
     outbox, states = Outbox(store.engine), AlertStore(store.engine)
     forecast = make_forecast(0.3)
     decisions = run_alerts(forecast, store.subscriptions("testkommune", CRS), states, outbox,
@@ -195,7 +195,7 @@ def test_outbox_rows_are_encrypted_too_and_still_delivered(tmp_path, db, cipher)
     from wetindex.alerts.outbox import deliver_pending
 
     store = SubscriberStore(db, cipher)
-    store.add(spec(), CRS, subscriber_id="klitten")
+    store.add(spec(id="klitten"), CRS)
     plain = Outbox(store.engine)
     plain.enqueue("old:1:1", "email", "gammel@example.dk", b"To: gammel@example.dk\r\n\r\nx")
     outbox = store.outbox()
@@ -213,15 +213,30 @@ def test_outbox_rows_are_encrypted_too_and_still_delivered(tmp_path, db, cipher)
         Outbox(store.engine, cipher=ContactCipher(generate_key())).messages()
 
 
-def test_seeding_in_code_subscriptions_is_idempotent(db, cipher):
-    from alert_fixtures import make_subscription
-
+def test_seeding_subscribers_is_idempotent_and_keeps_each_shape(db, cipher):
+    # catches: a re-import that adds everyone twice, a seed that drops the thresholds, and
+    # a point/line flattened to a polygon (the store's record of what was given)
     from wetindex.alerts.subscriber_input import seed_subscribers
 
     store = SubscriberStore(db, cipher)
-    seeds = [make_subscription("demo-1", min_level=2), make_subscription("demo-2")]
-    assert seed_subscribers(store, "demo", CRS, seeds) == 2
-    assert seed_subscribers(store, "demo", CRS, seeds) == 0
-    subs = {s.id: s for s in store.subscriptions("demo", CRS)}
-    assert subs["demo-1"].min_level == 2 and subs["demo-1"].email == "demo-1@example.dk"
-    assert subs["demo-2"].geometry.equals(AREA)
+    x, y = AREA.centroid.x, AREA.centroid.y
+    seeds = [spec(id="demo-1", min_level=3),
+             spec(id="demo-2", email="ejer@klitrosen.dk",
+                  shape={"crs": CRS, "point": (x, y), "radius_m": 25.0})]
+    assert seed_subscribers(store, CRS, seeds) == 2
+    assert seed_subscribers(store, CRS, seeds) == 0
+    assert len(store.list()) == 2
+    subs = {s.id: s for s in store.subscriptions("testkommune", CRS)}
+    assert subs["demo-1"].min_level == 3 and subs["demo-1"].email == EMAIL
+    assert subs["demo-1"].geometry.equals(AREA)
+    assert subs["demo-2"].email == "ejer@klitrosen.dk" and subs["demo-2"].min_level == 2
+    assert subs["demo-2"].geometry.area == pytest.approx(3.14159 * 25 ** 2, rel=0.01)
+    assert store.get("demo-2").area_kind == "point"
+    with pytest.raises(ValueError, match="needs an id"):
+        seed_subscribers(store, CRS, [spec()])
+
+
+def test_a_self_service_sign_up_cannot_choose_its_id(db, cipher):
+    # catches: a sign-up taking over an existing subscriber's id (and its alert state)
+    with pytest.raises(ValueError, match="cannot choose its id"):
+        SubscriberStore(db, cipher).sign_up(spec(id="demo-1"), CRS)

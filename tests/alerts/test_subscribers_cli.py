@@ -78,7 +78,12 @@ def test_bad_input_gets_one_clear_error(env):
     assert code == 2 and "exactly one of" in out
     code, out = run("add", "--area", "a", "--email", "not-an-address", "--point",
                     "540230,6330230", "--radius", "5")
-    assert code == 2 and "email" in out
+    assert code == 2 and "invalid subscriber: email:" in out
+    # the id is part of the one model too: a bad one is one line naming it, nothing stored
+    code, out = run("add", "--area", "a", "--email", "x@y.dk", "--point", "540230,6330230",
+                    "--radius", "5", "--id", "bad id")
+    assert code == 2 and "invalid subscriber: id:" in out and len(out.strip().splitlines()) == 1
+    assert run("list")[1].strip() == "no subscribers"
     code, out = run("add", "--area", "a", "--email", "x@y.dk", "--polygon",
                     str(env / "missing.geojson"))
     assert code == 2 and "missing.geojson: file not found" in out

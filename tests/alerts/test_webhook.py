@@ -112,8 +112,7 @@ def test_receiver_down_then_up_delivers_once_later(tmp_path):
     for i in range(3):
         store.add(SubscriberSpec(
             area="t", name=f"Pumpestation {i}", webhook_url=receiver.url, webhook_secret=secret,
-            shape={"crs": CRS, "polygon": list(AREA.exterior.coords)}), CRS,
-            subscriber_id=f"pumpe-{i}")
+            shape={"crs": CRS, "polygon": list(AREA.exterior.coords)}, id=f"pumpe-{i}"), CRS)
     run_alerts(make_forecast(0.5), store.subscriptions("t", CRS), AlertStore(store.engine),
                outbox, site_url="https://x.dk/", now=ISSUE)
     channels = {"webhook": WebhookChannel(store_contacts(store, "webhook"), allow_private=True,

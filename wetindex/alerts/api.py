@@ -50,7 +50,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from wetindex.alerts.outbox import utc_now
-from wetindex.alerts.subscribers import LEVELS, SubscriberSpec, SubscriberStore
+from wetindex.alerts.subscribers import LEVELS, SubscriberSpec, SubscriberStore, spec_problem
 from wetindex.alerts.subscriptions import AreaSpec
 
 ACCEPTED = {"detail": "If the address can receive e-mail, we have sent it a link. "
@@ -236,8 +236,10 @@ def create_app(
             if target_limiter.take(store.cipher.blind_index(body.email)) > 0:
                 return ACCEPTED  # this address has had enough mail today; say nothing
             subscriber, token = store.sign_up(spec, crs, now=now())
-        except (ValidationError, ValueError) as exc:
-            raise HTTPException(422, str(exc).splitlines()[-1]) from None
+        except ValidationError as exc:  # the fields SignUp leaves open (e.g. the address)
+            raise HTTPException(422, spec_problem(exc, "sign-up")) from None
+        except ValueError as exc:  # the shape (not valid, empty)
+            raise HTTPException(422, str(exc)) from None
         if token is None:
             return ACCEPTED  # already subscribed to this place: nothing new, nothing sent
         t = _TEXTS[body.language]

@@ -37,8 +37,7 @@ from wetindex.alerts.delivery import (
 from wetindex.alerts.engine import AlertStore
 from wetindex.alerts.outbox import make_engine, utc_now
 from wetindex.alerts.subscriber_input import seed_subscribers
-from wetindex.alerts.subscribers import SubscriberStore
-from wetindex.alerts.subscriptions import Subscription
+from wetindex.alerts.subscribers import SubscriberSpec, SubscriberStore
 from wetindex.subscriber_isolation import run_alerts_isolated
 
 log = logging.getLogger(__name__)
@@ -93,19 +92,24 @@ def open_store(ctx: Any) -> SubscriberStore:
     return SubscriberStore(db_url(ctx), cipher=contact_cipher(ctx))
 
 
-def demo_subscriptions(inputs: Any) -> list[Subscription]:
-    """The demo world's two subscribers as :class:`~wetindex.alerts.subscriptions.Subscription`."""
-    return [Subscription(
-        id=f"demo-{i}", name=s["name"], email=s["email"], language=s["language"],
-        geometry=s["geometry"], min_level=int(s.get("min_level", 1)),
-        max_lead_h=int(s.get("max_lead_h", 48)), crs=inputs.grid.crs,
-        kind={"dike_association": "dike_association"}.get(s.get("kind"), "household"))
-        for i, s in enumerate(inputs.world.demo_subscribers(), start=1)]
+def demo_subscribers(area: str, inputs: Any) -> list[SubscriberSpec]:
+    """The demo world's two subscribers (ids ``demo-1``, ``demo-2``), in the grid CRS."""
+    crs = inputs.grid.crs
+    specs = []
+    for i, s in enumerate(inputs.world.demo_subscribers(), start=1):
+        shape = ({"crs": crs, "point": s["point"], "radius_m": s["radius_m"]} if "point" in s
+                 else {"crs": crs, "polygon": list(s["geometry"].exterior.coords)})
+        specs.append(SubscriberSpec(
+            id=f"demo-{i}", area=area, name=s["name"], email=s["email"],
+            language=s["language"], shape=shape, min_level=int(s.get("min_level", 1)),
+            max_lead_h=int(s.get("max_lead_h", 48)),
+            kind="dike_association" if s.get("kind") == "dike_association" else "household"))
+    return specs
 
 
 def seed_demo_subscribers(store: SubscriberStore, ctx: Any, inputs: Any) -> int:
     """The demo world's two subscribers, stored once (ids ``demo-1``, ``demo-2``)."""
-    return seed_subscribers(store, ctx.config.name, inputs.grid.crs, demo_subscriptions(inputs))
+    return seed_subscribers(store, inputs.grid.crs, demo_subscribers(ctx.config.name, inputs))
 
 
 @dataclass

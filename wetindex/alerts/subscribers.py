@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import shapely
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy import (
     Column,
     DateTime,
@@ -50,6 +50,8 @@ from wetindex.alerts.outbox import (
     utc_now,
 )
 from wetindex.alerts.subscriptions import AreaSpec, Channel, Subscription, area_geometry, reproject
+from wetindex.config import format_validation_error
+from wetindex.warnings import LEVEL_NAMES
 
 DB_URL_ENV = "WETINDEX_DB_URL"
 DEFAULT_DB_URL = "sqlite:///wetindex-alerts.db"
@@ -86,7 +88,8 @@ subscribers_table = Table(
     Column("kind", String(32), nullable=False, server_default="household"),
 )
 
-LEVELS = {"yellow": 1, "orange": 2, "red": 3}
+#: a subscriber's lowest level by name (``--level``, the sign-up form), from the one table
+LEVELS = {name: code for code, name in LEVEL_NAMES.items() if code}
 SubscriberKind = Literal["household", "dike_association", "operator"]
 
 
@@ -103,10 +106,18 @@ def db_url(url: str | None = None) -> str:
 
 
 class SubscriberSpec(BaseModel):
-    """A new subscriber as given by the operator (CLI) or the self-service API."""
+    """What a subscriber wants: the one model for the CLI (``subscribers add``), the
+    self-service API, the import file (``subscribers import``) and the store.
+
+    ``area`` is the wetindex area's name, ``shape`` the subscribed place in it. The
+    channels follow from the contacts given unless named. ``id`` is chosen by the
+    operator (CLI ``--id``, an import file's entries, the demo) or left to the store.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
+    id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._-]+$", max_length=64,
+                           description="letters, digits, . _ - (part of idempotency keys)")
     area: str = Field(min_length=1, max_length=100, description="wetindex area name")
     name: str = Field(min_length=1, max_length=200, description="place name used in alerts")
     email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
@@ -136,7 +147,21 @@ class SubscriberSpec(BaseModel):
         if missing:
             raise ValueError(f"channel(s) {missing} need their contact (email, phone, "
                              "webhook_url)")
+        if self.webhook_url and not self.webhook_secret:
+            # unsigned, every alert to it would fail at delivery: say so now, not then
+            raise ValueError("a webhook_url needs its webhook_secret (whsec_..., shared with "
+                             "the receiver); make one with: python -c \"from "
+                             "wetindex.alerts.webhook import generate_secret; "
+                             "print(generate_secret())\"")
         return self
+
+
+def spec_problem(err: ValidationError, source: str) -> str:
+    """A :class:`SubscriberSpec`'s validation error on one line, naming ``source`` and
+    each bad or unknown field (by the one formatter,
+    :func:`wetindex.config.format_validation_error`)."""
+    head, *lines = format_validation_error(err, source, "subscriber").splitlines()
+    return head + ": " + "; ".join(line.strip() for line in lines)
 
 
 @dataclass(frozen=True)
@@ -202,15 +227,8 @@ class SubscriberStore:
 
     # ------------------------------------------------------------------ writing
     def _row(self, spec: SubscriberSpec, crs: str, status: str, now: datetime) -> dict:
-        where = f"subscriber {spec.name!r}"
-        geometry = area_geometry(spec.shape, crs, where)
-        shape = spec.shape
-        if shape.polygon is not None:
-            kind, source, buffer_m = "polygon", shapely.Polygon(shape.polygon), None
-        elif shape.line is not None:
-            kind, source, buffer_m = "line", shapely.LineString(shape.line), shape.buffer_m
-        else:
-            kind, source, buffer_m = "point", shapely.Point(shape.point), shape.radius_m
+        geometry = area_geometry(spec.shape, crs, f"subscriber {spec.name!r}")
+        kind, source, buffer_m = spec.shape.source()
         source = reproject(source, spec.shape.crs, crs)
         c = self.cipher
         return {
@@ -228,12 +246,13 @@ class SubscriberStore:
             "kind": spec.kind,
         }
 
-    def add(self, spec: SubscriberSpec, crs: str, *, subscriber_id: str | None = None,
-            now: datetime | None = None) -> Subscriber:
-        """Add an active subscriber (the operator vouches for the contact)."""
+    def add(self, spec: SubscriberSpec, crs: str, *, now: datetime | None = None
+            ) -> Subscriber:
+        """Add an active subscriber (the operator vouches for the contact), with the id
+        ``spec.id`` or a new one."""
         now = now or utc_now()
         row = self._row(spec, crs, "active", now) | {"confirmed_at": to_db_time(now)}
-        return self._insert(row, subscriber_id)
+        return self._insert(row, spec.id)
 
     def sign_up(self, spec: SubscriberSpec, crs: str, *, now: datetime | None = None
                 ) -> tuple[Subscriber, str | None]:
@@ -242,8 +261,10 @@ class SubscriberStore:
         One person, one place: if this e-mail address already subscribes to the same
         shape in the same area, nothing new is stored. A pending duplicate gets a new
         token (the old link stops working, the 72 h start again); an active one gets
-        none (``None``): there is nothing to confirm.
+        none (``None``): there is nothing to confirm. The store chooses the id.
         """
+        if spec.id is not None:
+            raise ValueError("a self-service sign-up cannot choose its id")
         now = now or utc_now()
         token = new_token()
         row = self._row(spec, crs, "pending", now)

@@ -105,7 +105,7 @@ def register(app: typer.Typer) -> None:
         from pydantic import ValidationError
 
         from wetindex.alerts.subscriber_input import area_shape
-        from wetindex.alerts.subscribers import LEVELS, SubscriberSpec
+        from wetindex.alerts.subscribers import LEVELS, SubscriberSpec, spec_problem
         from wetindex.alerts.webhook import generate_secret
 
         if level not in LEVELS:
@@ -114,18 +114,17 @@ def register(app: typer.Typer) -> None:
             shape = area_shape(polygon_file=polygon, line_file=line, point=point,
                                radius_m=radius, buffer_m=buffer, crs=crs)
             spec = SubscriberSpec(
-                area=area, name=name or area, email=email, phone=phone, webhook_url=webhook,
-                webhook_secret=generate_secret() if webhook else None, language=language,
-                shape=shape, min_level=LEVELS[level], min_probability=probability,
-                max_lead_h=within, kind=kind)
+                id=subscriber_id, area=area, name=name or area, email=email, phone=phone,
+                webhook_url=webhook, webhook_secret=generate_secret() if webhook else None,
+                language=language, shape=shape, min_level=LEVELS[level],
+                min_probability=probability, max_lead_h=within, kind=kind)
         except ValidationError as exc:
-            _fail("invalid subscriber: " + "; ".join(
-                f"{'.'.join(map(str, e['loc'])) or 'input'}: {e['msg']}" for e in exc.errors()))
+            _fail(spec_problem(exc, "subscribers add"))
         except ValueError as exc:
             _fail(str(exc))
         store = _store(db, area, root)
         try:
-            sub = store.add(spec, crs, subscriber_id=subscriber_id)
+            sub = store.add(spec, crs)
         except ValueError as exc:
             _fail(str(exc))
         typer.echo(f"added {sub.id} ({sub.area}: {sub.name}, {', '.join(sub.channels)})")
@@ -175,34 +174,38 @@ def register(app: typer.Typer) -> None:
 
     @group.command("import", cls=Command)
     def import_(
-        file: Annotated[Path, typer.Argument(help="Subscriptions YAML file (the old "
-                                                  "alerts.subscriptions format).")],
-        area: Annotated[str, typer.Option(help="Area name the subscriptions belong to.")],
+        file: Annotated[Path, typer.Argument(help=(
+            "Subscribers YAML file: a 'subscribers:' list of entries with id, name, email "
+            "(or phone, webhook_url), shape (polygon, line + buffer_m, or point + radius_m), "
+            "min_level, max_lead_h, language, kind."))],
+        area: Annotated[str, typer.Option(help="Area name the subscribers belong to.")],
         crs: Annotated[str | None, typer.Option(
             help="CRS of the area grid (default: the area's, else EPSG:25832).")] = None,
         db: DbOption = None,
         root: RootOption = None,
     ) -> None:
-        """Import subscriptions from a YAML file into the encrypted store.
+        """Import subscribers from a YAML file into the encrypted store.
 
         Once: a rerun adds only new ids. A run reads only the store."""
-        from wetindex.alerts.subscriber_input import seed_subscribers
-        from wetindex.subscriber_isolation import load_isolated
+        from wetindex.alerts.subscriber_input import read_subscribers_file, seed_subscribers
 
         ctx = _area_context(area, root)
         grid = getattr(ctx.config, "grid", None) if ctx is not None else None
         crs = crs or (grid.crs if grid is not None else "EPSG:25832")
-        subs, skipped = load_isolated(file, crs)  # one bad entry does not hold back the rest
+        try:  # entry by entry: one bad entry does not hold back the rest
+            specs, skipped = read_subscribers_file(file, area, crs)
+        except ValueError as exc:  # the file as a whole (missing, not YAML, old format)
+            _fail(str(exc))
         for line in skipped:
             typer.secho(f"SKIPPED {line}", err=True, fg="yellow")
         store = _store(db, area, root)
         try:
-            added = seed_subscribers(store, area, crs, subs)
+            added = seed_subscribers(store, crs, specs)
         except ValueError as exc:
             _fail(str(exc))
-        typer.echo(f"imported {added} of {len(subs)} subscription(s) from {file} into area "
-                   f"{area} ({len(subs) - added} already there); contacts are encrypted. You "
+        typer.echo(f"imported {added} of {len(specs)} subscriber(s) from {file} into area "
+                   f"{area} ({len(specs) - added} already there); contacts are encrypted. You "
                    f"may now delete {file}: runs no longer read it.")
         if skipped:
-            _fail(f"{len(skipped)} subscription(s) skipped (listed above): fix them and import "
+            _fail(f"{len(skipped)} subscriber(s) skipped (listed above): fix them and import "
                   "again; the ones already imported are not added twice")
