@@ -5,8 +5,9 @@ model (the trained demo model) and the same rows, in one run:
 
 - ``booster.predict`` (LightGBM's own predictor) on the full feature rows;
 - wetindex's chunk evaluator (:mod:`wetindex.model.gridded`: static splits once per
-  cell, driver splits once per zone and lead, the rest compiled with numba) on the
-  cells those rows come from, all 48 leads;
+  cell, driver splits once per zone and lead, the rest per cell-lead) on the cells
+  those rows come from, all 48 leads: ``chunk_c`` is its generated-C kernel
+  (:mod:`wetindex.model.chunkcode`, the default), ``chunk_numba`` the numba fallback;
 - wetindex's generated-C per-row evaluator (:mod:`wetindex.model.treecode`) on the rows;
 - lleaves and tl2cgen on the rows, in their own venv ``.venv-lleaves`` (made here on
   first use; lleaves needs an llvmlite older than numba's), via
@@ -17,7 +18,9 @@ zone and lead, sea level per coast stretch, merged into driver zones), each with
 and 2 threads. Every result is checked against ``booster.predict``. Then a Dask
 ``LocalCluster`` (2 workers × 1 thread) predicts a few chunks, for the per-chunk
 times and worker memory of the Denmark estimate. Load averages are recorded before
-and after: the machine is shared, so compare ratios measured in the same run.
+and after, and each timing is kept as wall time and as the process's CPU time: on a
+shared machine the CPU time of a 1-thread run is what it costs on a free core, and
+ratios are taken between runs of the same process.
 
 Writes ``benchmarks/results/predict.json`` and ``predict.md``; the Denmark estimate
 (``denmark.md``) is written from them.
@@ -43,7 +46,7 @@ SIDE_PACKAGES = ("lleaves==1.3.0", "llvmlite<0.45", "tl2cgen", "treelite", "nump
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_forecast import _context, _load, area_screen, ensure_model  # noqa: E402
-from compiled_predictors import best_time  # noqa: E402
+from compiled_predictors import best_time, best_times  # noqa: E402
 
 
 def side_venv() -> Path | None:
@@ -141,11 +144,15 @@ def main() -> None:
     model_file = work / "model.txt"
     booster.save_model(str(model_file), num_iteration=booster.best_iteration or -1)
 
-    ev = ChunkEvaluator(booster)
+    t = time.perf_counter()
+    ev = ChunkEvaluator(booster, engine="c")
+    chunk_compile = time.perf_counter() - t
+    ev_numba = ChunkEvaluator(booster, engine="numba")
     t = time.perf_counter()
     rowc = compile_rows(booster)
     treecode_compile = time.perf_counter() - t
-    ev.predict_chunk(s_rows[:10], gw[:10], fin.drivers)  # numba kernels compiled/loaded
+    ev_numba.predict_chunk(s_rows[:10], gw[:10], fin.drivers)  # numba kernels compiled/loaded
+    evaluators = {"chunk_c": ev, "chunk_numba": ev_numba}
 
     load_before = _load()
     result: dict = {"sets": {}}
@@ -162,18 +169,23 @@ def main() -> None:
         row_files.append(path)
         reference = booster.predict(rows)
         entry: dict = {"rows": len(rows), "cells": len(pick), "leads": n_leads,
-                       "seconds": {}, "max_abs_diff_vs_booster": {}}
+                       "seconds": {}, "cpu_seconds": {}, "max_abs_diff_vs_booster": {},
+                       "equal_to_booster_float32": {}}
+        timed = {"booster_predict": lambda n, rows=rows: booster.predict(rows, num_threads=n),
+                 "treecode": lambda n, rows=rows: rowc(rows, num_threads=n),
+                 **{k: lambda n, e=e, drv=drv, zc=zc: e.predict_chunk(s_rows, gw, drv, zc,
+                                                                      num_threads=n)
+                    for k, e in evaluators.items()}}
         for n in (1, 2):
-            entry["seconds"][f"booster_predict_{n}t"] = best_time(
-                lambda n=n, rows=rows: booster.predict(rows, num_threads=n), args.repeat)
-            entry["seconds"][f"treecode_{n}t"] = best_time(
-                lambda n=n, rows=rows: rowc(rows, num_threads=n), args.repeat)
-            entry["seconds"][f"chunk_evaluator_{n}t"] = best_time(
-                lambda n=n, drv=drv, zc=zc: ev.predict_chunk(s_rows, gw, drv, zc,
-                                                               num_threads=n), args.repeat)
-        chunk = ev.predict_chunk(s_rows, gw, drv, zc)  # (lead, cell): rows are lead-major
-        entry["max_abs_diff_vs_booster"]["chunk_evaluator"] = float(
-            np.abs(chunk.ravel() - reference).max())
+            for key, fn in timed.items():
+                wall, cpu = best_times(lambda fn=fn, n=n: fn(n), args.repeat)
+                entry["seconds"][f"{key}_{n}t"] = wall
+                entry["cpu_seconds"][f"{key}_{n}t"] = cpu
+        ref32 = reference.astype("float32")
+        for key, e in evaluators.items():
+            chunk = e.predict_chunk(s_rows, gw, drv, zc).ravel()  # (lead, cell): lead-major
+            entry["max_abs_diff_vs_booster"][key] = float(np.abs(chunk - reference).max())
+            entry["equal_to_booster_float32"][key] = bool(np.array_equal(chunk, ref32))
         entry["max_abs_diff_vs_booster"]["treecode"] = float(
             np.abs(rowc(rows) - reference).max())
         np.save(work / f"booster_{name}.npy", reference)
@@ -199,10 +211,13 @@ def main() -> None:
             entry = result["sets"][name]
             for n, sec in tr["seconds"].items():
                 entry["seconds"][f"{tool}_{n}t"] = sec
+            for n, sec in tr.get("cpu_seconds", {}).items():
+                entry["cpu_seconds"][f"{tool}_{n}t"] = sec
             ref = np.load(work / f"booster_{name}.npy")
             entry["max_abs_diff_vs_booster"][tool] = float(
                 np.abs(np.load(tr["probabilities"]) - ref).max())
-    result["compile_s"] = {"treecode_first_compile_or_cache_load": round(treecode_compile, 2),
+    result["compile_s"] = {"chunk_c_first_compile_or_cache_load": round(chunk_compile, 2),
+                           "treecode_first_compile_or_cache_load": round(treecode_compile, 2),
                            **{t: r.get("compile_s") for t, r in side.items()
                               if isinstance(r, dict)}}
     result["side_errors"] = {t: r["error"] for t, r in side.items()
@@ -226,6 +241,7 @@ def main() -> None:
     print("dask", json.dumps(result["dask"]), flush=True)
     result.update({
         "load_average_before": load_before, "load_average_after": _load(),
+        "repeat": args.repeat,
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                     "lightgbm": lightgbm.__version__, "numba": numba.__version__},
         "model": {"trees": int(booster.num_trees()), "features": booster.num_feature(),
@@ -334,21 +350,40 @@ def report_md(r: dict) -> str:
         "Rows: the same cells' 48 leads as full feature rows (float32; lleaves reads them "
         "as float64, converted before timing). The chunk evaluator gets the cells, their "
         "static rows and the drivers, and builds the combined features itself; its time "
-        "is per cell-lead (one row each).", "",
+        "is per cell-lead (one row each). `chunk_c` is its generated-C kernel (the "
+        "default), `chunk_numba` the numba fallback. Each time is the best of "
+        f"{r.get('repeat', 3)} runs; CPU time is the whole process's (for 2 threads, the "
+        "sum over both), so on a loaded machine the 1-thread CPU columns are the fair "
+        "comparison and the wall columns include waiting for a core.", "",
     ]
     for name, e in r["sets"].items():
-        lines += [f"## {name} drivers ({e['rows']:,} rows = {e['cells']:,} cells × "
-                  f"{e['leads']} leads)", "",
-                  "| predictor | threads | ns per row | rows/s | chunk evaluator is × faster | "
-                  "max abs diff vs booster.predict |", "|---|---|---|---|---|---|"]
-        ours = {n: e["seconds"][f"chunk_evaluator_{n}t"] for n in (1, 2)}
-        for key, sec in sorted(e["seconds"].items()):
+        rows = e["rows"]
+        cpu, wall = e.get("cpu_seconds", {}), e["seconds"]
+        lines += [f"## {name} drivers ({rows:,} rows = {e['cells']:,} cells × "
+                  f"{e['leads']} leads)", ""]
+        if "lleaves_1t" in cpu and "chunk_c_1t" in cpu:
+            vs = cpu["lleaves_1t"] / cpu["chunk_c_1t"]
+            lines += [f"**chunk_c against lleaves, 1 thread: {vs:.2f}× "
+                      f"as fast in CPU time ({_ns(cpu['chunk_c_1t'], rows):.0f} vs "
+                      f"{_ns(cpu['lleaves_1t'], rows):.0f} ns per row), "
+                      f"{wall['lleaves_1t'] / wall['chunk_c_1t']:.2f}× in wall time; "
+                      f"2 threads: {wall['lleaves_2t'] / wall['chunk_c_2t']:.2f}× in wall "
+                      "time.**", ""]
+        lines += ["| predictor | threads | ns per row, wall | ns per row, CPU | "
+                  "chunk_c is × faster (wall) | chunk_c is × faster (CPU) | "
+                  "max abs diff vs booster.predict | equal to it in float32 |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for key, sec in sorted(wall.items()):
             tool, n = key.rsplit("_", 1)
             n = int(n.rstrip("t"))
+            ours, ours_cpu = wall[f"chunk_c_{n}t"], cpu.get(f"chunk_c_{n}t")
+            c = cpu.get(key)
             diff = e["max_abs_diff_vs_booster"].get(tool)
-            lines.append(f"| {tool} | {n} | {_ns(sec, e['rows']):.0f} | "
-                         f"{e['rows'] / sec:,.0f} | {sec / ours[n]:.2f} | "
-                         f"{'' if diff is None else f'{diff:.1e}'} |")
+            equal = e.get("equal_to_booster_float32", {}).get(tool, "")
+            lines.append(f"| {tool} | {n} | {_ns(sec, rows):.0f} | "
+                         f"{'' if c is None else f'{_ns(c, rows):.0f}'} | {sec / ours:.2f} | "
+                         f"{'' if c is None or not ours_cpu else f'{c / ours_cpu:.2f}'} | "
+                         f"{'' if diff is None else f'{diff:.1e}'} | {equal} |")
         lines.append("")
     a = r["area"]
     lines += ["## The whole area's candidates (one process)", "",
