@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from wetindex.features.stack import DRIVER_FEATURES, FEATURES, STATIC_FEATURES, feature_rows
-from wetindex.model import gridded
+from wetindex.model import chunkcode, gridded
 from wetindex.model.gridded import (
     ChunkEvaluator,
     as_zones,
@@ -198,3 +198,25 @@ def test_without_a_c_compiler_the_numba_kernel_runs(booster, tmp_path, monkeypat
     assert "numba kernel, the C kernel could not be built" in caplog.text
     np.testing.assert_allclose(ev.predict_chunk(static, gw, zd, zone),
                                predict_rows_naive(booster, static, gw, zd, zone), atol=1e-6)
+
+
+def test_plain_c_and_avx512_kernels_agree(booster):
+    """The kernel's two loops over leads (AVX-512 intrinsics where the compiler targets
+    them, plain C elsewhere) both equal booster.predict in float32."""
+    _both_kernels_equal_booster_predict(booster)
+
+
+def test_avx512_kernel_of_16_leaf_trees():
+    _both_kernels_equal_booster_predict(_booster(5, 15, 8, False))
+
+
+def _both_kernels_equal_booster_predict(booster: lgb.Booster) -> None:
+    ev = ChunkEvaluator(booster, engine="c")
+    assert "_mm512_lzcnt_epi64" in chunkcode.kernel_source(ev.forest)
+    static, gw, zd, zone = _chunk(18, 900, 4, 13)  # 13 leads: a padded block of 8
+    zdrivers, zc = as_zones(zd, zone, len(static))
+    expected = predict_rows_naive(booster, static, gw, zd, zone)
+    for flags in (chunkcode.PORTABLE_FLAGS, chunkcode.kernel_flags()):
+        out = np.empty((13, 900), "float32")
+        chunkcode.compile_kernel(ev.forest, flags).predict(static, gw, zdrivers, zc, out, 1)
+        np.testing.assert_array_equal(out, expected)

@@ -16,14 +16,16 @@ The entry point for streaming the forecast chunk by chunk::
   driver series are found and grouped into zones first (a sort of the chunk's
   driver series, so the form to prefer is the zoned one).
 
-What is constant is evaluated once (:mod:`wetindex.model.fastpredict`): the splits
-on static features once per cell, the splits on drivers once per zone and lead
-(only the zones present in the chunk), and a lead whose drivers send every tree the
-same way as the lead before, with the cell's combined features in the same
-threshold intervals, reuses the previous probability. Only the splits on features
-combining cell and driver (groundwater depth, sea margins, rain over the bluespot's
-fill) are evaluated per cell and lead. :func:`predict_rows_naive` is the reference:
-``booster.predict`` on the full feature rows.
+What is constant is evaluated once: the splits on static features once per cell,
+the splits on drivers once per zone and lead (only the zones present in the chunk);
+only the splits on features combining cell and driver (groundwater depth, sea
+margins, rain over the bluespot's fill) are evaluated per cell and lead. The kernel
+is the model compiled to C (:mod:`wetindex.model.chunkcode`, cached per model; the
+result equals ``booster.predict`` rounded to float32); without a working C compiler
+the numba kernel of :mod:`wetindex.model.fastpredict` runs (there a lead whose
+drivers and combined-feature intervals equal the lead before's reuses its
+probability), and the log says once which one. :func:`predict_rows_naive` is the
+reference: ``booster.predict`` on the full feature rows.
 """
 
 from __future__ import annotations
