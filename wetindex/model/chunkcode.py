@@ -6,21 +6,26 @@ five combined features, with every tree's leaves as a bit mask (QuickScorer). Th
 module writes the same evaluation as C for one model, with the model's numbers as
 constants, and compiles it once (cached like :mod:`wetindex.model.treecode`):
 
-- per cell, the combined features of a block of leads (up to 64) are built in
-  float32 exactly as :func:`~wetindex.features.stack.feature_rows` does;
+- per cell, the combined features of a block of leads (up to 64, padded to a
+  multiple of 8) are built in float32 exactly as
+  :func:`~wetindex.features.stack.feature_rows` does;
 - then tree by tree (tree-outer, leads-inner, so a tree's constants stay in
   registers): the static mask ``S`` from the tree's static nodes (once per cell),
-  per lead ``m = S & D[zone-lead]`` (the driver masks, evaluated once per zone and
-  lead by :func:`driver_masks`), and only for the tree's nodes on combined features
-  ``m &= (x <= THR) ? ~0 : MASK``; the exit leaf is the lowest bit left, its value
-  read from a constant table. A tree without driver or combined nodes is one value
-  per cell; one without combined nodes costs one AND per lead;
+  per lead ``m = S & D[tree, lead]`` (the driver masks, evaluated once per zone and
+  lead by ``driver_masks`` and copied per thread for the zone at hand), and only for
+  the tree's nodes on combined features ``m &= (x <= THR) ? ~0 : MASK``; the exit
+  leaf is the lowest bit left, its value read from the tree's constant table. With
+  AVX-512 (F and CD) this loop is written with intrinsics, 8 leads per
+  instruction, the exit leaf found by ``vplzcntq`` and its value picked by permutes
+  from the table held in registers; elsewhere it is plain C. A tree without driver
+  or combined nodes is one value per cell;
 - the trees are added in tree order per lead, as LightGBM adds them, and the
   sigmoid is LightGBM's, so the float32 result equals ``booster.predict`` rounded to
-  float32 (the tests check equality).
+  float32 (the tests check equality, for both loops).
 
 Each node's decision is LightGBM's (:func:`wetindex.model.treecode.go_left_c`: NaN
-and zero-as-missing, default-left, categorical sets), also on combined features.
+and zero-as-missing, default-left, categorical sets), also on combined features
+(a categorical or zero-as-missing combined node makes the plain C loop run).
 Cells run in parallel with OpenMP.
 """
 
@@ -45,10 +50,9 @@ LEAD_BLOCK = 64
 _COMMON = ("-fPIC", "-shared", "-fopenmp", "-fno-math-errno", "-ffp-contract=off")
 #: Compiler flags of the kernel on any CPU.
 PORTABLE_FLAGS = ("-O2", *_COMMON)
-#: Flags on CPUs with AVX-512 (F and CD): gcc then vectorises the leads of a tree, 8
-#: at a time (compares, mask ANDs, the exit leaf by vplzcntq, its value by a
-#: gather); measured 2.2x faster than -O2 here, while -O3 with AVX2 only was slower
-#: than -O2 (see benchmarks/results/predict.md). The cache key then names the CPU.
+#: Flags on CPUs with AVX-512 (F and CD): the intrinsics loop is compiled (see
+#: :func:`kernel_source`); -O3 -march=native with AVX2 only was slower than -O2 (see
+#: benchmarks/results/predict.md). The cache key then names the CPU.
 AVX512_FLAGS = ("-O3", "-march=native", *_COMMON)
 
 # the kernel builds the combined features from these positions, as feature_rows does
@@ -234,6 +238,7 @@ def kernel_source(forest: Forest) -> str:
         "  /* the driver masks of the zone and lead block at hand, per tree (rebuilt when",
         "     the zone changes: neighbouring cells mostly share it) */",
         "  uint64_t *dzb = aligned_alloc(64, sizeof(uint64_t) * N_TREES * LB);",
+        "  if (!dzb) abort();",
         "  int64_t zb = -1, lb = -1;",
         "  #pragma omp for schedule(dynamic, 256)",
         "  for (int64_t i = 0; i < n; i++) {",
@@ -353,7 +358,7 @@ def _cpu() -> str:
 
 
 def kernel_flags() -> tuple[str, ...]:
-    """:data:`AVX512_FLAGS` on an x86 CPU with AVX-512 F and CD, else :data:`PORTABLE_FLAGS`."""
+    """:data:`AVX512_FLAGS` on a CPU with AVX-512 F and CD, else :data:`PORTABLE_FLAGS`."""
     flags = set(" ".join(line for line in _cpu().splitlines()
                          if line.startswith("flags")).split())
     return AVX512_FLAGS if {"avx512f", "avx512cd"} <= flags else PORTABLE_FLAGS
