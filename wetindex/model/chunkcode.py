@@ -39,7 +39,7 @@ from functools import cache
 import numpy as np
 
 from wetindex.features.stack import DRIVER_FEATURES, STATIC_FEATURES
-from wetindex.model.fastpredict import Forest, ModelFormatError, _leaf_order
+from wetindex.model.forest import Forest, ModelFormatError, leaf_order
 from wetindex.model.treecode import compile_library, go_left_c
 
 _N_STATIC = len(STATIC_FEATURES)
@@ -92,7 +92,7 @@ def _tree_masks(forest: Forest, t: int) -> tuple[list[int], list[float]]:
                                "64 leaves")
     if l1 - l0 == 1:  # a single leaf (forest_from_booster gives it one always-left node)
         return [2**64 - 1], [float(forest.leaf_value[l0])]
-    position, under_left = _leaf_order(forest.left[n0:n1], forest.right[n0:n1], l1 - l0)
+    position, under_left = leaf_order(forest.left[n0:n1], forest.right[n0:n1], l1 - l0)
     values = [0.0] * (l1 - l0)
     for leaf, p in enumerate(position.tolist()):
         values[p] = float(forest.leaf_value[l0 + leaf])
@@ -329,20 +329,26 @@ class ChunkKernel:
     def predict(self, static_rows: np.ndarray, groundwater_depth: np.ndarray,
                 drivers: np.ndarray, zone: np.ndarray, out: np.ndarray,
                 num_threads: int) -> np.ndarray:
-        """Probabilities into ``out`` ``float32 (leads, cells)`` (inputs checked by the caller).
+        """Probabilities into ``out`` ``float32 (leads, cells)`` (a view with contiguous rows
+        may be given; the other inputs are checked by the caller).
 
         ``static_rows`` ``(cells, n_static)`` float32, ``groundwater_depth`` ``(cells,)``
         float32, ``drivers`` ``(Z, L, D)`` float32, ``zone`` ``(cells,)`` int32 in
         ``0..Z-1``; ``num_threads`` 0 uses every core.
         """
         drivers = np.ascontiguousarray(drivers, dtype="float32")
+        if (out.dtype != np.float32 or out.shape != (drivers.shape[1], len(static_rows))
+                or out.strides[1] != 4):
+            raise ValueError(f"out: expected float32 ({drivers.shape[1]}, "
+                             f"{len(static_rows)}) with contiguous rows, got {out.dtype} "
+                             f"{out.shape}")
         mask_id, dmask = self.zone_masks(drivers)
         n = len(static_rows)
         threads = num_threads if num_threads > 0 else (os.cpu_count() or 1)
         self._predict(static_rows.ctypes.data, groundwater_depth.ctypes.data,
                       zone.ctypes.data, drivers.ctypes.data, mask_id.ctypes.data,
                       dmask.ctypes.data, dmask.shape[1], drivers.shape[1], n,
-                      out.ctypes.data, out.shape[1], threads)
+                      out.ctypes.data, out.strides[0] // 4, threads)
         return out
 
 
@@ -373,7 +379,7 @@ def compile_kernel(forest: Forest, flags: tuple[str, ...] | None = None) -> Chun
     ------
     wetindex.model.treecode.CompilerError
         No C compiler was found or it failed.
-    wetindex.model.fastpredict.ModelFormatError
+    wetindex.model.forest.ModelFormatError
         A tree has more than 64 leaves.
     """
     source = kernel_source(forest)

@@ -38,7 +38,7 @@ from pathlib import Path
 import lightgbm as lgb
 import numpy as np
 
-from wetindex.model.fastpredict import ModelFormatError, model_trees
+from wetindex.model.forest import ModelFormatError, model_trees
 
 #: Environment variable naming the folder of generated C files and compiled libraries.
 CACHE_ENV = "WETINDEX_TREECODE_CACHE"
