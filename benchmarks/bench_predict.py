@@ -7,7 +7,9 @@ model (the trained demo model) and the same rows, in one run:
 - wetindex's chunk evaluator (:mod:`wetindex.model.gridded`: static splits once per
   cell, driver splits once per zone and lead, the rest per cell-lead) on the cells
   those rows come from, all 48 leads: ``chunk_c`` is its generated-C kernel
-  (:mod:`wetindex.model.chunkcode`, the default), ``chunk_numba`` the numba fallback;
+  (:mod:`wetindex.model.chunkcode`, the default; AVX-512 intrinsics on this CPU),
+  ``chunk_c_plain`` the same kernel's plain-C loop (as CPUs without AVX-512 run it),
+  ``chunk_numba`` the numba fallback;
 - wetindex's generated-C per-row evaluator (:mod:`wetindex.model.treecode`) on the rows;
 - lleaves and tl2cgen on the rows, in their own venv ``.venv-lleaves`` (made here on
   first use; lleaves needs an llvmlite older than numba's), via
@@ -115,6 +117,7 @@ def main() -> None:
     import numba
 
     from wetindex.features.stack import feature_rows
+    from wetindex.model.chunkcode import PORTABLE_FLAGS, compile_kernel
     from wetindex.model.gridded import ChunkEvaluator
     from wetindex.model.predict import gather_inputs
     from wetindex.model.treecode import compile_rows
@@ -148,11 +151,14 @@ def main() -> None:
     ev = ChunkEvaluator(booster, engine="c")
     chunk_compile = time.perf_counter() - t
     ev_numba = ChunkEvaluator(booster, engine="numba")
+    # the plain-C loop, as CPUs without AVX-512 run it (same source, portable flags)
+    ev_plain = ChunkEvaluator(booster, engine="c")
+    ev_plain.kernel = compile_kernel(ev_plain.forest, PORTABLE_FLAGS)
     t = time.perf_counter()
     rowc = compile_rows(booster)
     treecode_compile = time.perf_counter() - t
     ev_numba.predict_chunk(s_rows[:10], gw[:10], fin.drivers)  # numba kernels compiled/loaded
-    evaluators = {"chunk_c": ev, "chunk_numba": ev_numba}
+    evaluators = {"chunk_c": ev, "chunk_c_plain": ev_plain, "chunk_numba": ev_numba}
 
     load_before = _load()
     result: dict = {"sets": {}}
@@ -345,6 +351,13 @@ TRIED = [
     "categorical or zero-as-missing splits on combined features.",
     "- **Branch-free static masks** (`s &= cond ? ~0 : M` instead of `if`): no "
     "measurable difference (504 vs 511 ns on the synthetic model), kept as `if`.",
+    "- **The plain-C loop on its own (`chunk_c_plain`, what CPUs without AVX-512 run).** "
+    "With the per-thread driver-mask block it measured 105 ns per cell-lead at -O2 on "
+    "the bench data (30 Nov), about 0.85× lleaves' speed: slower than lleaves there. "
+    "`if` instead of the select for combined nodes: 104–105 ns (no change); -O3: 109–110; "
+    "-O2 -funroll-loops: 103; -O2 -march=x86-64-v3 (AVX2, BMI): 96–97, not adopted as the "
+    "default because it was measured on this CPU only. An AVX2 intrinsics loop (no "
+    "64-bit lzcnt or 8-wide permutes there) was not written.",
     "- **Not tried in C:** reusing a lead whose combined features stay in the same "
     "threshold intervals (the numba kernel does it), and several cells per tree loop.",
     "",
@@ -376,7 +389,9 @@ def report_md(r: dict) -> str:
         "as float64, converted before timing). The chunk evaluator gets the cells, their "
         "static rows and the drivers, and builds the combined features itself; its time "
         "is per cell-lead (one row each). `chunk_c` is its generated-C kernel (the "
-        "default), `chunk_numba` the numba fallback. Each time is the best of "
+        "default: AVX-512 intrinsics where the CPU has them), `chunk_c_plain` the same "
+        "kernel's plain-C loop (what CPUs without AVX-512 run), `chunk_numba` the numba "
+        "fallback. Each time is the best of "
         f"{r.get('repeat', 3)} runs; CPU time is the whole process's (for 2 threads, the "
         "sum over both), so on a loaded machine the 1-thread CPU columns are the fair "
         "comparison and the wall columns include waiting for a core.", "",
