@@ -47,6 +47,9 @@ _N_DRIVER = len(DRIVER_FEATURES)
 _CATEGORICAL = 1
 #: Leads evaluated together per cell (arrays on the C stack).
 LEAD_BLOCK = 64
+#: Trees sharing one loop over the leads in the plain-C loop (one load and store of a
+#: lead's sum per group; measured 105 ns per cell-lead with 1, 97 with 4, 91.5 with 64).
+SCALAR_GROUP = 64
 _COMMON = ("-fPIC", "-shared", "-fopenmp", "-fno-math-errno", "-ffp-contract=off")
 #: Compiler flags of the kernel on any CPU.
 PORTABLE_FLAGS = ("-O2", *_COMMON)
@@ -156,7 +159,8 @@ def kernel_source(forest: Forest) -> str:
     driver_fn = ["/* per zone-lead row of drivers, the leaves each tree's driver splits leave */",
                  "void driver_masks(const float *d, int64_t n_rows, uint64_t *out) {",
                  "  for (int64_t r = 0; r < n_rows; r++, d += N_DRIVER, out += N_TREES) {"]
-    scalar, vector = [], []
+    vector: list[str] = []
+    scalar_trees: list[tuple[list[str], list[str]]] = []
     vectorisable = True
     for t in range(n_trees):
         masks, values = _tree_masks(forest, t)
@@ -177,20 +181,26 @@ def kernel_source(forest: Forest) -> str:
         for k in nodes["static"]:
             cond = _condition(forest, k, f"(double)x[{int(forest.feature[k])}]")
             head.append(f"    if (!{cond}) s &= {_u64(masks[k - n0])};")
+        # plain C: trees in groups of SCALAR_GROUP share one loop over the leads (one
+        # load and store of acc[l] per group, the trees still added in order)
+        scalar_head = [f"    uint64_t s{t} = ~0ULL;", *(
+            line.replace(" s &= ", f" s{t} &= ") for line in head[2:])]
         if not nodes["driver"] and not nodes["combined"]:
             body = [*head, f"    const double v = V{t}[EXIT(s)];",
                     "    for (int l = 0; l < nl; l++) acc[l] += v;", "  }"]
-            scalar += body
             vector += body
+            scalar_trees.append(([*scalar_head, f"    const double v{t} = V{t}[EXIT(s{t})];"],
+                                 [f"      a += v{t};"]))
             continue
         dz = f"    const uint64_t *dz = dzb + {t} * LB;"
-        scalar += [*head, dz, "    for (int l = 0; l < nl; l++) {",
-                   "      uint64_t m = s & dz[l];" if nodes["driver"] else "      uint64_t m = s;"]
+        loop = [f"      {{ uint64_t m = s{t} & dzb[{t} * LB + l];" if nodes["driver"] else
+                f"      {{ uint64_t m = s{t};"]
         for k in nodes["combined"]:
             c = int(forest.feature[k]) - _N_STATIC - _N_DRIVER
-            scalar.append(f"      m &= {_condition(forest, k, f'c{c}[l]')} ? ~0ULL : "
-                          f"{_u64(masks[k - n0])};")
-        scalar += [f"      acc[l] += V{t}[EXIT(m)];", "    }", "  }"]
+            loop.append(f"        m &= {_condition(forest, k, f'c{c}[l]')} ? ~0ULL : "
+                        f"{_u64(masks[k - n0])};")
+        loop.append(f"        a += V{t}[EXIT(m)]; }}")
+        scalar_trees.append((scalar_head, loop))
         vector += [*head, dz, "    const __m512i sv = _mm512_set1_epi64((long long)s);",
                    *(f"    const __m512d T{t}_{j} = _mm512_load_pd(V{t} + {8 * j});"
                      for j in range(len(padded) // 8)),
@@ -213,6 +223,14 @@ def kernel_source(forest: Forest) -> str:
                    "    }", "  }"]
     driver_fn += ["  }", "}", ""]
     lines += ["", *driver_fn]
+    scalar = []
+    for g in range(0, n_trees, SCALAR_GROUP):
+        group = scalar_trees[g:g + SCALAR_GROUP]
+        scalar += [f"  {{ /* trees {g}-{g + len(group) - 1} */",
+                   *(line for head, _ in group for line in head),
+                   "    for (int l = 0; l < nl; l++) {", "      double a = acc[l];",
+                   *(line for _, loop in group for line in loop),
+                   "      acc[l] = a;", "    }", "  }"]
     signature = [
         "/* the trees of one cell for a block of nl leads (a multiple of 8, padded), added",
         "   in tree order into acc; dzb[t * LB + l]: tree t's driver mask at lead l */",
