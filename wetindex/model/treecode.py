@@ -210,15 +210,23 @@ def compile_library(source: str, stem: str, flags: tuple[str, ...] = _FLAGS,
     """
     key = hashlib.sha256((source + " ".join(flags) + key_extra).encode()).hexdigest()[:20]
     folder = _cache_dir()
-    folder.mkdir(parents=True, exist_ok=True)
     lib = folder / f"{stem}_{key}.so"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CompilerError(f"the compiled-evaluator cache {folder} cannot be made ({exc}): "
+                            f"set {CACHE_ENV} to a writable folder") from exc
     if not lib.exists():
         compiler = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
         if not compiler:
             raise CompilerError("no C compiler found for the compiled tree evaluator: "
                                 "install gcc (apt-get install gcc) or set $CC")
         src = folder / f"{stem}_{key}.c"
-        src.write_text(source)
+        try:
+            src.write_text(source)
+        except OSError as exc:
+            raise CompilerError(f"the compiled-evaluator cache {folder} is not writable "
+                                f"({exc}): set {CACHE_ENV} to a writable folder") from exc
         tmp = lib.with_suffix(f".{os.getpid()}.tmp")
         try:
             done = subprocess.run([compiler, *flags, "-o", str(tmp), str(src), "-lm"],
@@ -228,4 +236,8 @@ def compile_library(source: str, stem: str, flags: tuple[str, ...] = _FLAGS,
         if done.returncode != 0:
             raise CompilerError(f"compiling {src} failed: {done.stderr[-2000:]}")
         os.replace(tmp, lib)  # whole or absent, also with several processes at once
-    return ctypes.CDLL(str(lib)), lib
+    try:
+        return ctypes.CDLL(str(lib)), lib
+    except OSError as exc:
+        raise CompilerError(f"the compiled evaluator {lib} could not be loaded ({exc}); "
+                            "delete it to have it compiled again") from exc
