@@ -200,17 +200,11 @@ def test_without_a_c_compiler_the_numba_kernel_runs(booster, tmp_path, monkeypat
                                predict_rows_naive(booster, static, gw, zd, zone), atol=1e-6)
 
 
-def test_plain_c_and_avx512_kernels_agree(booster):
+def test_plain_c_and_avx512_kernels_agree():
     """The kernel's two loops over leads (AVX-512 intrinsics where the compiler targets
-    them, plain C elsewhere) both equal booster.predict in float32."""
-    _both_kernels_equal_booster_predict(booster)
-
-
-def test_avx512_kernel_of_16_leaf_trees():
-    _both_kernels_equal_booster_predict(_booster(5, 15, 8, False))
-
-
-def _both_kernels_equal_booster_predict(booster: lgb.Booster) -> None:
+    them, plain C elsewhere) both equal booster.predict in float32; trees of 16 leaves
+    (the fixtures' 7, 31 and 63 leaves run in the other tests)."""
+    booster = _booster(5, 15, 8, False)
     ev = ChunkEvaluator(booster, engine="c")
     assert "_mm512_lzcnt_epi64" in chunkcode.kernel_source(ev.forest)
     static, gw, zd, zone = _chunk(18, 900, 4, 13)  # 13 leads: a padded block of 8
