@@ -156,6 +156,7 @@ def test_compiled_kernel_equals_booster_predict_in_float32(booster):
     got = ev.predict_chunk(static, gw, zd, zone, num_threads=2)
     expected = predict_rows_naive(booster, static, gw, zd, zone)
     np.testing.assert_array_equal(got, expected)
+    assert ev.predict_chunk(static[:0], gw[:0], zd, zone[:0]).shape == (7, 0)  # empty chunk
     # the numba kernel (the fallback) agrees to its float32 rounding
     old = ChunkEvaluator(booster, engine="numba").predict_chunk(static, gw, zd, zone)
     np.testing.assert_allclose(got, old, rtol=0, atol=1e-6)

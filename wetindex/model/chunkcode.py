@@ -363,6 +363,8 @@ class ChunkKernel:
         ``0..Z-1``; ``num_threads`` 0 uses every core.
         """
         drivers = np.ascontiguousarray(drivers, dtype="float32")
+        if len(static_rows) == 0:
+            return out
         if (out.dtype != np.float32 or out.shape != (drivers.shape[1], len(static_rows))
                 or out.strides[1] != 4):
             raise ValueError(f"out: expected float32 ({drivers.shape[1]}, "
