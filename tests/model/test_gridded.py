@@ -201,17 +201,19 @@ def test_without_a_c_compiler_the_numba_kernel_runs(booster, tmp_path, monkeypat
                                predict_rows_naive(booster, static, gw, zd, zone), atol=1e-6)
 
 
-def test_plain_c_and_avx512_kernels_agree():
-    """The kernel's two loops over leads (AVX-512 intrinsics where the compiler targets
-    them, plain C elsewhere) both equal booster.predict in float32; trees of 16 leaves
-    (the fixtures' 7, 31 and 63 leaves run in the other tests)."""
+def test_plain_avx2_and_avx512_loops_agree():
+    """The kernel's loops over leads (AVX-512 or AVX2 intrinsics where the compiler
+    targets them, plain C elsewhere) all equal booster.predict in float32; trees of 16
+    leaves (the fixtures' 7, 31 and 63 leaves run in the other tests)."""
     booster = _booster(5, 15, 8, False)
     ev = ChunkEvaluator(booster, engine="c")
     assert "_mm512_lzcnt_epi64" in chunkcode.kernel_source(ev.forest)
     static, gw, zd, zone = _chunk(18, 900, 4, 13)  # 13 leads: a padded block of 8
     zdrivers, zc = as_zones(zd, zone, len(static))
     expected = predict_rows_naive(booster, static, gw, zd, zone)
-    for flags in (chunkcode.PORTABLE_FLAGS, chunkcode.kernel_flags()):
+    for flags in {chunkcode.PORTABLE_FLAGS, chunkcode.AVX2_FLAGS, chunkcode.kernel_flags()}:
+        if flags == chunkcode.AVX2_FLAGS and "avx2" not in chunkcode._cpu():
+            continue
         out = np.empty((13, 900), "float32")
         chunkcode.compile_kernel(ev.forest, flags).predict(static, gw, zdrivers, zc, out, 1)
         np.testing.assert_array_equal(out, expected)
