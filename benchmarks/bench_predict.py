@@ -366,8 +366,8 @@ TRIED = [
     "-O2 -funroll-loops: 103; -O2 -march=x86-64-v3 (AVX2, BMI): 96–97, not adopted as the "
     "default because it was measured on this CPU only. Trees in groups sharing one loop "
     "over the leads (a lead's sum loaded and stored once per group, trees still added in "
-    "order): 105 ns with groups of 1, 97 with 4, 95 with 16, 91.5 with 64 (kept: about "
-    "lleaves' 88).",
+    "order): 105 ns with groups of 1, 97 with 4, 95 with 16, 91.5 with 64 (kept; in the "
+    "bench runs still slower than lleaves, see `chunk_c_plain` above).",
     "- **AVX2 intrinsics (kept, `chunk_c_avx2`, for CPUs without AVX-512).** 4 leads "
     "per instruction; no 64-bit lzcnt there, so the exit leaf's index comes from the "
     "float exponent of its bit's 32-bit half; the values are gathered (no 8-wide "
