@@ -5,8 +5,12 @@ model (the trained demo model) and the same rows, in one run:
 
 - ``booster.predict`` (LightGBM's own predictor) on the full feature rows;
 - wetindex's chunk evaluator (:mod:`wetindex.model.gridded`: static splits once per
-  cell, driver splits once per zone and lead, the rest compiled with numba) on the
-  cells those rows come from, all 48 leads;
+  cell, driver splits once per zone and lead, the rest per cell-lead) on the cells
+  those rows come from, all 48 leads: ``chunk_c`` is its generated-C kernel
+  (:mod:`wetindex.model.chunkcode`, the default; AVX-512 intrinsics on this CPU),
+  ``chunk_c_avx2`` and ``chunk_c_plain`` the same kernel's AVX2 and plain-C loops (as
+  CPUs without AVX-512 run it),
+  ``chunk_numba`` the numba fallback;
 - wetindex's generated-C per-row evaluator (:mod:`wetindex.model.treecode`) on the rows;
 - lleaves and tl2cgen on the rows, in their own venv ``.venv-lleaves`` (made here on
   first use; lleaves needs an llvmlite older than numba's), via
@@ -17,7 +21,9 @@ zone and lead, sea level per coast stretch, merged into driver zones), each with
 and 2 threads. Every result is checked against ``booster.predict``. Then a Dask
 ``LocalCluster`` (2 workers × 1 thread) predicts a few chunks, for the per-chunk
 times and worker memory of the Denmark estimate. Load averages are recorded before
-and after: the machine is shared, so compare ratios measured in the same run.
+and after, and each timing is kept as wall time and as the process's CPU time: on a
+shared machine the CPU time of a 1-thread run is what it costs on a free core, and
+ratios are taken between runs of the same process.
 
 Writes ``benchmarks/results/predict.json`` and ``predict.md``; the Denmark estimate
 (``denmark.md``) is written from them.
@@ -43,7 +49,7 @@ SIDE_PACKAGES = ("lleaves==1.3.0", "llvmlite<0.45", "tl2cgen", "treelite", "nump
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_forecast import _context, _load, area_screen, ensure_model  # noqa: E402
-from compiled_predictors import best_time  # noqa: E402
+from compiled_predictors import best_time, best_times  # noqa: E402
 
 
 def side_venv() -> Path | None:
@@ -112,6 +118,7 @@ def main() -> None:
     import numba
 
     from wetindex.features.stack import feature_rows
+    from wetindex.model.chunkcode import AVX2_FLAGS, PORTABLE_FLAGS, compile_kernel
     from wetindex.model.gridded import ChunkEvaluator
     from wetindex.model.predict import gather_inputs
     from wetindex.model.treecode import compile_rows
@@ -141,11 +148,21 @@ def main() -> None:
     model_file = work / "model.txt"
     booster.save_model(str(model_file), num_iteration=booster.best_iteration or -1)
 
-    ev = ChunkEvaluator(booster)
+    t = time.perf_counter()
+    ev = ChunkEvaluator(booster, engine="c")
+    chunk_compile = time.perf_counter() - t
+    ev_numba = ChunkEvaluator(booster, engine="numba")
+    # the AVX2 and the plain-C loops, as CPUs without AVX-512 run them (same source)
+    ev_avx2 = ChunkEvaluator(booster, engine="c")
+    ev_avx2.kernel = compile_kernel(ev_avx2.forest, AVX2_FLAGS)
+    ev_plain = ChunkEvaluator(booster, engine="c")
+    ev_plain.kernel = compile_kernel(ev_plain.forest, PORTABLE_FLAGS)
     t = time.perf_counter()
     rowc = compile_rows(booster)
     treecode_compile = time.perf_counter() - t
-    ev.predict_chunk(s_rows[:10], gw[:10], fin.drivers)  # numba kernels compiled/loaded
+    ev_numba.predict_chunk(s_rows[:10], gw[:10], fin.drivers)  # numba kernels compiled/loaded
+    evaluators = {"chunk_c": ev, "chunk_c_avx2": ev_avx2, "chunk_c_plain": ev_plain,
+                  "chunk_numba": ev_numba}
 
     load_before = _load()
     result: dict = {"sets": {}}
@@ -162,18 +179,23 @@ def main() -> None:
         row_files.append(path)
         reference = booster.predict(rows)
         entry: dict = {"rows": len(rows), "cells": len(pick), "leads": n_leads,
-                       "seconds": {}, "max_abs_diff_vs_booster": {}}
+                       "seconds": {}, "cpu_seconds": {}, "max_abs_diff_vs_booster": {},
+                       "equal_to_booster_float32": {}}
+        timed = {"booster_predict": lambda n, rows=rows: booster.predict(rows, num_threads=n),
+                 "treecode": lambda n, rows=rows: rowc(rows, num_threads=n),
+                 **{k: lambda n, e=e, drv=drv, zc=zc: e.predict_chunk(s_rows, gw, drv, zc,
+                                                                      num_threads=n)
+                    for k, e in evaluators.items()}}
         for n in (1, 2):
-            entry["seconds"][f"booster_predict_{n}t"] = best_time(
-                lambda n=n, rows=rows: booster.predict(rows, num_threads=n), args.repeat)
-            entry["seconds"][f"treecode_{n}t"] = best_time(
-                lambda n=n, rows=rows: rowc(rows, num_threads=n), args.repeat)
-            entry["seconds"][f"chunk_evaluator_{n}t"] = best_time(
-                lambda n=n, drv=drv, zc=zc: ev.predict_chunk(s_rows, gw, drv, zc,
-                                                               num_threads=n), args.repeat)
-        chunk = ev.predict_chunk(s_rows, gw, drv, zc)  # (lead, cell): rows are lead-major
-        entry["max_abs_diff_vs_booster"]["chunk_evaluator"] = float(
-            np.abs(chunk.ravel() - reference).max())
+            for key, fn in timed.items():
+                wall, cpu = best_times(lambda fn=fn, n=n: fn(n), args.repeat)
+                entry["seconds"][f"{key}_{n}t"] = wall
+                entry["cpu_seconds"][f"{key}_{n}t"] = cpu
+        ref32 = reference.astype("float32")
+        for key, e in evaluators.items():
+            chunk = e.predict_chunk(s_rows, gw, drv, zc).ravel()  # (lead, cell): lead-major
+            entry["max_abs_diff_vs_booster"][key] = float(np.abs(chunk - reference).max())
+            entry["equal_to_booster_float32"][key] = bool(np.array_equal(chunk, ref32))
         entry["max_abs_diff_vs_booster"]["treecode"] = float(
             np.abs(rowc(rows) - reference).max())
         np.save(work / f"booster_{name}.npy", reference)
@@ -199,10 +221,13 @@ def main() -> None:
             entry = result["sets"][name]
             for n, sec in tr["seconds"].items():
                 entry["seconds"][f"{tool}_{n}t"] = sec
+            for n, sec in tr.get("cpu_seconds", {}).items():
+                entry["cpu_seconds"][f"{tool}_{n}t"] = sec
             ref = np.load(work / f"booster_{name}.npy")
             entry["max_abs_diff_vs_booster"][tool] = float(
                 np.abs(np.load(tr["probabilities"]) - ref).max())
-    result["compile_s"] = {"treecode_first_compile_or_cache_load": round(treecode_compile, 2),
+    result["compile_s"] = {"chunk_c_first_compile_or_cache_load": round(chunk_compile, 2),
+                           "treecode_first_compile_or_cache_load": round(treecode_compile, 2),
                            **{t: r.get("compile_s") for t, r in side.items()
                               if isinstance(r, dict)}}
     result["side_errors"] = {t: r["error"] for t, r in side.items()
@@ -226,6 +251,7 @@ def main() -> None:
     print("dask", json.dumps(result["dask"]), flush=True)
     result.update({
         "load_average_before": load_before, "load_average_after": _load(),
+        "repeat": args.repeat,
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                     "lightgbm": lightgbm.__version__, "numba": numba.__version__},
         "model": {"trees": int(booster.num_trees()), "features": booster.num_feature(),
@@ -288,7 +314,8 @@ def _rss_gib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
 
 
-#: What was tried for the per-row remainder (measured on this machine, 29 Nov 2026).
+#: What was tried for the per-row remainder (measured on this shared, loaded machine:
+#: 29 Nov 2026 for the numba and treecode entries, 30 Nov 2026 for the C chunk kernel).
 TRIED = [
     "## What was tried for the per-row remainder", "",
     "- **Generated if/else compiled by numba (dropped).** Numba's compile time grows with "
@@ -301,14 +328,53 @@ TRIED = [
     "- **Rows in blocks of 32, tree by tree (as lleaves), in the generated C (dropped).** "
     "Slower than row by row in our (noisy, loaded) measurements; so were trees as separate "
     "non-inlined functions, and -O3 -march=native gave nothing over -O2.",
-    "- **Chunk evaluator (kept):** threshold intervals found by a short walk from the "
-    "previous lead's; one prefix-AND row per combined feature instead of a scatter over "
-    "the failed nodes; one fused pass per tree; four running sums (the chain of 100 "
-    "dependent additions was a large part of the time). Against the generated C on the "
-    "same rows in the same process, the chunk evaluator went from about 1.0–1.2× to "
-    "1.2–1.4× as fast.",
-    "- **Skipping trees whose exit the static splits fix (dropped):** the indirection over "
-    "the remaining trees cost more than it saved on the demo model.",
+    "- **Numba chunk evaluator (kept as the fallback):** threshold intervals found by a "
+    "short walk from the previous lead's; one prefix-AND row per combined feature instead "
+    "of a scatter over the failed nodes; one fused pass per tree; four running sums. It "
+    "is `chunk_numba` above.",
+    "- **Skipping trees whose exit the static splits fix (dropped, numba):** the "
+    "indirection over the remaining trees cost more than it saved on the demo model.",
+    "- **The chunk evaluator as generated C (`wetindex.model.chunkcode`, kept: "
+    "`chunk_c`).** Thread CPU time per cell-lead, 1 thread, all 107,796 candidates of "
+    "the bench area × 48 leads, demo model of 45 trees (30 Nov): plain C at -O2, "
+    "tree-outer over a cell's leads with mask ANDs per combined node (no branches): "
+    "about 80 ns, against 153 for the numba kernel and 91 for lleaves on the same rows "
+    "in the bench run that day. Skipping `exp` for a lead whose raw score equals the "
+    "lead before's: 78 → 75 ns.",
+    "- **-O3 -march=native, gcc's own vectorisation (replaced).** On a synthetic model of "
+    "100 trees × 31 leaves, gcc vectorised the lead loop with AVX-512 (8 leads, leaf "
+    "values by a gather): 222 ns against 490 at -O2; but with -march=x86-64-v4 (generic "
+    "tuning) 641 ns and with 256-bit vectors 624 ns, slower than -O2: it hinged on the "
+    "compiler's tuning, and the gathers were the hottest instructions in `perf`.",
+    "- **AVX-512 intrinsics (kept).** The lead loop written with intrinsics: compares "
+    "and masked ANDs on 8 leads, the exit leaf by `vplzcntq`, its value picked from the "
+    "tree's values held in registers by `vpermt2pd` and blends (no gather), and the "
+    "driver masks of the zone at hand copied into a per-thread block (no gather): 32 ns "
+    "per cell-lead on the same data as above (75 ns before), equal to booster.predict in "
+    "float32. The plain C loop stays for CPUs without AVX-512 and for models with "
+    "categorical or zero-as-missing splits on combined features.",
+    "- **Trees sharing one loop in the AVX-512 loop** (the 8 sums kept in a register "
+    "over a group of trees): 1 to 8 trees per loop measured 29.6–32.7 ns per cell-lead, "
+    "within noise; pairs kept. `perf` shows the time in the permutes, their register "
+    "copies and the adds waiting on them.",
+    "- **Branch-free static masks** (`s &= cond ? ~0 : M` instead of `if`): no "
+    "measurable difference (504 vs 511 ns on the synthetic model), kept as `if`.",
+    "- **The plain-C loop on its own (`chunk_c_plain`, what CPUs without AVX-512 run).** "
+    "With the per-thread driver-mask block it measured 105 ns per cell-lead at -O2 on "
+    "the bench data (30 Nov), about 0.85× lleaves' speed: slower than lleaves there. "
+    "`if` instead of the select for combined nodes: 104–105 ns (no change); -O3: 109–110; "
+    "-O2 -funroll-loops: 103; -O2 -march=x86-64-v3 (AVX2, BMI): 96–97, not adopted as the "
+    "default because it was measured on this CPU only. Trees in groups sharing one loop "
+    "over the leads (a lead's sum loaded and stored once per group, trees still added in "
+    "order): 105 ns with groups of 1, 97 with 4, 95 with 16, 91.5 with 64 (kept; in the "
+    "bench runs still slower than lleaves, see `chunk_c_plain` above).",
+    "- **AVX2 intrinsics (kept, `chunk_c_avx2`, for CPUs without AVX-512).** 4 leads "
+    "per instruction; no 64-bit lzcnt there, so the exit leaf's index comes from the "
+    "float exponent of its bit's 32-bit half; the values are gathered (no 8-wide "
+    "permutes): 56–58 ns per cell-lead against 93–99 for the plain loop on this CPU "
+    "(30 Nov, before the bench run below), equal to booster.predict in float32.",
+    "- **Not tried in C:** reusing a lead whose combined features stay in the same "
+    "threshold intervals (the numba kernel does it), and several cells per tree loop.",
     "",
 ]
 
@@ -328,34 +394,59 @@ def report_md(r: dict) -> str:
         f"{r['world']['rain_zones']} rain zones (2.5 km) × {r['world']['sea_zones']} coast "
         f"stretches = {r['world']['merged_zones']} driver zones.", "",
         f"Load average before {r['load_average_before']}, after {r['load_average_after']} "
-        f"(1, 5, 15 min) on {r['machine']['cpus']} cores: **the machine was shared and "
-        "loaded**; absolute times are noisy, the ratios are measured in the same run, each "
-        "the best of repeats.", "",
+        f"(1, 5, 15 min) on {r['machine']['cpus']} cores: " + (
+            "**the machine was shared and loaded**; absolute wall times are noisy, the "
+            "ratios are measured in the same run, each the best of repeats."
+            if max(r["load_average_before"][0], r["load_average_after"][0])
+            > 0.5 * r["machine"]["cpus"] else
+            "the machine was otherwise idle."), "",
         "Rows: the same cells' 48 leads as full feature rows (float32; lleaves reads them "
         "as float64, converted before timing). The chunk evaluator gets the cells, their "
         "static rows and the drivers, and builds the combined features itself; its time "
-        "is per cell-lead (one row each).", "",
+        "is per cell-lead (one row each). `chunk_c` is its generated-C kernel (the "
+        "default: AVX-512 intrinsics where the CPU has them), `chunk_c_avx2` and "
+        "`chunk_c_plain` the same kernel's AVX2 and plain-C loops (what CPUs without "
+        "AVX-512, or without AVX2, run), `chunk_numba` the numba fallback. Each time is "
+        "the best of "
+        f"{r.get('repeat', 3)} runs; CPU time is the whole process's (for 2 threads, the "
+        "sum over both), so on a loaded machine the 1-thread CPU columns are the fair "
+        "comparison and the wall columns include waiting for a core.", "",
     ]
     for name, e in r["sets"].items():
-        lines += [f"## {name} drivers ({e['rows']:,} rows = {e['cells']:,} cells × "
-                  f"{e['leads']} leads)", "",
-                  "| predictor | threads | ns per row | rows/s | chunk evaluator is × faster | "
-                  "max abs diff vs booster.predict |", "|---|---|---|---|---|---|"]
-        ours = {n: e["seconds"][f"chunk_evaluator_{n}t"] for n in (1, 2)}
-        for key, sec in sorted(e["seconds"].items()):
+        rows = e["rows"]
+        cpu, wall = e.get("cpu_seconds", {}), e["seconds"]
+        lines += [f"## {name} drivers ({rows:,} rows = {e['cells']:,} cells × "
+                  f"{e['leads']} leads)", ""]
+        if "lleaves_1t" in cpu and "chunk_c_1t" in cpu:
+            vs = cpu["lleaves_1t"] / cpu["chunk_c_1t"]
+            lines += [f"**chunk_c against lleaves, 1 thread: {vs:.2f}× "
+                      f"as fast in CPU time ({_ns(cpu['chunk_c_1t'], rows):.0f} vs "
+                      f"{_ns(cpu['lleaves_1t'], rows):.0f} ns per row), "
+                      f"{wall['lleaves_1t'] / wall['chunk_c_1t']:.2f}× in wall time; "
+                      f"2 threads: {wall['lleaves_2t'] / wall['chunk_c_2t']:.2f}× in wall "
+                      "time.**", ""]
+        lines += ["| predictor | threads | ns per row, wall | ns per row, CPU | "
+                  "chunk_c is × faster (wall) | chunk_c is × faster (CPU) | "
+                  "max abs diff vs booster.predict | equal to it in float32 |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for key, sec in sorted(wall.items()):
             tool, n = key.rsplit("_", 1)
             n = int(n.rstrip("t"))
+            ours, ours_cpu = wall[f"chunk_c_{n}t"], cpu.get(f"chunk_c_{n}t")
+            c = cpu.get(key)
             diff = e["max_abs_diff_vs_booster"].get(tool)
-            lines.append(f"| {tool} | {n} | {_ns(sec, e['rows']):.0f} | "
-                         f"{e['rows'] / sec:,.0f} | {sec / ours[n]:.2f} | "
-                         f"{'' if diff is None else f'{diff:.1e}'} |")
+            equal = e.get("equal_to_booster_float32", {}).get(tool, "")
+            lines.append(f"| {tool} | {n} | {_ns(sec, rows):.0f} | "
+                         f"{'' if c is None else f'{_ns(c, rows):.0f}'} | {sec / ours:.2f} | "
+                         f"{'' if c is None or not ours_cpu else f'{c / ours_cpu:.2f}'} | "
+                         f"{'' if diff is None else f'{diff:.1e}'} | {equal} |")
         lines.append("")
     a = r["area"]
     lines += ["## The whole area's candidates (one process)", "",
               f"{a['cells']:,} cells × {a['leads']} leads: " + ", ".join(
                   f"{k.replace('_s', '')} {v:.2f} s ({_ns(v, a['cells'] * a['leads']):.0f} ns "
                   "per cell-lead)" for k, v in a.items() if k.endswith("_s")) + "; CPU of the "
-              "1-thread runs (numba runs it in the calling thread): " + ", ".join(
+              "1-thread runs (the kernel runs in the calling thread): " + ", ".join(
                   f"{k.replace('_1t_cpu', '')} {v:.2f} s "
                   f"({_ns(v, a['cells'] * a['leads']):.0f} ns per cell-lead)"
                   for k, v in a.items() if k.endswith("_cpu")) + ".", ""]

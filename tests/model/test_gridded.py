@@ -14,12 +14,14 @@ import numpy as np
 import pytest
 
 from wetindex.features.stack import DRIVER_FEATURES, FEATURES, STATIC_FEATURES, feature_rows
+from wetindex.model import chunkcode, fastpredict, gridded
 from wetindex.model.gridded import (
     ChunkEvaluator,
     as_zones,
     merge_zones,
     predict_rows_naive,
 )
+from wetindex.model.treecode import CACHE_ENV, CompilerError
 
 N_STATIC, N_DRIVER = len(STATIC_FEATURES), len(DRIVER_FEATURES)
 LAND_COVER = STATIC_FEATURES.index("land_cover")
@@ -91,8 +93,6 @@ def _chunk(seed: int, n: int, n_zones: int, n_leads: int):
 
 
 def test_zoned_drivers_equal_booster_predict(booster, monkeypatch):
-    from wetindex.model import gridded
-
     monkeypatch.setattr(gridded, "CHUNK_CELLS", 700)  # several kernel calls, a partial last
     static, gw, zd, zone = _chunk(11, 2500, 9, 8)
     got = ChunkEvaluator(booster).predict_chunk(static, gw, zd, zone)
@@ -146,3 +146,96 @@ def test_bad_driver_shapes_name_the_input():
         as_zones(zd, np.full(10, 2), 10)
     with pytest.raises(ValueError, match="drivers"):
         as_zones(zd[..., :5], zone, 10)
+
+
+def test_compiled_kernel_equals_booster_predict_in_float32(booster):
+    """The C kernel adds the trees in LightGBM's order: equal, not only close."""
+    static, gw, zd, zone = _chunk(15, 1500, 5, 7)
+    ev = ChunkEvaluator(booster, engine="c")
+    assert ev.engine == "c"
+    got = ev.predict_chunk(static, gw, zd, zone, num_threads=2)
+    expected = predict_rows_naive(booster, static, gw, zd, zone)
+    np.testing.assert_array_equal(got, expected)
+    assert ev.predict_chunk(static[:0], gw[:0], zd, zone[:0]).shape == (7, 0)  # empty chunk
+    # the numba kernel (the fallback) agrees to its float32 rounding
+    old = ChunkEvaluator(booster, engine="numba").predict_chunk(static, gw, zd, zone)
+    np.testing.assert_allclose(got, old, rtol=0, atol=1e-6)
+
+
+def test_compiled_kernel_takes_zero_as_missing_splits_and_many_leads():
+    """Zero-as-missing splits on combined features (the numba kernel refuses them) and
+    more leads than one block of the kernel."""
+    rng = np.random.default_rng(21)
+    static, gw, zd, zone = _chunk(16, 600, 3, 70)
+    zd[:, ::4, DRIVER_FEATURES.index("groundwater_rise")] = 5.0  # depth clipped to zero
+    x = np.concatenate([feature_rows(static, zd[zone, li], gw) for li in range(0, 70, 5)])
+    y = (np.nan_to_num(x[:, FEATURES.index("groundwater_depth")]) < 0.5
+         + rng.normal(0, 0.3, len(x))).astype(int)
+    b = lgb.train({"objective": "binary", "num_leaves": 15, "verbose": -1,
+                   "zero_as_missing": True, "min_data_in_leaf": 5, "num_threads": 1},
+                  lgb.Dataset(x, y, feature_name=list(FEATURES)), num_boost_round=15)
+    assert "groundwater_depth" in {FEATURES[f] for f in _split_features(b)}
+    got = ChunkEvaluator(b, engine="c").predict_chunk(static, gw, zd, zone)
+    assert got.shape == (70, 600)
+    np.testing.assert_array_equal(got, predict_rows_naive(b, static, gw, zd, zone))
+
+
+def _split_features(b: lgb.Booster) -> set[int]:
+    text = b.model_to_string()
+    return {int(f) for line in text.splitlines() if line.startswith("split_feature=")
+            for f in line.split("=", 1)[1].split()}
+
+
+def test_without_a_c_compiler_the_numba_kernel_runs(booster, tmp_path, monkeypatch, caplog):
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path))  # nothing cached
+    monkeypatch.setenv("CC", str(tmp_path / "no-such-compiler"))
+    static, gw, zd, zone = _chunk(17, 300, 2, 5)
+    with pytest.raises(CompilerError):
+        ChunkEvaluator(booster, engine="c")
+    monkeypatch.setattr(gridded, "_LOGGED", set())
+    with caplog.at_level("INFO", logger="wetindex.model.gridded"):
+        ev = ChunkEvaluator(booster)
+    assert ev.engine == "numba"
+    assert "numba kernel, the C kernel could not be built" in caplog.text
+    np.testing.assert_allclose(ev.predict_chunk(static, gw, zd, zone),
+                               predict_rows_naive(booster, static, gw, zd, zone), atol=1e-6)
+
+
+def test_plain_avx2_and_avx512_loops_agree():
+    """The kernel's loops over leads (AVX-512 or AVX2 intrinsics where the compiler
+    targets them, plain C elsewhere) all equal booster.predict in float32; trees of 16
+    leaves (the fixtures' 7, 31 and 63 leaves run in the other tests)."""
+    booster = _booster(5, 15, 8, False)
+    ev = ChunkEvaluator(booster, engine="c")
+    assert "_mm512_lzcnt_epi64" in chunkcode.kernel_source(ev.forest)
+    static, gw, zd, zone = _chunk(18, 900, 4, 13)  # 13 leads: a padded block of 8
+    zdrivers, zc = as_zones(zd, zone, len(static))
+    expected = predict_rows_naive(booster, static, gw, zd, zone)
+    for flags in {chunkcode.PORTABLE_FLAGS, chunkcode.AVX2_FLAGS, chunkcode.kernel_flags()}:
+        if flags == chunkcode.AVX2_FLAGS and "avx2" not in chunkcode._cpu():
+            continue
+        out = np.empty((13, 900), "float32")
+        chunkcode.compile_kernel(ev.forest, flags).predict(static, gw, zdrivers, zc, out, 1)
+        np.testing.assert_array_equal(out, expected)
+
+
+def test_predict_cube_runs_the_c_kernel_and_falls_back_to_numba(booster, tmp_path,
+                                                                 monkeypatch):
+    """The area-cube entry point (predict.py, zones.py, events.py use it)."""
+    static, gw, zd, zone = _chunk(19, 700, 3, 6)
+    forest = fastpredict.forest_from_booster(booster)
+    cells = np.random.default_rng(0).permutation(1000)[:700]  # scattered into a cube
+    expected = np.zeros((6, 1000), "float32")
+    expected[:, cells] = predict_rows_naive(booster, static, gw, zd, zone)
+    monkeypatch.setattr(fastpredict, "CHUNK_CELLS", 300)  # several chunks, a partial last
+    got = fastpredict.predict_cube(forest, static, gw, zd, cells, np.zeros((6, 1000), "float32"),
+                                   zone_of_cell=zone)
+    assert fastpredict.compiled_kernel(forest) is not None
+    np.testing.assert_array_equal(got, expected)
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path))
+    monkeypatch.setenv("CC", str(tmp_path / "no-such-compiler"))
+    other = fastpredict.forest_from_booster(booster)  # a new Forest: compiled anew, fails
+    old = fastpredict.predict_cube(other, static, gw, zd, cells, np.zeros((6, 1000), "float32"),
+                                   zone_of_cell=zone)
+    assert fastpredict.compiled_kernel(other) is None
+    np.testing.assert_allclose(old, expected, rtol=0, atol=1e-6)

@@ -8,7 +8,7 @@ import lightgbm as lgb
 import numpy as np
 import pytest
 
-from wetindex.model.treecode import CACHE_ENV, compile_rows, model_source
+from wetindex.model.treecode import CACHE_ENV, CompilerError, compile_rows, model_source
 
 pytestmark = pytest.mark.skipif(shutil.which("cc") is None and shutil.which("gcc") is None,
                                 reason="no C compiler")
@@ -56,3 +56,16 @@ def test_rows_of_the_wrong_width_name_the_input(tmp_path, monkeypatch):
                         lgb.Dataset(x, (x[:, 0] > 0).astype(int)), num_boost_round=3)
     with pytest.raises(ValueError, match="rows"):
         compile_rows(booster)(x[:, :2])
+
+
+def test_an_unwritable_cache_is_a_compiler_error(tmp_path, monkeypatch):
+    """So the chunk evaluator falls back to numba instead of failing."""
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    monkeypatch.setenv(CACHE_ENV, str(blocker / "cache"))  # under a file: cannot be made
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 3))
+    booster = lgb.train({"objective": "binary", "verbose": -1, "num_leaves": 4},
+                        lgb.Dataset(x, (x[:, 0] > 0).astype(int)), num_boost_round=3)
+    with pytest.raises(CompilerError, match=CACHE_ENV):
+        compile_rows(booster)

@@ -12,24 +12,55 @@ over the bluespot's fill), which it builds on the fly in float32 exactly as
 are bit vectors over each tree's leaves (QuickScorer); a lead whose drivers and
 combined-feature intervals equal the lead before's reuses its probability.
 :func:`predict_cube` writes into an area cube; :mod:`wetindex.model.gridded` is the
-chunk interface.
+chunk interface. Both run the same evaluation compiled to C
+(:mod:`wetindex.model.chunkcode`, equal to ``booster.predict`` in float32 and several
+times faster) wherever a C compiler works; the numba kernel here is the fallback.
 
-The trees come from LightGBM's own text model (thresholds as doubles, decision
-types with their missing-value rules, categorical bitsets), and the result equals
-``booster.predict`` on the same rows (a test checks ``<= 1e-6``; in practice the
-raw scores agree to the last bits of a double sum).
+The trees come from LightGBM's own text model (:mod:`wetindex.model.forest`:
+thresholds as doubles, decision types with their missing-value rules, categorical
+bitsets), and the result equals ``booster.predict`` on the same rows (a test checks
+``<= 1e-6``; in practice the raw scores agree to the last bits of a double sum).
 """
 
 from __future__ import annotations
 
+import logging
+import weakref
 from dataclasses import dataclass
 
-import lightgbm as lgb
 import numba
 import numpy as np
 from numba.cpython.unsafe.numbers import trailing_zeros
 
 from wetindex.features.stack import DRIVER_FEATURES, FEATURES, STATIC_FEATURES
+from wetindex.model.chunkcode import ChunkKernel, compile_kernel
+from wetindex.model.forest import (
+    Forest,
+    ModelFormatError,
+    forest_from_booster,
+    leaf_order,
+    model_trees,
+)
+from wetindex.model.treecode import CompilerError
+
+#: The forest's reader lives in :mod:`wetindex.model.forest`; these names are kept here
+#: for the modules that import them from this one.
+__all__ = [
+    "CHUNK_CELLS",
+    "Forest",
+    "LeafMasks",
+    "ModelFormatError",
+    "ZoneDrivers",
+    "compiled_kernel",
+    "forest_from_booster",
+    "leaf_masks",
+    "model_trees",
+    "predict_cube",
+    "predict_zone_chunk",
+    "zone_drivers",
+]
+
+log = logging.getLogger(__name__)
 
 _N_STATIC = len(STATIC_FEATURES)
 _N_DRIVER = len(DRIVER_FEATURES)
@@ -53,122 +84,6 @@ _MISSING_NONE, _MISSING_ZERO, _MISSING_NAN = 0, 1, 2
 _ZERO = 1e-35  # LightGBM's kZeroThreshold
 
 
-class ModelFormatError(ValueError):
-    """A LightGBM model this predictor cannot reproduce exactly."""
-
-
-@dataclass(frozen=True)
-class Forest:
-    """The trees of a binary LightGBM model as flat arrays.
-
-    Node ``k`` of tree ``t`` is ``node_start[t] + k``; a child ``c >= 0`` is an
-    internal node of the same tree, ``c < 0`` is leaf ``~c`` at
-    ``leaf_start[t] + ~c``. Categorical nodes keep their bitset in
-    ``cat_bits[cat_start[n]:cat_end[n]]``.
-    """
-
-    feature: np.ndarray  # int32 (nodes,)
-    threshold: np.ndarray  # float64 (nodes,)
-    decision: np.ndarray  # int32 (nodes,): LightGBM decision_type bits
-    left: np.ndarray  # int32 (nodes,)
-    right: np.ndarray  # int32 (nodes,)
-    cat_start: np.ndarray  # int32 (nodes,)
-    cat_end: np.ndarray  # int32 (nodes,)
-    cat_bits: np.ndarray  # uint32
-    leaf_value: np.ndarray  # float64 (leaves,)
-    node_start: np.ndarray  # int32 (trees + 1,)
-    leaf_start: np.ndarray  # int32 (trees + 1,)
-
-    @property
-    def n_trees(self) -> int:
-        return len(self.node_start) - 1
-
-
-def _numbers(text: str, dtype: str) -> np.ndarray:
-    text = text.strip()
-    return np.array(text.split(), dtype=dtype) if text else np.zeros(0, dtype=dtype)
-
-
-def model_trees(booster: lgb.Booster, num_iteration: int | None, what: str
-                ) -> tuple[str, list[dict[str, str]]]:
-    """The header of the model text ``booster.predict`` uses and its trees' fields.
-
-    ``num_iteration`` ``None`` is the best iteration, if the booster has one. Only
-    binary models with ``sigmoid:1`` are accepted (``what`` names the reader in the
-    error).
-    """
-    if num_iteration is None:
-        num_iteration = booster.best_iteration if booster.best_iteration > 0 else -1
-    text = booster.model_to_string(num_iteration=num_iteration)
-    header, _, body = text.partition("\nTree=")
-    if "objective=binary" not in header or "num_tree_per_iteration=1" not in header:
-        raise ModelFormatError(f"{what} supports binary LightGBM models only")
-    if "sigmoid:1" not in header.split("objective=")[1].split("\n")[0]:
-        raise ModelFormatError(f"{what} expects the binary objective with sigmoid:1")
-    body = body.split("\nend of trees")[0]
-    return header, [dict(line.split("=", 1) for line in block.strip().splitlines()
-                         if "=" in line) for block in ("Tree=" + body).split("\nTree=")]
-
-
-def forest_from_booster(booster: lgb.Booster, num_iteration: int | None = None, *,
-                        check_features: bool = True) -> Forest:
-    """Parse the trees ``booster.predict`` uses (its best iteration, if it has one).
-
-    ``check_features=False`` accepts any feature names (for rows evaluated as given,
-    :mod:`wetindex.model.rowwalk`); the forecast kernels need wetindex's features.
-    """
-    header, blocks = model_trees(booster, num_iteration, "fast prediction")
-    names = header.split("feature_names=")[1].split("\n")[0].split()
-    if check_features and tuple(names) != FEATURES:
-        raise ModelFormatError(f"model features {names} differ from wetindex's {list(FEATURES)}")
-    parts: dict[str, list] = {k: [] for k in ("feature", "threshold", "decision", "left",
-                                              "right", "cat_start", "cat_end", "leaf")}
-    cat_bits: list[np.ndarray] = []
-    node_start, leaf_start = [0], [0]
-    n_bits = 0
-    for fields in blocks:
-        if fields.get("is_linear", "0") != "0":
-            raise ModelFormatError("linear trees are not supported by fast prediction")
-        leaves = _numbers(fields["leaf_value"], "float64")
-        n_inner = int(fields["num_leaves"]) - 1
-        if n_inner == 0:  # a single leaf: one always-left node on feature 0 to that leaf
-            feat, thr = np.zeros(1, "int32"), np.array([np.inf])
-            dec, lc, rc = np.zeros(1, "int32"), np.array([-1], "int32"), np.array([-1], "int32")
-            cs = ce = np.zeros(1, "int32")
-        else:
-            feat = _numbers(fields["split_feature"], "int32")
-            thr = _numbers(fields["threshold"], "float64")
-            dec = _numbers(fields["decision_type"], "int32")
-            lc = _numbers(fields["left_child"], "int32")
-            rc = _numbers(fields["right_child"], "int32")
-            cs, ce = np.zeros(n_inner, "int32"), np.zeros(n_inner, "int32")
-            if int(fields.get("num_cat", "0")) > 0:
-                bounds = _numbers(fields["cat_boundaries"], "int64")
-                bits = _numbers(fields["cat_threshold"], "uint32")
-                for k in np.flatnonzero(dec & _CATEGORICAL):
-                    ci = int(thr[k])
-                    cs[k], ce[k] = n_bits + bounds[ci], n_bits + bounds[ci + 1]
-                cat_bits.append(bits)
-                n_bits += len(bits)
-        for key, arr in zip(("feature", "threshold", "decision", "left", "right", "cat_start",
-                             "cat_end", "leaf"), (feat, thr, dec, lc, rc, cs, ce, leaves),
-                            strict=True):
-            parts[key].append(arr)
-        node_start.append(node_start[-1] + len(feat))
-        leaf_start.append(leaf_start[-1] + len(leaves))
-    cat = np.concatenate(cat_bits) if cat_bits else np.zeros(1, "uint32")
-    return Forest(
-        feature=np.concatenate(parts["feature"]).astype("int32"),
-        threshold=np.concatenate(parts["threshold"]).astype("float64"),
-        decision=np.concatenate(parts["decision"]).astype("int32"),
-        left=np.concatenate(parts["left"]).astype("int32"),
-        right=np.concatenate(parts["right"]).astype("int32"),
-        cat_start=np.concatenate(parts["cat_start"]).astype("int32"),
-        cat_end=np.concatenate(parts["cat_end"]).astype("int32"),
-        cat_bits=cat, leaf_value=np.concatenate(parts["leaf"]).astype("float64"),
-        node_start=np.array(node_start, "int32"), leaf_start=np.array(leaf_start, "int32"))
-
-
 @numba.njit(cache=True, inline="always")
 def _go_left(fval: float, node: int, threshold, decision, cat_start, cat_end, cat_bits) -> bool:
     """LightGBM's NumericalDecision / CategoricalDecision for one node."""
@@ -189,25 +104,6 @@ def _go_left(fval: float, node: int, threshold, decision, cat_start, cat_end, ca
             missing == _MISSING_NAN and np.isnan(fval)):
         return (dec & _DEFAULT_LEFT) != 0
     return fval <= threshold[node]
-
-
-def _leaf_order(left: np.ndarray, right: np.ndarray, n_leaves: int) -> tuple[np.ndarray, list]:
-    """In-order position of each leaf, and the in-order leaves under each node's left child."""
-    position = np.zeros(n_leaves, "int64")
-    under_left: list[list[int]] = [[] for _ in range(len(left))]
-    counter = [0]
-
-    def walk(child: int) -> list[int]:
-        if child < 0:
-            position[~child] = counter[0]
-            counter[0] += 1
-            return [int(position[~child])]
-        lo = walk(int(left[child]))
-        under_left[child] = lo
-        return lo + walk(int(right[child]))
-
-    walk(0)
-    return position, under_left
 
 
 @dataclass(frozen=True)
@@ -254,7 +150,7 @@ def leaf_masks(forest: Forest) -> LeafMasks:
         l0, l1 = forest.leaf_start[t], forest.leaf_start[t + 1]
         if l1 - l0 > 64:
             raise ModelFormatError("fast prediction supports trees of at most 64 leaves")
-        position, under_left = _leaf_order(forest.left[n0:n1], forest.right[n0:n1], l1 - l0)
+        position, under_left = leaf_order(forest.left[n0:n1], forest.right[n0:n1], l1 - l0)
         values[l0 + position] = forest.leaf_value[l0:l1]
         every = np.uint64(2**64 - 1)
         for k in range(n1 - n0):
@@ -480,6 +376,27 @@ def predict_zone_chunk(forest: Forest, lm: LeafMasks, zd: ZoneDrivers, static_ro
     return buf
 
 
+#: The C kernel of each Forest object (by id, with a weak reference to tell a reused id).
+_KERNELS: dict[int, tuple[weakref.ref, ChunkKernel | None]] = {}
+
+
+def compiled_kernel(forest: Forest) -> ChunkKernel | None:
+    """The generated-C kernel of ``forest`` (:mod:`wetindex.model.chunkcode`), made once
+    per ``Forest`` object; None where no C compiler works (logged once: the numba
+    kernel runs instead)."""
+    hit = _KERNELS.get(id(forest))
+    if hit is not None and hit[0]() is forest:
+        return hit[1]
+    try:
+        kernel: ChunkKernel | None = compile_kernel(forest)
+    except CompilerError as exc:
+        if not any(k is None for _, k in _KERNELS.values()):
+            log.warning("forecast kernel: numba, the C kernel could not be built: %s", exc)
+        kernel = None
+    _KERNELS[id(forest)] = (weakref.ref(forest), kernel)
+    return kernel
+
+
 def predict_cube(forest: Forest, static_rows: np.ndarray, groundwater_depth: np.ndarray,
                  drivers: np.ndarray, cells: np.ndarray, out: np.ndarray,
                  *, zone_of_cell: np.ndarray | None = None, num_threads: int = 0) -> np.ndarray:
@@ -505,8 +422,12 @@ def predict_cube(forest: Forest, static_rows: np.ndarray, groundwater_depth: np.
     num_threads : int
         Threads (0: numba's default, all cores).
     """
-    lm = leaf_masks(forest)
     drivers = np.asarray(drivers, dtype="float32")
+    kernel = compiled_kernel(forest)
+    if kernel is not None:
+        return _predict_cube_c(kernel, static_rows, groundwater_depth, drivers, cells, out,
+                               zone_of_cell, num_threads)
+    lm = leaf_masks(forest)
     zd = zone_drivers(forest, lm, drivers if zone_of_cell is not None else drivers[None])
     previous = numba.get_num_threads()
     if num_threads > 0:
@@ -530,4 +451,26 @@ def predict_cube(forest: Forest, static_rows: np.ndarray, groundwater_depth: np.
                 out[li, part] = buf[:n, li]
     finally:
         numba.set_num_threads(previous)
+    return out
+
+
+def _predict_cube_c(kernel: ChunkKernel, static_rows: np.ndarray,
+                    groundwater_depth: np.ndarray, drivers: np.ndarray, cells: np.ndarray,
+                    out: np.ndarray, zone_of_cell: np.ndarray | None,
+                    num_threads: int) -> np.ndarray:
+    """:func:`predict_cube` with the C kernel, :data:`CHUNK_CELLS` cells at a time."""
+    zdrivers = np.ascontiguousarray(drivers if zone_of_cell is not None else drivers[None])
+    static_rows = np.ascontiguousarray(static_rows, dtype="float32")
+    groundwater_depth = np.ascontiguousarray(groundwater_depth, dtype="float32")
+    zone = (np.zeros(len(static_rows), dtype="int32") if zone_of_cell is None
+            else np.ascontiguousarray(zone_of_cell, dtype="int32"))
+    cells = np.asarray(cells)
+    n_leads = zdrivers.shape[1]
+    buf = np.empty((n_leads, min(CHUNK_CELLS, len(cells))), dtype="float32")
+    for first in range(0, len(cells), CHUNK_CELLS):
+        n = min(CHUNK_CELLS, len(cells) - first)
+        part = slice(first, first + n)
+        kernel.predict(static_rows[part], groundwater_depth[part], zdrivers, zone[part],
+                       buf[:, :n], num_threads)
+        out[:, cells[part]] = buf[:, :n]
     return out

@@ -16,23 +16,28 @@ The entry point for streaming the forecast chunk by chunk::
   driver series are found and grouped into zones first (a sort of the chunk's
   driver series, so the form to prefer is the zoned one).
 
-What is constant is evaluated once (:mod:`wetindex.model.fastpredict`): the splits
-on static features once per cell, the splits on drivers once per zone and lead
-(only the zones present in the chunk), and a lead whose drivers send every tree the
-same way as the lead before, with the cell's combined features in the same
-threshold intervals, reuses the previous probability. Only the splits on features
-combining cell and driver (groundwater depth, sea margins, rain over the bluespot's
-fill) are evaluated per cell and lead. :func:`predict_rows_naive` is the reference:
-``booster.predict`` on the full feature rows.
+What is constant is evaluated once: the splits on static features once per cell,
+the splits on drivers once per zone and lead (only the zones present in the chunk);
+only the splits on features combining cell and driver (groundwater depth, sea
+margins, rain over the bluespot's fill) are evaluated per cell and lead. The kernel
+is the model compiled to C (:mod:`wetindex.model.chunkcode`, cached per model; the
+result equals ``booster.predict`` rounded to float32); without a working C compiler
+the numba kernel of :mod:`wetindex.model.fastpredict` runs (there a lead whose
+drivers and combined-feature intervals equal the lead before's reuses its
+probability), and the log says once which one. :func:`predict_rows_naive` is the
+reference: ``booster.predict`` on the full feature rows.
 """
 
 from __future__ import annotations
+
+import logging
 
 import lightgbm as lgb
 import numba
 import numpy as np
 
 from wetindex.features.stack import DRIVER_FEATURES, STATIC_FEATURES, feature_rows
+from wetindex.model.chunkcode import ChunkKernel, compile_kernel
 from wetindex.model.fastpredict import (
     CHUNK_CELLS,
     forest_from_booster,
@@ -40,8 +45,12 @@ from wetindex.model.fastpredict import (
     predict_zone_chunk,
     zone_drivers,
 )
+from wetindex.model.treecode import CompilerError
 
+log = logging.getLogger(__name__)
 _N_DRIVER = len(DRIVER_FEATURES)
+#: The engines already logged in this process ("c", "numba"): each is logged once.
+_LOGGED: set[str] = set()
 
 
 def as_zones(drivers: np.ndarray, zone_of_cell: np.ndarray | None,
@@ -97,11 +106,40 @@ class ChunkEvaluator:
     booster : lightgbm.Booster
         A binary model on :data:`wetindex.features.stack.FEATURES`; its best iteration
         is used, as ``booster.predict`` does.
+    engine : {"auto", "c", "numba"}
+        ``"c"``: the model compiled to C (:mod:`wetindex.model.chunkcode`, cached per
+        model); ``"numba"``: the numba kernel (:mod:`wetindex.model.fastpredict`);
+        ``"auto"`` (default): C, or numba when no C compiler works. Which one runs is
+        logged once per process and kept in :attr:`engine`.
     """
 
-    def __init__(self, booster: lgb.Booster) -> None:
+    def __init__(self, booster: lgb.Booster, *, engine: str = "auto") -> None:
+        if engine not in ("auto", "c", "numba"):
+            raise ValueError(f"engine: expected 'auto', 'c' or 'numba', got {engine!r}")
         self.forest = forest_from_booster(booster)
-        self.masks = leaf_masks(self.forest)
+        self.kernel: ChunkKernel | None = None
+        self.masks = None
+        reason = ""
+        if engine != "numba":
+            try:
+                self.kernel = compile_kernel(self.forest)
+            except CompilerError as exc:
+                if engine == "c":
+                    raise
+                reason = str(exc)
+        if self.kernel is None:
+            self.masks = leaf_masks(self.forest)
+        #: ``"c"`` or ``"numba"``: the kernel :meth:`predict_chunk` runs.
+        self.engine = "c" if self.kernel is not None else "numba"
+        if self.engine not in _LOGGED:
+            _LOGGED.add(self.engine)
+            if self.kernel is not None:
+                log.info("chunk evaluator: generated C kernel %s", self.kernel.path)
+            elif engine == "numba":
+                log.info("chunk evaluator: numba kernel (asked for)")
+            else:
+                log.warning("chunk evaluator: numba kernel, the C kernel could not be "
+                            "built: %s", reason)
 
     def predict_chunk(self, static_rows: np.ndarray, groundwater_depth: np.ndarray,
                       drivers: np.ndarray, zone_of_cell: np.ndarray | None = None, *,
@@ -120,7 +158,7 @@ class ChunkEvaluator:
         zone_of_cell : numpy.ndarray, optional
             ``(cells,)`` zone index of each cell into ``drivers``.
         num_threads : int
-            Threads (0: numba's default, all cores; 1 inside a Dask worker thread).
+            Threads (0: all cores; 1 inside a Dask worker thread).
         """
         static_rows = np.ascontiguousarray(static_rows, dtype="float32")
         if static_rows.ndim != 2 or static_rows.shape[1] != len(STATIC_FEATURES):
@@ -131,6 +169,9 @@ class ChunkEvaluator:
         if depth.shape != (n,):
             raise ValueError(f"groundwater_depth: expected ({n},), got {depth.shape}")
         zdrivers, zone = as_zones(drivers, zone_of_cell, n)
+        if self.kernel is not None:
+            out = np.empty((zdrivers.shape[1], n), dtype="float32")
+            return self.kernel.predict(static_rows, depth, zdrivers, zone, out, num_threads)
         zd = zone_drivers(self.forest, self.masks, zdrivers)
         n_leads = zdrivers.shape[1]
         out = np.empty((n_leads, n), dtype="float32")

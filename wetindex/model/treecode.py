@@ -38,7 +38,7 @@ from pathlib import Path
 import lightgbm as lgb
 import numpy as np
 
-from wetindex.model.fastpredict import ModelFormatError, model_trees
+from wetindex.model.forest import ModelFormatError, model_trees
 
 #: Environment variable naming the folder of generated C files and compiled libraries.
 CACHE_ENV = "WETINDEX_TREECODE_CACHE"
@@ -70,17 +70,29 @@ def _condition(var: str, fields: dict[str, str], k: int) -> str:
     """C expression, true where LightGBM sends the row to the left child of node ``k``."""
     dec = int(fields["decision_type"].split()[k])
     thr_text = fields["threshold"].split()[k]
+    cats: list[int] = []
     if dec & _CATEGORICAL:
         ci = int(float(thr_text))
         bounds = [int(b) for b in fields["cat_boundaries"].split()]
         words = [int(w) for w in fields["cat_threshold"].split()][bounds[ci]:bounds[ci + 1]]
         cats = [32 * w + b for w, word in enumerate(words) for b in range(32) if word >> b & 1]
+    return go_left_c(var, dec, float(thr_text), cats)
+
+
+def go_left_c(var: str, decision: int, threshold: float, categories: list[int]) -> str:
+    """C expression of LightGBM's decision at a node: true where ``var`` goes left.
+
+    ``var`` is a C double expression; ``decision`` the node's decision_type bits,
+    ``threshold`` its threshold (numerical nodes) and ``categories`` the categories
+    sent left (categorical nodes).
+    """
+    if decision & _CATEGORICAL:
         # LightGBM: NaN goes right, else static_cast<int> (toward zero); < 0 goes right
-        inside = " || ".join(f"(int){var} == {c}" for c in cats) or "0"
+        inside = " || ".join(f"(int){var} == {c}" for c in categories) or "0"
         return f"({var} > -1.0 && ({inside}))"
-    thr = _num(float(thr_text))
-    missing = (dec >> 2) & 3
-    left = bool(dec & _DEFAULT_LEFT)
+    thr = _num(threshold)
+    missing = (decision >> 2) & 3
+    left = bool(decision & _DEFAULT_LEFT)
     if missing == _MISSING_NAN:  # a NaN fails every comparison
         return f"!({var} > {thr})" if left else f"({var} <= {thr})"
     if missing == _MISSING_ZERO:  # NaN is read as 0.0, and 0.0 is missing
@@ -88,7 +100,7 @@ def _condition(var: str, fields: dict[str, str], k: int) -> str:
             return f"(isnan({var}) || fabs({var}) <= {_ZERO} || {var} <= {thr})"
         return f"(!isnan({var}) && fabs({var}) > {_ZERO} && {var} <= {thr})"
     # no missing type: NaN is read as 0.0
-    return f"!({var} > {thr})" if 0.0 <= float(thr_text) else f"({var} <= {thr})"
+    return f"!({var} > {thr})" if 0.0 <= threshold else f"({var} <= {thr})"
 
 
 def _tree_function(t: int, fields: dict[str, str]) -> list[str]:
@@ -179,22 +191,53 @@ def compile_rows(booster: lgb.Booster, num_iteration: int | None = None) -> RowP
         No C compiler (``$CC``, ``cc`` or ``gcc``) was found or it failed.
     """
     source, n_features = model_source(booster, num_iteration)
-    key = hashlib.sha256((source + " ".join(_FLAGS)).encode()).hexdigest()[:20]
+    library, lib = compile_library(source, "trees", _FLAGS)
+    return RowPredictor(library, n_features, lib)
+
+
+def compile_library(source: str, stem: str, flags: tuple[str, ...] = _FLAGS,
+                    key_extra: str = "") -> tuple[ctypes.CDLL, Path]:
+    """Compile C ``source`` into a shared library in the cache folder and load it.
+
+    The library's name is ``stem`` and a hash of the source, the flags and
+    ``key_extra`` (e.g. the CPU, for flags that tune for it); a library already in
+    the cache is loaded without compiling.
+
+    Raises
+    ------
+    CompilerError
+        No C compiler (``$CC``, ``cc`` or ``gcc``) was found or it failed.
+    """
+    key = hashlib.sha256((source + " ".join(flags) + key_extra).encode()).hexdigest()[:20]
     folder = _cache_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    lib = folder / f"trees_{key}.so"
+    lib = folder / f"{stem}_{key}.so"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CompilerError(f"the compiled-evaluator cache {folder} cannot be made ({exc}): "
+                            f"set {CACHE_ENV} to a writable folder") from exc
     if not lib.exists():
         compiler = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
         if not compiler:
             raise CompilerError("no C compiler found for the compiled tree evaluator: "
                                 "install gcc (apt-get install gcc) or set $CC")
-        src = folder / f"trees_{key}.c"
-        src.write_text(source)
+        src = folder / f"{stem}_{key}.c"
+        try:
+            src.write_text(source)
+        except OSError as exc:
+            raise CompilerError(f"the compiled-evaluator cache {folder} is not writable "
+                                f"({exc}): set {CACHE_ENV} to a writable folder") from exc
         tmp = lib.with_suffix(f".{os.getpid()}.tmp")
-        done = subprocess.run(
-            [compiler, *_FLAGS, "-o", str(tmp), str(src), "-lm"], capture_output=True,
-            text=True)
+        try:
+            done = subprocess.run([compiler, *flags, "-o", str(tmp), str(src), "-lm"],
+                                  capture_output=True, text=True)
+        except OSError as exc:
+            raise CompilerError(f"running the C compiler {compiler} failed: {exc}") from exc
         if done.returncode != 0:
             raise CompilerError(f"compiling {src} failed: {done.stderr[-2000:]}")
         os.replace(tmp, lib)  # whole or absent, also with several processes at once
-    return RowPredictor(ctypes.CDLL(str(lib)), n_features, lib)
+    try:
+        return ctypes.CDLL(str(lib)), lib
+    except OSError as exc:
+        raise CompilerError(f"the compiled evaluator {lib} could not be loaded ({exc}); "
+                            "delete it to have it compiled again") from exc

@@ -1,0 +1,470 @@
+"""The chunk evaluator as generated C: the forecast's per cell-lead kernel.
+
+:mod:`wetindex.model.fastpredict` evaluates the static splits once per cell, the
+driver splits once per zone and lead, and per cell and lead only the splits on the
+five combined features, with every tree's leaves as a bit mask (QuickScorer). This
+module writes the same evaluation as C for one model, with the model's numbers as
+constants, and compiles it once (cached like :mod:`wetindex.model.treecode`):
+
+- per cell, the combined features of a block of leads (up to 64, padded to a
+  multiple of 8) are built in float32 exactly as
+  :func:`~wetindex.features.stack.feature_rows` does;
+- then tree by tree (tree-outer, leads-inner, so a tree's constants stay in
+  registers): the static mask ``S`` from the tree's static nodes (once per cell),
+  per lead ``m = S & D[tree, lead]`` (the driver masks, evaluated once per zone and
+  lead by ``driver_masks`` and copied per thread for the zone at hand), and only for
+  the tree's nodes on combined features ``m &= (x <= THR) ? ~0 : MASK``; the exit
+  leaf is the lowest bit left, its value read from the tree's constant table. With
+  AVX-512 (F and CD) this loop is written with intrinsics, 8 leads per
+  instruction, the exit leaf found by ``vplzcntq`` and its value picked by permutes
+  from the table held in registers; with AVX2 only, 4 leads per instruction and the
+  values gathered; elsewhere it is plain C. A tree without driver or combined nodes
+  is one value per cell;
+- the trees are added in tree order per lead, as LightGBM adds them, and the
+  sigmoid is LightGBM's, so the float32 result equals ``booster.predict`` rounded to
+  float32 (the tests check equality, for both loops).
+
+Each node's decision is LightGBM's (:func:`wetindex.model.treecode.go_left_c`: NaN
+and zero-as-missing, default-left, categorical sets), also on combined features
+(a categorical or zero-as-missing combined node makes the plain C loop run).
+:func:`kernel_flags` picks the compiler flags, and so the loop, for this CPU.
+Cells run in parallel with OpenMP.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import platform
+from functools import cache
+
+import numpy as np
+
+from wetindex.features.stack import DRIVER_FEATURES, STATIC_FEATURES
+from wetindex.model.forest import Forest, ModelFormatError, leaf_order
+from wetindex.model.treecode import compile_library, go_left_c
+
+_N_STATIC = len(STATIC_FEATURES)
+_N_DRIVER = len(DRIVER_FEATURES)
+_CATEGORICAL = 1
+#: Leads evaluated together per cell (arrays on the C stack).
+LEAD_BLOCK = 64
+#: Trees sharing one loop over the leads in the plain-C loop (one load and store of a
+#: lead's sum per group; measured 105 ns per cell-lead with 1, 97 with 4, 91.5 with 64).
+SCALAR_GROUP = 64
+#: Trees sharing one loop over the leads in the AVX-512 loop (1 to 8 measured within
+#: noise of each other, 29.6-32.7 ns per cell-lead; 2 was the fastest).
+VECTOR_GROUP = 2
+_COMMON = ("-fPIC", "-shared", "-fopenmp", "-fno-math-errno", "-ffp-contract=off")
+#: Compiler flags of the kernel on any CPU.
+PORTABLE_FLAGS = ("-O2", *_COMMON)
+#: Flags on x86 CPUs with AVX2 but not AVX-512: the AVX2 intrinsics loop is compiled
+#: (4 leads per instruction, leaf values gathered): 56-58 ns per cell-lead here against
+#: 93-99 for the plain loop (see benchmarks/results/predict.md).
+AVX2_FLAGS = ("-O2", "-mavx2", *_COMMON)
+#: Flags on CPUs with AVX-512 (F and CD): the intrinsics loop is compiled (see
+#: :func:`kernel_source`); -O3 -march=native with AVX2 only was slower than -O2 (see
+#: benchmarks/results/predict.md). The cache key then names the CPU.
+AVX512_FLAGS = ("-O3", "-march=native", *_COMMON)
+
+# the kernel builds the combined features from these positions, as feature_rows does
+_S_FILL = STATIC_FEATURES.index("bluespot_fill_rain")
+_S_SEA_FLOOD = STATIC_FEATURES.index("sea_flood_level")
+_D = {name: DRIVER_FEATURES.index(name) for name in
+      ("rain_24h", "rain_72h", "sea_level", "sea_level_max_24h", "groundwater_rise")}
+
+
+def _num(x: float) -> str:
+    if np.isinf(x):
+        return "INFINITY" if x > 0 else "(-INFINITY)"
+    return repr(float(x))
+
+
+def _categories(forest: Forest, k: int) -> list[int]:
+    words = forest.cat_bits[forest.cat_start[k]:forest.cat_end[k]]
+    return [32 * w + b for w, word in enumerate(words.tolist()) for b in range(32)
+            if word >> b & 1]
+
+
+def _condition(forest: Forest, k: int, var: str) -> str:
+    return go_left_c(var, int(forest.decision[k]), float(forest.threshold[k]),
+                     _categories(forest, k) if forest.decision[k] & _CATEGORICAL else [])
+
+
+def _u64(mask: int) -> str:
+    return f"0x{mask:016x}ULL"
+
+
+def _tree_masks(forest: Forest, t: int) -> tuple[list[int], list[float]]:
+    """Per node of tree ``t`` the mask its failed test leaves, and the leaf values in order."""
+    n0, n1 = int(forest.node_start[t]), int(forest.node_start[t + 1])
+    l0, l1 = int(forest.leaf_start[t]), int(forest.leaf_start[t + 1])
+    if l1 - l0 > 64:
+        raise ModelFormatError("the compiled chunk evaluator supports trees of at most "
+                               "64 leaves")
+    if l1 - l0 == 1:  # a single leaf (forest_from_booster gives it one always-left node)
+        return [2**64 - 1], [float(forest.leaf_value[l0])]
+    position, under_left = leaf_order(forest.left[n0:n1], forest.right[n0:n1], l1 - l0)
+    values = [0.0] * (l1 - l0)
+    for leaf, p in enumerate(position.tolist()):
+        values[p] = float(forest.leaf_value[l0 + leaf])
+    every = 2**64 - 1
+    masks = [every & ~sum(1 << p for p in under_left[k]) for k in range(n1 - n0)]
+    return masks, values
+
+
+def _group(f: int) -> str:
+    return "static" if f < _N_STATIC else "driver" if f < _N_STATIC + _N_DRIVER else "combined"
+
+
+def _right_predicate(forest: Forest, k: int) -> str | None:
+    """The AVX-512 compare predicate true where node ``k`` sends ``x`` right, if one is.
+
+    Only numerical nodes whose missing type is NaN or none: a NaN goes left exactly
+    where LightGBM's expression is ``!(x > thr)``, so "right" is an ordered
+    ``x > thr``; elsewhere it is the unordered ``!(x <= thr)``.
+    """
+    dec, thr = int(forest.decision[k]), float(forest.threshold[k])
+    missing = (dec >> 2) & 3
+    if dec & _CATEGORICAL or missing == 1:
+        return None
+    nan_left = bool(dec & 2) if missing == 2 else 0.0 <= thr
+    return "_CMP_GT_OQ" if nan_left else "_CMP_NLE_UQ"
+
+
+def _lookup(t: int, n_leaves: int) -> str:
+    """AVX-512 expression of tree ``t``'s leaf values at the lanes' leaf indices ``idx``."""
+    def pair(j: int) -> str:
+        return f"_mm512_permutex2var_pd(T{t}_{j}, idx, T{t}_{j + 1})"
+
+    if n_leaves <= 8:
+        return f"_mm512_permutexvar_pd(idx, T{t}_0)"
+    if n_leaves <= 16:
+        return pair(0)
+    bit4 = "_mm512_test_epi64_mask(idx, _mm512_set1_epi64(16))"
+    if n_leaves <= 32:
+        return f"_mm512_mask_blend_pd({bit4}, {pair(0)}, {pair(2)})"
+    bit5 = "_mm512_test_epi64_mask(idx, _mm512_set1_epi64(32))"
+    return (f"_mm512_mask_blend_pd({bit5}, _mm512_mask_blend_pd({bit4}, {pair(0)}, {pair(2)}), "
+            f"_mm512_mask_blend_pd({bit4}, {pair(4)}, {pair(6)}))")
+
+
+def kernel_source(forest: Forest) -> str:
+    """C source of the chunk kernel and the driver masks of ``forest`` (see module doc).
+
+    The trees' loop over leads is written three times: with AVX-512 intrinsics (8 leads
+    per instruction; the exit leaf's value picked from the tree's values held in
+    registers by permutes, not a gather) where the compiler targets AVX-512 F and CD,
+    with AVX2 intrinsics (4 leads; values gathered) where it targets AVX2, both only
+    when no combined node is categorical or zero-as-missing, and as plain C.
+    """
+    n_trees = forest.n_trees
+    lines = ["/* Generated by wetindex.model.chunkcode: do not edit. */",
+             "#include <math.h>", "#include <stdint.h>", "#include <stdlib.h>", "",
+             f"#define N_STATIC {_N_STATIC}", f"#define N_DRIVER {_N_DRIVER}",
+             f"#define N_TREES {n_trees}", f"#define LB {LEAD_BLOCK}",
+             "/* the exit leaf: the lowest bit left (never 0: no failed node clears the exit",
+             "   leaf); as 63 - clz of the lowest bit, which gcc vectorises (vplzcntq) */",
+             "#define EXIT(m) (63 - __builtin_clzll((m) & (0 - (m))))", ""]
+    driver_fn = ["/* per zone-lead row of drivers, the leaves each tree's driver splits leave */",
+                 "void driver_masks(const float *d, int64_t n_rows, uint64_t *out) {",
+                 "  for (int64_t r = 0; r < n_rows; r++, d += N_DRIVER, out += N_TREES) {"]
+    vector_trees: list[tuple[list[str], list[str]]] = []
+    avx2_trees: list[tuple[list[str], list[str]]] = []
+    scalar_trees: list[tuple[list[str], list[str]]] = []
+    vectorisable = True
+    for t in range(n_trees):
+        masks, values = _tree_masks(forest, t)
+        n0 = int(forest.node_start[t])
+        nodes = {"static": [], "driver": [], "combined": []}
+        if len(values) > 1:
+            for k in range(len(masks)):
+                nodes[_group(int(forest.feature[n0 + k]))].append(n0 + k)
+        padded = values + [0.0] * (-len(values) % 8)
+        lines.append(f"static const double V{t}[{len(padded)}] __attribute__((aligned(64))) = "
+                     f"{{{', '.join(_num(v) for v in padded)}}};")
+        driver_fn.append("    { uint64_t m = ~0ULL;")
+        for k in nodes["driver"]:
+            cond = _condition(forest, k, f"(double)d[{int(forest.feature[k]) - _N_STATIC}]")
+            driver_fn.append(f"      if (!{cond}) m &= {_u64(masks[k - n0])};")
+        driver_fn.append(f"      out[{t}] = m; }}")
+        # the static mask, once per cell; then a head before the loop over the leads and
+        # the lines in it (trees in groups share one loop: one load and store of a
+        # lead's sum per group, the trees still added in order)
+        scalar_head = [f"    uint64_t s{t} = ~0ULL;"]
+        for k in nodes["static"]:
+            cond = _condition(forest, k, f"(double)x[{int(forest.feature[k])}]")
+            scalar_head.append(f"    if (!{cond}) s{t} &= {_u64(masks[k - n0])};")
+        if not nodes["driver"] and not nodes["combined"]:
+            vector_trees.append(([*scalar_head, f"    const __m512d v{t} = "
+                                  f"_mm512_set1_pd(V{t}[EXIT(s{t})]);"],
+                                 [f"      a = _mm512_add_pd(a, v{t});"]))
+            scalar_trees.append(([*scalar_head, f"    const double v{t} = V{t}[EXIT(s{t})];"],
+                                 [f"      a += v{t};"]))
+            avx2_trees.append(([*scalar_head, f"    const __m256d v{t} = "
+                                f"_mm256_set1_pd(V{t}[EXIT(s{t})]);"],
+                               [f"      a = _mm256_add_pd(a, v{t});"]))
+            continue
+        loop = [f"      {{ uint64_t m = s{t} & dzb[{t} * LB + l];" if nodes["driver"] else
+                f"      {{ uint64_t m = s{t};"]
+        for k in nodes["combined"]:
+            c = int(forest.feature[k]) - _N_STATIC - _N_DRIVER
+            loop.append(f"        m &= {_condition(forest, k, f'c{c}[l]')} ? ~0ULL : "
+                        f"{_u64(masks[k - n0])};")
+        loop.append(f"        a += V{t}[EXIT(m)]; }}")
+        scalar_trees.append((scalar_head, loop))
+        vhead = [*scalar_head, f"    const __m512i sv{t} = _mm512_set1_epi64((long long)s{t});",
+                 *(f"    const __m512d T{t}_{j} = _mm512_load_pd(V{t} + {8 * j});"
+                   for j in range(len(padded) // 8))]
+        vloop = [f"      {{ __m512i m = _mm512_and_si512(sv{t}, _mm512_load_si512(dzb + {t} * LB "
+                 "+ l));" if nodes["driver"] else f"      {{ __m512i m = sv{t};"]
+        for k in nodes["combined"]:
+            c = int(forest.feature[k]) - _N_STATIC - _N_DRIVER
+            pred = _right_predicate(forest, k)
+            vectorisable = vectorisable and pred is not None
+            vloop.append(f"        m = _mm512_mask_and_epi64(m, _mm512_cmp_pd_mask(_mm512_load_pd("
+                         f"c{c} + l), _mm512_set1_pd({_num(float(forest.threshold[k]))}), "
+                         f"{pred}), m, _mm512_set1_epi64((long long){_u64(masks[k - n0])}));")
+        vloop += ["        const __m512i low = _mm512_and_si512(m, "
+                  "_mm512_sub_epi64(_mm512_setzero_si512(), m));",
+                  "        const __m512i idx = _mm512_sub_epi64(_mm512_set1_epi64(63), "
+                  "_mm512_lzcnt_epi64(low));",
+                  f"        a = _mm512_add_pd(a, {_lookup(t, len(values))}); }}"]
+        vector_trees.append((vhead, vloop))
+        # AVX2: 4 leads; a right-going lane clears the node's left leaves; the exit
+        # leaf's index from the float exponent of its bit's 32-bit half; values gathered
+        ahead = [*scalar_head, f"    const __m256i sv{t} = _mm256_set1_epi64x((long long)s{t});"]
+        aloop = [f"      {{ __m256i m = _mm256_and_si256(sv{t}, _mm256_load_si256((const __m256i *)"
+                 f"(dzb + {t} * LB + l)));" if nodes["driver"] else
+                 f"      {{ __m256i m = sv{t};"]
+        for k in nodes["combined"]:
+            c = int(forest.feature[k]) - _N_STATIC - _N_DRIVER
+            clear = (2**64 - 1) & ~masks[k - n0]
+            aloop.append(f"        m = _mm256_andnot_si256(_mm256_and_si256(_mm256_castpd_si256("
+                         f"_mm256_cmp_pd(_mm256_load_pd(c{c} + l), _mm256_set1_pd("
+                         f"{_num(float(forest.threshold[k]))}), {_right_predicate(forest, k)})), "
+                         f"_mm256_set1_epi64x((long long){_u64(clear)})), m);")
+        aloop.append(f"        a = _mm256_add_pd(a, _mm256_i64gather_pd(V{t}, exit256(m), 8)); }}")
+        avx2_trees.append((ahead, aloop))
+    driver_fn += ["  }", "}", ""]
+    lines += ["", *driver_fn]
+    vector = []
+    for g in range(0, n_trees, VECTOR_GROUP):
+        group = vector_trees[g:g + VECTOR_GROUP]
+        vector += [f"  {{ /* trees {g}-{g + len(group) - 1} */",
+                   *(line for head, _ in group for line in head),
+                   "    for (int l = 0; l < nl; l += 8) {",
+                   "      __m512d a = _mm512_load_pd(acc + l);",
+                   *(line for _, loop in group for line in loop),
+                   "      _mm512_store_pd(acc + l, a);", "    }", "  }"]
+    avx2 = []
+    for g in range(0, n_trees, VECTOR_GROUP):
+        group = avx2_trees[g:g + VECTOR_GROUP]
+        avx2 += [f"  {{ /* trees {g}-{g + len(group) - 1} */",
+                 *(line for head, _ in group for line in head),
+                 "    for (int l = 0; l < nl; l += 4) {",
+                 "      __m256d a = _mm256_load_pd(acc + l);",
+                 *(line for _, loop in group for line in loop),
+                 "      _mm256_store_pd(acc + l, a);", "    }", "  }"]
+    scalar = []
+    for g in range(0, n_trees, SCALAR_GROUP):
+        group = scalar_trees[g:g + SCALAR_GROUP]
+        scalar += [f"  {{ /* trees {g}-{g + len(group) - 1} */",
+                   *(line for head, _ in group for line in head),
+                   "    for (int l = 0; l < nl; l++) {", "      double a = acc[l];",
+                   *(line for _, loop in group for line in loop),
+                   "      acc[l] = a;", "    }", "  }"]
+    signature = [
+        "/* the trees of one cell for a block of nl leads (a multiple of 8, padded), added",
+        "   in tree order into acc; dzb[t * LB + l]: tree t's driver mask at lead l */",
+        "static inline void cell_block(const float *restrict x, const double *restrict c0,",
+        "    const double *restrict c1, const double *restrict c2, const double *restrict c3,",
+        "    const double *restrict c4, const uint64_t *restrict dzb, int nl,",
+        "    double *restrict acc) {"]
+    if vectorisable:
+        lines += ["#if defined(__AVX512F__) && defined(__AVX512CD__)",
+                  "#include <immintrin.h>", *signature, *vector, "}",
+                  "#elif defined(__AVX2__)", "#include <immintrin.h>",
+                  "/* index of the lowest set bit of each 64-bit lane (never 0): the bit as",
+                  "   two 32-bit halves converted to float, whose exponent is the bit's place */",
+                  "static inline __m256i exit256(__m256i m) {",
+                  "  const __m256i low = _mm256_and_si256(m, "
+                  "_mm256_sub_epi64(_mm256_setzero_si256(), m));",
+                  "  const __m256i e = _mm256_and_si256(_mm256_srli_epi32(_mm256_castps_si256("
+                  "_mm256_cvtepi32_ps(low)), 23), _mm256_set1_epi32(0xff));",
+                  "  const __m256i elo = _mm256_and_si256(e, _mm256_set1_epi64x(0xffffffffLL));",
+                  "  const __m256i ehi = _mm256_srli_epi64(e, 32);",
+                  "  const __m256i in_hi = _mm256_cmpeq_epi64(elo, _mm256_setzero_si256());",
+                  "  return _mm256_blendv_epi8(_mm256_sub_epi64(elo, _mm256_set1_epi64x(127)),",
+                  "                            _mm256_sub_epi64(ehi, _mm256_set1_epi64x(95)), "
+                  "in_hi);",
+                  "}", *signature, *avx2, "}", "#else"]
+    lines += [*signature, *scalar, "}"]
+    if vectorisable:
+        lines.append("#endif")
+    lines += [
+        "",
+        "/* cells i of the chunk into out[lead * out_stride + i] */",
+        "void predict_cells(const float *srows, const float *gw, const int32_t *zone,",
+        "    const float *drivers, const int32_t *mask_id, const uint64_t *dmask,",
+        "    int64_t n_masks, int64_t n_leads, int64_t n, float *out, int64_t out_stride,",
+        "    int threads) {",
+        "  #pragma omp parallel num_threads(threads)",
+        "  {",
+        "  /* the driver masks of the zone and lead block at hand, per tree (rebuilt when",
+        "     the zone changes: neighbouring cells mostly share it) */",
+        "  uint64_t *dzb = aligned_alloc(64, sizeof(uint64_t) * N_TREES * LB);",
+        "  if (!dzb) abort();",
+        "  int64_t zb = -1, lb = -1;",
+        "  #pragma omp for schedule(dynamic, 256)",
+        "  for (int64_t i = 0; i < n; i++) {",
+        "    const float *x = srows + i * N_STATIC;",
+        f"    float fill = x[{_S_FILL}];",
+        "    if (!(fill > 0.0f)) fill = NAN;",
+        f"    const float flood = x[{_S_SEA_FLOOD}];",
+        "    const float depth = gw[i];",
+        "    const int64_t z = zone[i];",
+        "    for (int64_t l0 = 0; l0 < n_leads; l0 += LB) {",
+        "      const int nl = (int)(n_leads - l0 < LB ? n_leads - l0 : LB);",
+        "      const int nl8 = (nl + 7) & ~7;",
+        "      double c0[LB] __attribute__((aligned(64))), c1[LB] __attribute__((aligned(64))),",
+        "        c2[LB] __attribute__((aligned(64))), c3[LB] __attribute__((aligned(64))),",
+        "        c4[LB] __attribute__((aligned(64))), acc[LB] __attribute__((aligned(64)));",
+        "      if (z != zb || l0 != lb) {",
+        "        zb = z;",
+        "        lb = l0;",
+        "        for (int t = 0; t < N_TREES; t++)",
+        "          for (int l = 0; l < LB; l++)",
+        "            dzb[t * LB + l] = l < nl ?",
+        "              dmask[t * n_masks + mask_id[z * n_leads + l0 + l]] : ~0ULL;",
+        "      }",
+        "      for (int l = 0; l < nl8; l++) {",
+        "        acc[l] = 0.0;",
+        "        if (l >= nl) {  /* padding: evaluated, not written */",
+        "          c0[l] = c1[l] = c2[l] = c3[l] = c4[l] = 0.0;",
+        "          continue;",
+        "        }",
+        "        const float *d = drivers + (z * n_leads + l0 + l) * N_DRIVER;",
+        "        /* float32 arithmetic, as feature_rows */",
+        f"        const float g = depth - d[{_D['groundwater_rise']}];",
+        "        c0[l] = (g > 0.0f || isnan(g)) ? g : 0.0f;",
+        f"        c1[l] = (float)(d[{_D['sea_level']}] - flood);",
+        f"        c2[l] = (float)(d[{_D['sea_level_max_24h']}] - flood);",
+        f"        c3[l] = (float)(d[{_D['rain_24h']}] / fill);",
+        f"        c4[l] = (float)(d[{_D['rain_72h']}] / fill);",
+        "      }",
+        "      cell_block(x, c0, c1, c2, c3, c4, dzb, nl8, acc);",
+        "      /* a lead with the raw score of the one before reuses its probability */",
+        "      double last = NAN;",
+        "      float prob = 0.0f;",
+        "      for (int l = 0; l < nl; l++) {",
+        "        if (acc[l] != last) {  /* LightGBM's sigmoid, in double */",
+        "          last = acc[l];",
+        "          prob = (float)(1.0 / (1.0 + exp(-last)));",
+        "        }",
+        "        out[(l0 + l) * out_stride + i] = prob;",
+        "      }",
+        "    }",
+        "  }",
+        "  free(dzb);",
+        "  }",
+        "}",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+class ChunkKernel:
+    """The compiled kernel of one forest (:func:`compile_kernel`)."""
+
+    def __init__(self, library: ctypes.CDLL, n_trees: int, path: os.PathLike) -> None:
+        self.library = library
+        self.n_trees = n_trees
+        self.path = path
+        p, i64 = ctypes.c_void_p, ctypes.c_int64
+        self._driver_masks = library.driver_masks
+        self._driver_masks.restype = None
+        self._driver_masks.argtypes = [p, i64, p]
+        self._predict = library.predict_cells
+        self._predict.restype = None
+        self._predict.argtypes = [p, p, p, p, p, p, i64, i64, i64, p, i64, ctypes.c_int]
+
+    def zone_masks(self, drivers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Driver masks of ``drivers`` ``(Z, L, D)``: ids ``(Z, L)`` and ``(trees, n_masks)``.
+
+        Zone-leads whose drivers send every tree the same way share one mask.
+        """
+        drivers = np.ascontiguousarray(drivers, dtype="float32")
+        n_zones, n_leads = drivers.shape[:2]
+        rows = np.empty((n_zones * n_leads, self.n_trees), dtype="uint64")
+        self._driver_masks(drivers.ctypes.data, len(rows), rows.ctypes.data)
+        masks, ids = np.unique(rows, axis=0, return_inverse=True)
+        return (ids.reshape(n_zones, n_leads).astype("int32"),
+                np.ascontiguousarray(masks.T))
+
+    def predict(self, static_rows: np.ndarray, groundwater_depth: np.ndarray,
+                drivers: np.ndarray, zone: np.ndarray, out: np.ndarray,
+                num_threads: int) -> np.ndarray:
+        """Probabilities into ``out`` ``float32 (leads, cells)`` (a view with contiguous rows
+        may be given; the other inputs are checked by the caller).
+
+        ``static_rows`` ``(cells, n_static)`` float32, ``groundwater_depth`` ``(cells,)``
+        float32, ``drivers`` ``(Z, L, D)`` float32, ``zone`` ``(cells,)`` int32 in
+        ``0..Z-1``; ``num_threads`` 0 uses every core.
+        """
+        drivers = np.ascontiguousarray(drivers, dtype="float32")
+        if len(static_rows) == 0:
+            return out
+        if (out.dtype != np.float32 or out.shape != (drivers.shape[1], len(static_rows))
+                or out.strides[1] != 4):
+            raise ValueError(f"out: expected float32 ({drivers.shape[1]}, "
+                             f"{len(static_rows)}) with contiguous rows, got {out.dtype} "
+                             f"{out.shape}")
+        mask_id, dmask = self.zone_masks(drivers)
+        n = len(static_rows)
+        threads = num_threads if num_threads > 0 else (os.cpu_count() or 1)
+        self._predict(static_rows.ctypes.data, groundwater_depth.ctypes.data,
+                      zone.ctypes.data, drivers.ctypes.data, mask_id.ctypes.data,
+                      dmask.ctypes.data, dmask.shape[1], drivers.shape[1], n,
+                      out.ctypes.data, out.strides[0] // 4, threads)
+        return out
+
+
+@cache
+def _cpu() -> str:
+    """This CPU's model and flags (the cache key of a ``-march=native`` library)."""
+    try:
+        info = open("/proc/cpuinfo").read().split("\n\n")[0]
+    except OSError:
+        return platform.processor() or platform.machine()
+    return "\n".join(line for line in info.splitlines()
+                     if line.startswith(("model name", "flags")))
+
+
+def kernel_flags() -> tuple[str, ...]:
+    """:data:`AVX512_FLAGS` on a CPU with AVX-512 F and CD, :data:`AVX2_FLAGS` on one
+    with AVX2, else :data:`PORTABLE_FLAGS`."""
+    flags = set(" ".join(line for line in _cpu().splitlines()
+                         if line.startswith("flags")).split())
+    if {"avx512f", "avx512cd"} <= flags:
+        return AVX512_FLAGS
+    return AVX2_FLAGS if "avx2" in flags else PORTABLE_FLAGS
+
+
+def compile_kernel(forest: Forest, flags: tuple[str, ...] | None = None) -> ChunkKernel:
+    """Generate, cache and compile the chunk kernel of ``forest``.
+
+    ``flags`` default to :func:`kernel_flags`.
+
+    Raises
+    ------
+    wetindex.model.treecode.CompilerError
+        No C compiler was found or it failed.
+    wetindex.model.forest.ModelFormatError
+        A tree has more than 64 leaves.
+    """
+    source = kernel_source(forest)
+    flags = kernel_flags() if flags is None else flags
+    native = any(f.startswith(("-march", "-mtune", "-mcpu")) for f in flags)
+    library, path = compile_library(source, "chunk", flags, _cpu() if native else "")
+    return ChunkKernel(library, forest.n_trees, path)
