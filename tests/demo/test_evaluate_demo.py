@@ -28,7 +28,9 @@ def trained_demo(project_root, tmp_path_factory):
     model_config["sampling"].update(training_cells=2000, valid_hour_step=6,
                                     max_positive_rows=4000, max_negative_rows=8000)
     model_config["lightgbm"].update(num_boost_round=20)
-    model_config["evaluation"].update(cells=200, issue_step_h=48)
+    # a small issue-time reference, and no report charts (no test here reads them)
+    model_config["evaluation"].update(cells=200, issue_step_h=48, baseline_rounds=40,
+                                      baseline_max_rows=50_000, report_images=False)
     model_config["cv"]["n_folds"] = 1
     quick = root / "quick.yaml"
     quick.write_text(yaml.safe_dump(model_config))
@@ -51,6 +53,10 @@ def test_evaluate_after_the_demo_scores_the_same_model_on_the_same_world(trained
     # same hold-out rows as at training: the world was not rebuilt for another start
     assert evaluated["evaluation"]["n_rows"] == model.metadata["evaluation"]["n_rows"]
     assert evaluated["evaluation"]["n_wet"] == model.metadata["evaluation"]["n_wet"]
+    # against the same issue-time reference (its size read from the model's configuration)
+    reference = [ev["scores"]["issue_time_baseline"]["brier"]
+                 for ev in (evaluated["evaluation"], model.metadata["evaluation"])]
+    assert reference[0] == pytest.approx(reference[1], rel=1e-9)
     assert evaluated["area_config"]["demo"]["start"] == model.metadata["area_config"]["demo"][
         "start"]
     worlds = list((root / "var" / "demo" / "world").iterdir())

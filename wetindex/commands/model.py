@@ -139,6 +139,7 @@ def register(app: typer.Typer) -> None:
         meta = dict(model.metadata)
         meta["evaluation"] = reevaluate(ctx, inputs, static, model)
         meta["evaluated_at"] = datetime.now(UTC).isoformat(timespec="seconds")
-        folder = write_report(model.path, meta)
+        folder = write_report(model.path, meta, images=bool(
+            meta["model_config"]["evaluation"].get("report_images", True)))
         (folder / "metadata_evaluated.json").write_text(json.dumps(meta, indent=1, default=str))
         _print_summary(meta, folder)

@@ -57,7 +57,9 @@ REFERENCES: tuple[str, ...] = ("never_wet", "climatology_month", "issue_time_bas
 def evaluation_options(evaluation: dict[str, Any]) -> dict[str, int]:
     """:func:`evaluate`'s sample and reference sizes from a model configuration's
     ``evaluation`` section (``cells``, ``issue_step_h``; optional ``baseline_rounds`` and
-    ``baseline_max_rows``, by default the issue-time reference's full size).
+    ``baseline_max_rows``, by default the issue-time reference's full size). The section's
+    other optional key, ``report_images`` (default true), is the report's
+    (:func:`wetindex.stages.train.train_stage`).
 
     Training and ``wetindex evaluate`` both read them here, so a re-evaluation scores
     the same rows against the same reference as the training did.

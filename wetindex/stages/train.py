@@ -57,6 +57,7 @@ def train_stage(ctx: AreaContext, inputs: AreaInputs, static: xr.Dataset,
     normal_for_model(path, inputs, screened_cells(inputs, static, trained.screen),
                      metadata["periods"]["train"])  # the seasonal normal, kept with the model
     model = load_model(ctx.models_root, ctx.config.name)
-    log.info("verification report in %s", write_report(path, model.metadata))
+    images = bool(model_config["evaluation"].get("report_images", True))
+    log.info("verification report in %s", write_report(path, model.metadata, images=images))
     return model
 
