@@ -67,7 +67,7 @@ LIGHT_MODEL = {
                  "max_negative_rows": 8000, "gap_hours": 120, "validation_fraction": 0.2},
     "screen": {"hand_max_m": 3.0, "sea_level_headroom_m": 1.0, "groundwater_headroom_m": 0.5},
     "evaluation": {"cells": 100, "issue_step_h": 48, "baseline_rounds": 20,
-                   "baseline_max_rows": 20_000, "report_images": False},
+                   "baseline_max_rows": 20_000, "report_images": False, "events": False},
     "cv": {"n_folds": 0},
 }
 FORECAST_NOW = datetime(2025, 6, 8, 23, 30, tzinfo=UTC)  # the tiny area's inputs end 23:00

@@ -54,11 +54,12 @@ RELIABILITY_METHODS: tuple[str, ...] = ("model", "model_raw", "climatology_month
 REFERENCES: tuple[str, ...] = ("never_wet", "climatology_month", "issue_time_baseline")
 
 
-def evaluation_options(evaluation: dict[str, Any]) -> dict[str, int]:
+def evaluation_options(evaluation: dict[str, Any]) -> dict[str, Any]:
     """:func:`evaluate`'s sample and reference sizes from a model configuration's
     ``evaluation`` section (``cells``, ``issue_step_h``; optional ``baseline_rounds`` and
-    ``baseline_max_rows``, by default the issue-time reference's full size). The section's
-    other optional key, ``report_images`` (default true), is the report's
+    ``baseline_max_rows``, by default the issue-time reference's full size, and
+    ``events``, by default true: the event verification). The section's other optional
+    key, ``report_images`` (default true), is the report's
     (:func:`wetindex.stages.train.train_stage`).
 
     Training and ``wetindex evaluate`` both read them here, so a re-evaluation scores
@@ -66,7 +67,8 @@ def evaluation_options(evaluation: dict[str, Any]) -> dict[str, int]:
     """
     return {"n_cells": int(evaluation["cells"]), "issue_step_h": int(evaluation["issue_step_h"]),
             "baseline_rounds": int(evaluation.get("baseline_rounds", BASELINE_ROUNDS)),
-            "baseline_max_rows": int(evaluation.get("baseline_max_rows", MAX_ROWS))}
+            "baseline_max_rows": int(evaluation.get("baseline_max_rows", MAX_ROWS)),
+            "with_events": bool(evaluation.get("events", True))}
 
 
 def lead_bins(max_lead_h: int = 48) -> list[tuple[int, int]]:
