@@ -4,7 +4,10 @@ checks what the flow made on disk, not only that it completed."""
 
 from __future__ import annotations
 
+import io
 import json
+import math
+import re
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,8 +16,11 @@ import pytest
 import xarray as xr
 import yaml
 from local_area import tiny_project
+from rich.console import Console
 
+from wetindex import progress
 from wetindex.alerts.crypto import generate_key
+from wetindex.forecast_stream import FORECAST_BLOCKS
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # the flows' clock, injected (WETINDEX_NOW)
 
@@ -89,6 +95,8 @@ def trainable_project(tmp_path_factory, project_root):
     area.setdefault("training", {}).update(model_config_file=str(root / "light.yaml"),
                                            holdout_days=20, force_model=True)
     area.setdefault("forecast", {})["method"] = "learned"
+    # blocks of about 2000 cells: the forecast of the tiny area comes in several
+    area.setdefault("dask", {})["chunk_cells"] = 2000
     (root / "areas" / "tiny.yaml").write_text(yaml.safe_dump(area, sort_keys=False))
     return root
 
@@ -117,7 +125,9 @@ def test_train_flow_then_forecast_flow_make_a_model_a_forecast_a_site_and_a_feed
     assert (model_dir / "evaluation" / "evaluation.md").exists()
 
     forecast = load_flow_from_entrypoint(f"{project_root}/pipelines/flows.py:forecast_flow")
-    stages = forecast(area="tiny", root=str(root))
+    console = Console(file=io.StringIO(), width=120, force_terminal=False)
+    with progress.shown(console):  # as `wetindex demo` shows its stages
+        stages = forecast(area="tiny", root=str(root))
     assert [s["stage"] for s in stages] == ["history", "static", "forecast", "publish",
                                             "alerts"]
     # history and static were made by the train flow: Prefect's cache (same inputs key)
@@ -131,8 +141,13 @@ def test_train_flow_then_forecast_flow_make_a_model_a_forecast_a_site_and_a_feed
     assert run["model"] == latest and run["method"] == "learned"
     with xr.open_dataset(folder / "forecast.nc") as ds:
         assert ds.sizes["lead"] == 48 and ds.attrs["model_version"] == latest
+        ny, nx = ds.sizes["y"], ds.sizes["x"]
     # published from this forecast: the release it names exists, the feed is there
     published = json.loads((folder / "published.json").read_text())
     assert Path(published["release"]).is_dir() and str(folder.name) in stages[2]["summary"]
     assert "atom.xml" in stages[3]["summary"]
     assert "decision(s)" in stages[4]["summary"]
+    # the forecast's progress bar counted every block, none twice
+    blocks = math.ceil(ny / max(1, 2000 // nx))
+    bar = [ln for ln in console.file.getvalue().splitlines() if FORECAST_BLOCKS.strip() in ln]
+    assert blocks >= 3 and bar and re.search(rf"\b{blocks}/{blocks}\b", bar[-1]), bar
