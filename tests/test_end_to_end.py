@@ -1,4 +1,6 @@
-"""The whole chain on a small demo area, as the Prefect flow, under Prefect's harness."""
+"""The whole chain on a small demo area, as the Prefect flow, under Prefect's harness
+(the run is the session's ``demo_run`` of ``conftest.py``, which test_evaluate_demo
+re-evaluates too)."""
 
 from __future__ import annotations
 
@@ -8,32 +10,11 @@ from email.parser import BytesParser
 from pathlib import Path
 
 import numpy as np
-import pytest
 import rasterio
 import xarray as xr
-import yaml
 from lxml import etree
 
 from wetindex.alerts.cap import validate_cap
-from wetindex.cli import _load_flow
-from wetindex.model.train import load_model_config, quick_model_config
-
-
-@pytest.fixture(scope="module")
-def demo_run(prefect_harness, project_root, tmp_path_factory):
-    out = tmp_path_factory.mktemp("demo-run")
-    # the default model configuration with fewer rows and trees and no blocked CV (as
-    # notebook 03's): training was most of this fixture's time; the skill test stands
-    model_config = quick_model_config(
-        load_model_config(project_root / "models" / "configs" / "default.yaml"))
-    quick = out / "quick-model.yaml"
-    quick.write_text(yaml.safe_dump(model_config))
-    flow = _load_flow(project_root, "demo_flow")
-    # a storm surge overtops the demo dike 20 h after the issue time, as in `wetindex demo`:
-    # the run must warn and mail, so the alert tests below can fail on a silent chain
-    result = flow(root=str(project_root), output_root=str(out), size_m=2000.0, years=1.5, seed=7,
-                  storm_ahead_h=20, model_config_file=str(quick))
-    return result, out
 
 
 def test_forecast_cube_is_consistent(demo_run):

@@ -53,7 +53,9 @@ def live(tmp_path_factory, project_root):
     model_cfg["sampling"].update(training_cells=1500, max_positive_rows=8000,
                                  max_negative_rows=16000)
     model_cfg["cv"].update(n_folds=2, max_rows=6000)
-    model_cfg["evaluation"].update(cells=200, issue_step_h=48)
+    model_cfg["evaluation"].update(cells=200, issue_step_h=48, baseline_rounds=40,
+                                   baseline_max_rows=50_000, report_images=False,
+                                   events=False)
     (base / "small.yaml").write_text(yaml.safe_dump(model_cfg))
     area_file = project / "areas" / "jammerbugt.yaml"
     # the live data path through the learned model's rain zones: a model this small does

@@ -10,8 +10,9 @@ from local_area import tiny_project
 
 from wetindex.commands.area import load_area
 from wetindex.config import LocalInput
+from wetindex.recharge import recharge_anomaly
 from wetindex.sources.base import InputMissingError
-from wetindex.sources.local import LocalInputs, read_series, recharge_anomaly
+from wetindex.sources.local import LocalInputs, read_series
 
 
 @pytest.fixture(scope="module")

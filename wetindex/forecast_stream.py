@@ -28,6 +28,7 @@ import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from wetindex import progress
 from wetindex.forecast_io import (
     NODATA,
     SCALE,
@@ -65,6 +67,8 @@ from wetindex.warnings import WarningArea
 
 #: Blocks submitted per Dask worker before the first comes back (bounds memory).
 IN_FLIGHT = 2
+#: The progress line of the blocks (under the forecast stage's line, as training's rounds).
+FORECAST_BLOCKS = "  forecast blocks"
 
 
 def predict_chunk(forest: Forest, static_rows: np.ndarray, groundwater_depth: np.ndarray,
@@ -164,7 +168,8 @@ def stream_forecast(booster, fin: ForecastInputs, grid: AreaGrid, fields: AreaFi
                     calibration: dict | None = None, attrs: dict | None = None,
                     client: Any = None, chunk_cells: int = 250_000,
                     probability: Callable[[int, int], np.ndarray] | None = None,
-                    timings: dict[str, float] | None = None) -> xr.Dataset:
+                    timings: dict[str, float] | None = None,
+                    on_block: Callable[[int, int], None] | None = None) -> xr.Dataset:
     """Predict and write the forecast block by block; the written cube, opened lazily.
 
     Parameters
@@ -196,6 +201,8 @@ def stream_forecast(booster, fin: ForecastInputs, grid: AreaGrid, fields: AreaFi
     timings : dict, optional
         Filled with seconds spent in ``predict_and_codes``, ``write`` and ``cog``
         (benchmarks).
+    on_block : callable, optional
+        ``on_block(blocks written, blocks in all)`` after each block (a progress bar).
     """
     clock = _Clock(timings)
     cells = np.asarray(fin.cells)
@@ -220,11 +227,16 @@ def stream_forecast(booster, fin: ForecastInputs, grid: AreaGrid, fields: AreaFi
                 cells[lo:hi] - y0 * grid.nx, (y1 - y0) * grid.nx, fields.rows(y0, y1),
                 leads, thresholds, calibration)
 
+    written: list[int] = []
+
     def write(y0: int, codes: dict[str, np.ndarray]) -> None:
         clock.lap("predict_and_codes")
         n = codes["level"].shape[1] // grid.nx
         writer.write(y0, {k: v.reshape(len(leads), n, grid.nx) for k, v in codes.items()})
         clock.lap("write")
+        written.append(y0)
+        if on_block is not None:
+            on_block(len(written), len(range(0, grid.ny, rows)))
 
     try:
         starts = range(0, grid.ny, rows)
@@ -405,5 +417,5 @@ def learned_forecast(model: LoadedModel, inputs: AreaInputs, static: xr.Dataset,
     ds = stream_forecast(model.booster, fin, inputs.grid, fields, forecasts_dir=forecasts_dir,
                          thresholds=thresholds, calibration=model.metadata.get("calibration"),
                          attrs=attrs, client=client, chunk_cells=chunk_cells,
-                         probability=by_rows)
+                         probability=by_rows, on_block=partial(progress.advance, FORECAST_BLOCKS))
     return ds, {"dike_crest": fields.dike_crest}

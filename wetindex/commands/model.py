@@ -61,17 +61,16 @@ def reevaluate(ctx, inputs, static, model) -> dict[str, Any]:
     """Score a saved model again on its hold-out period (same rows, current baselines)."""
     import pandas as pd
 
-    from wetindex.model.evaluate import evaluate
+    from wetindex.model.evaluate import evaluate, evaluation_options
 
     meta = model.metadata
-    ev_cfg = meta["model_config"]["evaluation"]
     periods = {k: (pd.Timestamp(v[0]), pd.Timestamp(v[1])) for k, v in meta["periods"].items()}
     return evaluate(model.booster, inputs, static, holdout=periods["holdout"],
                     train=periods["train"], screen=meta["screen"],
-                    thresholds=ctx.config.thresholds.as_list(), n_cells=ev_cfg["cells"],
-                    issue_step_h=ev_cfg["issue_step_h"],
+                    thresholds=ctx.config.thresholds.as_list(),
                     max_lead_h=ctx.config.forecast.max_lead_h,
-                    calibration=meta.get("calibration"))
+                    calibration=meta.get("calibration"),
+                    **evaluation_options(meta["model_config"]["evaluation"]))
 
 
 def _print_summary(meta: dict[str, Any], folder: Path) -> None:
@@ -140,6 +139,7 @@ def register(app: typer.Typer) -> None:
         meta = dict(model.metadata)
         meta["evaluation"] = reevaluate(ctx, inputs, static, model)
         meta["evaluated_at"] = datetime.now(UTC).isoformat(timespec="seconds")
-        folder = write_report(model.path, meta)
+        folder = write_report(model.path, meta, images=bool(
+            meta["model_config"]["evaluation"].get("report_images", True)))
         (folder / "metadata_evaluated.json").write_text(json.dumps(meta, indent=1, default=str))
         _print_summary(meta, folder)

@@ -27,7 +27,11 @@ Groundwater anomaly [m]
     Rise of the near-surface water table: a linear reservoir of rain minus actual
     evaporation: percolation from a 100 mm soil bucket feeds a reservoir (specific yield
     0.2, time constant 60 days), centred on its mean. It rises in winter and falls in
-    summer (≈ −0.4 … +0.7 m).
+    summer (≈ −0.4 … +0.7 m). This is the simulator's hidden truth
+    (:func:`simulated_groundwater_truth`), not a product model: the product sees it only
+    as the demo's national model publishes it (:mod:`wetindex.demo.national`), and an
+    area without groundwater data gets the product's one proxy instead
+    (:mod:`wetindex.recharge`).
 """
 
 from __future__ import annotations
@@ -240,8 +244,10 @@ def add_heavy_rain(rng: np.random.Generator, times: pd.DatetimeIndex, rain: np.n
     return starts
 
 
-def groundwater_anomaly_series(rain: np.ndarray, evaporation: np.ndarray) -> np.ndarray:
-    """Hourly water-table anomaly [m]: a linear reservoir fed by soil percolation.
+def simulated_groundwater_truth(rain: np.ndarray, evaporation: np.ndarray) -> np.ndarray:
+    """The demo world's true hourly water-table anomaly [m]: a linear reservoir fed by
+    soil percolation (the simulator's hidden truth, not the product's proxy, which is
+    :func:`wetindex.recharge.recharge_anomaly`).
 
     ``G' = (percolation − 0.2·PET) / Sy − G / k`` with specific yield ``Sy`` 0.2 and
     ``k`` 60 days (capillary rise and root uptake draw the table down in summer); centred
@@ -284,7 +290,7 @@ def forcing_dataset(
     evap = evaporation_series(rng, times, rain)
     sea, surge, forced = sea_level_series(rng, times, history_hours, overtop_level, toe_level,
                                           storm_ahead_h)
-    gw = groundwater_anomaly_series(rain, evap)
+    gw = simulated_groundwater_truth(rain, evap)
     t = pd.DatetimeIndex(times).tz_localize(None).to_numpy().astype("datetime64[ns]")
     ds = xr.Dataset(
         {

@@ -68,10 +68,16 @@ def issue_time_drivers(inputs, issues: pd.DatetimeIndex, max_lead_h: int) -> np.
 
 def fit_issue_time_baseline(inputs, statics: np.ndarray, cells: np.ndarray,
                             train: tuple[pd.Timestamp, pd.Timestamp], *, max_lead_h: int = 48,
-                            issue_step_h: int = 48, seed: int = 1) -> lgb.Booster | None:
+                            issue_step_h: int = 48, seed: int = 1,
+                            rounds: int = BASELINE_ROUNDS,
+                            max_rows: int = MAX_ROWS) -> lgb.Booster | None:
     """Train the reference on the training period (``None`` when it has no wet row).
 
-    ``statics`` are the static rows of ``cells`` (:func:`static_table`).
+    ``statics`` are the static rows of ``cells`` (:func:`static_table`). ``rounds``
+    boosting rounds on at most ``max_rows`` rows: :data:`BASELINE_ROUNDS` and
+    :data:`MAX_ROWS` unless the model configuration's ``evaluation.baseline_rounds`` /
+    ``evaluation.baseline_max_rows`` say otherwise (a lighter configuration's smaller
+    reference, :func:`wetindex.model.evaluate.evaluation_options`).
     """
     issues = inputs.issue_times()
     issues = issues[(issues >= train[0]) & (issues <= train[1])]
@@ -92,9 +98,9 @@ def fit_issue_time_baseline(inputs, statics: np.ndarray, cells: np.ndarray,
         issues, leads_of = issues[keep], [leads_of[i] for i in keep]
         if len(issues) == 0:
             return None
-    # bounded work: at most MAX_ROWS rows, from issues spread over the whole period
+    # bounded work: at most max_rows rows, from issues spread over the whole period
     per_issue = max(1, int(np.mean([len(k) for k in leads_of])))
-    keep_n = max(10, MAX_ROWS // max(1, len(cells) * per_issue))
+    keep_n = max(10, max_rows // max(1, len(cells) * per_issue))
     if len(issues) > keep_n:
         pick = np.linspace(0, len(issues) - 1, keep_n).round().astype(int)
         issues, leads_of = issues[pick], [leads_of[i] for i in pick]
@@ -116,7 +122,7 @@ def fit_issue_time_baseline(inputs, statics: np.ndarray, cells: np.ndarray,
     if y.sum() == 0:
         return None
     data = lgb.Dataset(x, y, feature_name=list(FEATURES), categorical_feature=["land_cover"])
-    return lgb.train(BASELINE_PARAMS | {"seed": seed}, data, num_boost_round=BASELINE_ROUNDS)
+    return lgb.train(BASELINE_PARAMS | {"seed": seed}, data, num_boost_round=rounds)
 
 
 def _step_h(issues: pd.DatetimeIndex) -> float:

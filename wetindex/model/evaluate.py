@@ -19,11 +19,15 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 import xarray as xr
-from sklearn.metrics import average_precision_score, roc_auc_score
 
 from wetindex.features.hydromet import HISTORY_NEEDED_H
 from wetindex.features.stack import FEATURES, drivers_for_issues, feature_rows, static_table
-from wetindex.model.baselines import fit_issue_time_baseline, issue_time_drivers
+from wetindex.model.baselines import (
+    BASELINE_ROUNDS,
+    MAX_ROWS,
+    fit_issue_time_baseline,
+    issue_time_drivers,
+)
 from wetindex.model.calibration import (
     apply_calibration,
     expected_calibration_error,
@@ -50,6 +54,23 @@ RELIABILITY_METHODS: tuple[str, ...] = ("model", "model_raw", "climatology_month
 REFERENCES: tuple[str, ...] = ("never_wet", "climatology_month", "issue_time_baseline")
 
 
+def evaluation_options(evaluation: dict[str, Any]) -> dict[str, Any]:
+    """:func:`evaluate`'s sample and reference sizes from a model configuration's
+    ``evaluation`` section (``cells``, ``issue_step_h``; optional ``baseline_rounds`` and
+    ``baseline_max_rows``, by default the issue-time reference's full size, and
+    ``events``, by default true: the event verification). The section's other optional
+    key, ``report_images`` (default true), is the report's
+    (:func:`wetindex.stages.train.train_stage`).
+
+    Training and ``wetindex evaluate`` both read them here, so a re-evaluation scores
+    the same rows against the same reference as the training did.
+    """
+    return {"n_cells": int(evaluation["cells"]), "issue_step_h": int(evaluation["issue_step_h"]),
+            "baseline_rounds": int(evaluation.get("baseline_rounds", BASELINE_ROUNDS)),
+            "baseline_max_rows": int(evaluation.get("baseline_max_rows", MAX_ROWS)),
+            "with_events": bool(evaluation.get("events", True))}
+
+
 def lead_bins(max_lead_h: int = 48) -> list[tuple[int, int]]:
     """``(0, 6), (6, 12), …``: a lead ``l`` is in ``(a, b]``."""
     edges = [e for e in LEAD_BIN_EDGES if e < max_lead_h] + [max_lead_h]
@@ -57,7 +78,10 @@ def lead_bins(max_lead_h: int = 48) -> list[tuple[int, int]]:
 
 
 def brier(p: np.ndarray, y: np.ndarray) -> float:
-    return float(np.mean((p - y) ** 2))
+    """Mean squared error of ``p`` against ``y``, summed in float64: two equal forecasts
+    score equal whatever their dtype (a float32 sum made an all-zero model ~1e-8 better
+    than "never wet", which then counted as skill)."""
+    return float(np.mean((np.asarray(p, "float64") - np.asarray(y, "float64")) ** 2))
 
 
 def categorical_scores(p: np.ndarray, y: np.ndarray, threshold: float) -> dict[str, float]:
@@ -74,6 +98,35 @@ def categorical_scores(p: np.ndarray, y: np.ndarray, threshold: float) -> dict[s
 
 def _safe(metric, y: np.ndarray, p: np.ndarray) -> float:
     return float(metric(y, p)) if 0 < y.sum() < len(y) else float("nan")
+
+
+def _ranked(y: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """True and false positives at each distinct threshold, highest first."""
+    order = np.argsort(-np.asarray(p, "float64"), kind="mergesort")
+    p_sorted, y_sorted = np.asarray(p)[order], np.asarray(y, "float64")[order]
+    last = np.r_[np.flatnonzero(np.diff(p_sorted)), len(p_sorted) - 1]
+    tps = np.cumsum(y_sorted)[last]
+    return tps, (last + 1) - tps
+
+
+def roc_auc(y: np.ndarray, p: np.ndarray) -> float:
+    """Area under the ROC curve (ties as sklearn's ``roc_auc_score``: trapezoids).
+
+    The same number as sklearn's, without its input checks, which cost more than the
+    score on the evaluation's ~100 (method, bin) pairs.
+    """
+    tps, fps = _ranked(y, p)
+    tpr, fpr = np.r_[0.0, tps] / tps[-1], np.r_[0.0, fps] / fps[-1]
+    return float(np.trapezoid(tpr, fpr))
+
+
+def average_precision(y: np.ndarray, p: np.ndarray) -> float:
+    """Average precision: Σ (recallₙ − recallₙ₋₁)·precisionₙ over the distinct
+    thresholds (sklearn's ``average_precision_score``, no interpolation)."""
+    tps, fps = _ranked(y, p)
+    precision = tps / (tps + fps)
+    recall = tps / tps[-1]
+    return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
 
 
 def baseline_probabilities(x: np.ndarray, climatology: np.ndarray,
@@ -140,7 +193,8 @@ def evaluate(
     screen: dict[str, float], thresholds: list[float], n_cells: int = 3000,
     issue_step_h: int = 12, max_lead_h: int = 48, seed: int = 1,
     calibration: dict[str, Any] | None = None, with_events: bool = True,
-    event_issue_step_h: int = 24,
+    event_issue_step_h: int = 24, baseline_rounds: int = BASELINE_ROUNDS,
+    baseline_max_rows: int = MAX_ROWS,
 ) -> dict[str, Any]:
     """Scores per lead bin for the model and the baselines (see module docstring).
 
@@ -148,7 +202,8 @@ def evaluate(
     booster when ``None``), ``model_raw`` the booster's own probabilities. The
     ``nowcast`` is the best baseline given the *observed* drivers at the valid
     time and the latest satellite pass before it: what one could say with no
-    forecast error at all.
+    forecast error at all. ``baseline_rounds`` and ``baseline_max_rows``: the size of
+    the issue-time reference (:func:`wetindex.model.baselines.fit_issue_time_baseline`).
     """
     rng = np.random.default_rng(seed)
     candidates = screened_cells(inputs, static, screen)
@@ -190,7 +245,8 @@ def evaluate(
     persistence_valid = dict(zip(valid_all, last_observed_water(inputs, valid_all, cells,
                                                                 climatology), strict=True))
     # the probabilistic reference: terrain and the drivers known at the issue time only
-    reference = fit_issue_time_baseline(inputs, statics, cells, train, max_lead_h=max_lead_h)
+    reference = fit_issue_time_baseline(inputs, statics, cells, train, max_lead_h=max_lead_h,
+                                        rounds=baseline_rounds, max_rows=baseline_max_rows)
     drivers_then = issue_time_drivers(inputs, issues, max_lead_h)
 
     rows: dict[str, list[np.ndarray]] = {"lead": [], "y": [], "model": [], "x": [], "clim": [],
@@ -333,8 +389,8 @@ def score_by_lead_bin(
             m.setdefault("brier", []).append(b)
             m.setdefault("brier_skill", []).append(1.0 - b / b_ref if b_ref > 0
                                                    else float("nan"))
-            m.setdefault("roc_auc", []).append(_safe(roc_auc_score, y[sel], p[sel]))
-            m.setdefault("pr_auc", []).append(_safe(average_precision_score, y[sel], p[sel]))
+            m.setdefault("roc_auc", []).append(_safe(roc_auc, y[sel], p[sel]))
+            m.setdefault("pr_auc", []).append(_safe(average_precision, y[sel], p[sel]))
             m.setdefault("ece", []).append(expected_calibration_error(p[sel], y[sel]))
             for ref in REFERENCES:
                 if ref in probs:

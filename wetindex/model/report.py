@@ -461,15 +461,19 @@ def _html(markdown: str) -> str:
             f"</title><style>{style}</style></head><body>{''.join(out)}</body></html>\n")
 
 
-def write_report(model_dir: Path, meta: dict[str, Any]) -> Path:
-    """Write the report folder next to the model; returns ``.../evaluation``."""
+def write_report(model_dir: Path, meta: dict[str, Any], images: bool = True) -> Path:
+    """Write the report folder next to the model; returns ``.../evaluation``.
+
+    ``images=False``: the text, tables and scorecard without the charts (the model
+    configuration's ``evaluation.report_images: false``, for tests that read no chart).
+    """
     final = Path(model_dir) / "evaluation"
     tmp = final.with_name(f".evaluation.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    pngs = reliability_pngs(meta["evaluation"], tmp)
+    pngs = reliability_pngs(meta["evaluation"], tmp) if images else []
     case_pngs = case_study_pngs(meta["evaluation"].get("events"), tmp,
-                                meta["evaluation"].get("thresholds"))
+                                meta["evaluation"].get("thresholds")) if images else {}
     md = markdown_report(meta, pngs, case_pngs)
     (tmp / "evaluation.md").write_text(md, encoding="utf-8")
     (tmp / "evaluation.html").write_text(_html(md), encoding="utf-8")

@@ -15,7 +15,7 @@ points at another catalog):
   observations in the hours the run and the observations share;
 - terrain: DHM WCS, fetched once and kept as ``live/terrain.tif`` in the area folder;
 - groundwater: a local file (HIP NetCDF/GeoTIFF) or a constant depth, with the
-  leaky-bucket recharge anomaly of :mod:`wetindex.sources.local`;
+  leaky-bucket recharge anomaly of :mod:`wetindex.recharge` (the one proxy);
 - boundary, labels, dikes: files (the boundary written by ``wetindex init``).
 
 Outside Denmark (``live.region: global``) rain and evaporation come from Open-Meteo.
@@ -42,6 +42,7 @@ from wetindex.atomicdir import new_file
 from wetindex.climatology import evaporation_climatology
 from wetindex.config import AreaConfig, LocalInput, LocalInputsConfig
 from wetindex.grid import AreaGrid
+from wetindex.recharge import recharge_anomaly
 from wetindex.sources import dmi_climate, dmi_metobs, dmi_oceanobs, forecast_archive, openmeteo
 from wetindex.sources.base import (
     AreaInputs,
@@ -57,12 +58,7 @@ from wetindex.sources.harmonise import grid_bbox_lonlat, lonlat_to_grid_xy, repr
 from wetindex.sources.hip_groundwater import open_groundwater_depth
 from wetindex.sources.live_fetch import POLICY, fill_gaps, windowed
 from wetindex.sources.live_forecast import NO_SEA_LEVEL_M, LiveForecasts
-from wetindex.sources.local import (
-    LocalInputs,
-    file_digest,
-    read_series,
-    recharge_anomaly,
-)
+from wetindex.sources.local import LocalInputs, file_digest, read_series
 from wetindex.sources.registry import make_http, open_session
 
 log = logging.getLogger(__name__)

@@ -10,10 +10,10 @@ Each input family comes from a file the operator gives (``--input KIND=PATH``):
   column in UTC and a value column, or a NetCDF series (spatial dims are averaged).
   Values are put on whole hours (rain summed, the others averaged).
 - ``groundwater``: a GeoTIFF of the depth to the water table [m below terrain] or a
-  constant depth; its change in time is then a documented proxy
-  (:func:`recharge_anomaly`). A NetCDF of grids or a CSV of wells in time is used as
-  observed (:mod:`wetindex.sources.input_resolution`). A daily evaporation series holds
-  each value over its day.
+  constant depth; its change in time is then the product's one documented proxy
+  (:func:`wetindex.recharge.recharge_anomaly`). A NetCDF of grids or a CSV of wells in
+  time is used as observed (:mod:`wetindex.sources.input_resolution`). A daily
+  evaporation series holds each value over its day.
 - ``dikes``: lines with the crest in an attribute (:mod:`wetindex.sources.dikes`).
 - ``water`` / ``streams``: permanent water polygons and stream lines
   (:mod:`wetindex.sources.water_layers`); labels inside permanent water are unknown.
@@ -41,7 +41,6 @@ import pandas as pd
 import xarray as xr
 from rasterio.enums import Resampling
 from rasterio.features import geometry_mask
-from scipy.signal import lfilter
 
 from wetindex.absent_inputs import RAIN_ABSENT, absent_attributions
 from wetindex.climatology import evaporation_climatology
@@ -57,6 +56,7 @@ from wetindex.plausibility import (
     check_terrain_values,
     parse_times,
 )
+from wetindex.recharge import recharge_anomaly
 from wetindex.sources.base import (
     AreaInputs,
     Attribution,
@@ -79,9 +79,6 @@ from wetindex.sources.water_layers import read_layer
 
 #: Depth to the water table [m] used when no groundwater input is given.
 DEFAULT_GROUNDWATER_DEPTH_M = 2.0
-#: Leaky-bucket groundwater proxy: recession time [h] and specific yield [-].
-RECHARGE_TAU_H = 30 * 24
-SPECIFIC_YIELD = 0.1
 UNIT_FACTORS = {"m": 1.0, "cm": 0.01, "mm": 0.001, "mm/h": 1.0, "mm/d": 1.0}
 #: the history-length rule, said in every error it causes
 HISTORY_RULE = ("rule: a forecast needs 30 days (720 h) of observed drivers before its issue "
@@ -95,18 +92,6 @@ def file_digest(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()[:16]
-
-
-def recharge_anomaly(rain_mm_h: np.ndarray, evaporation_mm_d: np.ndarray) -> np.ndarray:
-    """Water-table anomaly [m] from net recharge: a leaky bucket, zero on average.
-
-    ``a[t] = a[t-1]·exp(-1/τ) + (rain − evaporation/24) / 1000 / S_y`` with τ =
-    :data:`RECHARGE_TAU_H` and S_y = :data:`SPECIFIC_YIELD`: wet months raise the water
-    table, dry ones lower it. A proxy for the HIP model's anomaly, not a measurement.
-    """
-    net = (np.nan_to_num(rain_mm_h) - np.nan_to_num(evaporation_mm_d) / 24.0) / 1000.0
-    level = lfilter([1.0 / SPECIFIC_YIELD], [1.0, -np.exp(-1.0 / RECHARGE_TAU_H)], net)
-    return (level - level.mean()).astype("float32")
 
 
 def read_series(spec: LocalInput, name: str, path: Path) -> pd.Series:

@@ -7,7 +7,7 @@ import logging
 import xarray as xr
 
 from wetindex.model.artifacts import LoadedModel, load_model, save_model
-from wetindex.model.evaluate import evaluate
+from wetindex.model.evaluate import evaluate, evaluation_options
 from wetindex.model.report import write_report
 from wetindex.model.screen import screened_cells
 from wetindex.model.train import load_model_config, train
@@ -32,12 +32,12 @@ def train_stage(ctx: AreaContext, inputs: AreaInputs, static: xr.Dataset,
     trained, _ = train(inputs, static, model_config, history_end=end,
                        holdout_days=ctx.config.training.holdout_days,
                        max_lead_h=ctx.config.forecast.max_lead_h)
-    ev = model_config["evaluation"]
     report = evaluate(trained.booster, inputs, static, holdout=trained.periods.holdout,
                       train=trained.periods.train, screen=trained.screen,
-                      thresholds=ctx.config.thresholds.as_list(), n_cells=ev["cells"],
-                      issue_step_h=ev["issue_step_h"], max_lead_h=ctx.config.forecast.max_lead_h,
-                      calibration=trained.calibration)
+                      thresholds=ctx.config.thresholds.as_list(),
+                      max_lead_h=ctx.config.forecast.max_lead_h,
+                      calibration=trained.calibration,
+                      **evaluation_options(model_config["evaluation"]))
     metadata = {
         "calibration": trained.calibration,
         "cv": trained.cv,
@@ -57,6 +57,7 @@ def train_stage(ctx: AreaContext, inputs: AreaInputs, static: xr.Dataset,
     normal_for_model(path, inputs, screened_cells(inputs, static, trained.screen),
                      metadata["periods"]["train"])  # the seasonal normal, kept with the model
     model = load_model(ctx.models_root, ctx.config.name)
-    log.info("verification report in %s", write_report(path, model.metadata))
+    images = bool(model_config["evaluation"].get("report_images", True))
+    log.info("verification report in %s", write_report(path, model.metadata, images=images))
     return model
 
