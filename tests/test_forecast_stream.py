@@ -10,7 +10,7 @@ import pytest
 import rasterio
 import xarray as xr
 
-from wetindex.features.stack import DRIVER_FEATURES, FEATURES, STATIC_FEATURES
+from wetindex.features.stack import DRIVER_FEATURES, FEATURES, STATIC_FEATURES, feature_rows
 from wetindex.forecast_io import (
     FRACTIONS,
     NODATA,
@@ -102,6 +102,38 @@ def test_blocks_from_unsorted_cells_and_given_probabilities(made, tmp_path):
                         probability=lambda y0, y1: prob[:, y0:y1].reshape(len(prob), -1))
     for name in ("probability", "warning_score", "level"):
         np.testing.assert_array_equal(read_codes(a, name), read_codes(b, name))
+
+
+def test_gridded_drivers_stream_block_by_block_equal_to_the_whole_cube(made, tmp_path):
+    """Rain zones (a coarse grid of drivers) streamed in 3-row blocks give the codes of the
+    whole-area prediction with each cell's zone drivers (``booster.predict`` on full rows),
+    and differ from the area-uniform forecast (the zones are used, not the area series)."""
+    booster, fin, grid, fields = made
+    rng = np.random.default_rng(7)
+    n_zones = 6
+    zdrivers = np.repeat(fin.drivers[None], n_zones, axis=0).copy()
+    rain = [i for i, f in enumerate(DRIVER_FEATURES) if f != "lead_hours"]
+    zdrivers[:, :, rain] += rng.normal(scale=1.5, size=(n_zones, 1, len(rain)))
+    # zones of 16 × 16 cells (a 2.5-km rain grid over 10-m cells, scaled down)
+    ys, xs = np.divmod(np.arange(grid.ny * grid.nx), grid.nx)
+    zone_of_grid = ((ys // 16) * 4 + xs // 16) % n_zones
+    zone = zone_of_grid[fin.cells].astype("int32")
+    whole = np.zeros((fin.drivers.shape[0], grid.ny * grid.nx), "float32")
+    for li in range(fin.drivers.shape[0]):
+        rows = feature_rows(fin.static_rows, zdrivers[zone, li], fin.groundwater_depth)
+        whole[li, fin.cells] = booster.predict(rows)
+    whole = whole.reshape(-1, grid.ny, grid.nx)
+    streamed = stream_forecast(booster, fin, grid, fields, forecasts_dir=tmp_path / "z",
+                               thresholds=THRESHOLDS, chunk_cells=53 * 3,
+                               zones=(zdrivers, zone))
+    codes = read_codes(streamed, "probability")
+    np.testing.assert_array_equal(codes, encode_fraction(whole))
+    uniform = stream_forecast(booster, fin, grid, fields, forecasts_dir=tmp_path / "u",
+                              thresholds=THRESHOLDS, chunk_cells=53 * 3)
+    assert (codes != read_codes(uniform, "probability")).mean() > 0.1
+    with pytest.raises(ValueError, match="zones"):
+        stream_forecast(booster, fin, grid, fields, forecasts_dir=tmp_path / "e",
+                        thresholds=THRESHOLDS, zones=(zdrivers, zone[:-1]))
 
 
 def test_unknown_is_never_no_risk():
