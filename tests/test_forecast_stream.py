@@ -161,8 +161,8 @@ def test_cogs_are_cloud_optimised_with_one_band_per_lead(made, tmp_path):
         "probability.tif", "warning_score.tif"]
     assert not any(".stream" in p.name for p in tmp_path.iterdir())
     codes = read_codes(ds, "probability")
+    assert ifds_before_tiles(folder / "geotiff" / "probability.tif")
     with rasterio.open(folder / "geotiff" / "probability.tif") as src:
-        assert src.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") == "COG"
         assert src.count == 6 and src.dtypes[0] == "uint8" and src.nodata == NODATA
         assert src.crs.to_epsg() == 25832 and src.transform == grid.transform
         assert [src.tags(b)["NETCDF_DIM_lead"] for b in (1, 6)] == ["1", "6"]
@@ -170,8 +170,29 @@ def test_cogs_are_cloud_optimised_with_one_band_per_lead(made, tmp_path):
         np.testing.assert_array_equal(src.read(), codes)
 
 
+def ifds_before_tiles(path) -> bool:
+    """Every IFD of the (classic) TIFF lies before its first tile: the layout that lets a
+    reader find every tile with one range request at the head of the file."""
+    import struct
+
+    raw = path.read_bytes()
+    assert raw[:4] == b"II*\0"
+    at, ifd_ends, first_tile = struct.unpack_from("<I", raw, 4)[0], [], len(raw)
+    while at:
+        n = struct.unpack_from("<H", raw, at)[0]
+        for k in range(n):
+            tag, _, count, value = struct.unpack_from("<HHII", raw, at + 2 + 12 * k)
+            if tag == 324:  # TileOffsets (LONG)
+                offsets = np.frombuffer(raw, "<u4", count, value if count > 1 else at + 10 + 12 * k)
+                first_tile = min(first_tile, int(offsets.min()))
+        ifd_ends.append(at + 2 + 12 * n + 4)
+        at = struct.unpack_from("<I", raw, at + 2 + 12 * n)[0]
+    return len(ifd_ends) >= 1 and max(ifd_ends) < first_tile
+
+
 def test_cog_overviews_and_tiles_on_a_larger_grid(tmp_path):
-    """A grid over 512 cells wide: 512 × 512 tiles and internal overviews."""
+    """A grid over 256 cells wide: 256 × 256 tiles and internal overviews (the mean of the
+    known codes of each 2 × 2), every IFD at the head of the file."""
     grid = AreaGrid("EPSG:25832", 10.0, 540_000.0, 6_335_000.0, 1100, 700)
     rng = np.random.default_rng(1)
     p = rng.random((2, grid.ny, grid.nx)).astype("float32")
@@ -180,9 +201,16 @@ def test_cog_overviews_and_tiles_on_a_larger_grid(tmp_path):
     prob = prob.rio.write_crs(grid.crs).rio.write_transform(grid.transform)
     ds = xr.Dataset({"probability": prob, "level": levels(prob, THRESHOLDS)})
     write_forecast_grids(tmp_path, ds, chunk_cells=100_000)
-    with rasterio.open(tmp_path / "geotiff" / "probability.tif") as src:
-        assert src.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") == "COG"
-        assert src.block_shapes[0] == (512, 512) and src.overviews(1)[:1] == [2]
+    path = tmp_path / "geotiff" / "probability.tif"
+    assert ifds_before_tiles(path)
+    with rasterio.open(path) as src:
+        assert src.block_shapes[0] == (256, 256) and src.overviews(1) == [2, 4, 8]
+        assert src.tags(ns="IMAGE_STRUCTURE")["COMPRESSION"] == "DEFLATE"
+        full = src.read(1)
+    with rasterio.open(path, overview_level=0) as half:
+        c = full[:2, :2].astype(float)
+        assert half.read(1)[0, 0] == int(np.floor(c.mean() + 0.5))
+        assert half.shape == (350, 550)
     back = open_forecast(tmp_path, grid)
     np.testing.assert_allclose(back["probability"].values, p, atol=SCALE / 2 + 1e-6)
     # fractions that were not given are unknown (NaN), never 0
@@ -202,8 +230,11 @@ def test_written_forecast_is_a_lazy_cube_a_reader_takes_in_parts(made, tmp_path)
     one = back.isel(lead=2, y=slice(3, 9))["probability"].values
     np.testing.assert_array_equal(one, ds["probability"].values[2, 3:9])
     with netCDF4.Dataset(folder / "forecast.nc") as nc:  # 1 byte per cell-hour on disk
-        assert {nc[v].dtype.str for v in (*FRACTIONS, "level")} == {"|u1"}
-        assert float(nc["probability"].scale_factor) == pytest.approx(SCALE)
+        assert nc["level"].dtype.str == "|u1"
+        assert not set(FRACTIONS) & set(nc.variables)  # each quantity is written once
+    for name in FRACTIONS:
+        with rasterio.open(folder / "geotiff" / f"{name}.tif") as src:
+            assert src.dtypes[0] == "uint8" and src.scales[0] == pytest.approx(SCALE)
 
 
 def test_warnings_from_codes_equal_warnings_on_the_decoded_cube(made, tmp_path):

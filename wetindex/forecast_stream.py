@@ -258,7 +258,7 @@ def stream_forecast(booster, fin: ForecastInputs, grid: AreaGrid, fields: AreaFi
         else:
             _stream_on_cluster(client, evaluator, starts, task_args, write)
     except BaseException:
-        writer.close()
+        writer.abort()
         shutil.rmtree(stage, ignore_errors=True)
         raise
     clock.lap("predict_and_codes")
