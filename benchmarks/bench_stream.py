@@ -1,12 +1,18 @@
 """Benchmark of the streamed forecast: peak memory by area size, bytes written, stage times.
 
-Run: ``python benchmarks/bench_stream.py`` (``--sizes 1000 2000 2950 4000``). Each size
-runs in its own process (so its peak RSS is its own) on a synthetic area and model:
+Run: ``python benchmarks/bench_stream.py`` (``make bench``): area-uniform drivers at
+1000², 2950² and 4000² and gridded rain at 2950² and 4000², about 6 min on two idle
+cores. ``--runs 2950:gridded`` (or ``--sizes 2950 --drivers uniform gridded``) runs
+only those. Each run is its own process (so its peak RSS is its own) on a synthetic
+area and model:
 
 * a LightGBM model of the demo model's shape (63 trees × 31 leaves, the 30 features),
   trained on random rows (its skill is irrelevant, its cost per row is the demo's);
 * an ``N × N`` grid at 10 m with smooth synthetic static features, half of the cells
-  candidates (as the screen leaves on the demo), 48 hourly leads of area drivers;
+  candidates (as the screen leaves on the demo), 48 hourly leads of area drivers, or,
+  ``gridded``, rain zones of 250 × 250 cells (a 2.5 km rain grid) each with its own
+  drivers (streamed through :class:`wetindex.model.gridded.ChunkEvaluator` like the
+  uniform ones);
 * 36 places of 1 km² (settlements) for the warnings.
 
 Stages, timed once each with the load average before and after:
@@ -101,6 +107,22 @@ def synthetic_model(seed: int = 0, trees: int = 63):
                      num_boost_round=trees)
 
 
+def synthetic_zones(grid, fin, seed: int = 2, zone_cells: int = 250):
+    """Rain zones of ``zone_cells`` × ``zone_cells`` cells, each with its own drivers:
+    ``(drivers (zones, leads, n_driver), zone of each candidate cell)``."""
+    from wetindex.features.stack import DRIVER_FEATURES
+
+    rng = np.random.default_rng(seed)
+    across = -(-grid.nx // zone_cells)
+    rows, cols = np.divmod(fin.cells, grid.nx)
+    zone = ((rows // zone_cells) * across + cols // zone_cells).astype("int32")
+    n_zones = across * -(-grid.ny // zone_cells)
+    drivers = np.repeat(fin.drivers[None], n_zones, axis=0)
+    vary = [j for j, f in enumerate(DRIVER_FEATURES) if f != "lead_hours"]
+    drivers[:, :, vary] *= rng.uniform(0.5, 1.5, size=(n_zones, 1, len(vary))).astype("float32")
+    return drivers, zone
+
+
 def synthetic_area(n: int, seed: int = 1):
     """Grid, forecast inputs (half the cells candidates) and per-cell fields of n × n cells."""
     from wetindex.features.stack import DRIVER_FEATURES, STATIC_FEATURES
@@ -147,7 +169,7 @@ def places_for(grid) -> list:
     return out
 
 
-def run_one(n: int, work: Path, trees: int = 63) -> dict:
+def run_one(n: int, work: Path, trees: int = 63, drivers: str = "uniform") -> dict:
     """One size, in this process: stage times, loads, bytes, peak memory."""
     import rioxarray  # noqa: F401  (the .rio accessor)
     import xarray as xr
@@ -160,7 +182,8 @@ def run_one(n: int, work: Path, trees: int = 63) -> dict:
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     booster = synthetic_model(trees=trees)
-    out: dict = {"cells": n * n, "trees": trees, "stages": {}, "load": {}, "written_mb": {}}
+    out: dict = {"cells": n * n, "trees": trees, "drivers": drivers, "stages": {},
+                 "load": {}, "written_mb": {}}
 
     def stage(name, t0, w0):
         out["stages"][name] = round(time.perf_counter() - t0, 2)
@@ -172,12 +195,15 @@ def run_one(n: int, work: Path, trees: int = 63) -> dict:
     t, w = time.perf_counter(), _wchar()
     grid, fin, fields = synthetic_area(n)
     out["candidates"] = len(fin.cells)
+    zones = synthetic_zones(grid, fin) if drivers == "gridded" else None
+    if zones is not None:
+        out["zones"] = len(zones[0])
     t, w = stage("inputs", t, w)
     out["rss_after_inputs_gib"] = round(_rss_gib(), 3)
     timings: dict[str, float] = {}
     ds = stream_forecast(booster, fin, grid, fields, forecasts_dir=work / "forecasts",
                          thresholds=[0.1, 0.25, 0.5], attrs={"area": "bench"},
-                         timings=timings)
+                         zones=zones, timings=timings)
     folder = work / "forecasts" / "20250110T0600Z"
     folder.mkdir()
     write_forecast_grids(folder, ds)
@@ -211,6 +237,11 @@ def run_one(n: int, work: Path, trees: int = 63) -> dict:
     return out
 
 
+def _label(key: str) -> str:
+    n, drivers = _run_key(key)
+    return f"{n}² {drivers}"
+
+
 def _markdown(res: dict) -> str:
     sizes = res["sizes"]
     keys = list(sizes)
@@ -222,7 +253,7 @@ def _markdown(res: dict) -> str:
         "synthetic smooth area, half the cells candidates, 48 leads. "
         "Command: `python benchmarks/bench_stream.py`.",
         "",
-        "| | " + " | ".join(f"{k}²" for k in keys) + " |",
+        "| | " + " | ".join(_label(k) for k in keys) + " |",
         "|---|" + "---|" * len(keys),
     ]
 
@@ -230,6 +261,7 @@ def _markdown(res: dict) -> str:
         lines.append(f"| {label} | " + " | ".join(str(fn(sizes[k])) for k in keys) + " |")
 
     row("model trees (31 leaves)", lambda s: s.get("trees", 63))
+    row("driver zones", lambda s: s.get("zones", 1))
     row("cells (candidates)", lambda s: f"{s['cells'] / 1e6:.1f} M ({s['candidates'] / 1e6:.1f} M)")
     row("**peak RSS GiB** (target ≤ 2)", lambda s: f"**{s['peak_gib']:.2f}**")
     row("RSS after inputs GiB", lambda s: f"{s['rss_after_inputs_gib']:.2f}")
@@ -259,7 +291,7 @@ def _markdown(res: dict) -> str:
                    f"{s['end_to_end_s']} s "
                    + ("≤" if s["end_to_end_s"] <= TARGETS["end_to_end_s"] else ">") + " 60 s"
                    + f" at load {s['load']['stream'][0]}"]
-        lines.append(f"- {k}² ({s.get('trees', 63)} trees): " + "; ".join(verdict) + ".")
+        lines.append(f"- {_label(k)} ({s.get('trees', 63)} trees): " + "; ".join(verdict) + ".")
     lines += ["", NOTES]
     return "\n".join(lines) + "\n"
 
@@ -317,39 +349,62 @@ rereads (the extra bytes are temporary, the files are the same):
 """
 
 
+DEFAULT_RUNS = ["1000:uniform", "2950:uniform", "2950:gridded", "4000:uniform",
+                "4000:gridded"]
+
+
+def _run_key(text: str) -> tuple[int, str]:
+    """``"2950:gridded"`` → ``(2950, "gridded")``; a bare size is area-uniform."""
+    size, _, drivers = text.partition(":")
+    drivers = drivers or "uniform"
+    if drivers not in ("uniform", "gridded"):
+        raise SystemExit(f"--runs {text}: drivers are 'uniform' or 'gridded'")
+    return int(size), drivers
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 2000, 2950, 4000])
+    ap.add_argument("--runs", nargs="+", default=None,
+                    help="size:drivers runs, e.g. 2950:gridded (default: "
+                         + " ".join(DEFAULT_RUNS) + ")")
+    ap.add_argument("--sizes", type=int, nargs="+",
+                    help="these sizes with each of --drivers instead of --runs")
+    ap.add_argument("--drivers", nargs="+", default=["uniform"],
+                    choices=["uniform", "gridded"])
     ap.add_argument("--work", type=Path, default=ROOT / "var" / "bench-stream")
     ap.add_argument("--merge", action="store_true",
-                    help="keep the sizes of an earlier run in stream.json")
+                    help="keep the runs of an earlier run in stream.json")
     ap.add_argument("--trees", type=int, default=63,
                     help="trees of the synthetic model (63: the demo model's)")
     ap.add_argument("--report", action="store_true",
                     help="only write stream.md again from stream.json")
-    ap.add_argument("--one", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--one", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.report:
         _save(json.loads((RESULTS / "stream.json").read_text()), merge=False)
         return
     if args.one:
-        print(json.dumps(run_one(args.one, args.work / str(args.one), args.trees)))
+        n, drivers = _run_key(args.one)
+        print(json.dumps(run_one(n, args.work / f"{n}-{drivers}", args.trees, drivers)))
         return
+    runs = ([f"{n}:{d}" for n in args.sizes for d in args.drivers] if args.sizes
+            else args.runs or DEFAULT_RUNS)
     res = {"when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
            "machine": f"{platform.machine()} {os.cpu_count()} CPUs, Python "
                       f"{platform.python_version()}",
            "load_before": _load(), "targets": TARGETS, "sizes": {}}
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    for n in args.sizes:
-        done = subprocess.run([sys.executable, __file__, "--one", str(n), "--work",
+    for run in runs:
+        key = "{}:{}".format(*_run_key(run))
+        done = subprocess.run([sys.executable, __file__, "--one", key, "--work",
                                str(args.work), "--trees", str(args.trees)],
                               env=env, capture_output=True, text=True)
         if done.returncode != 0:
             print(done.stderr[-3000:], file=sys.stderr)
-            res["sizes"][str(n)] = {"error": done.stderr[-500:]}
+            res["sizes"][key] = {"error": done.stderr[-500:]}
         else:
-            res["sizes"][str(n)] = json.loads(done.stdout.strip().splitlines()[-1])
-            print(n, json.dumps(res["sizes"][str(n)]), flush=True)
+            res["sizes"][key] = json.loads(done.stdout.strip().splitlines()[-1])
+            print(key, json.dumps(res["sizes"][key]), flush=True)
         res["load_after"] = _load()
         _save(res, merge=args.merge)
 
@@ -365,7 +420,7 @@ def _save(res: dict, merge: bool) -> None:
     tmp = path.with_name(f".stream.json.{os.getpid()}")
     tmp.write_text(json.dumps(res, indent=2) + "\n")
     os.replace(tmp, path)
-    ok = {k: v for k, v in sorted(res["sizes"].items(), key=lambda kv: int(kv[0]))
+    ok = {k: v for k, v in sorted(res["sizes"].items(), key=lambda kv: _run_key(kv[0]))
           if "error" not in v}
     (RESULTS / "stream.md").write_text(_markdown({**res, "sizes": ok}))
 

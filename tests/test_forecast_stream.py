@@ -187,7 +187,7 @@ def ifds_before_tiles(path) -> bool:
                 first_tile = min(first_tile, int(offsets.min()))
         ifd_ends.append(at + 2 + 12 * n + 4)
         at = struct.unpack_from("<I", raw, at + 2 + 12 * n)[0]
-    return len(ifd_ends) >= 1 and max(ifd_ends) < first_tile
+    return len(ifd_ends) >= 1 and max(ifd_ends) <= first_tile
 
 
 def test_cog_overviews_and_tiles_on_a_larger_grid(tmp_path):

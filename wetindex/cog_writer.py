@@ -8,9 +8,14 @@ writes the file itself as the rows come, each byte once:
 * the header and every IFD (full resolution, then each overview) at the head of the
   file, their tile offset and byte-count arrays reserved there and filled in at the end
   (so a reader gets every tile's place with one range request, as from a COG);
-* tiles of :data:`TILE` × :data:`TILE` cells, one plane per band (a band is a lead:
-  a reader of one lead decompresses only that lead), DEFLATE with the horizontal
-  predictor, appended as soon as a row of tiles is complete;
+* tiles of :data:`TILE` × :data:`TILE` cells holding every band (a band is a lead; the
+  pixel interleaving of GDAL's COG driver): a cell's 48 hours lie side by side, which
+  compresses 2.2 times better than a plane per lead (the hours of a cell are alike)
+  and gives a reader of a place every hour with one tile; a reader of one lead over
+  the whole area decompresses every lead, so whole-area readers go block of rows by
+  block of rows over all leads (:func:`wetindex.site.layers.write_layer_images`).
+  DEFLATE with the horizontal predictor, appended as soon as a row of tiles is
+  complete;
 * internal overviews (factors 2, 4, … until the raster fits in a tile) computed from
   the streamed rows: each 2 × 2 cells of the level below averaged over the known
   (not :data:`NODATA`) codes, unknown where none is known (GDAL's ``AVERAGE`` with
@@ -80,7 +85,7 @@ class _Level:
         self.width, self.height, self.bands = width, height, bands
         self.across = -(-width // TILE)
         self.down = -(-height // TILE)
-        n = bands * self.across * self.down
+        n = self.across * self.down
         self.offsets = np.zeros(n, np.uint64)
         self.counts = np.zeros(n, np.uint64)
         self.buffer = np.empty((bands, 0, width), np.uint8)
@@ -154,7 +159,7 @@ class StreamedCog:
             (254, _LONG, [1 if index else 0]),
             (256, _LONG, [lv.width]), (257, _LONG, [lv.height]),
             (258, _SHORT, [8] * self.bands), (259, _SHORT, [8]), (262, _SHORT, [1]),
-            (277, _SHORT, [self.bands]), (284, _SHORT, [2]), (317, _SHORT, [2]),
+            (277, _SHORT, [self.bands]), (284, _SHORT, [1]), (317, _SHORT, [2]),
             (322, _SHORT, [TILE]), (323, _SHORT, [TILE]),
             (324, arr, np.zeros(n, np.uint64)), (325, arr, np.zeros(n, np.uint64)),
             (339, _SHORT, [1] * self.bands),
@@ -187,6 +192,7 @@ class StreamedCog:
                 count = vals.size
             if len(data) <= inline:
                 value = data.ljust(inline, b"\0")
+                places[tag] = at + len(table) + 4 + (8 if big else 4)  # in the entry
             else:
                 if (head_size + len(extra)) % 2:
                     extra += b"\0"
@@ -228,19 +234,24 @@ class StreamedCog:
                 lv.carry = lv.carry[:, even:]
 
     def _tile_row(self, lv: _Level, strip: np.ndarray) -> None:
-        """Compress and append one row of tiles (every band) of ``lv``."""
+        """Compress and append one row of tiles (all bands in each) of ``lv``."""
         h = strip.shape[1]
         width = lv.across * TILE
         full = np.full((self.bands, TILE, width), NODATA, np.uint8)
         full[:, :h, :lv.width] = strip
         full = _predicted(full)
-        jobs = [(b, c, np.ascontiguousarray(full[b, :, c * TILE:(c + 1) * TILE]))
-                for b in range(self.bands) for c in range(lv.across)]
-        packed = self._pool.map(lambda j: zlib.compress(j[2].data, DEFLATE_LEVEL), jobs)
+        jobs = [(c, full[:, :, c * TILE:(c + 1) * TILE]) for c in range(lv.across)]
+
+        def pack(job: tuple[int, np.ndarray]) -> bytes:
+            # (band, row, col) → (row, col, band): the pixel-interleaved tile
+            return zlib.compress(np.ascontiguousarray(job[1].transpose(1, 2, 0)).data,
+                                 DEFLATE_LEVEL)
+
+        packed = self._pool.map(pack, jobs)
         pos = self._file.tell()
         chunks = []
-        for (b, c, _), data in zip(jobs, packed, strict=True):
-            i = (b * lv.down + lv.tile_row) * lv.across + c
+        for (c, _), data in zip(jobs, packed, strict=True):
+            i = lv.tile_row * lv.across + c
             lv.offsets[i], lv.counts[i] = pos, len(data)
             pos += len(data)
             chunks.append(data)

@@ -5,7 +5,8 @@ A forecast folder holds (besides warnings and status, written by the forecast st
 ``geotiff/probability.tif``, ``geotiff/warning_score.tif``
     The fractions ``probability`` and ``warning_score`` (the exposure-weighted excess
     water the levels come from), one GeoTIFF per quantity, one band per lead hour
-    (band tag ``NETCDF_DIM_lead`` = the lead hour), stored as ``uint8`` codes with scale
+    (band tag ``NETCDF_DIM_lead`` = the lead hour, pixel-interleaved: a tile holds
+    every hour of its cells), stored as ``uint8`` codes with scale
     0.005: **code 0–200 is 0–100 % in steps of 0.5 %, code 255 (nodata) is
     "unknown"** — no forecast for that cell and hour, never "no risk". Tiled 256 × 256,
     DEFLATE with the horizontal predictor, internal overviews (average of the known
@@ -263,10 +264,12 @@ def open_forecast(folder: Path, grid: AreaGrid | None = None) -> xr.Dataset:
     """The forecast of ``folder`` opened lazily: forecast.nc's ``level`` and coordinates
     with the GeoTIFFs' fractions, decoded to float32 (NaN unknown).
 
-    Nothing is read until used (Dask-backed, in the files' chunks: one lead × a block
-    of rows), so a reader takes one lead or one window at a time (``ds.isel(lead=i)``,
-    ``ds.isel(y=…, x=…)``, :func:`read_cells`) without holding the cube; ``.values``
-    of a whole variable decodes all of it (4 bytes per cell-hour).
+    Nothing is read until used (Dask-backed, in the files' chunks: a tile of every lead
+    for the fractions, one lead × a block of rows for ``level``), so a reader takes a
+    window or a block of rows at a time (``ds.isel(y=…, x=…)``, :func:`read_cells`)
+    without holding the cube; ``.values`` of a whole variable decodes all of it (4 bytes
+    per cell-hour). A reader of one lead over the whole area decompresses every lead of
+    the fractions: read all leads of a block of rows instead.
     """
     folder = Path(folder)
     # chunked as stored: reductions such as ``ds.probability.max(("y", "x"))`` then run
@@ -283,7 +286,8 @@ def open_forecast(folder: Path, grid: AreaGrid | None = None) -> xr.Dataset:
 
 def _fraction_from_cog(path: Path, like: xr.DataArray) -> xr.DataArray:
     """A fraction's GeoTIFF as a lazy ``(lead, y, x)`` float32 array on ``like``'s coords."""
-    codes = rioxarray.open_rasterio(path, chunks={"band": 1, "y": TILE, "x": -1},
+    # a chunk is a tile: every lead of its cells (how the file stores them)
+    codes = rioxarray.open_rasterio(path, chunks={"band": -1, "y": TILE, "x": TILE},
                                     mask_and_scale=False)
     if codes.shape != like.shape:
         raise ValueError(f"{path}: {codes.shape} cells and leads, but forecast.nc has "

@@ -134,14 +134,44 @@ def risk_classes(probability: np.ndarray, level: np.ndarray) -> np.ndarray:
 
 
 def block_max(values: np.ndarray, grid: AreaGrid, factor: int) -> tuple[np.ndarray, AreaGrid]:
-    """The maximum over ``factor × factor`` blocks and its grid (edges padded with 0)."""
+    """The maximum over ``factor × factor`` blocks of the last two axes, and its grid
+    (edges padded with 0)."""
     if factor <= 1:
         return values, grid
-    ny, nx = values.shape
+    *lead, ny, nx = values.shape
     by, bx = -(-ny // factor), -(-nx // factor)
-    padded = np.zeros((by * factor, bx * factor), dtype=values.dtype)
-    padded[:ny, :nx] = values
-    out = padded.reshape(by, factor, bx, factor).max(axis=(1, 3))
+    padded = np.zeros((*lead, by * factor, bx * factor), dtype=values.dtype)
+    padded[..., :ny, :nx] = values
+    out = padded.reshape(*lead, by, factor, bx, factor).max(axis=(-3, -1))
+    return out, AreaGrid(grid.crs, grid.cell_size * factor, grid.x_min, grid.y_max, bx, by)
+
+
+#: Cells per side of the window the risk images are made from at a time (every lead).
+RISK_WINDOW = 512
+
+
+def coarse_risk_classes(forecast: xr.Dataset, grid: AreaGrid,
+                        factor: int) -> tuple[np.ndarray, AreaGrid]:
+    """Risk classes ``(lead, y, x)`` of the forecast, the maximum over blocks of
+    ``factor × factor`` cells, and their grid.
+
+    Read window by window with every lead (how the GeoTIFFs store the fractions: a
+    tile holds every hour of its cells), so each stored tile is decompressed once and
+    memory is one window of every lead, not one lead of the whole area.
+    """
+    step = factor * max(1, RISK_WINDOW // factor)  # windows of whole blocks
+    n_leads = forecast.sizes["lead"]
+    by, bx = -(-grid.ny // factor), -(-grid.nx // factor)
+    out = np.zeros((n_leads, by, bx), np.uint8)
+    for y0 in range(0, grid.ny, step):
+        for x0 in range(0, grid.nx, step):
+            part = forecast[["probability", "level"]].isel(y=slice(y0, y0 + step),
+                                                          x=slice(x0, x0 + step))
+            classes = risk_classes(np.asarray(part["probability"].values),
+                                   np.asarray(part["level"].values))
+            coarse, _ = block_max(classes, grid, factor)
+            out[:, y0 // factor:y0 // factor + coarse.shape[1],
+                x0 // factor:x0 // factor + coarse.shape[2]] = coarse
     return out, AreaGrid(grid.crs, grid.cell_size * factor, grid.x_min, grid.y_max, bx, by)
 
 
@@ -246,13 +276,10 @@ def write_layer_images(
         running_max = np.zeros((display.height, display.width), dtype=np.uint8)
         # whole cells of the area per display pixel (never more: max must not skip any)
         factor = max(1, int(display.ground_cell // fgrid.cell_size))
-        # One lead at a time, so memory stays one grid however long the forecast is
-        # (and a Dask-backed forecast is computed piece by piece).
-        for lead in forecast["lead"].values:
-            step = forecast.sel(lead=lead)
-            classes = risk_classes(np.asarray(step["probability"].values),
-                                   np.asarray(step["level"].values))
-            coarse, cgrid = block_max(classes, fgrid, factor)
+        # every lead at the display's scale (small), made window by window
+        coarse_all, cgrid = coarse_risk_classes(forecast, fgrid, factor)
+        for i, lead in enumerate(forecast["lead"].values):
+            coarse = coarse_all[i]
             # the blocks are the display's size: each pixel takes the block under it
             shown = warp_to_display(coarse, cgrid, display,
                                     Resampling.nearest if factor > 1 else Resampling.max)
