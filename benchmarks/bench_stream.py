@@ -189,6 +189,7 @@ def run_one(n: int, work: Path, trees: int = 63, drivers: str = "uniform") -> di
         out["stages"][name] = round(time.perf_counter() - t0, 2)
         out["load"][name] = _load()
         out["written_mb"][name] = round((_wchar() - w0) / 1e6, 1)
+        out.setdefault("peak_after_gib", {})[name] = round(_peak_gib(), 3)
         return time.perf_counter(), _wchar()
 
     out["load"]["start"] = _load()
@@ -265,6 +266,9 @@ def _markdown(res: dict) -> str:
     row("cells (candidates)", lambda s: f"{s['cells'] / 1e6:.1f} M ({s['candidates'] / 1e6:.1f} M)")
     row("**peak RSS GiB** (target ≤ 2)", lambda s: f"**{s['peak_gib']:.2f}**")
     row("RSS after inputs GiB", lambda s: f"{s['rss_after_inputs_gib']:.2f}")
+    row("peak after inputs / stream / warnings / maps GiB", lambda s: " / ".join(
+        str(s.get("peak_after_gib", {}).get(k, "-")) for k in ("inputs", "stream", "warnings",
+                                                               "maps")))
     for st in ("inputs", "stream", "warnings", "maps", "release"):
         row(f"{st} s", lambda s, st=st: s["stages"][st])
     row("stream: predict+codes / write / COG s", lambda s: " / ".join(

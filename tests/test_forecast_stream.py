@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import lightgbm as lgb
 import netCDF4
 import numpy as np
@@ -291,3 +293,27 @@ def test_read_cells_equals_indexing_the_whole_cube(made, tmp_path):
     # reductions run chunk by chunk and equal numpy's on the loaded cube
     np.testing.assert_array_equal(ds["probability"].max(("y", "x")).values,
                                   np.nanmax(whole, axis=1))
+
+
+def test_static_rows_made_per_block_equal_the_whole_table(made, tmp_path):
+    """CandidateRows gives static_table's rows for any slice or positions, from the window
+    of grid rows that holds them; the streamed forecast is the same with either."""
+    from wetindex.candidate_rows import CandidateRows
+    from wetindex.features.stack import static_table
+
+    booster, fin, grid, fields = made
+    rng = np.random.default_rng(11)
+    static = xr.Dataset({name: (("y", "x"), rng.random(grid.shape).astype("float32"))
+                         for name in STATIC_FEATURES})
+    whole = static_table(static, fin.cells)
+    lazy = CandidateRows(static, fin.cells)
+    assert lazy.shape == whole.shape and len(lazy) == len(whole)
+    for sel in (slice(None), slice(40, 90), np.array([5, 3, 700]), slice(0, 0)):
+        np.testing.assert_array_equal(lazy[sel], whole[sel])
+    a = stream_forecast(booster, dataclasses.replace(fin, static_rows=whole), grid, fields,
+                        forecasts_dir=tmp_path / "a", thresholds=THRESHOLDS, chunk_cells=53 * 5)
+    b = stream_forecast(booster, dataclasses.replace(fin, static_rows=lazy), grid, fields,
+                        forecasts_dir=tmp_path / "b", thresholds=THRESHOLDS, chunk_cells=53 * 5)
+    np.testing.assert_array_equal(read_codes(a, "probability"), read_codes(b, "probability"))
+    with pytest.raises(KeyError, match="static features missing"):
+        CandidateRows(static.drop_vars(STATIC_FEATURES[0]), fin.cells)

@@ -16,8 +16,10 @@ What needs the whole area afterwards reads the written 8-bit cube lazily:
 (1 byte per cell-hour, not 4) and the site and the alerts read a lead or a window at a
 time.
 
-Not streamed yet: the static rows of the candidate cells (``ForecastInputs``), built
-whole by :func:`wetindex.model.predict.gather_inputs` (about 80 B per candidate cell).
+The candidate cells' static rows are made per block too when ``fin.static_rows`` is a
+:class:`wetindex.candidate_rows.CandidateRows` (the forecast stage's); the per-cell
+fields (:class:`AreaFields`, about 20 B a cell) and the candidate cells' index,
+groundwater depth (12 B a candidate) are still whole.
 """
 
 from __future__ import annotations
