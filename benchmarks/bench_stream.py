@@ -107,6 +107,36 @@ def synthetic_model(seed: int = 0, trees: int = 63):
                      num_boost_round=trees)
 
 
+def _lazy_static(rng, grid, rows: int = 256):
+    """The static features as a Dask-backed cube of smooth fields (``_smooth``'s values,
+    ``flow_accumulation`` stored so that its log1p is), computed a window at a time."""
+    import dask.array as da
+    import xarray as xr
+
+    from wetindex.features.stack import STATIC_FEATURES
+
+    ny, nx = grid.shape
+    out = {}
+    for j, name in enumerate(STATIC_FEATURES):
+        terms = [(rng.uniform(1, 8 + j), rng.uniform(1, 8 + j), rng.uniform(0, 6.3))
+                 for _ in range(4)]
+
+        def block(block_info=None, terms=terms, name=name):
+            (r0, r1), _ = block_info[None]["array-location"]
+            yy = np.linspace(0, 1, ny, dtype="float32")[r0:r1, None]
+            xx = np.linspace(0, 1, nx, dtype="float32")[None, :]
+            v = np.zeros((r1 - r0, nx), "float32")
+            for fx, fy, ph in terms:
+                v += np.sin(2 * np.pi * fx * xx + ph) * np.cos(2 * np.pi * fy * yy)
+            return np.expm1(v) if name == "flow_accumulation" else v
+
+        out[name] = (("y", "x"), da.map_blocks(block, chunks=((rows,) * (ny // rows)
+                                                               + ((ny % rows,) if ny % rows
+                                                                  else ()), (nx,)),
+                                               dtype="float32"))
+    return xr.Dataset(out)
+
+
 def synthetic_zones(grid, fin, seed: int = 2, zone_cells: int = 250):
     """Rain zones of ``zone_cells`` × ``zone_cells`` cells, each with its own drivers:
     ``(drivers (zones, leads, n_driver), zone of each candidate cell)``."""
@@ -125,7 +155,8 @@ def synthetic_zones(grid, fin, seed: int = 2, zone_cells: int = 250):
 
 def synthetic_area(n: int, seed: int = 1):
     """Grid, forecast inputs (half the cells candidates) and per-cell fields of n × n cells."""
-    from wetindex.features.stack import DRIVER_FEATURES, STATIC_FEATURES
+    from wetindex.candidate_rows import CandidateRows
+    from wetindex.features.stack import DRIVER_FEATURES
     from wetindex.forecast_stream import AreaFields
     from wetindex.grid import AreaGrid
     from wetindex.model.predict import ForecastInputs
@@ -135,9 +166,9 @@ def synthetic_area(n: int, seed: int = 1):
     hand = _smooth(rng, grid.shape, 12)
     cells = np.flatnonzero(hand.ravel() < np.median(hand))
     del hand
-    static = np.empty((len(cells), len(STATIC_FEATURES)), "float32")
-    for j in range(len(STATIC_FEATURES)):
-        static[:, j] = _smooth(rng, grid.shape, 8 + j).ravel()[cells]
+    # the static features as a lazily computed cube (as a Zarr opened without loading),
+    # read a window of rows at a time by the streamed forecast's per-block static rows
+    static = CandidateRows(_lazy_static(rng, grid), cells)
     drivers = np.zeros((48, len(DRIVER_FEATURES)), "float32")
     storm = np.exp(-((np.arange(48) - 20) / 8.0) ** 2)
     for j in range(len(DRIVER_FEATURES)):

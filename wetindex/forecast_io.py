@@ -39,6 +39,9 @@ from pathlib import Path
 import netCDF4
 import numpy as np
 import pandas as pd
+import rasterio
+import rasterio.errors
+import rasterio.windows
 import rioxarray
 import xarray as xr
 from pyproj import CRS
@@ -293,8 +296,43 @@ def _fraction_from_cog(path: Path, like: xr.DataArray) -> xr.DataArray:
         raise ValueError(f"{path}: {codes.shape} cells and leads, but forecast.nc has "
                          f"{like.shape}; the forecast folder is inconsistent: run it again")
     values = codes.data.map_blocks(decode_fraction, dtype="float32")
-    return xr.DataArray(values, dims=like.dims, coords=like.coords,
-                        attrs={"long_name": LONG_NAMES[path.stem], "units": "1"})
+    out = xr.DataArray(values, dims=like.dims, coords=like.coords,
+                       attrs={"long_name": LONG_NAMES[path.stem], "units": "1"})
+    out.encoding["geotiff"] = str(path)  # read_codes reads a window's codes from it
+    return out
+
+
+def _codes_from_geotiff(var: xr.DataArray) -> np.ndarray | None:
+    """The stored codes of ``var``'s window, every lead, from its GeoTIFF; None when
+    ``var`` is not that (a subset of leads, another dataset, the file moved away)."""
+    path = var.encoding.get("geotiff")
+    if not path or var.dims != ("lead", "y", "x") or 0 in var.shape:
+        return None
+    try:
+        src = rasterio.open(path)
+    except rasterio.errors.RasterioIOError:
+        return None  # moved (a streamed forecast's files went into their folder)
+    with src:
+        if src.count != var.sizes["lead"]:
+            return None
+        row, col = src.index(float(var["x"].values[0]), float(var["y"].values[0]))
+        window = rasterio.windows.Window(col, row, var.sizes["x"], var.sizes["y"])
+        return src.read(window=window)
+
+
+def _codes_from_netcdf(var: xr.DataArray) -> np.ndarray | None:
+    """``var``'s window, every lead, as stored in the forecast.nc it was opened from."""
+    path = var.encoding.get("source")
+    if not path or var.dims != ("lead", "y", "x") or 0 in var.shape or not os.path.exists(path):
+        return None
+    with netCDF4.Dataset(path) as nc:
+        if var.name not in nc.variables or nc[var.name].shape[0] != var.sizes["lead"]:
+            return None
+        r0 = int(np.argmin(np.abs(nc["y"][:] - float(var["y"].values[0]))))
+        c0 = int(np.argmin(np.abs(nc["x"][:] - float(var["x"].values[0]))))
+        stored = nc[var.name]
+        stored.set_auto_maskandscale(False)
+        return np.asarray(stored[:, r0:r0 + var.sizes["y"], c0:c0 + var.sizes["x"]])
 
 
 def read_cells(ds: xr.Dataset, name: str, cells: np.ndarray) -> np.ndarray:
@@ -315,10 +353,16 @@ def read_cells(ds: xr.Dataset, name: str, cells: np.ndarray) -> np.ndarray:
 def read_codes(ds: xr.Dataset, name: str, max_values: int = 16_000_000) -> np.ndarray:
     """The uint8 codes of ``name`` ``(lead, y, x)``, read a few leads at a time.
 
+    A forecast opened with :func:`open_forecast` (every lead, a window of the grid) is
+    read straight from its files, codes as stored, in one windowed read (no Dask graph).
+
     The cube costs 1 byte per cell-hour; at most ``max_values`` are decoded to floats at
     once (the stored codes come back exactly: ``code × 0.005`` rounds back to ``code``).
     """
     var = ds[name]
+    direct = _codes_from_geotiff(var) if name != "level" else _codes_from_netcdf(var)
+    if direct is not None:
+        return direct
     out = np.empty(var.shape, dtype="uint8")
     n_leads = var.sizes["lead"]
     step = max(1, min(n_leads, max_values // max(1, var.size // max(1, n_leads))))

@@ -28,6 +28,7 @@ from pyproj import Transformer
 from rasterio.crs import CRS
 from rasterio.warp import Resampling, calculate_default_transform, reproject
 
+from wetindex.forecast_io import decode_fraction, read_codes
 from wetindex.grid import AreaGrid
 
 WEB_MERCATOR = CRS.from_epsg(3857)
@@ -146,8 +147,8 @@ def block_max(values: np.ndarray, grid: AreaGrid, factor: int) -> tuple[np.ndarr
     return out, AreaGrid(grid.crs, grid.cell_size * factor, grid.x_min, grid.y_max, bx, by)
 
 
-#: Cells per side of the window the risk images are made from at a time (every lead).
-RISK_WINDOW = 512
+#: Rows of the area the risk images are made from at a time (every lead, full width).
+RISK_ROWS = 128
 
 
 def coarse_risk_classes(forecast: xr.Dataset, grid: AreaGrid,
@@ -155,23 +156,27 @@ def coarse_risk_classes(forecast: xr.Dataset, grid: AreaGrid,
     """Risk classes ``(lead, y, x)`` of the forecast, the maximum over blocks of
     ``factor × factor`` cells, and their grid.
 
-    Read window by window with every lead (how the GeoTIFFs store the fractions: a
-    tile holds every hour of its cells), so each stored tile is decompressed once and
-    memory is one window of every lead, not one lead of the whole area.
+    Read a strip of rows at a time with every lead (how the GeoTIFFs store the
+    fractions: a tile holds every hour of its cells), as stored codes straight from the
+    files when the forecast was opened from them (:func:`wetindex.forecast_io.read_codes`),
+    so each stored tile is decompressed once or twice and memory is one strip of every
+    lead, not one lead of the whole area.
     """
-    step = factor * max(1, RISK_WINDOW // factor)  # windows of whole blocks
+    step = factor * max(1, RISK_ROWS // factor)  # strips of whole blocks
     n_leads = forecast.sizes["lead"]
     by, bx = -(-grid.ny // factor), -(-grid.nx // factor)
     out = np.zeros((n_leads, by, bx), np.uint8)
+    stored = bool(forecast["probability"].encoding.get("geotiff"))
     for y0 in range(0, grid.ny, step):
-        for x0 in range(0, grid.nx, step):
-            part = forecast[["probability", "level"]].isel(y=slice(y0, y0 + step),
-                                                          x=slice(x0, x0 + step))
-            classes = risk_classes(np.asarray(part["probability"].values),
-                                   np.asarray(part["level"].values))
-            coarse, _ = block_max(classes, grid, factor)
-            out[:, y0 // factor:y0 // factor + coarse.shape[1],
-                x0 // factor:x0 // factor + coarse.shape[2]] = coarse
+        part = forecast[["probability", "level"]].isel(y=slice(y0, y0 + step))
+        if stored:  # the codes as written: decoded here, not through a Dask graph
+            probability = decode_fraction(read_codes(part, "probability"))
+            level = read_codes(part, "level")
+        else:
+            probability = np.asarray(part["probability"].values)
+            level = np.asarray(part["level"].values)
+        coarse, _ = block_max(risk_classes(probability, level), grid, factor)
+        out[:, y0 // factor:y0 // factor + coarse.shape[1]] = coarse
     return out, AreaGrid(grid.crs, grid.cell_size * factor, grid.x_min, grid.y_max, bx, by)
 
 
