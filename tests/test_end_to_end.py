@@ -16,6 +16,7 @@ from lxml import etree
 
 from wetindex.alerts.cap import validate_cap
 from wetindex.cli import _load_flow
+from wetindex.forecast_io import open_forecast
 from wetindex.model.train import load_model_config, quick_model_config
 
 
@@ -38,7 +39,7 @@ def demo_run(prefect_harness, project_root, tmp_path_factory):
 
 def test_forecast_cube_is_consistent(demo_run):
     result, _ = demo_run
-    ds = xr.open_dataset(result.forecast / "forecast.nc")
+    ds = open_forecast(result.forecast)  # levels in forecast.nc, fractions in the GeoTIFFs
     prob, level = ds["probability"].values, ds["level"].values
     assert prob.shape[0] == 48 and ds["lead"].values.tolist() == list(range(1, 49))
     assert np.nanmin(prob) >= 0 and np.nanmax(prob) <= 1
