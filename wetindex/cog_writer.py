@@ -59,10 +59,13 @@ def average_2x2(codes: np.ndarray) -> np.ndarray:
     b, h, w = codes.shape
     padded = np.full((b, h + h % 2, w + w % 2), NODATA, np.uint8)
     padded[:, :h, :w] = codes
-    quad = padded.reshape(b, (h + 1) // 2, 2, (w + 1) // 2, 2)
-    known = quad != NODATA
-    total = np.where(known, quad, 0).sum(axis=(2, 4), dtype=np.uint16)
-    count = known.sum(axis=(2, 4), dtype=np.uint16)
+    quads = [padded[:, i::2, j::2] for i in (0, 1) for j in (0, 1)]
+    total = np.zeros(quads[0].shape, np.uint16)
+    count = np.zeros(quads[0].shape, np.uint16)
+    for q in quads:  # four strided views: much faster than a reduction over a 5-D view
+        known = q != NODATA
+        total += np.where(known, q, 0)
+        count += known
     out = np.full(total.shape, NODATA, np.uint8)
     ok = count > 0
     # round half up, in integers: (2 × total + count) // (2 × count)
