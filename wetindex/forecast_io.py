@@ -174,8 +174,10 @@ class CubeWriter:
         ref.crs_wkt = CRS.from_user_input(g.crs).to_wkt()
         ref.spatial_ref = ref.crs_wkt
         ref.GeoTransform = " ".join(str(v) for v in g.transform.to_gdal())
+        # a chunk is every lead of a block's rows × 256 columns: written once per block,
+        # and a reader of a window (a place, a strip) decompresses only the chunks on it
         var = nc.createVariable("level", "u1", ("lead", "y", "x"), zlib=True, complevel=4,
-                                chunksizes=(1, self.rows, g.nx))
+                                chunksizes=(len(self.leads), self.rows, min(TILE, g.nx)))
         var.set_auto_maskandscale(False)  # we write the codes themselves
         var.long_name = LONG_NAMES["level"]
         var.grid_mapping = "spatial_ref"

@@ -126,10 +126,15 @@ def warp_to_display(
     return out
 
 
-def risk_classes(probability: np.ndarray, level: np.ndarray) -> np.ndarray:
-    """Risk class per cell: 0 negligible, 1 low (below yellow), 2–4 yellow/orange/red."""
+def risk_classes(probability: np.ndarray, level: np.ndarray, *,
+                 probability_is_flag: bool = False) -> np.ndarray:
+    """Risk class per cell: 0 negligible, 1 low (below yellow), 2–4 yellow/orange/red.
+
+    With ``probability_is_flag``, ``probability`` is already the boolean "not negligible".
+    """
     classes = np.where(level > 0, level.astype(np.uint8) + 1, 0).astype(np.uint8)
-    low = (level == 0) & (probability >= NEGLIGIBLE_PROBABILITY)
+    above = probability if probability_is_flag else probability >= NEGLIGIBLE_PROBABILITY
+    low = (level == 0) & above
     classes[low] = 1
     return classes
 
@@ -143,10 +148,16 @@ def block_max(values: np.ndarray, grid: AreaGrid, factor: int) -> tuple[np.ndarr
     by, bx = -(-ny // factor), -(-nx // factor)
     padded = np.zeros((*lead, by * factor, bx * factor), dtype=values.dtype)
     padded[..., :ny, :nx] = values
-    out = padded.reshape(*lead, by, factor, bx, factor).max(axis=(-3, -1))
+    # along x, then along y: two reductions of one axis each (much faster than one
+    # reduction over two axes of a 5-D view)
+    across = padded.reshape(*lead, by * factor, bx, factor).max(axis=-1)
+    out = across.reshape(*lead, by, factor, bx).max(axis=-2)
     return out, AreaGrid(grid.crs, grid.cell_size * factor, grid.x_min, grid.y_max, bx, by)
 
 
+#: Whether each 8-bit code (0–255) is a probability above negligible (255 unknown: no).
+_NOT_NEGLIGIBLE = np.nan_to_num(decode_fraction(np.arange(256, dtype=np.uint8)),
+                                nan=-1.0) >= NEGLIGIBLE_PROBABILITY
 #: Rows of the area the risk images are made from at a time (every lead, full width).
 RISK_ROWS = 128
 
@@ -169,13 +180,14 @@ def coarse_risk_classes(forecast: xr.Dataset, grid: AreaGrid,
     stored = bool(forecast["probability"].encoding.get("geotiff"))
     for y0 in range(0, grid.ny, step):
         part = forecast[["probability", "level"]].isel(y=slice(y0, y0 + step))
-        if stored:  # the codes as written: decoded here, not through a Dask graph
-            probability = decode_fraction(read_codes(part, "probability"))
+        if stored:  # the codes as written, classed by a table of the 256 codes
             level = read_codes(part, "level")
+            classes = risk_classes(_NOT_NEGLIGIBLE[read_codes(part, "probability")], level,
+                                   probability_is_flag=True)
         else:
-            probability = np.asarray(part["probability"].values)
-            level = np.asarray(part["level"].values)
-        coarse, _ = block_max(risk_classes(probability, level), grid, factor)
+            classes = risk_classes(np.asarray(part["probability"].values),
+                                   np.asarray(part["level"].values))
+        coarse, _ = block_max(classes, grid, factor)
         out[:, y0 // factor:y0 // factor + coarse.shape[1]] = coarse
     return out, AreaGrid(grid.crs, grid.cell_size * factor, grid.x_min, grid.y_max, bx, by)
 
