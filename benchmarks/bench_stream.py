@@ -1,8 +1,9 @@
 """Benchmark of the streamed forecast: peak memory by area size, bytes written, stage times.
 
 Run: ``python benchmarks/bench_stream.py`` (``make bench``): area-uniform drivers at
-1000², 2950² and 4000² and gridded rain at 2950² and 4000², about 6 min on two idle
-cores. ``--runs 2950:gridded`` (or ``--sizes 2950 --drivers uniform gridded``) runs
+1000² and 2950², gridded rain at 2950² and 4000² (the memory case), estimated 7 min
+on two idle cores (measured only on a loaded machine: see stream.md).
+``--runs 2950:gridded`` (or ``--sizes 2950 --drivers uniform gridded``) runs
 only those. Each run is its own process (so its peak RSS is its own) on a synthetic
 area and model:
 
@@ -286,7 +287,7 @@ def _markdown(res: dict) -> str:
         f"Run {res['when']} on {res['machine']} (2 cores, shared: see the load averages).",
         "Synthetic model of the demo model's shape (63 trees × 31 leaves, 30 features), "
         "synthetic smooth area, half the cells candidates, 48 leads. "
-        "Command: `python benchmarks/bench_stream.py`.",
+        "Command: `python benchmarks/bench_stream.py` (one run: `--runs 2950:gridded`).",
         "",
         "| | " + " | ".join(_label(k) for k in keys) + " |",
         "|---|" + "---|" * len(keys),
@@ -335,60 +336,40 @@ def _markdown(res: dict) -> str:
 
 
 NOTES = """\
-What bounds each number (read with the load averages: the machine was shared by
-several sessions, 2 cores, load 10–20, so every time here is several times what two
-idle cores take; compare sizes and stages, not the 60-s target):
+What bounds each number (read with the load averages: the machine is shared by several
+sessions, 2 cores, load 6–12 during these runs, so every time here is several times what
+two idle cores take; compare sizes and stages, not the 60-s target):
 
-- **Memory.** Streaming holds one block of rows (``dask.chunk_cells``, 250 000 cells ×
-  48 leads: ~50 MB per float field) and the warnings one place's window of 1-byte codes.
-  What still grows with the area: the candidate cells' static rows built whole by
-  ``gather_inputs`` (13 float32 per candidate: ~52 B per cell at half the cells
-  candidates), the per-cell fields (normal, exposure, masks, dike crest: ~20 B per cell),
-  and, in a real run, the static features and inputs loaded before the forecast.
-  ``RSS after inputs`` is that part here.
-- **Bytes.** forecast.nc (probability, warning score, level as uint8, zlib 4) is
-  written block by block and GDAL makes the COGs from it (no temporary GeoTIFF); the
-  site links the COGs (no copy) and releases share unchanged files. "Written" counts
-  every byte the process wrote: with the bounded GDAL cache (below) the COG driver's
-  temporary spill is most of it (2950²: 306 MB written for 62 MB of files). The rest is the
-  information in 2 quantities × 48 leads × every cell at 8 bits: forecast.nc (no
-  predictor in NetCDF's zlib) is ~1.4× the two COGs (DEFLATE 3 with the horizontal
-  predictor). The synthetic probabilities vary everywhere every hour (a storm over the
-  whole area); a real forecast is 0 on most land most hours and compresses further.
-- **Time.** With the demo-sized model prediction (the ``evaluator`` engineer's part:
-  one call, ``forecast_stream.predict_chunk``) dominates; with the 8-tree model at
-  2950²/4000² the COGs do (GDAL reading forecast.nc for the overviews and the full
-  resolution, with the bounded cache), then the 48 map images.
-- **Code state.** 1000² and 2000² ran at 23:19–23:40 UTC with COGs at DEFLATE 6, GDAL's
-  default cache and the former map code (full-resolution warp); 2950² and 4000² at
-  23:45 with the committed code (DEFLATE 3, 512 MB cache, block-max maps); 4000² uses an
-  8-tree model so that it finished before the deadline on the loaded machine (fewer
-  trees: smoother probabilities, fewer bytes, faster prediction). 2950² was rerun at
-  00:01 with the demo-sized 63-tree model on a nearly idle machine (load 0.1–2.4): its
-  files are 167 MB, and GDAL's spill with the bounded cache makes 1.1 GB written —
-  the next step is to build the COG overviews from the streamed blocks
-  (``OVERVIEWS=FORCE_USE_EXISTING``) so the COG driver neither spills nor rereads.
-
-GDAL's block cache while the COGs are made (8-tree model; the table above is at 512 MB,
-``forecast_io.GDAL_CACHE_MB``): its default (5 % of memory, 1.2 GB here) is fast and
-writes little; a bounded cache keeps the peak down but the COG driver then spills and
-rereads (the extra bytes are temporary, the files are the same):
-
-- 2950², 512 MB (8 trees, the committed code): peak 1.75 GiB, COG 155.72 s,
-  written 306.4 MB for 62.2 MB of files (load 4.5)
-- 2950², default cache: peak 2.23 GiB, COG 20.02 s,
-  written 71.5 MB (load 7.28)
-- 2950², 256 MB: peak 1.78 GiB, COG 132.98 s,
-  written 306.4 MB (load 5.57)
-- 4000², default cache (also DEFLATE 6, the old map code): peak 3.52 GiB, COG 99.59 s,
-  written 99.1 MB (load 9.33)
-- 4000², 256 MB: peak 2.57 GiB, COG 193.3 s,
-  written 427.0 MB (load 4.59)
+- **What is written, once each** (``wetindex/forecast_io.py``): ``probability.tif`` and
+  ``warning_score.tif`` — 8-bit codes, a band per lead, 256 × 256 tiles holding every
+  lead of their cells (pixel interleaving: 2.2× smaller than a plane per lead on these
+  fields), DEFLATE 3 with the horizontal predictor, internal overviews averaged from the
+  streamed rows, every IFD at the head of the file — written by our own streaming writer
+  (``wetindex/cog_writer.py``) as the blocks come: no temporary file, no GDAL COG driver
+  (its spill under a bounded cache was 1 GB of the 1.1 GB written at 2950² before), no
+  reread. ``forecast.nc`` holds ``level``, the coordinates and the attributes only (the
+  fractions were a second copy of the GeoTIFFs' values). "Written" is every byte the
+  process wrote (``/proc/self/io`` wchar): now the files themselves plus the site's images.
+- **Bytes left**: the information in 2 quantities × 48 leads × every cell at 8 bits. The
+  synthetic probabilities vary everywhere every hour (a storm over the whole area, white
+  noise in the groundwater depth per cell); a real forecast is 0 on most land most hours
+  and compresses further.
+- **Memory.** One block of rows (``dask.chunk_cells``, 250 000 cells × 48 leads), its
+  static rows made from the static cube's window (``wetindex/candidate_rows.py``; the
+  bench's static cube is computed lazily, as a Zarr opened without loading — the forecast
+  stage's static features are loaded whole by ``build_static``, outside the stream), one
+  row of tiles per overview level, one strip of 128 rows × every lead for the maps, one
+  place's window for the warnings. What still grows with the area: the per-cell fields
+  (normal, exposure, masks, dike crest: ~20 B per cell) and the candidate cells' index and
+  groundwater depth (12 B per candidate).
+- **Time.** Prediction (the kernel engineer's ``ChunkEvaluator``, one call in
+  ``forecast_stream.predict_chunk``) is most of ``predict+codes``; writing is the DEFLATE
+  of the tiles (two threads); the maps are mostly PNG encoding of the 49 images
+  (``optimize=True``; ``compress_level=6`` is 8× faster for 19 % more bytes on the page).
 """
 
 
-DEFAULT_RUNS = ["1000:uniform", "2950:uniform", "2950:gridded", "4000:uniform",
-                "4000:gridded"]
+DEFAULT_RUNS = ["1000:uniform", "2950:uniform", "2950:gridded", "4000:gridded"]
 
 
 def _run_key(text: str) -> tuple[int, str]:
