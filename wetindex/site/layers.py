@@ -235,6 +235,24 @@ def hillshade(elevation: np.ndarray, cell_size: float, *, azimuth: float = 315.0
     return np.clip(shade, 0.0, 1.0)
 
 
+def _hillshade_in_strips(z: np.ndarray, cell_size: float, rows: int = 512) -> np.ndarray:
+    """:func:`hillshade` as float32 (NaN where ``z`` is NaN), made ``rows`` rows at a time.
+
+    Each strip takes one row more on each side where there is one, so its central
+    differences are the whole grid's: equal to ``hillshade(z)`` in one piece, with the
+    float64 temporaries of a strip instead of the whole area (6 × 8 B a cell).
+    """
+    ny = z.shape[0]
+    out = np.empty(z.shape, np.float32)
+    for r0 in range(0, ny, rows):
+        r1 = min(ny, r0 + rows)
+        a, b = max(0, r0 - 1), min(ny, r1 + 1)
+        shade = hillshade(z[a:b], cell_size)[r0 - a:r0 - a + (r1 - r0)]
+        out[r0:r1] = shade
+        out[r0:r1][~np.isfinite(z[r0:r1])] = np.nan
+    return out
+
+
 def write_hillshade_png(elevation: xr.DataArray, display: DisplayGrid, path: Path,
                         shrink: int = 2) -> None:
     """Hillshade of the terrain, reprojected and written as a grey PNG (the offline base
@@ -243,8 +261,7 @@ def write_hillshade_png(elevation: xr.DataArray, display: DisplayGrid, path: Pat
     z = np.asarray(elevation.values, dtype=np.float64)
     if not np.isfinite(z).any():
         raise ValueError("elevation: every cell is NaN; pass the terrain model on the area grid")
-    shade = hillshade(z, grid.cell_size).astype(np.float32)
-    shade[~np.isfinite(z)] = np.nan
+    shade = _hillshade_in_strips(z, grid.cell_size)
     out = warp_to_display(shade, grid, display, Resampling.average,
                           src_nodata=np.nan, dst_nodata=np.nan)
     # Light grey around the shade of flat ground keeps risk colours readable on top;
