@@ -337,8 +337,8 @@ def _markdown(res: dict) -> str:
 
 NOTES = """\
 What bounds each number (read with the load averages: the machine is shared by several
-sessions, 2 cores, load 6–12 during these runs, so every time here is several times what
-two idle cores take; compare sizes and stages, not the 60-s target):
+sessions, 2 cores, load 2–7 during these runs, so a time here can be up to ~3 times what
+two idle cores take; the lead engineer reruns it on an idle machine):
 
 - **What is written, once each** (``wetindex/forecast_io.py``): ``probability.tif`` and
   ``warning_score.tif`` — 8-bit codes, a band per lead, 256 × 256 tiles holding every
@@ -366,13 +366,13 @@ two idle cores take; compare sizes and stages, not the 60-s target):
   ``forecast_stream.predict_chunk``) is most of ``predict+codes``; writing is the DEFLATE
   of the tiles (two threads); the maps are mostly PNG encoding of the 49 images
   (``optimize=True``; ``compress_level=6`` is 8× faster for 19 % more bytes on the page).
-- **Code state of the table.** 1000² uniform and 2950² gridded ran at 02:03–02:13 UTC at
-  commit a6c43bc (the 2950² run beside this session's end-to-end test: its times are
-  inflated); 4000² gridded was rerun at 02:18 after the hillshade was made in strips
-  (commit 3942104; before it the maps' peak at 4000² was 2.13 GiB, the stream's 1.39).
-  2950² uniform ran at 02:23 at commit 9b3bd4a (the code of the 4000² run). Before
-  this session (main): 2950² uniform peak 1.75 GiB, 1111.9 MB written for 167 MB of
-  files, 194 s at load ~2; 4000² 2.57 GiB (8 trees).
+- **Code state of the table.** 1000² uniform ran at 02:03 UTC at commit a6c43bc (load
+  6–7); 2950² gridded was rerun at 02:25 at commit c13f9c4 (at 02:08, beside this
+  session's end-to-end test, it took 304 s end to end at load 6.5); 4000² gridded was
+  rerun at 02:18 after the hillshade was made in strips (commit 3942104; before it the
+  maps' peak at 4000² was 2.13 GiB, the stream's 1.39); 2950² uniform ran at 02:23 at
+  commit 9b3bd4a. Before this session (main): 2950² uniform peak 1.75 GiB, 1111.9 MB
+  written for 167 MB of files, 194 s at load ~2; 4000² 2.57 GiB (8 trees).
 """
 
 
