@@ -22,6 +22,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_forecast.py
 	$(BIN)/python benchmarks/bench_dynamic.py --size 1000 2000 3000
 	$(BIN)/python benchmarks/bench_predict.py
+	$(BIN)/python benchmarks/bench_stream.py
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)

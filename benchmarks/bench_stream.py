@@ -1,12 +1,19 @@
 """Benchmark of the streamed forecast: peak memory by area size, bytes written, stage times.
 
-Run: ``python benchmarks/bench_stream.py`` (``--sizes 1000 2000 2950 4000``). Each size
-runs in its own process (so its peak RSS is its own) on a synthetic area and model:
+Run: ``python benchmarks/bench_stream.py`` (``make bench``): area-uniform drivers at
+1000² and 2950², gridded rain at 2950² and 4000² (the memory case), estimated 7 min
+on two idle cores (measured only on a loaded machine: see stream.md).
+``--runs 2950:gridded`` (or ``--sizes 2950 --drivers uniform gridded``) runs
+only those. Each run is its own process (so its peak RSS is its own) on a synthetic
+area and model:
 
 * a LightGBM model of the demo model's shape (63 trees × 31 leaves, the 30 features),
   trained on random rows (its skill is irrelevant, its cost per row is the demo's);
 * an ``N × N`` grid at 10 m with smooth synthetic static features, half of the cells
-  candidates (as the screen leaves on the demo), 48 hourly leads of area drivers;
+  candidates (as the screen leaves on the demo), 48 hourly leads of area drivers, or,
+  ``gridded``, rain zones of 250 × 250 cells (a 2.5 km rain grid) each with its own
+  drivers (streamed through :class:`wetindex.model.gridded.ChunkEvaluator` like the
+  uniform ones);
 * 36 places of 1 km² (settlements) for the warnings.
 
 Stages, timed once each with the load average before and after:
@@ -101,9 +108,56 @@ def synthetic_model(seed: int = 0, trees: int = 63):
                      num_boost_round=trees)
 
 
+def _lazy_static(rng, grid, rows: int = 256):
+    """The static features as a Dask-backed cube of smooth fields (``_smooth``'s values,
+    ``flow_accumulation`` stored so that its log1p is), computed a window at a time."""
+    import dask.array as da
+    import xarray as xr
+
+    from wetindex.features.stack import STATIC_FEATURES
+
+    ny, nx = grid.shape
+    out = {}
+    for j, name in enumerate(STATIC_FEATURES):
+        terms = [(rng.uniform(1, 8 + j), rng.uniform(1, 8 + j), rng.uniform(0, 6.3))
+                 for _ in range(4)]
+
+        def block(block_info=None, terms=terms, name=name):
+            (r0, r1), _ = block_info[None]["array-location"]
+            yy = np.linspace(0, 1, ny, dtype="float32")[r0:r1, None]
+            xx = np.linspace(0, 1, nx, dtype="float32")[None, :]
+            v = np.zeros((r1 - r0, nx), "float32")
+            for fx, fy, ph in terms:
+                v += np.sin(2 * np.pi * fx * xx + ph) * np.cos(2 * np.pi * fy * yy)
+            return np.expm1(v) if name == "flow_accumulation" else v
+
+        out[name] = (("y", "x"), da.map_blocks(block, chunks=((rows,) * (ny // rows)
+                                                               + ((ny % rows,) if ny % rows
+                                                                  else ()), (nx,)),
+                                               dtype="float32"))
+    return xr.Dataset(out)
+
+
+def synthetic_zones(grid, fin, seed: int = 2, zone_cells: int = 250):
+    """Rain zones of ``zone_cells`` × ``zone_cells`` cells, each with its own drivers:
+    ``(drivers (zones, leads, n_driver), zone of each candidate cell)``."""
+    from wetindex.features.stack import DRIVER_FEATURES
+
+    rng = np.random.default_rng(seed)
+    across = -(-grid.nx // zone_cells)
+    rows, cols = np.divmod(fin.cells, grid.nx)
+    zone = ((rows // zone_cells) * across + cols // zone_cells).astype("int32")
+    n_zones = across * -(-grid.ny // zone_cells)
+    drivers = np.repeat(fin.drivers[None], n_zones, axis=0)
+    vary = [j for j, f in enumerate(DRIVER_FEATURES) if f != "lead_hours"]
+    drivers[:, :, vary] *= rng.uniform(0.5, 1.5, size=(n_zones, 1, len(vary))).astype("float32")
+    return drivers, zone
+
+
 def synthetic_area(n: int, seed: int = 1):
     """Grid, forecast inputs (half the cells candidates) and per-cell fields of n × n cells."""
-    from wetindex.features.stack import DRIVER_FEATURES, STATIC_FEATURES
+    from wetindex.candidate_rows import CandidateRows
+    from wetindex.features.stack import DRIVER_FEATURES
     from wetindex.forecast_stream import AreaFields
     from wetindex.grid import AreaGrid
     from wetindex.model.predict import ForecastInputs
@@ -113,9 +167,9 @@ def synthetic_area(n: int, seed: int = 1):
     hand = _smooth(rng, grid.shape, 12)
     cells = np.flatnonzero(hand.ravel() < np.median(hand))
     del hand
-    static = np.empty((len(cells), len(STATIC_FEATURES)), "float32")
-    for j in range(len(STATIC_FEATURES)):
-        static[:, j] = _smooth(rng, grid.shape, 8 + j).ravel()[cells]
+    # the static features as a lazily computed cube (as a Zarr opened without loading),
+    # read a window of rows at a time by the streamed forecast's per-block static rows
+    static = CandidateRows(_lazy_static(rng, grid), cells)
     drivers = np.zeros((48, len(DRIVER_FEATURES)), "float32")
     storm = np.exp(-((np.arange(48) - 20) / 8.0) ** 2)
     for j in range(len(DRIVER_FEATURES)):
@@ -147,12 +201,12 @@ def places_for(grid) -> list:
     return out
 
 
-def run_one(n: int, work: Path, trees: int = 63) -> dict:
+def run_one(n: int, work: Path, trees: int = 63, drivers: str = "uniform") -> dict:
     """One size, in this process: stage times, loads, bytes, peak memory."""
     import rioxarray  # noqa: F401  (the .rio accessor)
     import xarray as xr
 
-    from wetindex.forecast_io import write_forecast_grids
+    from wetindex.forecast_io import open_forecast, write_forecast_grids
     from wetindex.forecast_stream import stream_forecast, warnings_from_codes
     from wetindex.site.layers import write_layer_images
     from wetindex.site.publish import link_or_copy, share_unchanged
@@ -160,31 +214,39 @@ def run_one(n: int, work: Path, trees: int = 63) -> dict:
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     booster = synthetic_model(trees=trees)
-    out: dict = {"cells": n * n, "trees": trees, "stages": {}, "load": {}, "written_mb": {}}
+    out: dict = {"cells": n * n, "trees": trees, "drivers": drivers, "stages": {},
+                 "load": {}, "written_mb": {}}
 
     def stage(name, t0, w0):
         out["stages"][name] = round(time.perf_counter() - t0, 2)
         out["load"][name] = _load()
         out["written_mb"][name] = round((_wchar() - w0) / 1e6, 1)
+        out.setdefault("peak_after_gib", {})[name] = round(_peak_gib(), 3)
         return time.perf_counter(), _wchar()
 
     out["load"]["start"] = _load()
     t, w = time.perf_counter(), _wchar()
     grid, fin, fields = synthetic_area(n)
     out["candidates"] = len(fin.cells)
+    zones = synthetic_zones(grid, fin) if drivers == "gridded" else None
+    if zones is not None:
+        out["zones"] = len(zones[0])
     t, w = stage("inputs", t, w)
     out["rss_after_inputs_gib"] = round(_rss_gib(), 3)
     timings: dict[str, float] = {}
     ds = stream_forecast(booster, fin, grid, fields, forecasts_dir=work / "forecasts",
                          thresholds=[0.1, 0.25, 0.5], attrs={"area": "bench"},
-                         timings=timings)
+                         zones=zones, timings=timings)
+    out["stream_parts"] = {k: round(v, 2) for k, v in timings.items()}
+    t, w = stage("stream", t, w)
+    # as the forecast stage: warnings from the streamed files, then the files moved into
+    # the forecast folder and the forecast opened from there for the site
+    found = warnings_from_codes(ds, places_for(grid), grid, area_name="Bench", area_id="b")
+    out["warnings"] = len(found)
     folder = work / "forecasts" / "20250110T0600Z"
     folder.mkdir()
     write_forecast_grids(folder, ds)
-    out["stream_parts"] = {k: round(v, 2) for k, v in timings.items()}
-    t, w = stage("stream", t, w)
-    found = warnings_from_codes(ds, places_for(grid), grid, area_name="Bench", area_id="b")
-    out["warnings"] = len(found)
+    ds = open_forecast(folder, grid)
     t, w = stage("warnings", t, w)
     elevation = xr.DataArray(np.zeros(grid.shape, "float32"), dims=("y", "x"),
                              coords=grid.coords())
@@ -211,6 +273,11 @@ def run_one(n: int, work: Path, trees: int = 63) -> dict:
     return out
 
 
+def _label(key: str) -> str:
+    n, drivers = _run_key(key)
+    return f"{n}² {drivers}"
+
+
 def _markdown(res: dict) -> str:
     sizes = res["sizes"]
     keys = list(sizes)
@@ -220,9 +287,9 @@ def _markdown(res: dict) -> str:
         f"Run {res['when']} on {res['machine']} (2 cores, shared: see the load averages).",
         "Synthetic model of the demo model's shape (63 trees × 31 leaves, 30 features), "
         "synthetic smooth area, half the cells candidates, 48 leads. "
-        "Command: `python benchmarks/bench_stream.py`.",
+        "Command: `python benchmarks/bench_stream.py` (one run: `--runs 2950:gridded`).",
         "",
-        "| | " + " | ".join(f"{k}²" for k in keys) + " |",
+        "| | " + " | ".join(_label(k) for k in keys) + " |",
         "|---|" + "---|" * len(keys),
     ]
 
@@ -230,9 +297,13 @@ def _markdown(res: dict) -> str:
         lines.append(f"| {label} | " + " | ".join(str(fn(sizes[k])) for k in keys) + " |")
 
     row("model trees (31 leaves)", lambda s: s.get("trees", 63))
+    row("driver zones", lambda s: s.get("zones", 1))
     row("cells (candidates)", lambda s: f"{s['cells'] / 1e6:.1f} M ({s['candidates'] / 1e6:.1f} M)")
     row("**peak RSS GiB** (target ≤ 2)", lambda s: f"**{s['peak_gib']:.2f}**")
     row("RSS after inputs GiB", lambda s: f"{s['rss_after_inputs_gib']:.2f}")
+    row("peak after inputs / stream / warnings / maps GiB", lambda s: " / ".join(
+        str(s.get("peak_after_gib", {}).get(k, "-")) for k in ("inputs", "stream", "warnings",
+                                                               "maps")))
     for st in ("inputs", "stream", "warnings", "maps", "release"):
         row(f"{st} s", lambda s, st=st: s["stages"][st])
     row("stream: predict+codes / write / COG s", lambda s: " / ".join(
@@ -259,97 +330,107 @@ def _markdown(res: dict) -> str:
                    f"{s['end_to_end_s']} s "
                    + ("≤" if s["end_to_end_s"] <= TARGETS["end_to_end_s"] else ">") + " 60 s"
                    + f" at load {s['load']['stream'][0]}"]
-        lines.append(f"- {k}² ({s.get('trees', 63)} trees): " + "; ".join(verdict) + ".")
+        lines.append(f"- {_label(k)} ({s.get('trees', 63)} trees): " + "; ".join(verdict) + ".")
     lines += ["", NOTES]
     return "\n".join(lines) + "\n"
 
 
 NOTES = """\
-What bounds each number (read with the load averages: the machine was shared by
-several sessions, 2 cores, load 10–20, so every time here is several times what two
-idle cores take; compare sizes and stages, not the 60-s target):
+What bounds each number (read with the load averages: the machine is shared by several
+sessions, 2 cores, load 2–7 during these runs, so a time here can be up to ~3 times what
+two idle cores take; the lead engineer reruns it on an idle machine):
 
-- **Memory.** Streaming holds one block of rows (``dask.chunk_cells``, 250 000 cells ×
-  48 leads: ~50 MB per float field) and the warnings one place's window of 1-byte codes.
-  What still grows with the area: the candidate cells' static rows built whole by
-  ``gather_inputs`` (13 float32 per candidate: ~52 B per cell at half the cells
-  candidates), the per-cell fields (normal, exposure, masks, dike crest: ~20 B per cell),
-  and, in a real run, the static features and inputs loaded before the forecast.
-  ``RSS after inputs`` is that part here.
-- **Bytes.** forecast.nc (probability, warning score, level as uint8, zlib 4) is
-  written block by block and GDAL makes the COGs from it (no temporary GeoTIFF); the
-  site links the COGs (no copy) and releases share unchanged files. "Written" counts
-  every byte the process wrote: with the bounded GDAL cache (below) the COG driver's
-  temporary spill is most of it (2950²: 306 MB written for 62 MB of files). The rest is the
-  information in 2 quantities × 48 leads × every cell at 8 bits: forecast.nc (no
-  predictor in NetCDF's zlib) is ~1.4× the two COGs (DEFLATE 3 with the horizontal
-  predictor). The synthetic probabilities vary everywhere every hour (a storm over the
-  whole area); a real forecast is 0 on most land most hours and compresses further.
-- **Time.** With the demo-sized model prediction (the ``evaluator`` engineer's part:
-  one call, ``forecast_stream.predict_chunk``) dominates; with the 8-tree model at
-  2950²/4000² the COGs do (GDAL reading forecast.nc for the overviews and the full
-  resolution, with the bounded cache), then the 48 map images.
-- **Code state.** 1000² and 2000² ran at 23:19–23:40 UTC with COGs at DEFLATE 6, GDAL's
-  default cache and the former map code (full-resolution warp); 2950² and 4000² at
-  23:45 with the committed code (DEFLATE 3, 512 MB cache, block-max maps); 4000² uses an
-  8-tree model so that it finished before the deadline on the loaded machine (fewer
-  trees: smoother probabilities, fewer bytes, faster prediction). 2950² was rerun at
-  00:01 with the demo-sized 63-tree model on a nearly idle machine (load 0.1–2.4): its
-  files are 167 MB, and GDAL's spill with the bounded cache makes 1.1 GB written —
-  the next step is to build the COG overviews from the streamed blocks
-  (``OVERVIEWS=FORCE_USE_EXISTING``) so the COG driver neither spills nor rereads.
-
-GDAL's block cache while the COGs are made (8-tree model; the table above is at 512 MB,
-``forecast_io.GDAL_CACHE_MB``): its default (5 % of memory, 1.2 GB here) is fast and
-writes little; a bounded cache keeps the peak down but the COG driver then spills and
-rereads (the extra bytes are temporary, the files are the same):
-
-- 2950², 512 MB (8 trees, the committed code): peak 1.75 GiB, COG 155.72 s,
-  written 306.4 MB for 62.2 MB of files (load 4.5)
-- 2950², default cache: peak 2.23 GiB, COG 20.02 s,
-  written 71.5 MB (load 7.28)
-- 2950², 256 MB: peak 1.78 GiB, COG 132.98 s,
-  written 306.4 MB (load 5.57)
-- 4000², default cache (also DEFLATE 6, the old map code): peak 3.52 GiB, COG 99.59 s,
-  written 99.1 MB (load 9.33)
-- 4000², 256 MB: peak 2.57 GiB, COG 193.3 s,
-  written 427.0 MB (load 4.59)
+- **What is written, once each** (``wetindex/forecast_io.py``): ``probability.tif`` and
+  ``warning_score.tif`` — 8-bit codes, a band per lead, 256 × 256 tiles holding every
+  lead of their cells (pixel interleaving: 2.2× smaller than a plane per lead on these
+  fields), DEFLATE 3 with the horizontal predictor, internal overviews averaged from the
+  streamed rows, every IFD at the head of the file — written by our own streaming writer
+  (``wetindex/cog_writer.py``) as the blocks come: no temporary file, no GDAL COG driver
+  (its spill under a bounded cache was 1 GB of the 1.1 GB written at 2950² before), no
+  reread. ``forecast.nc`` holds ``level``, the coordinates and the attributes only (the
+  fractions were a second copy of the GeoTIFFs' values). "Written" is every byte the
+  process wrote (``/proc/self/io`` wchar): now the files themselves plus the site's images.
+- **Bytes left**: the information in 2 quantities × 48 leads × every cell at 8 bits. The
+  synthetic probabilities vary everywhere every hour (a storm over the whole area, white
+  noise in the groundwater depth per cell); a real forecast is 0 on most land most hours
+  and compresses further.
+- **Memory.** One block of rows (``dask.chunk_cells``, 250 000 cells × 48 leads), its
+  static rows made from the static cube's window (``wetindex/candidate_rows.py``; the
+  bench's static cube is computed lazily, as a Zarr opened without loading — the forecast
+  stage's static features are loaded whole by ``build_static``, outside the stream), one
+  row of tiles per overview level, one strip of 128 rows × every lead for the maps, one
+  place's window for the warnings. What still grows with the area: the per-cell fields
+  (normal, exposure, masks, dike crest: ~20 B per cell) and the candidate cells' index and
+  groundwater depth (12 B per candidate).
+- **Time.** Prediction (the kernel engineer's ``ChunkEvaluator``, one call in
+  ``forecast_stream.predict_chunk``) is most of ``predict+codes``; writing is the DEFLATE
+  of the tiles (two threads); the maps are mostly PNG encoding of the 49 images
+  (``optimize=True``; ``compress_level=6`` is 8× faster for 19 % more bytes on the page).
+- **Code state of the table.** 1000² uniform ran at 02:03 UTC at commit a6c43bc (load
+  6–7); 2950² gridded was rerun at 02:25 at commit c13f9c4 (at 02:08, beside this
+  session's end-to-end test, it took 304 s end to end at load 6.5); 4000² gridded was
+  rerun at 02:18 after the hillshade was made in strips (commit 3942104; before it the
+  maps' peak at 4000² was 2.13 GiB, the stream's 1.39); 2950² uniform ran at 02:23 at
+  commit 9b3bd4a. Before this session (main): 2950² uniform peak 1.75 GiB, 1111.9 MB
+  written for 167 MB of files, 194 s at load ~2; 4000² 2.57 GiB (8 trees).
 """
+
+
+DEFAULT_RUNS = ["1000:uniform", "2950:uniform", "2950:gridded", "4000:gridded"]
+
+
+def _run_key(text: str) -> tuple[int, str]:
+    """``"2950:gridded"`` → ``(2950, "gridded")``; a bare size is area-uniform."""
+    size, _, drivers = text.partition(":")
+    drivers = drivers or "uniform"
+    if drivers not in ("uniform", "gridded"):
+        raise SystemExit(f"--runs {text}: drivers are 'uniform' or 'gridded'")
+    return int(size), drivers
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 2000, 2950, 4000])
+    ap.add_argument("--runs", nargs="+", default=None,
+                    help="size:drivers runs, e.g. 2950:gridded (default: "
+                         + " ".join(DEFAULT_RUNS) + ")")
+    ap.add_argument("--sizes", type=int, nargs="+",
+                    help="these sizes with each of --drivers instead of --runs")
+    ap.add_argument("--drivers", nargs="+", default=["uniform"],
+                    choices=["uniform", "gridded"])
     ap.add_argument("--work", type=Path, default=ROOT / "var" / "bench-stream")
     ap.add_argument("--merge", action="store_true",
-                    help="keep the sizes of an earlier run in stream.json")
+                    help="keep the runs of an earlier run in stream.json")
     ap.add_argument("--trees", type=int, default=63,
                     help="trees of the synthetic model (63: the demo model's)")
     ap.add_argument("--report", action="store_true",
                     help="only write stream.md again from stream.json")
-    ap.add_argument("--one", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--one", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.report:
         _save(json.loads((RESULTS / "stream.json").read_text()), merge=False)
         return
     if args.one:
-        print(json.dumps(run_one(args.one, args.work / str(args.one), args.trees)))
+        n, drivers = _run_key(args.one)
+        print(json.dumps(run_one(n, args.work / f"{n}-{drivers}", args.trees, drivers)))
         return
+    runs = ([f"{n}:{d}" for n in args.sizes for d in args.drivers] if args.sizes
+            else args.runs or DEFAULT_RUNS)
     res = {"when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
            "machine": f"{platform.machine()} {os.cpu_count()} CPUs, Python "
                       f"{platform.python_version()}",
            "load_before": _load(), "targets": TARGETS, "sizes": {}}
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    for n in args.sizes:
-        done = subprocess.run([sys.executable, __file__, "--one", str(n), "--work",
+    for run in runs:
+        key = "{}:{}".format(*_run_key(run))
+        done = subprocess.run([sys.executable, __file__, "--one", key, "--work",
                                str(args.work), "--trees", str(args.trees)],
                               env=env, capture_output=True, text=True)
         if done.returncode != 0:
             print(done.stderr[-3000:], file=sys.stderr)
-            res["sizes"][str(n)] = {"error": done.stderr[-500:]}
+            res["sizes"][key] = {"error": done.stderr[-500:]}
         else:
-            res["sizes"][str(n)] = json.loads(done.stdout.strip().splitlines()[-1])
-            print(n, json.dumps(res["sizes"][str(n)]), flush=True)
+            res["sizes"][key] = json.loads(done.stdout.strip().splitlines()[-1])
+            print(key, json.dumps(res["sizes"][key]), flush=True)
         res["load_after"] = _load()
         _save(res, merge=args.merge)
 
@@ -365,7 +446,7 @@ def _save(res: dict, merge: bool) -> None:
     tmp = path.with_name(f".stream.json.{os.getpid()}")
     tmp.write_text(json.dumps(res, indent=2) + "\n")
     os.replace(tmp, path)
-    ok = {k: v for k, v in sorted(res["sizes"].items(), key=lambda kv: int(kv[0]))
+    ok = {k: v for k, v in sorted(res["sizes"].items(), key=lambda kv: _run_key(kv[0]))
           if "error" not in v}
     (RESULTS / "stream.md").write_text(_markdown({**res, "sizes": ok}))
 

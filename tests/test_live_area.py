@@ -19,6 +19,7 @@ from live_world import REAL, LiveWorld, labels_file
 from typer.testing import CliRunner
 
 from wetindex.cli import app
+from wetindex.forecast_io import open_forecast
 
 runner = CliRunner()
 ISSUE = pd.Timestamp("2026-01-10T06:00")
@@ -122,7 +123,7 @@ def test_run_all_then_three_hours_later_then_offline_replay(live, monkeypatch):
     folder = project / "var" / "jammerbugt" / "forecasts" / f"{ISSUE:%Y%m%dT%H%MZ}"
     status = json.loads((folder / "status.json").read_text())
     assert "training_forecast" in status["proxies"]
-    fc = xr.load_dataset(folder / "forecast.nc")
+    fc = open_forecast(folder).load()  # levels in forecast.nc, fractions in the GeoTIFFs
     assert fc.attrs["driver_forecast"] == "forecast"
     archived = project / "var" / "jammerbugt" / "live" / "archive" / f"{ISSUE:%Y%m%dT%H%MZ}.nc"
     drivers = xr.load_dataset(archived)
@@ -156,7 +157,7 @@ def test_run_all_then_three_hours_later_then_offline_replay(live, monkeypatch):
     replay = _run(live, "run", "forecast")
     assert replay.exit_code == 0, replay.output + _trace(replay)
     assert len(world.requests) == before
-    again = xr.load_dataset(folder / "forecast.nc")
+    again = open_forecast(folder).load()
     np.testing.assert_array_equal(again["probability"].values, fc["probability"].values)
 
 

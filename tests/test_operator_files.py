@@ -24,6 +24,7 @@ import operator_world as ow
 from wetindex.cli import app
 from wetindex.commands.area import load_area
 from wetindex.config import LocalInput
+from wetindex.forecast_io import open_forecast
 from wetindex.sources.base import InputMissingError
 from wetindex.sources.local import LocalInputs, read_series
 
@@ -92,7 +93,7 @@ def test_a_surge_above_the_crest_floods_the_polder_and_the_lake_is_never_warned(
         assert result.exit_code == 0, result.output
     area = project / "var" / "kyst"
     latest = area / "forecasts" / (area / "forecasts" / "LATEST").read_text().strip()
-    ds = xr.open_dataset(latest / "forecast.nc")
+    ds = open_forecast(latest)  # levels in forecast.nc, fractions in the GeoTIFFs
     p, level = ds["probability"].values, ds["level"].values
     polder = np.s_[:, :, 16:36]
     assert p[polder].max(axis=0).min() > 0.9, "every polder cell floods over the crest"

@@ -17,7 +17,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import xarray as xr
 import yaml
 from typer.testing import CliRunner
 
@@ -27,6 +26,7 @@ from local_area import synthetic_model
 
 from wetindex.cli import app
 from wetindex.commands.area import load_area
+from wetindex.forecast_io import open_forecast
 from wetindex.freshness import family_ends
 from wetindex.model.evaluate import evaluate, label_climatology, lead_bins
 from wetindex.model.label_times import (
@@ -174,7 +174,7 @@ def test_a_sea_only_area_checks_and_forecasts_the_surge(project, monkeypatch):
         assert result.exit_code == 0, result.output
     area = project / "var" / "hav"
     latest = area / "forecasts" / (area / "forecasts" / "LATEST").read_text().strip()
-    ds = xr.open_dataset(latest / "forecast.nc")
+    ds = open_forecast(latest)  # levels in forecast.nc, fractions in the GeoTIFFs
     assert ds["probability"].values[:, :, 16:36].max(axis=0).min() > 0.9  # the polder floods
     assert int(ds["level"].values[:, :, 16:36].max()) == 3
     assert "rain is not an input" in ds.attrs["method_note"]

@@ -1,28 +1,32 @@
-"""A forecast on disk: one 8-bit cube for analysts and 8-bit cloud-optimised GeoTIFFs.
+"""A forecast on disk: each quantity stored once, in 8 bits.
 
 A forecast folder holds (besides warnings and status, written by the forecast stage):
 
-``forecast.nc``
-    The one cube for analysts, NetCDF-4 on ``(lead, y, x)`` with ``issue_time``,
-    ``valid_time`` and a CF ``spatial_ref``. The fractions ``probability`` and
-    ``warning_score`` (the exposure-weighted excess water the levels come from) are
-    stored as ``uint8`` codes with ``scale_factor = 0.005``: **code 0–200 is 0–100 % in steps of
-    0.5 %, code 255 (``_FillValue``) is "unknown"** — no forecast for that cell and hour,
-    never "no risk". xarray, GDAL and netCDF readers decode them to float (NaN for
-    unknown). ``level`` is ``uint8`` 0 none, 1 yellow, 2 orange, 3 red, computed from the
-    full-precision ``warning_score`` before it was rounded, so levels are exact.
-    There is no full-precision copy: probabilities are known to ±0.25 % (half a step).
-    ``normal_water`` and ``excess_probability`` are not stored (bytes: each would cost
-    as much as ``probability``); :func:`wetindex.normal.forecast_dataset` makes them.
 ``geotiff/probability.tif``, ``geotiff/warning_score.tif``
-    The same codes as one cloud-optimised GeoTIFF per quantity, one band per lead hour
-    (band tag ``NETCDF_DIM_lead`` = the lead hour, ``scale_factor`` 0.005), DEFLATE level 3 with
-    the horizontal predictor, 512 × 512 tiles, internal overviews (average of the known
-    cells), nodata 255.
+    The fractions ``probability`` and ``warning_score`` (the exposure-weighted excess
+    water the levels come from), one GeoTIFF per quantity, one band per lead hour
+    (band tag ``NETCDF_DIM_lead`` = the lead hour, pixel-interleaved: a tile holds
+    every hour of its cells), stored as ``uint8`` codes with scale
+    0.005: **code 0–200 is 0–100 % in steps of 0.5 %, code 255 (nodata) is
+    "unknown"** — no forecast for that cell and hour, never "no risk". Tiled 256 × 256,
+    DEFLATE with the horizontal predictor, internal overviews (average of the known
+    cells), every IFD at the head of the file (:mod:`wetindex.cog_writer`). These two
+    files are the analysts' cube of fractions and the GIS users' download at once:
+    the same values are not written a second time into forecast.nc.
+``forecast.nc``
+    NetCDF-4 on ``(lead, y, x)`` with ``issue_time``, ``valid_time``, a CF
+    ``spatial_ref`` and the run's attributes, and ``level`` (``uint8`` 0 none,
+    1 yellow, 2 orange, 3 red), computed from the full-precision ``warning_score``
+    before it was rounded, so levels are exact. There is no full-precision copy:
+    probabilities are known to ±0.25 % (half a step). ``normal_water`` and
+    ``excess_probability`` are not stored; :func:`wetindex.normal.forecast_dataset`
+    makes them.
 
-:class:`CubeWriter` writes both block of rows by block of rows, so a forecast is never
-held whole in memory (:mod:`wetindex.forecast_stream`); :func:`write_forecast_grids`
-writes an in-memory forecast dataset (the physical forecast) the same way.
+:func:`open_forecast` gives all of it as one lazy dataset (fractions decoded to float,
+NaN unknown). :class:`CubeWriter` writes the files block of rows by block of rows, so
+a forecast is never held whole in memory (:mod:`wetindex.forecast_stream`), each byte
+written once (no temporary file); :func:`write_forecast_grids` writes an in-memory
+forecast dataset (the physical forecast) the same way.
 """
 
 from __future__ import annotations
@@ -36,24 +40,23 @@ import netCDF4
 import numpy as np
 import pandas as pd
 import rasterio
-import rasterio.shutil
+import rasterio.errors
+import rasterio.windows
+import rioxarray
 import xarray as xr
 from pyproj import CRS
 
+from wetindex.cog_writer import TILE, StreamedCog
 from wetindex.grid import AreaGrid
 
 #: Fraction per code step: codes 0–200 are 0–100 %.
 SCALE = 0.005
 #: Code of an unknown value (no forecast for that cell and hour).
 NODATA = 255
-#: Fractions stored as 8-bit codes in forecast.nc, in this order.
+#: Fractions stored as 8-bit codes, one GeoTIFF each, in this order.
 FRACTIONS = ("probability", "warning_score")
-#: Fractions also written as cloud-optimised GeoTIFFs (GIS users, the site's downloads).
-COG_VARIABLES = ("probability", "warning_score")
-#: GDAL block cache [MB] while the COGs are made (see benchmarks/results/stream.md:
-#: the default, 5 % of memory, made the COGs 7x faster and wrote 4x fewer temporary
-#: bytes at 2950², but took 0.5 GiB more).
-GDAL_CACHE_MB = 512
+#: The GeoTIFFs of the fractions (the analysts' cube and the GIS users' download).
+COG_VARIABLES = FRACTIONS
 #: Marks the folder of a forecast streamed before its folder is switched in:
 #: ``.<issue>.stream.tmp-<pid>`` (what :func:`wetindex.atomicdir.clean_leftovers` removes
 #: when that process is gone).
@@ -72,8 +75,10 @@ LONG_NAMES = {
 def encode_fraction(values: np.ndarray) -> np.ndarray:
     """0–1 floats as uint8 codes ``round(v / 0.005)``; NaN (unknown) becomes :data:`NODATA`."""
     v = np.asarray(values, dtype="float32")
-    codes = np.rint(np.clip(v, 0.0, 1.0) * np.float32(1 / SCALE))
-    codes = np.where(np.isnan(v), NODATA, codes)
+    codes = np.clip(v, 0.0, 1.0)  # in place from here: a block is ~10^7 values
+    codes *= np.float32(1 / SCALE)
+    np.rint(codes, out=codes)
+    codes[np.isnan(v)] = NODATA
     return codes.astype("uint8")
 
 
@@ -91,7 +96,10 @@ def block_rows(grid: AreaGrid, chunk_cells: int) -> int:
 
 
 class CubeWriter:
-    """forecast.nc and the COGs of one forecast, written one block of rows at a time.
+    """forecast.nc and the GeoTIFFs of one forecast, written one block of rows at a time.
+
+    Blocks may come in any order (Dask tasks finish when they finish): a block is held
+    until the rows above it are written, as the GeoTIFFs are written top to bottom.
 
     Parameters
     ----------
@@ -104,7 +112,7 @@ class CubeWriter:
     leads : sequence of int
         Lead hours, one per band/lead.
     rows : int
-        Rows per block (the NetCDF chunk height): :meth:`write` calls should use it.
+        Rows per block (the NetCDF chunk height).
     attrs : dict, optional
         Global attributes of forecast.nc.
     """
@@ -120,7 +128,25 @@ class CubeWriter:
         issue = pd.Timestamp(issue_time)
         valid = issue + pd.to_timedelta(self.leads, unit="h")
         self._valid = valid
+        self._next_row = 0
+        self._waiting: dict[int, dict[str, np.ndarray]] = {}
         self._nc = self._create_netcdf(issue, valid, attrs or {})
+        self._cogs: dict[str, StreamedCog] = {}
+        try:
+            for name in COG_VARIABLES:
+                self._cogs[name] = StreamedCog(
+                    self.folder / "geotiff" / f"{name}.tif", grid, len(self.leads),
+                    band_tags=[{"NETCDF_DIM_lead": int(lead), "scale_factor": SCALE,
+                                "valid_time": f"{v:%Y-%m-%dT%H:%MZ}"}
+                               for lead, v in zip(self.leads, valid, strict=True)],
+                    tags={"long_name": LONG_NAMES[name], "units": "1",
+                          "issue_time": f"{issue:%Y-%m-%dT%H:%MZ}",
+                          "comment": "codes 0-200 = 0-100 % in steps of 0.5 %; "
+                                     "255 = unknown"},
+                    scale=SCALE)
+        except BaseException:
+            self.abort()
+            raise
 
     def _create_netcdf(self, issue: pd.Timestamp, valid: pd.DatetimeIndex,
                        attrs: dict) -> netCDF4.Dataset:
@@ -148,57 +174,54 @@ class CubeWriter:
         ref.crs_wkt = CRS.from_user_input(g.crs).to_wkt()
         ref.spatial_ref = ref.crs_wkt
         ref.GeoTransform = " ".join(str(v) for v in g.transform.to_gdal())
-        chunks = (1, self.rows, g.nx)
-        for name in (*FRACTIONS, "level"):
-            fill = NODATA if name != "level" else None
-            var = nc.createVariable(name, "u1", ("lead", "y", "x"), zlib=True, complevel=4,
-                                    chunksizes=chunks, fill_value=fill)
-            var.set_auto_maskandscale(False)  # we write the codes themselves
-            var.long_name = LONG_NAMES[name]
-            var.grid_mapping = "spatial_ref"
-            var.coordinates = "valid_time issue_time"
-            if name == "level":
-                var.flag_values = np.array([0, 1, 2, 3], "u1")
-                var.flag_meanings = "none yellow orange red"
-            else:
-                var.scale_factor = np.float32(SCALE)
-                var.add_offset = np.float32(0.0)
-                var.units = "1"
-                var.comment = "codes 0-200 = 0-100 % in steps of 0.5 %; 255 = unknown"
+        # a chunk is every lead of a block's rows × 256 columns: written once per block,
+        # and a reader of a window (a place, a strip) decompresses only the chunks on it
+        var = nc.createVariable("level", "u1", ("lead", "y", "x"), zlib=True, complevel=4,
+                                chunksizes=(len(self.leads), self.rows, min(TILE, g.nx)))
+        var.set_auto_maskandscale(False)  # we write the codes themselves
+        var.long_name = LONG_NAMES["level"]
+        var.grid_mapping = "spatial_ref"
+        var.coordinates = "valid_time issue_time"
+        var.flag_values = np.array([0, 1, 2, 3], "u1")
+        var.flag_meanings = "none yellow orange red"
+        nc.fractions = ("probability and warning_score: geotiff/<name>.tif, uint8 codes "
+                        "0-200 = 0-100 % in steps of 0.5 %, 255 = unknown, one band per lead")
         nc.setncatts({k: v for k, v in attrs.items() if v is not None})
         return nc
 
     def write(self, y0: int, codes: dict[str, np.ndarray]) -> None:
-        """Rows ``y0 …`` of every variable: ``codes[name]`` is ``(lead, rows, nx)`` uint8.
+        """Rows ``y0 …`` of every quantity: ``codes[name]`` is ``(lead, rows, nx)`` uint8.
 
-        Codes of names that are not stored (see :data:`FRACTIONS`) are ignored.
+        Codes of names that are not stored are ignored; a fraction not given is unknown.
         """
-        for name, block in codes.items():
-            if name not in self._nc.variables:
-                continue
-            self._nc[name][:, y0:y0 + block.shape[1], :] = block
+        self._waiting[y0] = codes
+        while self._next_row in self._waiting:
+            block = self._waiting.pop(self._next_row)
+            y = self._next_row
+            n = block["level"].shape[1]
+            self._nc["level"][:, y:y + n, :] = block["level"]
+            for name, cog in self._cogs.items():
+                part = block.get(name)
+                if part is None:
+                    part = np.full(block["level"].shape, NODATA, np.uint8)
+                cog.write(part)
+            self._next_row = y + n
 
     def close(self) -> list[Path]:
-        """Finish forecast.nc, then make the COGs from it; returns the COGs.
-
-        GDAL reads the codes straight from forecast.nc (its CF georeferencing, nodata
-        255, one band per lead with the tag ``NETCDF_DIM_lead`` = lead hours): no
-        temporary GeoTIFF is written.
-        """
+        """Finish forecast.nc and the GeoTIFFs; returns the GeoTIFFs."""
+        if self._waiting or self._next_row != self.grid.ny:
+            self.abort()
+            raise ValueError(f"forecast: rows {self._next_row} of {self.grid.ny} written "
+                             f"(blocks waiting at rows {sorted(self._waiting)})")
         self._nc.close()
-        out = []
-        source = self.folder / "forecast.nc"
-        for name in COG_VARIABLES:
-            final = self.folder / "geotiff" / f"{name}.tif"
-            # GDAL's block cache defaults to 5 % of the machine's memory (1.2 GB here):
-            # bounded, so the COG's memory does not grow with the area
-            with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB):
-                rasterio.shutil.copy(f'NETCDF:"{source}":{name}', final, driver="COG",
-                                     compress="DEFLATE", level=3, predictor="YES",
-                                     blocksize=512, overview_resampling="AVERAGE",
-                                     bigtiff="IF_SAFER", num_threads=2)
-            out.append(final)
-        return out
+        return [cog.close() for cog in self._cogs.values()]
+
+    def abort(self) -> None:
+        """Stop writing after a failure (the caller removes the folder)."""
+        if self._nc.isopen():
+            self._nc.close()
+        for cog in self._cogs.values():
+            cog.abort()
 
 
 def write_forecast_grids(folder: Path, ds: xr.Dataset, *, chunk_cells: int = 250_000) -> None:
@@ -229,8 +252,10 @@ def write_forecast_grids(folder: Path, ds: xr.Dataset, *, chunk_cells: int = 250
                 codes.setdefault(name, np.full(part["probability"].shape, NODATA, "uint8"))
             codes["level"] = np.asarray(part["level"].values, dtype="uint8")
             writer.write(y0, codes)
-    finally:
-        writer.close()
+    except BaseException:
+        writer.abort()
+        raise
+    writer.close()
 
 
 def staging_folder_of(ds: xr.Dataset) -> Path | None:
@@ -243,19 +268,75 @@ def staging_folder_of(ds: xr.Dataset) -> Path | None:
 
 
 def open_forecast(folder: Path, grid: AreaGrid | None = None) -> xr.Dataset:
-    """forecast.nc of ``folder`` opened lazily: fractions decode to float32 (NaN unknown).
+    """The forecast of ``folder`` opened lazily: forecast.nc's ``level`` and coordinates
+    with the GeoTIFFs' fractions, decoded to float32 (NaN unknown).
 
-    Nothing is read until used (Dask-backed, in the file's chunks), so a reader takes one
-    lead or one window at a time (``ds.isel(lead=i)``, ``ds.isel(y=…, x=…)``,
-    :func:`read_cells`) without holding the cube; ``.values`` of a whole variable
-    decodes all of it (4 bytes per cell-hour).
+    Nothing is read until used (Dask-backed, in the files' chunks: a tile of every lead
+    for the fractions, one lead × a block of rows for ``level``), so a reader takes a
+    window or a block of rows at a time (``ds.isel(y=…, x=…)``, :func:`read_cells`)
+    without holding the cube; ``.values`` of a whole variable decodes all of it (4 bytes
+    per cell-hour). A reader of one lead over the whole area decompresses every lead of
+    the fractions: read all leads of a block of rows instead.
     """
-    # chunked as stored (one lead × a block of rows): reductions such as
-    # ``ds.probability.max(("y", "x"))`` then run chunk by chunk, never on the whole cube
-    ds = xr.open_dataset(Path(folder) / "forecast.nc", decode_coords="all", chunks={})
+    folder = Path(folder)
+    # chunked as stored: reductions such as ``ds.probability.max(("y", "x"))`` then run
+    # chunk by chunk, never on the whole cube
+    ds = xr.open_dataset(folder / "forecast.nc", decode_coords="all", chunks={})
+    for name in COG_VARIABLES:
+        path = folder / "geotiff" / f"{name}.tif"
+        if name not in ds and path.exists():  # (forecasts written before: in the .nc)
+            ds[name] = _fraction_from_cog(path, ds["level"])
     if grid is not None:
         ds = ds.rio.write_crs(grid.crs).rio.write_transform(grid.transform)
     return ds
+
+
+def _fraction_from_cog(path: Path, like: xr.DataArray) -> xr.DataArray:
+    """A fraction's GeoTIFF as a lazy ``(lead, y, x)`` float32 array on ``like``'s coords."""
+    # a chunk is a tile: every lead of its cells (how the file stores them)
+    codes = rioxarray.open_rasterio(path, chunks={"band": -1, "y": TILE, "x": TILE},
+                                    mask_and_scale=False)
+    if codes.shape != like.shape:
+        raise ValueError(f"{path}: {codes.shape} cells and leads, but forecast.nc has "
+                         f"{like.shape}; the forecast folder is inconsistent: run it again")
+    values = codes.data.map_blocks(decode_fraction, dtype="float32")
+    out = xr.DataArray(values, dims=like.dims, coords=like.coords,
+                       attrs={"long_name": LONG_NAMES[path.stem], "units": "1"})
+    out.encoding["geotiff"] = str(path)  # read_codes reads a window's codes from it
+    return out
+
+
+def _codes_from_geotiff(var: xr.DataArray) -> np.ndarray | None:
+    """The stored codes of ``var``'s window, every lead, from its GeoTIFF; None when
+    ``var`` is not that (a subset of leads, another dataset, the file moved away)."""
+    path = var.encoding.get("geotiff")
+    if not path or var.dims != ("lead", "y", "x") or 0 in var.shape:
+        return None
+    try:
+        src = rasterio.open(path)
+    except rasterio.errors.RasterioIOError:
+        return None  # moved (a streamed forecast's files went into their folder)
+    with src:
+        if src.count != var.sizes["lead"]:
+            return None
+        row, col = src.index(float(var["x"].values[0]), float(var["y"].values[0]))
+        window = rasterio.windows.Window(col, row, var.sizes["x"], var.sizes["y"])
+        return src.read(window=window)
+
+
+def _codes_from_netcdf(var: xr.DataArray) -> np.ndarray | None:
+    """``var``'s window, every lead, as stored in the forecast.nc it was opened from."""
+    path = var.encoding.get("source")
+    if not path or var.dims != ("lead", "y", "x") or 0 in var.shape or not os.path.exists(path):
+        return None
+    with netCDF4.Dataset(path) as nc:
+        if var.name not in nc.variables or nc[var.name].shape[0] != var.sizes["lead"]:
+            return None
+        r0 = int(np.argmin(np.abs(nc["y"][:] - float(var["y"].values[0]))))
+        c0 = int(np.argmin(np.abs(nc["x"][:] - float(var["x"].values[0]))))
+        stored = nc[var.name]
+        stored.set_auto_maskandscale(False)
+        return np.asarray(stored[:, r0:r0 + var.sizes["y"], c0:c0 + var.sizes["x"]])
 
 
 def read_cells(ds: xr.Dataset, name: str, cells: np.ndarray) -> np.ndarray:
@@ -276,10 +357,16 @@ def read_cells(ds: xr.Dataset, name: str, cells: np.ndarray) -> np.ndarray:
 def read_codes(ds: xr.Dataset, name: str, max_values: int = 16_000_000) -> np.ndarray:
     """The uint8 codes of ``name`` ``(lead, y, x)``, read a few leads at a time.
 
+    A forecast opened with :func:`open_forecast` (every lead, a window of the grid) is
+    read straight from its files, codes as stored, in one windowed read (no Dask graph).
+
     The cube costs 1 byte per cell-hour; at most ``max_values`` are decoded to floats at
     once (the stored codes come back exactly: ``code × 0.005`` rounds back to ``code``).
     """
     var = ds[name]
+    direct = _codes_from_geotiff(var) if name != "level" else _codes_from_netcdf(var)
+    if direct is not None:
+        return direct
     out = np.empty(var.shape, dtype="uint8")
     n_leads = var.sizes["lead"]
     step = max(1, min(n_leads, max_values // max(1, var.size // max(1, n_leads))))

@@ -16,8 +16,10 @@ What needs the whole area afterwards reads the written 8-bit cube lazily:
 (1 byte per cell-hour, not 4) and the site and the alerts read a lead or a window at a
 time.
 
-Not streamed yet: the static rows of the candidate cells (``ForecastInputs``), built
-whole by :func:`wetindex.model.predict.gather_inputs` (about 80 B per candidate cell).
+The candidate cells' static rows are made per block too when ``fin.static_rows`` is a
+:class:`wetindex.candidate_rows.CandidateRows` (the forecast stage's); the per-cell
+fields (:class:`AreaFields`, about 20 B a cell) and the candidate cells' index,
+groundwater depth (12 B a candidate) are still whole.
 """
 
 from __future__ import annotations
@@ -50,9 +52,9 @@ from wetindex.forecast_io import (
 from wetindex.grid import AreaGrid
 from wetindex.model.artifacts import LoadedModel
 from wetindex.model.calibration import apply_calibration
-from wetindex.model.fastpredict import Forest, forest_from_booster, predict_cube
+from wetindex.model.gridded import ChunkEvaluator
 from wetindex.model.predict import ForecastInputs, levels
-from wetindex.model.zones import predict_zones
+from wetindex.model.zones import zone_drivers
 from wetindex.normal import (
     excess_arrays,
     exposure_weight,
@@ -71,27 +73,32 @@ IN_FLIGHT = 2
 FORECAST_BLOCKS = "  forecast blocks"
 
 
-def predict_chunk(forest: Forest, static_rows: np.ndarray, groundwater_depth: np.ndarray,
-                  drivers: np.ndarray, *, num_threads: int = 0) -> np.ndarray:
+def predict_chunk(evaluator: ChunkEvaluator, static_rows: np.ndarray,
+                  groundwater_depth: np.ndarray, drivers: np.ndarray,
+                  zone_of_cell: np.ndarray | None = None, *,
+                  num_threads: int = 0) -> np.ndarray:
     """Probabilities ``(lead, n)`` float32 of ``n`` cells: the one call of the evaluator.
 
     Parameters
     ----------
-    forest : Forest
-        The model's trees (:func:`wetindex.model.fastpredict.forest_from_booster`).
+    evaluator : ChunkEvaluator
+        The model prepared once per run (:class:`wetindex.model.gridded.ChunkEvaluator`).
     static_rows : numpy.ndarray
         ``(n, n_static)`` static features of the cells.
     groundwater_depth : numpy.ndarray
         ``(n,)`` groundwater depth at the issue time [m].
     drivers : numpy.ndarray
-        ``(leads, n_driver)`` area drivers per lead.
+        ``(leads, n_driver)`` area drivers per lead, or ``(zones, leads, n_driver)``
+        drivers per zone (gridded rain, coast stretches) with ``zone_of_cell``.
+    zone_of_cell : numpy.ndarray, optional
+        ``(n,)`` zone of each cell into ``drivers``.
     """
     n = len(static_rows)
-    out = np.zeros((drivers.shape[0], n), dtype="float32")
-    if n:
-        predict_cube(forest, static_rows, groundwater_depth, drivers, np.arange(n), out,
-                     num_threads=num_threads)
-    return out
+    n_leads = drivers.shape[-2]
+    if not n:
+        return np.zeros((n_leads, 0), dtype="float32")
+    return evaluator.predict_chunk(static_rows, groundwater_depth, drivers, zone_of_cell,
+                                   num_threads=num_threads)
 
 
 @dataclass
@@ -152,13 +159,14 @@ def block_codes(prob: np.ndarray, fields: AreaFields, leads: np.ndarray,
             "level": level.astype("uint8")}
 
 
-def _block_task(forest: Forest, static_rows: np.ndarray, depth: np.ndarray,
-                drivers: np.ndarray, where: np.ndarray, n_cells: int, fields: AreaFields,
-                leads: np.ndarray, thresholds: Sequence[float], calibration: dict | None,
+def _block_task(evaluator: ChunkEvaluator, static_rows: np.ndarray, depth: np.ndarray,
+                drivers: np.ndarray, zone_of_cell: np.ndarray | None, where: np.ndarray,
+                n_cells: int, fields: AreaFields, leads: np.ndarray,
+                thresholds: Sequence[float], calibration: dict | None,
                 num_threads: int) -> dict[str, np.ndarray]:
     """One block from features to codes (a Dask task on a cluster)."""
     prob = np.zeros((len(leads), n_cells), dtype="float32")
-    prob[:, where] = predict_chunk(forest, static_rows, depth, drivers,
+    prob[:, where] = predict_chunk(evaluator, static_rows, depth, drivers, zone_of_cell,
                                    num_threads=num_threads)
     return block_codes(prob, fields, leads, thresholds, calibration)
 
@@ -168,6 +176,7 @@ def stream_forecast(booster, fin: ForecastInputs, grid: AreaGrid, fields: AreaFi
                     calibration: dict | None = None, attrs: dict | None = None,
                     client: Any = None, chunk_cells: int = 250_000,
                     probability: Callable[[int, int], np.ndarray] | None = None,
+                    zones: tuple[np.ndarray, np.ndarray] | None = None,
                     timings: dict[str, float] | None = None,
                     on_block: Callable[[int, int], None] | None = None) -> xr.Dataset:
     """Predict and write the forecast block by block; the written cube, opened lazily.
@@ -197,7 +206,14 @@ def stream_forecast(booster, fin: ForecastInputs, grid: AreaGrid, fields: AreaFi
         About this many cells per block.
     probability : callable, optional
         ``probability(y0, y1)`` → ``(lead, cells)`` of rows ``y0:y1`` instead of the
-        model (a probability cube made otherwise, e.g. with gridded rain zones).
+        model (a probability cube made otherwise).
+    zones : (numpy.ndarray, numpy.ndarray), optional
+        Gridded drivers: ``(drivers (zones, leads, n_driver), zone of each candidate
+        cell (cells,) in the order of ``fin.cells``)`` — e.g. each rain grid cell's
+        forecast rain, or rain and coast stretch merged with
+        :func:`wetindex.model.gridded.merge_zones`. Predicted block by block like
+        area drivers (only the zones present in a block are evaluated); ``fin.drivers``
+        is then not used.
     timings : dict, optional
         Filled with seconds spent in ``predict_and_codes``, ``write`` and ``cog``
         (benchmarks).
@@ -210,20 +226,25 @@ def stream_forecast(booster, fin: ForecastInputs, grid: AreaGrid, fields: AreaFi
     if len(cells) > 1 and np.any(np.diff(cells) < 0):
         order = np.argsort(cells, kind="stable")
         cells = cells[order]
-    leads = np.arange(1, fin.drivers.shape[0] + 1)
+    drivers, zone_of_cell = (fin.drivers, None) if zones is None else zones
+    if zone_of_cell is not None and len(zone_of_cell) != len(fin.cells):
+        raise ValueError(f"zones: a zone for each of the {len(fin.cells)} candidate cells "
+                         f"is needed, got {len(zone_of_cell)}")
+    leads = np.arange(1, drivers.shape[-2] + 1)
     rows = block_rows(grid, chunk_cells)
     issue = pd.Timestamp(fin.issue_time)
     stage = Path(forecasts_dir) / f".{issue:%Y%m%dT%H%MZ}{STAGING_MARK}{os.getpid()}"
     shutil.rmtree(stage, ignore_errors=True)
     writer = CubeWriter(stage, grid, fin.issue_time, leads, rows, attrs)
-    forest = forest_from_booster(booster)
+    evaluator = ChunkEvaluator(booster)
     thresholds = list(thresholds)
 
     def task_args(y0: int) -> tuple:
         y1 = min(grid.ny, y0 + rows)
         lo, hi = np.searchsorted(cells, [y0 * grid.nx, y1 * grid.nx])
         pick = slice(lo, hi) if order is None else order[lo:hi]
-        return (fin.static_rows[pick], fin.groundwater_depth[pick], fin.drivers,
+        return (fin.static_rows[pick], fin.groundwater_depth[pick], drivers,
+                None if zone_of_cell is None else zone_of_cell[pick],
                 cells[lo:hi] - y0 * grid.nx, (y1 - y0) * grid.nx, fields.rows(y0, y1),
                 leads, thresholds, calibration)
 
@@ -247,11 +268,11 @@ def stream_forecast(booster, fin: ForecastInputs, grid: AreaGrid, fields: AreaFi
                                       thresholds, calibration))
         elif client is None:
             for y0 in starts:
-                write(y0, _block_task(forest, *task_args(y0), num_threads=0))
+                write(y0, _block_task(evaluator, *task_args(y0), num_threads=0))
         else:
-            _stream_on_cluster(client, forest, starts, task_args, write)
+            _stream_on_cluster(client, evaluator, starts, task_args, write)
     except BaseException:
-        writer.close()
+        writer.abort()
         shutil.rmtree(stage, ignore_errors=True)
         raise
     clock.lap("predict_and_codes")
@@ -274,13 +295,13 @@ class _Clock:
         self.last = now
 
 
-def _stream_on_cluster(client, forest: Forest, starts: range,
+def _stream_on_cluster(client, evaluator: ChunkEvaluator, starts: range,
                        task_args: Callable[[int], tuple],
                        write: Callable[[int, dict], None]) -> None:
     """Blocks as Dask tasks, a bounded number in flight, written as they finish."""
     from dask.distributed import as_completed  # noqa: PLC0415 - distributed only on a cluster
 
-    remote_forest = client.scatter(forest, broadcast=True)
+    remote_evaluator = client.scatter(evaluator, broadcast=True)
     limit = IN_FLIGHT * max(1, len(client.scheduler_info().get("workers", {})))
     pending = iter(starts)
     running = as_completed()
@@ -290,7 +311,7 @@ def _stream_on_cluster(client, forest: Forest, starts: range,
         y0 = next(pending, None)
         if y0 is None:
             return False
-        fut = client.submit(_block_task, remote_forest, *task_args(y0), num_threads=1,
+        fut = client.submit(_block_task, remote_evaluator, *task_args(y0), num_threads=1,
                             pure=False)
         where[fut.key] = y0
         running.add(fut)
@@ -396,26 +417,23 @@ def learned_forecast(model: LoadedModel, inputs: AreaInputs, static: xr.Dataset,
 
     Returns ``(dataset, cell_fields)`` like :func:`wetindex.normal.forecast_dataset`:
     the dataset is the written 8-bit cube opened lazily, ``cell_fields`` holds
-    ``dike_crest``. Gridded forecast rain (live areas with rain zones) is predicted
-    zone by zone over the area first (:func:`wetindex.model.zones.predict_zones`), then
-    written block by block like the rest.
+    ``dike_crest``. Gridded forecast rain (live areas with rain zones) streams block by
+    block like area drivers: each block's cells with their rain zone's drivers.
     """
     normal = normal_for_model(model.path, inputs, fin.cells,
                               (model.metadata.get("periods") or {}).get("train"))
     zoned = getattr(inputs, "rain_zones", None)
-    by_rows = None
-    if zoned is not None and zoned(pd.Timestamp(issue_time).to_datetime64()) is not None:
-        zoned_cube = predict_zones(model.booster, inputs, fin, inputs.grid)
-        cube = zoned_cube.values
+    zoned = zoned(pd.Timestamp(issue_time).to_datetime64()) if zoned is not None else None
+    zones = None
+    if zoned is not None:
+        zone_of_cell, rain_zone = zoned
+        zones = (zone_drivers(inputs, fin.issue_time, rain_zone),
+                 np.asarray(zone_of_cell)[fin.cells])
         # how many rain zones the drivers came in: the file says the rain was gridded
-        attrs = {**(attrs or {}), "driver_zones": int(zoned_cube.attrs["driver_zones"])}
-
-        def by_rows(y0: int, y1: int) -> np.ndarray:
-            return cube[:, y0:y1].reshape(cube.shape[0], -1)
-
+        attrs = {**(attrs or {}), "driver_zones": len(rain_zone)}
     fields = area_fields(inputs, static, normal, issue_time)
     ds = stream_forecast(model.booster, fin, inputs.grid, fields, forecasts_dir=forecasts_dir,
                          thresholds=thresholds, calibration=model.metadata.get("calibration"),
                          attrs=attrs, client=client, chunk_cells=chunk_cells,
-                         probability=by_rows, on_block=partial(progress.advance, FORECAST_BLOCKS))
+                         zones=zones, on_block=partial(progress.advance, FORECAST_BLOCKS))
     return ds, {"dike_crest": fields.dike_crest}

@@ -106,10 +106,10 @@ def test_levels_give_the_highest_threshold_reached(lazy):
 
 
 def test_forecast_grids_round_trip(tmp_path):
-    """forecast.nc holds 8-bit codes (steps of 0.5 %, 255 unknown); one COG per quantity."""
+    """8-bit codes (steps of 0.5 %, 255 unknown): level in forecast.nc, one COG per fraction."""
     import rasterio
 
-    from wetindex.forecast_io import write_forecast_grids
+    from wetindex.forecast_io import open_forecast, write_forecast_grids
     from wetindex.grid import AreaGrid
 
     grid = AreaGrid("EPSG:25832", 10.0, 540_000.0, 6_335_000.0, 300, 200)
@@ -123,7 +123,7 @@ def test_forecast_grids_round_trip(tmp_path):
     prob = prob.rio.write_crs(grid.crs).rio.write_transform(grid.transform)
     ds = xr.Dataset({"probability": prob, "level": levels(prob, [0.3, 0.6, 0.9])})
     write_forecast_grids(tmp_path, ds)
-    back = xr.load_dataset(tmp_path / "forecast.nc")
+    back = open_forecast(tmp_path).load()  # level in forecast.nc, fractions in the COGs
     np.testing.assert_allclose(back["probability"].values, values, atol=0.0025 + 1e-7)
     assert np.isnan(back["probability"].values[1, 0, 0])
     np.testing.assert_array_equal(back["level"].values, ds["level"].values)

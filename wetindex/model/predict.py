@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from wetindex.candidate_rows import CandidateRows
 from wetindex.features.hydromet import HISTORY_NEEDED_H
 from wetindex.features.stack import drivers_for_issues, feature_rows, static_table
 from wetindex.grid import AreaGrid
@@ -38,16 +39,22 @@ class ForecastInputs:
 
 
 def gather_inputs(
-    inputs: AreaInputs, static: xr.Dataset, issue_time: np.datetime64, screen: dict[str, float]
+    inputs: AreaInputs, static: xr.Dataset, issue_time: np.datetime64, screen: dict[str, float],
+    *, rows_per_block: bool = False,
 ) -> ForecastInputs:
-    """Drivers and static rows for the candidate cells at ``issue_time``."""
+    """Drivers and static rows for the candidate cells at ``issue_time``.
+
+    With ``rows_per_block`` the static rows are made when a block of cells is asked for
+    (:class:`wetindex.candidate_rows.CandidateRows`: the streamed forecast's memory).
+    """
     issue_time = np.datetime64(issue_time, "ns")
     observed = inputs.observed(issue_time - np.timedelta64(HISTORY_NEEDED_H, "h"), issue_time)
     forecast = inputs.forecast(issue_time).expand_dims(issue_time=[issue_time])
     drivers = drivers_for_issues(observed, forecast, np.array([issue_time]))[0]
     cells = screened_cells(inputs, static, screen)
     depth = inputs.groundwater_depth(issue_time).values.ravel()[cells].astype("float32")
-    return ForecastInputs(issue_time, cells, static_table(static, cells), drivers, depth)
+    rows = CandidateRows(static, cells) if rows_per_block else static_table(static, cells)
+    return ForecastInputs(issue_time, cells, rows, drivers, depth)
 
 
 def predict_probability(

@@ -17,6 +17,7 @@ reduced by their block maximum to the display's ground resolution
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from pyproj import Transformer
 from rasterio.crs import CRS
 from rasterio.warp import Resampling, calculate_default_transform, reproject
 
+from wetindex.forecast_io import decode_fraction, read_codes
 from wetindex.grid import AreaGrid
 
 WEB_MERCATOR = CRS.from_epsg(3857)
@@ -125,23 +127,73 @@ def warp_to_display(
     return out
 
 
-def risk_classes(probability: np.ndarray, level: np.ndarray) -> np.ndarray:
-    """Risk class per cell: 0 negligible, 1 low (below yellow), 2–4 yellow/orange/red."""
+def risk_classes(probability: np.ndarray, level: np.ndarray, *,
+                 probability_is_flag: bool = False) -> np.ndarray:
+    """Risk class per cell: 0 negligible, 1 low (below yellow), 2–4 yellow/orange/red.
+
+    With ``probability_is_flag``, ``probability`` is already the boolean "not negligible".
+    """
     classes = np.where(level > 0, level.astype(np.uint8) + 1, 0).astype(np.uint8)
-    low = (level == 0) & (probability >= NEGLIGIBLE_PROBABILITY)
+    above = probability if probability_is_flag else probability >= NEGLIGIBLE_PROBABILITY
+    low = (level == 0) & above
     classes[low] = 1
     return classes
 
 
 def block_max(values: np.ndarray, grid: AreaGrid, factor: int) -> tuple[np.ndarray, AreaGrid]:
-    """The maximum over ``factor × factor`` blocks and its grid (edges padded with 0)."""
+    """The maximum over ``factor × factor`` blocks of the last two axes, and its grid
+    (edges padded with 0)."""
     if factor <= 1:
         return values, grid
-    ny, nx = values.shape
+    *lead, ny, nx = values.shape
     by, bx = -(-ny // factor), -(-nx // factor)
-    padded = np.zeros((by * factor, bx * factor), dtype=values.dtype)
-    padded[:ny, :nx] = values
-    out = padded.reshape(by, factor, bx, factor).max(axis=(1, 3))
+    padded = np.zeros((*lead, by * factor, bx * factor), dtype=values.dtype)
+    padded[..., :ny, :nx] = values
+    # element-wise maxima of the strided views, along x then along y (a reduction over
+    # short axes of a reshaped view is several times slower)
+    across = padded[..., 0::factor].copy()
+    for k in range(1, factor):
+        np.maximum(across, padded[..., k::factor], out=across)
+    out = across[..., 0::factor, :].copy()
+    for k in range(1, factor):
+        np.maximum(out, across[..., k::factor, :], out=out)
+    return out, AreaGrid(grid.crs, grid.cell_size * factor, grid.x_min, grid.y_max, bx, by)
+
+
+#: Whether each 8-bit code (0–255) is a probability above negligible (255 unknown: no).
+_NOT_NEGLIGIBLE = np.nan_to_num(decode_fraction(np.arange(256, dtype=np.uint8)),
+                                nan=-1.0) >= NEGLIGIBLE_PROBABILITY
+#: Rows of the area the risk images are made from at a time (every lead, full width).
+RISK_ROWS = 128
+
+
+def coarse_risk_classes(forecast: xr.Dataset, grid: AreaGrid,
+                        factor: int) -> tuple[np.ndarray, AreaGrid]:
+    """Risk classes ``(lead, y, x)`` of the forecast, the maximum over blocks of
+    ``factor × factor`` cells, and their grid.
+
+    Read a strip of rows at a time with every lead (how the GeoTIFFs store the
+    fractions: a tile holds every hour of its cells), as stored codes straight from the
+    files when the forecast was opened from them (:func:`wetindex.forecast_io.read_codes`),
+    so each stored tile is decompressed once or twice and memory is one strip of every
+    lead, not one lead of the whole area.
+    """
+    step = factor * max(1, RISK_ROWS // factor)  # strips of whole blocks
+    n_leads = forecast.sizes["lead"]
+    by, bx = -(-grid.ny // factor), -(-grid.nx // factor)
+    out = np.zeros((n_leads, by, bx), np.uint8)
+    stored = bool(forecast["probability"].encoding.get("geotiff"))
+    for y0 in range(0, grid.ny, step):
+        part = forecast[["probability", "level"]].isel(y=slice(y0, y0 + step))
+        if stored:  # the codes as written, classed by a table of the 256 codes
+            level = read_codes(part, "level")
+            classes = risk_classes(_NOT_NEGLIGIBLE[read_codes(part, "probability")], level,
+                                   probability_is_flag=True)
+        else:
+            classes = risk_classes(np.asarray(part["probability"].values),
+                                   np.asarray(part["level"].values))
+        coarse, _ = block_max(classes, grid, factor)
+        out[:, y0 // factor:y0 // factor + coarse.shape[1]] = coarse
     return out, AreaGrid(grid.crs, grid.cell_size * factor, grid.x_min, grid.y_max, bx, by)
 
 
@@ -183,6 +235,24 @@ def hillshade(elevation: np.ndarray, cell_size: float, *, azimuth: float = 315.0
     return np.clip(shade, 0.0, 1.0)
 
 
+def _hillshade_in_strips(z: np.ndarray, cell_size: float, rows: int = 512) -> np.ndarray:
+    """:func:`hillshade` as float32 (NaN where ``z`` is NaN), made ``rows`` rows at a time.
+
+    Each strip takes one row more on each side where there is one, so its central
+    differences are the whole grid's: equal to ``hillshade(z)`` in one piece, with the
+    float64 temporaries of a strip instead of the whole area (6 × 8 B a cell).
+    """
+    ny = z.shape[0]
+    out = np.empty(z.shape, np.float32)
+    for r0 in range(0, ny, rows):
+        r1 = min(ny, r0 + rows)
+        a, b = max(0, r0 - 1), min(ny, r1 + 1)
+        shade = hillshade(z[a:b], cell_size)[r0 - a:r0 - a + (r1 - r0)]
+        out[r0:r1] = shade
+        out[r0:r1][~np.isfinite(z[r0:r1])] = np.nan
+    return out
+
+
 def write_hillshade_png(elevation: xr.DataArray, display: DisplayGrid, path: Path,
                         shrink: int = 2) -> None:
     """Hillshade of the terrain, reprojected and written as a grey PNG (the offline base
@@ -191,8 +261,7 @@ def write_hillshade_png(elevation: xr.DataArray, display: DisplayGrid, path: Pat
     z = np.asarray(elevation.values, dtype=np.float64)
     if not np.isfinite(z).any():
         raise ValueError("elevation: every cell is NaN; pass the terrain model on the area grid")
-    shade = hillshade(z, grid.cell_size).astype(np.float32)
-    shade[~np.isfinite(z)] = np.nan
+    shade = _hillshade_in_strips(z, grid.cell_size)
     out = warp_to_display(shade, grid, display, Resampling.average,
                           src_nodata=np.nan, dst_nodata=np.nan)
     # Light grey around the shade of flat ground keeps risk colours readable on top;
@@ -209,6 +278,35 @@ def write_hillshade_png(elevation: xr.DataArray, display: DisplayGrid, path: Pat
                          Image.Resampling.BOX)
     path.parent.mkdir(parents=True, exist_ok=True)
     img.save(path, format="PNG", optimize=True)
+
+
+def _write_risk_images(forecast: xr.Dataset, display: DisplayGrid, release_dir: Path,
+                       folder: str, risk_colours: dict) -> tuple[dict[int, str], str]:
+    """The hourly risk images and the 48-h maximum; returns their paths (relative)."""
+    fgrid = AreaGrid.from_dataarray(forecast["probability"])
+    running_max = np.zeros((display.height, display.width), dtype=np.uint8)
+    # whole cells of the area per display pixel (never more: max must not skip any)
+    factor = max(1, int(display.ground_cell // fgrid.cell_size))
+    # every lead at the display's scale (small), made strip by strip
+    coarse_all, cgrid = coarse_risk_classes(forecast, fgrid, factor)
+    hourly: dict[int, str] = {}
+    # PNG encoding (zlib, outside the GIL) is most of the maps' time: two at once
+    with ThreadPoolExecutor(2) as pngs:
+        pending = []
+        for i, lead in enumerate(forecast["lead"].values):
+            # the blocks are the display's size: each pixel takes the block under it
+            shown = warp_to_display(coarse_all[i], cgrid, display,
+                                    Resampling.nearest if factor > 1 else Resampling.max)
+            np.maximum(running_max, shown, out=running_max)
+            rel = f"{folder}/risk_lead_{int(lead):02d}.png"
+            pending.append(pngs.submit(write_palette_png, shown, risk_colours,
+                                       release_dir / rel))
+            hourly[int(lead)] = rel
+        maximum = f"{folder}/risk_max_48h.png"
+        write_palette_png(running_max, risk_colours, release_dir / maximum)
+        for job in pending:
+            job.result()  # raises what writing a PNG raised
+    return hourly, maximum
 
 
 def write_layer_images(
@@ -242,26 +340,8 @@ def write_layer_images(
     hourly: dict[int, str] = {}
     maximum = None
     if forecast is not None:
-        fgrid = AreaGrid.from_dataarray(forecast["probability"])
-        running_max = np.zeros((display.height, display.width), dtype=np.uint8)
-        # whole cells of the area per display pixel (never more: max must not skip any)
-        factor = max(1, int(display.ground_cell // fgrid.cell_size))
-        # One lead at a time, so memory stays one grid however long the forecast is
-        # (and a Dask-backed forecast is computed piece by piece).
-        for lead in forecast["lead"].values:
-            step = forecast.sel(lead=lead)
-            classes = risk_classes(np.asarray(step["probability"].values),
-                                   np.asarray(step["level"].values))
-            coarse, cgrid = block_max(classes, fgrid, factor)
-            # the blocks are the display's size: each pixel takes the block under it
-            shown = warp_to_display(coarse, cgrid, display,
-                                    Resampling.nearest if factor > 1 else Resampling.max)
-            np.maximum(running_max, shown, out=running_max)
-            rel = f"{folder}/risk_lead_{int(lead):02d}.png"
-            write_palette_png(shown, risk_colours, release_dir / rel)
-            hourly[int(lead)] = rel
-        maximum = f"{folder}/risk_max_48h.png"
-        write_palette_png(running_max, risk_colours, release_dir / maximum)
+        hourly, maximum = _write_risk_images(forecast, display, release_dir, folder,
+                                             risk_colours)
 
     water = None
     if observed_water is not None:

@@ -40,7 +40,8 @@ def forecast_stage(ctx: AreaContext, inputs: AreaInputs, static: xr.Dataset,
                                        generated_at=generated_at)
     issue_time = pd.Timestamp(issue_time) if issue_time is not None else latest_issue_time(inputs)
     health = health or input_health(inputs, issue_time, ctx.config.forecast.stale_after_h)
-    fin = gather_inputs(inputs, static, issue_time.to_datetime64(), model.screen)
+    fin = gather_inputs(inputs, static, issue_time.to_datetime64(), model.screen,
+                        rows_per_block=True)  # static rows made per streamed block
     attrs = {
         "area": ctx.config.name, "area_name": ctx.config.title, "model_version": model.version,
         "thresholds": json.dumps(ctx.config.thresholds.model_dump()),

@@ -43,11 +43,11 @@ def made_status(ctx: AreaContext, issue_time: pd.Timestamp, health: list[InputHe
 
 def write_forecast(ctx: AreaContext, ds: xr.Dataset, warnings: list[WarningArea],
                    status: RunStatus, proxies: dict[str, str] | None = None) -> Path:
-    """forecast.nc, one GeoTIFF per lead (uint8 percent ×2.5), warnings and status JSON."""
+    """The forecast's files (:mod:`wetindex.forecast_io`), warnings and status JSON."""
     issue = pd.Timestamp(ds["issue_time"].values)
     final = ctx.area_dir / "forecasts" / f"{issue:%Y%m%dT%H%MZ}"
     tmp = fresh_dir(final)
-    # uint8 GeoTIFFs 0–250 in steps of 0.4 %, 255 = no data, with overviews
+    # 8-bit GeoTIFFs of the fractions (codes 0–200, 255 unknown) and forecast.nc's levels
     write_forecast_grids(tmp, ds)
     geo = {"type": "FeatureCollection", "features": [
         {"type": "Feature", "geometry": w.geometry,
