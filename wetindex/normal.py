@@ -27,12 +27,23 @@ three fields of the forecast dataset (all on ``(lead, y, x)``, 0–1):
     wet on every day of the month has a baseline of 1 and never gets excess.
     Permanent water (lakes, streams, the sea) is 0 by definition.
 ``warning_score``
-    ``excess_probability × exposure``: the excess weighted by what is exposed there
-    (:data:`EXPOSURE_BY_COVER`: houses, summer houses, towns and roads 1, farmland
-    0.7, meadows 0.4, forest 0.3, beach and dunes 0.2; land kept dry by a dike at
-    least :data:`DIKE_EXPOSURE`; an unknown land cover counts as fully exposed).
-    The warning ``level`` (yellow/orange/red) comes from this score with the area's
-    probability thresholds, never from the raw wetness.
+    ``min(excess_probability, impact)``: the probability of new water, capped by how
+    bad new water would be there. The **impact** of a cell is what flooding it means
+    (:func:`impact_weight`): its exposure (:data:`EXPOSURE_BY_COVER`: houses, summer
+    houses, towns and roads 1, farmland 0.7, meadows 0.4, forest 0.3, beach and dunes
+    0.2; land kept dry by a dike at least :data:`DIKE_EXPOSURE`; an unknown land cover
+    counts as fully exposed) times ``1 − normal`` on land that is normally dry
+    (normal below :data:`NORMAL_DRY`), 0 elsewhere. The warning ``level``
+    (yellow/orange/red) comes from this score with the area's thresholds, never from
+    the raw wetness: a cell is at a level when **both** the probability of new water
+    and the impact reach the level's threshold ("orange: at least a 40 % chance of
+    water on land where flooding is orange-worthy"). This is the same scale as the
+    observed severity of a flood (:mod:`wetindex.model.events`: new water × impact,
+    i.e. the score a certain forecast gives). The earlier score, excess × exposure,
+    asked a probability of 1.0 for red on farmland (0.7 / 0.7) and 0.57 for orange,
+    while a flooded field is a red event: red and orange floods were missed by rule
+    (hold-out orange POD 0.28, red 0.03) although the cells' probabilities are
+    reliable.
 
 A missing seasonal normal (no label history) is a baseline of 0: everything wet is
 then excess, so a missing input makes more warnings, never fewer.
@@ -63,6 +74,8 @@ EXPOSURE_BY_COVER: dict[str, float] = {
 UNKNOWN_EXPOSURE = 1.0
 #: Land kept dry by a dike (the polder) is at least this exposed.
 DIKE_EXPOSURE = 0.9
+#: A cell whose seasonal normal is below this is normally dry (its water is flooding).
+NORMAL_DRY = 0.5
 #: A satellite map older than this at the issue time says nothing about what stands now.
 STANDING_MAX_AGE_H = 72
 #: File of the seasonal normal in a model's folder.
@@ -88,6 +101,19 @@ def exposure_weight(static: xr.Dataset) -> np.ndarray:
     if "permanent_water" in static:
         weight[np.asarray(static["permanent_water"].values).astype(bool)] = 0.0
     return weight
+
+
+def impact_weight(normal: np.ndarray, exposure: np.ndarray) -> np.ndarray:
+    """How bad new water is in a cell, 0–1: ``exposure × (1 − normal)`` on normally dry
+    land (``normal`` below :data:`NORMAL_DRY`), 0 on land that is normally wet.
+
+    The one definition of impact for the forecast's warning score
+    (:func:`excess_arrays`) and the observed severity of a flood
+    (:func:`wetindex.model.events.observed_flooding`); shapes broadcast.
+    """
+    normal = np.clip(np.nan_to_num(np.asarray(normal, "float32")), 0.0, 1.0)
+    weight = np.asarray(exposure, "float32") * (np.float32(1.0) - normal)
+    return np.where(normal < NORMAL_DRY, weight, np.float32(0.0)).astype("float32")
 
 
 def seasonal_normal(inputs: AreaInputs, cells: np.ndarray, shape: tuple[int, int],
@@ -181,7 +207,8 @@ def excess_arrays(p: np.ndarray, normal: np.ndarray, standing: np.ndarray | None
                   sea_prone: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``(excess_probability, warning_score)`` of ``p`` ``(lead, ...)``; the rest on ``(...)``.
 
-    Works on grids ``(lead, y, x)`` and on flat cells ``(lead, cell)`` alike.
+    Works on grids ``(lead, y, x)`` and on flat cells ``(lead, cell)`` alike. The
+    score is ``min(excess, impact)`` (:func:`impact_weight`; module docstring).
     ``sea_prone`` (bool): land the forecast sea can reach (:func:`sea_prone_land`);
     there the forecast's first hour is not taken as water that stands, so a flood from
     the sea that is already under way stays warned.
@@ -196,7 +223,7 @@ def excess_arrays(p: np.ndarray, normal: np.ndarray, standing: np.ndarray | None
     excess = np.clip(p - baseline[None], 0.0, 1.0)
     if permanent_water is not None:
         excess[:, np.asarray(permanent_water).astype(bool)] = 0.0
-    return excess, excess * np.asarray(exposure, "float32")[None]
+    return excess, np.minimum(excess, impact_weight(normal, exposure)[None])
 
 
 def sea_prone_land(static: xr.Dataset, sea_level_max: float | None) -> np.ndarray | None:
