@@ -9,13 +9,7 @@ from shapely.geometry import box
 
 from wetindex.grid import AreaGrid
 from wetindex.model.predict import levels
-from wetindex.normal import (
-    excess_arrays,
-    excess_fields,
-    exposure_weight,
-    impact_weight,
-    seasonal_normal,
-)
+from wetindex.normal import excess_fields, exposure_weight, seasonal_normal
 from wetindex.risk import warning_areas
 from wetindex.sources.base import Place
 
@@ -144,21 +138,3 @@ def test_a_flood_from_the_sea_under_way_at_the_first_hour_stays_warned():
     assert np.allclose(excess[:, 0], 0.9) and np.allclose(excess[:, 1], 0.0)
     same, _ = excess_arrays(p, np.zeros(2), None, np.ones(2))  # unknown: both standing
     assert np.allclose(same, 0.0)
-
-
-def test_a_level_needs_both_the_chance_and_the_impact_of_new_water():
-    """Score = min(excess, impact): 80 % new water on farmland (0.7) is red, as a flooded
-    field is a red event; on a meadow (0.4) the same water is orange at most, and at 30 %
-    a town is yellow. The old score (excess × exposure) made the field orange (0.56) and
-    asked 100 % for red on farmland."""
-    p = np.zeros((2, 5), "float32")
-    p[1] = [0.8, 0.8, 0.3, 0.8, 0.8]
-    exposure = np.array([0.7, 0.4, 1.0, 1.0, 0.7], "float32")
-    normal = np.array([0.0, 0.0, 0.0, 0.6, 0.2], "float32")  # cell 3 is normally wet
-    _, score = excess_arrays(p, normal, None, exposure)
-    lv = levels(xr.DataArray(score, dims=("lead", "cell")), THRESHOLDS).values[1]
-    assert lv.tolist() == [3, 2, 1, 0, 2]  # the last: 0.7 × (1 − 0.2) = 0.56 impact
-    # a certain forecast scores the impact itself: the observed severity of a flood
-    _, sure = excess_arrays(np.stack([np.zeros(5), np.ones(5)]).astype("float32"), normal,
-                            None, exposure)
-    assert np.allclose(sure[1], impact_weight(normal, exposure))

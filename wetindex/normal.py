@@ -27,23 +27,23 @@ three fields of the forecast dataset (all on ``(lead, y, x)``, 0–1):
     wet on every day of the month has a baseline of 1 and never gets excess.
     Permanent water (lakes, streams, the sea) is 0 by definition.
 ``warning_score``
-    ``min(excess_probability, impact)``: the probability of new water, capped by how
-    bad new water would be there. The **impact** of a cell is what flooding it means
-    (:func:`impact_weight`): its exposure (:data:`EXPOSURE_BY_COVER`: houses, summer
-    houses, towns and roads 1, farmland 0.7, meadows 0.4, forest 0.3, beach and dunes
-    0.2; land kept dry by a dike at least :data:`DIKE_EXPOSURE`; an unknown land cover
-    counts as fully exposed) times ``1 − normal`` on land that is normally dry
-    (normal below :data:`NORMAL_DRY`), 0 elsewhere. The warning ``level``
-    (yellow/orange/red) comes from this score with the area's thresholds, never from
-    the raw wetness: a cell is at a level when **both** the probability of new water
-    and the impact reach the level's threshold ("orange: at least a 40 % chance of
-    water on land where flooding is orange-worthy"). This is the same scale as the
-    observed severity of a flood (:mod:`wetindex.model.events`: new water × impact,
-    i.e. the score a certain forecast gives). The earlier score, excess × exposure,
-    asked a probability of 1.0 for red on farmland (0.7 / 0.7) and 0.57 for orange,
-    while a flooded field is a red event: red and orange floods were missed by rule
-    (hold-out orange POD 0.28, red 0.03) although the cells' probabilities are
-    reliable.
+    ``excess_probability × exposure``: the excess weighted by what is exposed there
+    (:data:`EXPOSURE_BY_COVER`: houses, summer houses, towns and roads 1, farmland
+    0.7, meadows 0.4, forest 0.3, beach and dunes 0.2; land kept dry by a dike at
+    least :data:`DIKE_EXPOSURE`; an unknown land cover counts as fully exposed).
+    The warning ``level`` (yellow/orange/red) comes from this score with the area's
+    probability thresholds, never from the raw wetness.
+
+    Known limit (issue #13): a flood's observed severity
+    (:mod:`wetindex.model.events`) is the score a *certain* forecast gives, new water ×
+    :func:`impact_weight`, so a flooded field (0.7) is a red event, while this score
+    asks p = 1.0 for red on farmland and 0.57 for orange. Measured on the demo's
+    hold-out with the same model: ``min(excess, impact)`` (a level needs both the
+    chance and the impact) raised event POD at orange 0.28 → 0.43 (onset error
+    +11.5 → +6.5 h) and at red 0.03 → 0.13, FAR ≤ 0.18 at every level, but lowered
+    the quiet issue times without any warning 0.94 → 0.75 (yellow at a 20 % chance on
+    forest and meadows). It stays out until its operating point is chosen on the
+    validation period.
 
 A missing seasonal normal (no label history) is a baseline of 0: everything wet is
 then excess, so a missing input makes more warnings, never fewer.
@@ -107,8 +107,7 @@ def impact_weight(normal: np.ndarray, exposure: np.ndarray) -> np.ndarray:
     """How bad new water is in a cell, 0–1: ``exposure × (1 − normal)`` on normally dry
     land (``normal`` below :data:`NORMAL_DRY`), 0 on land that is normally wet.
 
-    The one definition of impact for the forecast's warning score
-    (:func:`excess_arrays`) and the observed severity of a flood
+    The observed severity of a flood is new water × this
     (:func:`wetindex.model.events.observed_flooding`); shapes broadcast.
     """
     normal = np.clip(np.nan_to_num(np.asarray(normal, "float32")), 0.0, 1.0)
@@ -207,8 +206,7 @@ def excess_arrays(p: np.ndarray, normal: np.ndarray, standing: np.ndarray | None
                   sea_prone: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``(excess_probability, warning_score)`` of ``p`` ``(lead, ...)``; the rest on ``(...)``.
 
-    Works on grids ``(lead, y, x)`` and on flat cells ``(lead, cell)`` alike. The
-    score is ``min(excess, impact)`` (:func:`impact_weight`; module docstring).
+    Works on grids ``(lead, y, x)`` and on flat cells ``(lead, cell)`` alike.
     ``sea_prone`` (bool): land the forecast sea can reach (:func:`sea_prone_land`);
     there the forecast's first hour is not taken as water that stands, so a flood from
     the sea that is already under way stays warned.
@@ -223,7 +221,7 @@ def excess_arrays(p: np.ndarray, normal: np.ndarray, standing: np.ndarray | None
     excess = np.clip(p - baseline[None], 0.0, 1.0)
     if permanent_water is not None:
         excess[:, np.asarray(permanent_water).astype(bool)] = 0.0
-    return excess, np.minimum(excess, impact_weight(normal, exposure)[None])
+    return excess, excess * np.asarray(exposure, "float32")[None]
 
 
 def sea_prone_land(static: xr.Dataset, sea_level_max: float | None) -> np.ndarray | None:

@@ -479,7 +479,7 @@ def evaluate_events(
     out["truth"] = (f"at least {min_area_m2 / 10_000:g} ha of exposed, normally dry land "
                     f"(seasonal normal < {NORMAL_DRY}) under new water (standing at most "
                     f"{NEW_WATER_H} h) in the place; scored at the levels its observed "
-                    "score (new water × exposure weight) reaches on 1 ha")
+                    "score (new water × impact, exposure × (1 − normal)) reaches on 1 ha")
     return out
 
 

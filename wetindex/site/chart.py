@@ -2,7 +2,7 @@
 
 Two charts share one time axis (the 48 forecast hours):
 
-* the **level chart**: the place's warning score (the excess water capped by its impact,
+* the **level chart**: the place's warning score (the exposure-weighted excess water,
   the quantity its level is decided on) against the level thresholds (dashed lines
   named in words), the place's level per hour as coloured columns, and the start of
   each level, the peak and the end of its warning marked;

@@ -1,6 +1,6 @@
 """One page per place: its level hour by hour, its drivers, what to do.
 
-A place's warning score at an hour is the score (excess probability capped by impact,
+A place's warning score at an hour is the score (excess probability × exposure,
 :mod:`wetindex.normal`) reached by at least ``min_area_m2`` (1 ha, the same rule as the
 warnings) of it, and its level at that hour the highest level that much of it reaches:
 both from :mod:`wetindex.risk` (:func:`~wetindex.risk.place_hourly_score`,

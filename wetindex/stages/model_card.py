@@ -25,8 +25,7 @@ def model_card(ctx: AreaContext, meta: dict[str, Any]) -> str:
         "covered by surface water at each hour 1–48 h after the issue time. A warning is "
         "about excess water: above the cell's seasonal normal (same-month wet frequency of "
         "the training history, kept with the model) and beyond what stands at the issue "
-        "time, capped by the impact of flooding there (what is exposed on normally dry land); "
-        "a level needs both the chance and the impact; permanent water is never warned.", "",
+        "time, weighted by what is exposed there; permanent water is never warned.", "",
         "## Training data",
         f"- Inputs: {', '.join(a['name'] for a in meta['inputs'])}",
         f"- Training issue times: {meta['periods']['train'][0]} – {meta['periods']['train'][1]}",
