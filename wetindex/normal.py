@@ -43,7 +43,11 @@ three fields of the forecast dataset (all on ``(lead, y, x)``, 0–1):
     +11.5 → +6.5 h) and at red 0.03 → 0.13, FAR ≤ 0.18 at every level, but lowered
     the quiet issue times without any warning 0.94 → 0.75 (yellow at a 20 % chance on
     forest and meadows). It stays out until its operating point is chosen on the
-    validation period.
+    validation period. There (2026-01 – 07, 94 issues every 48 h) the place's score,
+    the excess probability 1 ha of its land reaches, is far too low as a probability
+    that 1 ha floods: hours scored 0.1–0.2 flooded 50–60 %, 0.2–0.3 81–90 % (cells
+    flood together, not only the surest 1 ha): a place-level calibration of that
+    score, fitted on the validation replay, is the next step.
 
 A missing seasonal normal (no label history) is a baseline of 0: everything wet is
 then excess, so a missing input makes more warnings, never fewer.
