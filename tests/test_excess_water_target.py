@@ -9,7 +9,7 @@ from shapely.geometry import box
 
 from wetindex.grid import AreaGrid
 from wetindex.model.predict import levels
-from wetindex.normal import excess_fields, exposure_weight, seasonal_normal
+from wetindex.normal import excess_fields, exposure_weight, impact_weight, seasonal_normal
 from wetindex.risk import warning_areas
 from wetindex.sources.base import Place
 
@@ -138,3 +138,11 @@ def test_a_flood_from_the_sea_under_way_at_the_first_hour_stays_warned():
     assert np.allclose(excess[:, 0], 0.9) and np.allclose(excess[:, 1], 0.0)
     same, _ = excess_arrays(p, np.zeros(2), None, np.ones(2))  # unknown: both standing
     assert np.allclose(same, 0.0)
+
+
+def test_the_impact_of_new_water_is_exposure_on_normally_dry_land_only():
+    """The events' severity scale: a field (0.7) dry all month is 0.7, a town wet one day
+    in five 0.8, a town wet most days of the month (normal 0.6) nothing: its water is normal."""
+    normal = np.array([0.0, 0.2, 0.6], "float32")
+    exposure = np.array([0.7, 1.0, 1.0], "float32")
+    assert np.allclose(impact_weight(normal, exposure), [0.7, 0.8, 0.0])

@@ -34,6 +34,25 @@ three fields of the forecast dataset (all on ``(lead, y, x)``, 0–1):
     The warning ``level`` (yellow/orange/red) comes from this score with the area's
     probability thresholds, never from the raw wetness.
 
+    Known limit (issue #13): a flood's observed severity
+    (:mod:`wetindex.model.events`) is the score a *certain* forecast gives, new water ×
+    :func:`impact_weight`, so a flooded field (0.7) is a red event, while this score
+    asks p = 1.0 for red on farmland and 0.57 for orange. Measured on the demo's
+    hold-out with the same model: ``min(excess, impact)`` (a level needs both the
+    chance and the impact) raised event POD at orange 0.28 → 0.43 (onset error
+    +11.5 → +6.5 h) and at red 0.03 → 0.13, FAR ≤ 0.18 at every level, but lowered
+    the quiet issue times without any warning 0.94 → 0.75 (yellow at a 20 % chance on
+    forest and meadows). It stays out until its operating point is chosen on the
+    validation period. There (2026-01 – 07, 94 issues every 48 h) the place's score,
+    the excess probability 1 ha of its land reaches, is far too low as a probability
+    that 1 ha floods: hours scored 0.1–0.2 flooded 50–60 %, 0.2–0.3 81–90 % (cells
+    flood together, not only the surest 1 ha): a place-level calibration of that
+    score, fitted on the validation replay, is the next step. Tried as an analysis
+    (isotonic per level on the validation replay, applied to the hold-out, level at
+    P ≥ threshold): orange POD 0.79, FAR 0.26, onset +1 h, but only 9 % of quiet issue
+    times without a warning (yellow everywhere: the hold-out autumn floods more often
+    than the spring validation at the same score), so the map needs the season.
+
 A missing seasonal normal (no label history) is a baseline of 0: everything wet is
 then excess, so a missing input makes more warnings, never fewer.
 """
@@ -63,6 +82,8 @@ EXPOSURE_BY_COVER: dict[str, float] = {
 UNKNOWN_EXPOSURE = 1.0
 #: Land kept dry by a dike (the polder) is at least this exposed.
 DIKE_EXPOSURE = 0.9
+#: A cell whose seasonal normal is below this is normally dry (its water is flooding).
+NORMAL_DRY = 0.5
 #: A satellite map older than this at the issue time says nothing about what stands now.
 STANDING_MAX_AGE_H = 72
 #: File of the seasonal normal in a model's folder.
@@ -88,6 +109,18 @@ def exposure_weight(static: xr.Dataset) -> np.ndarray:
     if "permanent_water" in static:
         weight[np.asarray(static["permanent_water"].values).astype(bool)] = 0.0
     return weight
+
+
+def impact_weight(normal: np.ndarray, exposure: np.ndarray) -> np.ndarray:
+    """How bad new water is in a cell, 0–1: ``exposure × (1 − normal)`` on normally dry
+    land (``normal`` below :data:`NORMAL_DRY`), 0 on land that is normally wet.
+
+    The observed severity of a flood is new water × this
+    (:func:`wetindex.model.events.observed_flooding`); shapes broadcast.
+    """
+    normal = np.clip(np.nan_to_num(np.asarray(normal, "float32")), 0.0, 1.0)
+    weight = np.asarray(exposure, "float32") * (np.float32(1.0) - normal)
+    return np.where(normal < NORMAL_DRY, weight, np.float32(0.0)).astype("float32")
 
 
 def seasonal_normal(inputs: AreaInputs, cells: np.ndarray, shape: tuple[int, int],

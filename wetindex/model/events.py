@@ -13,11 +13,11 @@ gets. Here the hold-out is replayed as the forecast runs would have issued it:
   Consecutive flood hours (gaps up to ``merge_gap_h``) make one **event** with an
   onset, a peak (the hour of the largest flooded area) and an end. Each event has a
   **severity**: the highest level whose threshold the *observed* warning score (new
-  water counted as excess ``1 − normal``, times the exposure weight, as the forecast's
-  score is) reaches on at least ``min_area_m2`` of the place in some hour of the event.
-  A level's POD counts only the events that reach it: a flooded meadow (exposure 0.4)
-  can never score orange in the forecast, so it is a yellow event, not a missed orange
-  one. Each event also has a
+  water × the cell's impact, :func:`wetindex.normal.impact_weight`: the score a
+  forecast certain of that water gives) reaches on at least ``min_area_m2`` of the
+  place in some hour of the event. A level's POD counts only the events that reach
+  it: flooded forest (impact 0.3) is a yellow event, never a missed orange one. Each
+  event also has a
   **cause**: ``sea`` when the observed sea level in the day before its onset reached
   the lowest level at which the sea floods the place (over its dike, if it has one),
   else ``rain`` (rain, groundwater, a stream).
@@ -57,12 +57,16 @@ from wetindex.model.cv import storm_events
 from wetindex.model.fastpredict import forest_from_booster, predict_cube
 from wetindex.model.label_times import label_hours
 from wetindex.model.screen import screened_cells
-from wetindex.normal import excess_arrays, exposure_weight, seasonal_normal
+from wetindex.normal import (
+    NORMAL_DRY,
+    excess_arrays,
+    exposure_weight,
+    impact_weight,
+    seasonal_normal,
+)
 from wetindex.risk import MIN_AREA_M2, place_raster
 from wetindex.warnings import LEVEL_NAMES
 
-#: A cell whose seasonal normal is below this is normally dry (its water is flooding).
-NORMAL_DRY = 0.5
 #: Water that has stood longer than this [h] is standing water, no longer a new flood.
 NEW_WATER_H = 72
 #: Hours before an event's onset in which the sea must reach the place for a sea cause.
@@ -308,7 +312,7 @@ def observed_flooding(inputs, cells: np.ndarray, place_of: np.ndarray, n_places:
         rows = np.arange(s, s + len(part)) - len(warm)
         keep = rows >= 0
         flood = flood[keep]
-        observed_score = (1.0 - normal[part.month.values[keep] - 1]) * exposure[None]
+        observed_score = impact_weight(normal[part.month.values[keep] - 1], exposure[None])
         for pi in range(n_places):
             here = place_of == pi
             flood_here = flood[:, here]
@@ -475,7 +479,7 @@ def evaluate_events(
     out["truth"] = (f"at least {min_area_m2 / 10_000:g} ha of exposed, normally dry land "
                     f"(seasonal normal < {NORMAL_DRY}) under new water (standing at most "
                     f"{NEW_WATER_H} h) in the place; scored at the levels its observed "
-                    "score (new water × exposure weight) reaches on 1 ha")
+                    "score (new water × impact, exposure × (1 − normal)) reaches on 1 ha")
     return out
 
 
