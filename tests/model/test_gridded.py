@@ -15,6 +15,7 @@ import pytest
 
 from wetindex.features.stack import DRIVER_FEATURES, FEATURES, STATIC_FEATURES, feature_rows
 from wetindex.model import chunkcode, fastpredict, gridded
+from wetindex.model.forest import forest_from_booster
 from wetindex.model.gridded import (
     ChunkEvaluator,
     as_zones,
@@ -223,7 +224,7 @@ def test_predict_cube_runs_the_c_kernel_and_falls_back_to_numba(booster, tmp_pat
                                                                  monkeypatch):
     """The area-cube entry point (predict.py, zones.py, events.py use it)."""
     static, gw, zd, zone = _chunk(19, 700, 3, 6)
-    forest = fastpredict.forest_from_booster(booster)
+    forest = forest_from_booster(booster)
     cells = np.random.default_rng(0).permutation(1000)[:700]  # scattered into a cube
     expected = np.zeros((6, 1000), "float32")
     expected[:, cells] = predict_rows_naive(booster, static, gw, zd, zone)
@@ -234,7 +235,7 @@ def test_predict_cube_runs_the_c_kernel_and_falls_back_to_numba(booster, tmp_pat
     np.testing.assert_array_equal(got, expected)
     monkeypatch.setenv(CACHE_ENV, str(tmp_path))
     monkeypatch.setenv("CC", str(tmp_path / "no-such-compiler"))
-    other = fastpredict.forest_from_booster(booster)  # a new Forest: compiled anew, fails
+    other = forest_from_booster(booster)  # a new Forest: compiled anew, fails
     old = fastpredict.predict_cube(other, static, gw, zd, cells, np.zeros((6, 1000), "float32"),
                                    zone_of_cell=zone)
     assert fastpredict.compiled_kernel(other) is None

@@ -13,7 +13,8 @@ from wetindex.features.stack import (
     STATIC_FEATURES,
     feature_rows,
 )
-from wetindex.model.fastpredict import forest_from_booster, predict_cube
+from wetindex.model.fastpredict import predict_cube
+from wetindex.model.forest import forest_from_booster
 from wetindex.model.predict import levels
 
 N_STATIC, N_DRIVER = len(STATIC_FEATURES), len(DRIVER_FEATURES)

@@ -37,24 +37,16 @@ from wetindex.model.chunkcode import ChunkKernel, compile_kernel
 from wetindex.model.forest import (
     Forest,
     ModelFormatError,
-    forest_from_booster,
     leaf_order,
-    model_trees,
 )
 from wetindex.model.treecode import CompilerError
 
-#: The forest's reader lives in :mod:`wetindex.model.forest`; these names are kept here
-#: for the modules that import them from this one.
 __all__ = [
     "CHUNK_CELLS",
-    "Forest",
     "LeafMasks",
-    "ModelFormatError",
     "ZoneDrivers",
     "compiled_kernel",
-    "forest_from_booster",
     "leaf_masks",
-    "model_trees",
     "predict_cube",
     "predict_zone_chunk",
     "zone_drivers",

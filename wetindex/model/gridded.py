@@ -40,11 +40,11 @@ from wetindex.features.stack import DRIVER_FEATURES, STATIC_FEATURES, feature_ro
 from wetindex.model.chunkcode import ChunkKernel, compile_kernel
 from wetindex.model.fastpredict import (
     CHUNK_CELLS,
-    forest_from_booster,
     leaf_masks,
     predict_zone_chunk,
     zone_drivers,
 )
+from wetindex.model.forest import forest_from_booster
 from wetindex.model.treecode import CompilerError
 
 log = logging.getLogger(__name__)

@@ -19,7 +19,8 @@ import xarray as xr
 from wetindex.features.hydromet import HISTORY_NEEDED_H
 from wetindex.features.stack import drivers_for_issues
 from wetindex.grid import AreaGrid
-from wetindex.model.fastpredict import forest_from_booster, predict_cube
+from wetindex.model.fastpredict import predict_cube
+from wetindex.model.forest import forest_from_booster
 from wetindex.model.predict import ForecastInputs, _probability_array
 
 
