@@ -1,8 +1,8 @@
 """Benchmark of the streamed forecast: peak memory by area size, bytes written, stage times.
 
 Run: ``python benchmarks/bench_stream.py`` (``make bench``): area-uniform drivers at
-1000² and 2950², gridded rain at 2950² and 4000² (the memory case), estimated 7 min
-on two idle cores (measured only on a loaded machine: see stream.md).
+1000² and 2950², gridded rain at 2950² and 4000² (the memory case): 2 min 18 s on two
+idle cores (30 Nov 2026), most of it making the synthetic areas and models.
 ``--runs 2950:gridded`` (or ``--sizes 2950 --drivers uniform gridded``) runs
 only those. Each run is its own process (so its peak RSS is its own) on a synthetic
 area and model:
@@ -336,9 +336,9 @@ def _markdown(res: dict) -> str:
 
 
 NOTES = """\
-What bounds each number (read with the load averages: the machine is shared by several
-sessions, 2 cores, load 2–7 during these runs, so a time here can be up to ~3 times what
-two idle cores take; the lead engineer reruns it on an idle machine):
+What bounds each number (read with the load averages above: on 2 cores a 1-minute load
+near 1 is the benchmark's own process; more than that is other work, and then a time here
+can be several times what two idle cores take):
 
 - **What is written, once each** (``wetindex/forecast_io.py``): ``probability.tif`` and
   ``warning_score.tif`` — 8-bit codes, a band per lead, 256 × 256 tiles holding every
@@ -366,13 +366,15 @@ two idle cores take; the lead engineer reruns it on an idle machine):
   ``forecast_stream.predict_chunk``) is most of ``predict+codes``; writing is the DEFLATE
   of the tiles (two threads); the maps are mostly PNG encoding of the 49 images
   (``optimize=True``; ``compress_level=6`` is 8× faster for 19 % more bytes on the page).
-- **Code state of the table.** 1000² uniform ran at 02:03 UTC at commit a6c43bc (load
-  6–7); 2950² gridded was rerun at 02:25 at commit c13f9c4 (at 02:08, beside this
-  session's end-to-end test, it took 304 s end to end at load 6.5); 4000² gridded was
-  rerun at 02:18 after the hillshade was made in strips (commit 3942104; before it the
-  maps' peak at 4000² was 2.13 GiB, the stream's 1.39); 2950² uniform ran at 02:23 at
-  commit 9b3bd4a. Before this session (main): 2950² uniform peak 1.75 GiB, 1111.9 MB
-  written for 167 MB of files, 194 s at load ~2; 4000² 2.57 GiB (8 trees).
+- **What "end to end" covers.** The forecast from the candidate cells' static rows and the
+  drivers to the written files, the places' warnings, the site's risk images and the
+  release; not reading the inputs from their sources, the driver features, the site's
+  HTML pages or the alerts (the demo's 1000² area: forecast stage 4 s, publishing 9 s).
+- **COG layout.** Tiled, internal overviews, every IFD and tag value at the head of the
+  file (what cogeo.org's structure requires for range reads); the tiles' data are in the
+  order the stream makes them (full-resolution and overview tiles by rows of tiles; the
+  spec recommends the smallest overview first, for progressive rendering) and GDAL's
+  optional ghost header is not written, so GDAL does not report ``LAYOUT=COG``.
 """
 
 
