@@ -9,6 +9,8 @@ cell's own drivers.
 
 from __future__ import annotations
 
+import pickle
+
 import lightgbm as lgb
 import numpy as np
 import pytest
@@ -161,6 +163,10 @@ def test_compiled_kernel_equals_booster_predict_in_float32(booster):
     # the numba kernel (the fallback) agrees to its float32 rounding
     old = ChunkEvaluator(booster, engine="numba").predict_chunk(static, gw, zd, zone)
     np.testing.assert_allclose(got, old, rtol=0, atol=1e-6)
+    # a Dask worker receives the evaluator pickled: the library is rebuilt from the forest
+    copy = pickle.loads(pickle.dumps(ev))
+    assert copy.engine == "c"
+    np.testing.assert_array_equal(copy.predict_chunk(static, gw, zd, zone), expected)
 
 
 def test_compiled_kernel_takes_zero_as_missing_splits_and_many_leads():

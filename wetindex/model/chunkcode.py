@@ -379,11 +379,19 @@ def kernel_source(forest: Forest) -> str:
 
 
 class ChunkKernel:
-    """The compiled kernel of one forest (:func:`compile_kernel`)."""
+    """The compiled kernel of one forest (:func:`compile_kernel`).
 
-    def __init__(self, library: ctypes.CDLL, n_trees: int, path: os.PathLike) -> None:
+    It pickles as the forest and its flags (a loaded library cannot be pickled): a Dask
+    worker that receives it compiles the forest again, or loads the library from its
+    own cache.
+    """
+
+    def __init__(self, library: ctypes.CDLL, forest: Forest, flags: tuple[str, ...] | None,
+                 path: os.PathLike) -> None:
         self.library = library
-        self.n_trees = n_trees
+        self.forest = forest
+        self.flags = flags
+        self.n_trees = forest.n_trees
         self.path = path
         p, i64 = ctypes.c_void_p, ctypes.c_int64
         self._driver_masks = library.driver_masks
@@ -433,6 +441,9 @@ class ChunkKernel:
                       out.ctypes.data, out.strides[0] // 4, threads)
         return out
 
+    def __reduce__(self) -> tuple:
+        return compile_kernel, (self.forest, self.flags)
+
 
 @cache
 def _cpu() -> str:
@@ -468,7 +479,7 @@ def compile_kernel(forest: Forest, flags: tuple[str, ...] | None = None) -> Chun
         A tree has more than 64 leaves.
     """
     source = kernel_source(forest)
-    flags = kernel_flags() if flags is None else flags
-    native = any(f.startswith(("-march", "-mtune", "-mcpu")) for f in flags)
-    library, path = compile_library(source, "chunk", flags, _cpu() if native else "")
-    return ChunkKernel(library, forest.n_trees, path)
+    chosen = kernel_flags() if flags is None else flags
+    native = any(f.startswith(("-march", "-mtune", "-mcpu")) for f in chosen)
+    library, path = compile_library(source, "chunk", chosen, _cpu() if native else "")
+    return ChunkKernel(library, forest, flags, path)
