@@ -362,8 +362,8 @@ can be several times what two idle cores take):
   place's window for the warnings. What still grows with the area: the per-cell fields
   (normal, exposure, masks, dike crest: ~20 B per cell) and the candidate cells' index and
   groundwater depth (12 B per candidate).
-- **Time.** Prediction (the kernel engineer's ``ChunkEvaluator``, one call in
-  ``forecast_stream.predict_chunk``) is most of ``predict+codes``; writing is the DEFLATE
+- **Time.** Prediction (``ChunkEvaluator``, called per block by
+  ``forecast_stream.stream_forecast``) is most of ``predict+codes``; writing is the DEFLATE
   of the tiles (two threads); the maps are mostly PNG encoding of the 49 images
   (``optimize=True``; ``compress_level=6`` is 8× faster for 19 % more bytes on the page).
 - **What "end to end" covers.** The forecast from the candidate cells' static rows and the

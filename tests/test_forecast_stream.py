@@ -90,18 +90,16 @@ def test_streamed_blocks_equal_the_whole_area(made, tmp_path, chunk_cells):
     assert pd.Timestamp(ds["valid_time"].values[0]) == pd.Timestamp(ISSUE) + pd.Timedelta("1h")
 
 
-def test_blocks_from_unsorted_cells_and_given_probabilities(made, tmp_path):
-    """Candidate cells in any order, and a probability cube made otherwise (zones)."""
+def test_blocks_from_unsorted_cells(made, tmp_path):
+    """Candidate cells in any order, and blocks of another size, give the same codes."""
     booster, fin, grid, fields = made
-    prob, *_ = whole_area_reference(booster, fin, grid, fields)
     flip = np.arange(len(fin.cells))[::-1]
     shuffled = ForecastInputs(fin.issue_time, fin.cells[flip], fin.static_rows[flip],
                               fin.drivers, fin.groundwater_depth[flip])
     a = stream_forecast(booster, shuffled, grid, fields, forecasts_dir=tmp_path / "a",
                         thresholds=THRESHOLDS, chunk_cells=53 * 5)
     b = stream_forecast(booster, fin, grid, fields, forecasts_dir=tmp_path / "b",
-                        thresholds=THRESHOLDS, chunk_cells=53 * 7,
-                        probability=lambda y0, y1: prob[:, y0:y1].reshape(len(prob), -1))
+                        thresholds=THRESHOLDS, chunk_cells=53 * 7)
     for name in ("probability", "warning_score", "level"):
         np.testing.assert_array_equal(read_codes(a, name), read_codes(b, name))
 

@@ -2,7 +2,7 @@
 
 Peak memory of the forecast is a block, not the area: for each block of grid rows
 (about ``dask.chunk_cells`` cells) the candidate cells' probabilities are predicted
-for every lead (:func:`predict_chunk`, the one call of the evaluator), calibrated,
+for every lead (:meth:`wetindex.model.gridded.ChunkEvaluator.predict_chunk`), calibrated,
 turned into the excess water, warning score and level (:func:`wetindex.normal.excess_arrays`,
 :func:`wetindex.model.predict.levels`: the same rules as the in-memory path, cell by
 cell, so blocks do not change the result), rounded to 8-bit codes and written
@@ -73,34 +73,6 @@ IN_FLIGHT = 2
 FORECAST_BLOCKS = "  forecast blocks"
 
 
-def predict_chunk(evaluator: ChunkEvaluator, static_rows: np.ndarray,
-                  groundwater_depth: np.ndarray, drivers: np.ndarray,
-                  zone_of_cell: np.ndarray | None = None, *,
-                  num_threads: int = 0) -> np.ndarray:
-    """Probabilities ``(lead, n)`` float32 of ``n`` cells: the one call of the evaluator.
-
-    Parameters
-    ----------
-    evaluator : ChunkEvaluator
-        The model prepared once per run (:class:`wetindex.model.gridded.ChunkEvaluator`).
-    static_rows : numpy.ndarray
-        ``(n, n_static)`` static features of the cells.
-    groundwater_depth : numpy.ndarray
-        ``(n,)`` groundwater depth at the issue time [m].
-    drivers : numpy.ndarray
-        ``(leads, n_driver)`` area drivers per lead, or ``(zones, leads, n_driver)``
-        drivers per zone (gridded rain, coast stretches) with ``zone_of_cell``.
-    zone_of_cell : numpy.ndarray, optional
-        ``(n,)`` zone of each cell into ``drivers``.
-    """
-    n = len(static_rows)
-    n_leads = drivers.shape[-2]
-    if not n:
-        return np.zeros((n_leads, 0), dtype="float32")
-    return evaluator.predict_chunk(static_rows, groundwater_depth, drivers, zone_of_cell,
-                                   num_threads=num_threads)
-
-
 @dataclass
 class AreaFields:
     """Per-cell ``(y, x)`` fields that turn probabilities into excess water and levels."""
@@ -166,8 +138,8 @@ def _block_task(evaluator: ChunkEvaluator, static_rows: np.ndarray, depth: np.nd
                 num_threads: int) -> dict[str, np.ndarray]:
     """One block from features to codes (a Dask task on a cluster)."""
     prob = np.zeros((len(leads), n_cells), dtype="float32")
-    prob[:, where] = predict_chunk(evaluator, static_rows, depth, drivers, zone_of_cell,
-                                   num_threads=num_threads)
+    prob[:, where] = evaluator.predict_chunk(static_rows, depth, drivers, zone_of_cell,
+                                             num_threads=num_threads)
     return block_codes(prob, fields, leads, thresholds, calibration)
 
 
@@ -175,7 +147,6 @@ def stream_forecast(booster, fin: ForecastInputs, grid: AreaGrid, fields: AreaFi
                     forecasts_dir: Path, thresholds: Sequence[float],
                     calibration: dict | None = None, attrs: dict | None = None,
                     client: Any = None, chunk_cells: int = 250_000,
-                    probability: Callable[[int, int], np.ndarray] | None = None,
                     zones: tuple[np.ndarray, np.ndarray] | None = None,
                     timings: dict[str, float] | None = None,
                     on_block: Callable[[int, int], None] | None = None) -> xr.Dataset:
@@ -204,9 +175,6 @@ def stream_forecast(booster, fin: ForecastInputs, grid: AreaGrid, fields: AreaFi
         Blocks run as tasks on its workers; None: in this process.
     chunk_cells : int
         About this many cells per block.
-    probability : callable, optional
-        ``probability(y0, y1)`` → ``(lead, cells)`` of rows ``y0:y1`` instead of the
-        model (a probability cube made otherwise).
     zones : (numpy.ndarray, numpy.ndarray), optional
         Gridded drivers: ``(drivers (zones, leads, n_driver), zone of each candidate
         cell (cells,) in the order of ``fin.cells``)`` — e.g. each rain grid cell's
@@ -248,6 +216,7 @@ def stream_forecast(booster, fin: ForecastInputs, grid: AreaGrid, fields: AreaFi
                 cells[lo:hi] - y0 * grid.nx, (y1 - y0) * grid.nx, fields.rows(y0, y1),
                 leads, thresholds, calibration)
 
+    starts = range(0, grid.ny, rows)
     written: list[int] = []
 
     def write(y0: int, codes: dict[str, np.ndarray]) -> None:
@@ -257,16 +226,10 @@ def stream_forecast(booster, fin: ForecastInputs, grid: AreaGrid, fields: AreaFi
         clock.lap("write")
         written.append(y0)
         if on_block is not None:
-            on_block(len(written), len(range(0, grid.ny, rows)))
+            on_block(len(written), len(starts))
 
     try:
-        starts = range(0, grid.ny, rows)
-        if probability is not None:
-            for y0 in starts:
-                y1 = min(grid.ny, y0 + rows)
-                write(y0, block_codes(probability(y0, y1), fields.rows(y0, y1), leads,
-                                      thresholds, calibration))
-        elif client is None:
+        if client is None:
             for y0 in starts:
                 write(y0, _block_task(evaluator, *task_args(y0), num_threads=0))
         else:
