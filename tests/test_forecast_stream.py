@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import struct
 
 import lightgbm as lgb
 import netCDF4
@@ -150,13 +151,20 @@ def test_unknown_is_never_no_risk():
     assert out["probability"][0, 0] == NODATA and out["warning_score"][0, 0] == NODATA
 
 
-def test_cogs_are_cloud_optimised_with_one_band_per_lead(made, tmp_path):
+def streamed_into_folder(made, tmp_path):
+    """A forecast streamed in blocks of 4 rows, its files moved into a forecast folder."""
     booster, fin, grid, fields = made
     ds = stream_forecast(booster, fin, grid, fields, forecasts_dir=tmp_path,
                          thresholds=THRESHOLDS, chunk_cells=53 * 4)
     folder = tmp_path / "out"
     folder.mkdir()
     write_forecast_grids(folder, ds)  # a streamed forecast's files are moved in
+    return ds, folder
+
+
+def test_cogs_are_cloud_optimised_with_one_band_per_lead(made, tmp_path):
+    grid = made[2]
+    ds, folder = streamed_into_folder(made, tmp_path)
     assert sorted(p.name for p in (folder / "geotiff").iterdir()) == [
         "probability.tif", "warning_score.tif"]
     assert not any(".stream" in p.name for p in tmp_path.iterdir())
@@ -173,8 +181,6 @@ def test_cogs_are_cloud_optimised_with_one_band_per_lead(made, tmp_path):
 def ifds_before_tiles(path) -> bool:
     """Every IFD of the (classic) TIFF lies before its first tile: the layout that lets a
     reader find every tile with one range request at the head of the file."""
-    import struct
-
     raw = path.read_bytes()
     assert raw[:4] == b"II*\0"
     at, ifd_ends, first_tile = struct.unpack_from("<I", raw, 4)[0], [], len(raw)
@@ -219,12 +225,8 @@ def test_cog_overviews_and_tiles_on_a_larger_grid(tmp_path):
 
 
 def test_written_forecast_is_a_lazy_cube_a_reader_takes_in_parts(made, tmp_path):
-    booster, fin, grid, fields = made
-    ds = stream_forecast(booster, fin, grid, fields, forecasts_dir=tmp_path,
-                         thresholds=THRESHOLDS, chunk_cells=53 * 4)
-    folder = tmp_path / "f"
-    folder.mkdir()
-    write_forecast_grids(folder, ds)
+    grid = made[2]
+    ds, folder = streamed_into_folder(made, tmp_path)
     back = open_forecast(folder, grid)
     assert not back["probability"].variable._in_memory
     one = back.isel(lead=2, y=slice(3, 9))["probability"].values
