@@ -42,12 +42,20 @@ from functools import cache
 import numpy as np
 
 from wetindex.features.stack import DRIVER_FEATURES, STATIC_FEATURES
-from wetindex.model.forest import Forest, ModelFormatError, leaf_order
-from wetindex.model.treecode import compile_library, go_left_c
+from wetindex.model.forest import (
+    CATEGORICAL,
+    DEFAULT_LEFT,
+    MISSING_NAN,
+    MISSING_ZERO,
+    Forest,
+    ModelFormatError,
+    categories_left,
+    leaf_order,
+)
+from wetindex.model.treecode import c_double, compile_library, go_left_c
 
 _N_STATIC = len(STATIC_FEATURES)
 _N_DRIVER = len(DRIVER_FEATURES)
-_CATEGORICAL = 1
 #: Leads evaluated together per cell (arrays on the C stack).
 LEAD_BLOCK = 64
 #: Trees sharing one loop over the leads in the plain-C loop (one load and store of a
@@ -75,21 +83,10 @@ _D = {name: DRIVER_FEATURES.index(name) for name in
       ("rain_24h", "rain_72h", "sea_level", "sea_level_max_24h", "groundwater_rise")}
 
 
-def _num(x: float) -> str:
-    if np.isinf(x):
-        return "INFINITY" if x > 0 else "(-INFINITY)"
-    return repr(float(x))
-
-
-def _categories(forest: Forest, k: int) -> list[int]:
-    words = forest.cat_bits[forest.cat_start[k]:forest.cat_end[k]]
-    return [32 * w + b for w, word in enumerate(words.tolist()) for b in range(32)
-            if word >> b & 1]
-
-
 def _condition(forest: Forest, k: int, var: str) -> str:
     return go_left_c(var, int(forest.decision[k]), float(forest.threshold[k]),
-                     _categories(forest, k) if forest.decision[k] & _CATEGORICAL else [])
+                     categories_left(forest.cat_bits[forest.cat_start[k]:forest.cat_end[k]])
+                     if forest.decision[k] & CATEGORICAL else [])
 
 
 def _u64(mask: int) -> str:
@@ -127,9 +124,9 @@ def _right_predicate(forest: Forest, k: int) -> str | None:
     """
     dec, thr = int(forest.decision[k]), float(forest.threshold[k])
     missing = (dec >> 2) & 3
-    if dec & _CATEGORICAL or missing == 1:
+    if dec & CATEGORICAL or missing == MISSING_ZERO:
         return None
-    nan_left = bool(dec & 2) if missing == 2 else 0.0 <= thr
+    nan_left = bool(dec & DEFAULT_LEFT) if missing == MISSING_NAN else 0.0 <= thr
     return "_CMP_GT_OQ" if nan_left else "_CMP_NLE_UQ"
 
 
@@ -173,7 +170,7 @@ def _tree_code(forest: Forest, t: int) -> _TreeCode:
             nodes[_group(int(forest.feature[n0 + k]))].append(n0 + k)
     padded = values + [0.0] * (-len(values) % 8)
     table = (f"static const double V{t}[{len(padded)}] __attribute__((aligned(64))) = "
-             f"{{{', '.join(_num(v) for v in padded)}}};")
+             f"{{{', '.join(c_double(v) for v in padded)}}};")
     driver = ["    { uint64_t m = ~0ULL;"]
     for k in nodes["driver"]:
         cond = _condition(forest, k, f"(double)d[{int(forest.feature[k]) - _N_STATIC}]")
@@ -206,7 +203,7 @@ def _tree_code(forest: Forest, t: int) -> _TreeCode:
     vloop = [f"      {{ __m512i m = _mm512_and_si512(sv{t}, _mm512_load_si512(dzb + {t} * LB "
              "+ l));" if has_driver else f"      {{ __m512i m = sv{t};"]
     vloop += [f"        m = _mm512_mask_and_epi64(m, _mm512_cmp_pd_mask(_mm512_load_pd("
-              f"c{c} + l), _mm512_set1_pd({_num(float(forest.threshold[k]))}), "
+              f"c{c} + l), _mm512_set1_pd({c_double(float(forest.threshold[k]))}), "
               f"{_right_predicate(forest, k)}), m, _mm512_set1_epi64((long long){_u64(mask)}));"
               for k, c, mask in combined]
     vloop += ["        const __m512i low = _mm512_and_si512(m, "
@@ -221,7 +218,7 @@ def _tree_code(forest: Forest, t: int) -> _TreeCode:
              f"(dzb + {t} * LB + l)));" if has_driver else f"      {{ __m256i m = sv{t};"]
     aloop += [f"        m = _mm256_andnot_si256(_mm256_and_si256(_mm256_castpd_si256("
               f"_mm256_cmp_pd(_mm256_load_pd(c{c} + l), _mm256_set1_pd("
-              f"{_num(float(forest.threshold[k]))}), {_right_predicate(forest, k)})), "
+              f"{c_double(float(forest.threshold[k]))}), {_right_predicate(forest, k)})), "
               f"_mm256_set1_epi64x((long long){_u64((2**64 - 1) & ~mask)})), m);"
               for k, c, mask in combined]
     aloop.append(f"        a = _mm256_add_pd(a, _mm256_i64gather_pd(V{t}, exit256(m), 8)); }}")

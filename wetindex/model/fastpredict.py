@@ -35,6 +35,11 @@ from numba.cpython.unsafe.numbers import trailing_zeros
 from wetindex.features.stack import DRIVER_FEATURES, FEATURES, STATIC_FEATURES
 from wetindex.model.chunkcode import ChunkKernel, compile_kernel
 from wetindex.model.forest import (
+    CATEGORICAL,
+    DEFAULT_LEFT,
+    MISSING_NAN,
+    MISSING_ZERO,
+    ZERO_THRESHOLD,
     Forest,
     ModelFormatError,
     leaf_order,
@@ -68,19 +73,15 @@ _D_GW_RISE = DRIVER_FEATURES.index("groundwater_rise")
 
 # the kernel looks up one prefix row per combined feature, written out for these five
 assert _N_FEATURES - _N_STATIC - _N_DRIVER == 5, "the kernel expects five combined features"
-_CATEGORICAL = 1
 #: Cells predicted per kernel call (their leads are buffered, 48 × 4 bytes each).
 CHUNK_CELLS = 131_072
-_DEFAULT_LEFT = 2
-_MISSING_NONE, _MISSING_ZERO, _MISSING_NAN = 0, 1, 2
-_ZERO = 1e-35  # LightGBM's kZeroThreshold
 
 
 @numba.njit(cache=True, inline="always")
 def _go_left(fval: float, node: int, threshold, decision, cat_start, cat_end, cat_bits) -> bool:
     """LightGBM's NumericalDecision / CategoricalDecision for one node."""
     dec = decision[node]
-    if dec & _CATEGORICAL:
+    if dec & CATEGORICAL:
         # LightGBM: NaN goes right, else static_cast<int> (toward zero); < 0 goes right
         if not fval > -1.0:
             return False
@@ -90,11 +91,11 @@ def _go_left(fval: float, node: int, threshold, decision, cat_start, cat_end, ca
             return False
         return ((cat_bits[cat_start[node] + word] >> np.uint32(iv % 32)) & np.uint32(1)) == 1
     missing = (dec >> 2) & 3
-    if np.isnan(fval) and missing != _MISSING_NAN:
+    if np.isnan(fval) and missing != MISSING_NAN:
         fval = 0.0
-    if (missing == _MISSING_ZERO and abs(fval) <= _ZERO) or (
-            missing == _MISSING_NAN and np.isnan(fval)):
-        return (dec & _DEFAULT_LEFT) != 0
+    if (missing == MISSING_ZERO and abs(fval) <= ZERO_THRESHOLD) or (
+            missing == MISSING_NAN and np.isnan(fval)):
+        return (dec & DEFAULT_LEFT) != 0
     return fval <= threshold[node]
 
 
@@ -179,8 +180,8 @@ def _scan_tables(forest: Forest, masks: np.ndarray) -> tuple[np.ndarray, ...]:
     n_cd = _N_FEATURES - _N_STATIC - _N_DRIVER
     tree_of = np.repeat(np.arange(forest.n_trees), np.diff(forest.node_start))
     nodes = np.flatnonzero(forest.feature >= _N_STATIC + _N_DRIVER)
-    if np.any(forest.decision[nodes] & _CATEGORICAL) or np.any(
-            ((forest.decision[nodes] >> 2) & 3) == _MISSING_ZERO):
+    if np.any(forest.decision[nodes] & CATEGORICAL) or np.any(
+            ((forest.decision[nodes] >> 2) & 3) == MISSING_ZERO):
         raise ModelFormatError("categorical or zero-as-missing splits on cell-and-driver "
                                "features are not supported by fast prediction")
     order = np.lexsort((forest.threshold[nodes], forest.feature[nodes]))
@@ -190,7 +191,7 @@ def _scan_tables(forest: Forest, masks: np.ndarray) -> tuple[np.ndarray, ...]:
     for k in nodes:
         missing = (forest.decision[k] >> 2) & 3
         # NaN takes the default side on NaN-missing nodes and is read as 0.0 on the others
-        nan_left = bool(forest.decision[k] & _DEFAULT_LEFT) if missing == _MISSING_NAN \
+        nan_left = bool(forest.decision[k] & DEFAULT_LEFT) if missing == MISSING_NAN \
             else 0.0 <= forest.threshold[k]
         if not nan_left:
             c = forest.feature[k] - _N_STATIC - _N_DRIVER

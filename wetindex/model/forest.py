@@ -17,7 +17,16 @@ import numpy as np
 
 from wetindex.features.stack import FEATURES
 
-_CATEGORICAL = 1  # LightGBM's decision_type bit of a categorical split
+# LightGBM's decision_type of a split: bit 0 categorical, bit 1 default left, bits 2-3
+# the missing type (Tree::NumericalDecision); values at most kZeroThreshold are zero
+CATEGORICAL, DEFAULT_LEFT = 1, 2
+MISSING_NONE, MISSING_ZERO, MISSING_NAN = 0, 1, 2
+ZERO_THRESHOLD = 1e-35
+
+
+def categories_left(words) -> list[int]:
+    """The categories a categorical split sends left, from its 32-bit ``cat_threshold`` words."""
+    return [32 * w + b for w, word in enumerate(words) for b in range(32) if int(word) >> b & 1]
 
 
 class ModelFormatError(ValueError):
@@ -112,7 +121,7 @@ def forest_from_booster(booster: lgb.Booster, num_iteration: int | None = None, 
             if int(fields.get("num_cat", "0")) > 0:
                 bounds = _numbers(fields["cat_boundaries"], "int64")
                 bits = _numbers(fields["cat_threshold"], "uint32")
-                for k in np.flatnonzero(dec & _CATEGORICAL):
+                for k in np.flatnonzero(dec & CATEGORICAL):
                     ci = int(thr[k])
                     cs[k], ce[k] = n_bits + bounds[ci], n_bits + bounds[ci + 1]
                 cat_bits.append(bits)

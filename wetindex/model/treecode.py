@@ -38,13 +38,19 @@ from pathlib import Path
 import lightgbm as lgb
 import numpy as np
 
-from wetindex.model.forest import ModelFormatError, model_trees
+from wetindex.model.forest import (
+    CATEGORICAL,
+    DEFAULT_LEFT,
+    MISSING_NAN,
+    MISSING_ZERO,
+    ZERO_THRESHOLD,
+    ModelFormatError,
+    categories_left,
+    model_trees,
+)
 
 #: Environment variable naming the folder of generated C files and compiled libraries.
 CACHE_ENV = "WETINDEX_TREECODE_CACHE"
-_CATEGORICAL, _DEFAULT_LEFT = 1, 2
-_MISSING_NONE, _MISSING_ZERO, _MISSING_NAN = 0, 1, 2
-_ZERO = "1e-35"  # LightGBM's kZeroThreshold
 _FLAGS = ("-O2", "-fPIC", "-shared", "-fopenmp", "-fno-math-errno")
 
 
@@ -59,7 +65,7 @@ def _cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "wetindex" / "treecode"
 
 
-def _num(x: float) -> str:
+def c_double(x: float) -> str:
     """A double as a C literal that reads back exactly."""
     if np.isinf(x):
         return "INFINITY" if x > 0 else "(-INFINITY)"
@@ -71,11 +77,11 @@ def _condition(var: str, fields: dict[str, str], k: int) -> str:
     dec = int(fields["decision_type"].split()[k])
     thr_text = fields["threshold"].split()[k]
     cats: list[int] = []
-    if dec & _CATEGORICAL:
+    if dec & CATEGORICAL:
         ci = int(float(thr_text))
         bounds = [int(b) for b in fields["cat_boundaries"].split()]
         words = [int(w) for w in fields["cat_threshold"].split()][bounds[ci]:bounds[ci + 1]]
-        cats = [32 * w + b for w, word in enumerate(words) for b in range(32) if word >> b & 1]
+        cats = categories_left(words)
     return go_left_c(var, dec, float(thr_text), cats)
 
 
@@ -86,19 +92,19 @@ def go_left_c(var: str, decision: int, threshold: float, categories: list[int]) 
     ``threshold`` its threshold (numerical nodes) and ``categories`` the categories
     sent left (categorical nodes).
     """
-    if decision & _CATEGORICAL:
+    if decision & CATEGORICAL:
         # LightGBM: NaN goes right, else static_cast<int> (toward zero); < 0 goes right
         inside = " || ".join(f"(int){var} == {c}" for c in categories) or "0"
         return f"({var} > -1.0 && ({inside}))"
-    thr = _num(threshold)
+    thr = c_double(threshold)
     missing = (decision >> 2) & 3
-    left = bool(decision & _DEFAULT_LEFT)
-    if missing == _MISSING_NAN:  # a NaN fails every comparison
+    left = bool(decision & DEFAULT_LEFT)
+    if missing == MISSING_NAN:  # a NaN fails every comparison
         return f"!({var} > {thr})" if left else f"({var} <= {thr})"
-    if missing == _MISSING_ZERO:  # NaN is read as 0.0, and 0.0 is missing
+    if missing == MISSING_ZERO:  # NaN is read as 0.0, and 0.0 is missing
         if left:
-            return f"(isnan({var}) || fabs({var}) <= {_ZERO} || {var} <= {thr})"
-        return f"(!isnan({var}) && fabs({var}) > {_ZERO} && {var} <= {thr})"
+            return f"(isnan({var}) || fabs({var}) <= {c_double(ZERO_THRESHOLD)} || {var} <= {thr})"
+        return f"(!isnan({var}) && fabs({var}) > {c_double(ZERO_THRESHOLD)} && {var} <= {thr})"
     # no missing type: NaN is read as 0.0
     return f"!({var} > {thr})" if 0.0 <= threshold else f"({var} <= {thr})"
 
@@ -108,7 +114,7 @@ def _tree_function(t: int, fields: dict[str, str]) -> list[str]:
     leaves = [float(v) for v in fields["leaf_value"].split()]
     out = [f"static inline double tree_{t}(const float *x) {{"]
     if int(fields["num_leaves"]) == 1:
-        return [*out, f"  return {_num(leaves[0])};", "}"]
+        return [*out, f"  return {c_double(leaves[0])};", "}"]
     feat = [int(f) for f in fields["split_feature"].split()]
     left = [int(c) for c in fields["left_child"].split()]
     right = [int(c) for c in fields["right_child"].split()]
@@ -116,7 +122,7 @@ def _tree_function(t: int, fields: dict[str, str]) -> list[str]:
     def node(child: int, depth: int) -> None:
         pad = "  " * depth
         if child < 0:
-            out.append(f"{pad}return {_num(leaves[~child])};")
+            out.append(f"{pad}return {c_double(leaves[~child])};")
             return
         out.append(f"{pad}if ({_condition(f'(double)x[{feat[child]}]', fields, child)}) {{")
         node(left[child], depth + 1)
