@@ -150,8 +150,8 @@ def main() -> None:
     world_dir = ctx.area_dir / "world" / artifact_key(ctx.config.demo.model_dump())  # as demo_world
     setup_s = time.perf_counter() - t_setup
     # compile the numba kernels once (numba caches them on disk; a deployed run loads them)
-    from wetindex.model.fastpredict import predict_cube
     from wetindex.model.forest import forest_from_booster
+    from wetindex.model.gridded import predict_cube
     warm = np.zeros((48, 1), "float32")
     predict_cube(forest_from_booster(model.booster), np.zeros((1, 13), "float32"),
                  np.zeros(1, "float32"), np.zeros((48, 12), "float32"), np.zeros(1, "int64"),
@@ -285,8 +285,8 @@ def main() -> None:
 
 def predict_probability_flat(booster, fin, cube: np.ndarray) -> None:
     """The fast path into a flat ``(lead, cells)`` cube (no xarray wrapping)."""
-    from wetindex.model.fastpredict import predict_cube
     from wetindex.model.forest import forest_from_booster
+    from wetindex.model.gridded import predict_cube
 
     predict_cube(forest_from_booster(booster), fin.static_rows, fin.groundwater_depth,
                  fin.drivers, fin.cells, cube)

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from wetindex.features.stack import DRIVER_FEATURES, FEATURES, STATIC_FEATURES, feature_rows
-from wetindex.model import chunkcode, fastpredict, gridded
+from wetindex.model import chunkcode, gridded
 from wetindex.model.forest import forest_from_booster
 from wetindex.model.gridded import (
     ChunkEvaluator,
@@ -234,15 +234,15 @@ def test_predict_cube_runs_the_c_kernel_and_falls_back_to_numba(booster, tmp_pat
     cells = np.random.default_rng(0).permutation(1000)[:700]  # scattered into a cube
     expected = np.zeros((6, 1000), "float32")
     expected[:, cells] = predict_rows_naive(booster, static, gw, zd, zone)
-    monkeypatch.setattr(fastpredict, "CHUNK_CELLS", 300)  # several chunks, a partial last
-    got = fastpredict.predict_cube(forest, static, gw, zd, cells, np.zeros((6, 1000), "float32"),
-                                   zone_of_cell=zone)
-    assert fastpredict.compiled_kernel(forest) is not None
+    monkeypatch.setattr(gridded, "CHUNK_CELLS", 300)  # several chunks, a partial last
+    got = gridded.predict_cube(forest, static, gw, zd, cells, np.zeros((6, 1000), "float32"),
+                               zone_of_cell=zone)
+    assert gridded.evaluator_for(forest).engine == "c"
     np.testing.assert_array_equal(got, expected)
     monkeypatch.setenv(CACHE_ENV, str(tmp_path))
     monkeypatch.setenv("CC", str(tmp_path / "no-such-compiler"))
     other = forest_from_booster(booster)  # a new Forest: compiled anew, fails
-    old = fastpredict.predict_cube(other, static, gw, zd, cells, np.zeros((6, 1000), "float32"),
-                                   zone_of_cell=zone)
-    assert fastpredict.compiled_kernel(other) is None
+    old = gridded.predict_cube(other, static, gw, zd, cells, np.zeros((6, 1000), "float32"),
+                               zone_of_cell=zone)
+    assert gridded.evaluator_for(other).engine == "numba"
     np.testing.assert_allclose(old, expected, rtol=0, atol=1e-6)

@@ -13,8 +13,8 @@ from wetindex.features.stack import (
     STATIC_FEATURES,
     feature_rows,
 )
-from wetindex.model.fastpredict import predict_cube
 from wetindex.model.forest import forest_from_booster
+from wetindex.model.gridded import predict_cube
 from wetindex.model.predict import levels
 
 N_STATIC, N_DRIVER = len(STATIC_FEATURES), len(DRIVER_FEATURES)
@@ -57,9 +57,9 @@ def booster() -> lgb.Booster:
 
 
 def test_fast_path_equals_booster_predict_on_random_rows(booster, monkeypatch):
-    from wetindex.model import fastpredict
+    from wetindex.model import gridded
 
-    monkeypatch.setattr(fastpredict, "CHUNK_CELLS", 1500)  # several chunks, a partial last
+    monkeypatch.setattr(gridded, "CHUNK_CELLS", 1500)  # several chunks, a partial last
     rng = np.random.default_rng(7)
     static = _random_static(rng, 5000)
     drivers, gw = _random_rows(rng, static, 7)

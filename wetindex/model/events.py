@@ -54,8 +54,8 @@ from wetindex.features.hydromet import HISTORY_NEEDED_H
 from wetindex.features.stack import DRIVER_FEATURES, drivers_for_issues, static_table
 from wetindex.model.calibration import apply_calibration
 from wetindex.model.cv import storm_events
-from wetindex.model.fastpredict import predict_cube
 from wetindex.model.forest import forest_from_booster
+from wetindex.model.gridded import predict_cube
 from wetindex.model.label_times import label_hours
 from wetindex.model.screen import screened_cells
 from wetindex.normal import (

@@ -11,10 +11,10 @@ over the bluespot's fill), which it builds on the fly in float32 exactly as
 ``feature_rows`` does, so no ``(cells × features)`` matrix is ever made. The splits
 are bit vectors over each tree's leaves (QuickScorer); a lead whose drivers and
 combined-feature intervals equal the lead before's reuses its probability.
-:func:`predict_cube` writes into an area cube; :mod:`wetindex.model.gridded` is the
-chunk interface. Both run the same evaluation compiled to C
-(:mod:`wetindex.model.chunkcode`, equal to ``booster.predict`` in float32 and several
-times faster) wherever a C compiler works; the numba kernel here is the fallback.
+:mod:`wetindex.model.gridded` is the interface (a chunk of cells, or an area cube);
+it runs the same evaluation compiled to C (:mod:`wetindex.model.chunkcode`, equal to
+``booster.predict`` in float32 and several times faster) wherever a C compiler works,
+and the numba kernel here as the fallback.
 
 The trees come from LightGBM's own text model (:mod:`wetindex.model.forest`:
 thresholds as doubles, decision types with their missing-value rules, categorical
@@ -24,8 +24,6 @@ bitsets), and the result equals ``booster.predict`` on the same rows (a test che
 
 from __future__ import annotations
 
-import logging
-import weakref
 from dataclasses import dataclass
 
 import numba
@@ -33,7 +31,6 @@ import numpy as np
 from numba.cpython.unsafe.numbers import trailing_zeros
 
 from wetindex.features.stack import DRIVER_FEATURES, FEATURES, STATIC_FEATURES
-from wetindex.model.chunkcode import ChunkKernel, compile_kernel
 from wetindex.model.forest import (
     CATEGORICAL,
     DEFAULT_LEFT,
@@ -44,20 +41,16 @@ from wetindex.model.forest import (
     ModelFormatError,
     leaf_order,
 )
-from wetindex.model.treecode import CompilerError
 
 __all__ = [
     "CHUNK_CELLS",
     "LeafMasks",
     "ZoneDrivers",
-    "compiled_kernel",
     "leaf_masks",
-    "predict_cube",
     "predict_zone_chunk",
     "zone_drivers",
 ]
 
-log = logging.getLogger(__name__)
 
 _N_STATIC = len(STATIC_FEATURES)
 _N_DRIVER = len(DRIVER_FEATURES)
@@ -367,103 +360,3 @@ def predict_zone_chunk(forest: Forest, lm: LeafMasks, zd: ZoneDrivers, static_ro
         lm.static_start, lm.scan_threshold, lm.scan_prefix, lm.scan_start, lm.nan_mask, buf,
         first)
     return buf
-
-
-#: The C kernel of each Forest object (by id, with a weak reference to tell a reused id).
-_KERNELS: dict[int, tuple[weakref.ref, ChunkKernel | None]] = {}
-
-
-def compiled_kernel(forest: Forest) -> ChunkKernel | None:
-    """The generated-C kernel of ``forest`` (:mod:`wetindex.model.chunkcode`), made once
-    per ``Forest`` object; None where no C compiler works (logged once: the numba
-    kernel runs instead)."""
-    hit = _KERNELS.get(id(forest))
-    if hit is not None and hit[0]() is forest:
-        return hit[1]
-    try:
-        kernel: ChunkKernel | None = compile_kernel(forest)
-    except CompilerError as exc:
-        if not any(k is None for _, k in _KERNELS.values()):
-            log.warning("forecast kernel: numba, the C kernel could not be built: %s", exc)
-        kernel = None
-    _KERNELS[id(forest)] = (weakref.ref(forest), kernel)
-    return kernel
-
-
-def predict_cube(forest: Forest, static_rows: np.ndarray, groundwater_depth: np.ndarray,
-                 drivers: np.ndarray, cells: np.ndarray, out: np.ndarray,
-                 *, zone_of_cell: np.ndarray | None = None, num_threads: int = 0) -> np.ndarray:
-    """Probabilities of ``cells`` at every lead, written into ``out[lead, cell]``.
-
-    Parameters
-    ----------
-    forest : Forest
-        From :func:`forest_from_booster`.
-    static_rows : numpy.ndarray
-        ``(n, n_static)`` float32 from :func:`~wetindex.features.stack.static_table`.
-    groundwater_depth : numpy.ndarray
-        ``(n,)`` float32 at the issue time [m].
-    drivers : numpy.ndarray
-        ``(leads, n_driver)`` float32 area drivers, or ``(zones, leads, n_driver)``
-        with ``zone_of_cell``.
-    cells : numpy.ndarray
-        ``(n,)`` flat index in ``out``'s second axis of each row.
-    out : numpy.ndarray
-        ``(leads, n_flat)`` float32, written in place and returned.
-    zone_of_cell : numpy.ndarray, optional
-        ``(n,)`` zone of each row in ``drivers`` (zoned drivers only).
-    num_threads : int
-        Threads (0: numba's default, all cores).
-    """
-    drivers = np.asarray(drivers, dtype="float32")
-    kernel = compiled_kernel(forest)
-    if kernel is not None:
-        return _predict_cube_c(kernel, static_rows, groundwater_depth, drivers, cells, out,
-                               zone_of_cell, num_threads)
-    lm = leaf_masks(forest)
-    zd = zone_drivers(forest, lm, drivers if zone_of_cell is not None else drivers[None])
-    previous = numba.get_num_threads()
-    if num_threads > 0:
-        numba.set_num_threads(min(num_threads, numba.config.NUMBA_NUM_THREADS))
-    static_rows = np.ascontiguousarray(static_rows, dtype="float32")
-    groundwater_depth = np.ascontiguousarray(groundwater_depth, dtype="float32")
-    zone = (np.zeros(len(static_rows), dtype="int32") if zone_of_cell is None
-            else np.ascontiguousarray(zone_of_cell, dtype="int32"))
-    cells = np.asarray(cells)
-    # cells × leads into a small buffer (contiguous writes), then lead by lead into
-    # ``out``: writing the 48 leads of a cell straight into a 9 M-cell cube touches 48
-    # pages far apart, which was 2–3× slower
-    buf = np.empty((min(CHUNK_CELLS, len(cells)), zd.drivers.shape[1]), dtype="float32")
-    try:
-        for first in range(0, len(cells), CHUNK_CELLS):
-            n = min(CHUNK_CELLS, len(cells) - first)
-            predict_zone_chunk(forest, lm, zd, static_rows, groundwater_depth, zone, first,
-                               buf[:n])
-            part = cells[first:first + n]
-            for li in range(zd.drivers.shape[1]):
-                out[li, part] = buf[:n, li]
-    finally:
-        numba.set_num_threads(previous)
-    return out
-
-
-def _predict_cube_c(kernel: ChunkKernel, static_rows: np.ndarray,
-                    groundwater_depth: np.ndarray, drivers: np.ndarray, cells: np.ndarray,
-                    out: np.ndarray, zone_of_cell: np.ndarray | None,
-                    num_threads: int) -> np.ndarray:
-    """:func:`predict_cube` with the C kernel, :data:`CHUNK_CELLS` cells at a time."""
-    zdrivers = np.ascontiguousarray(drivers if zone_of_cell is not None else drivers[None])
-    static_rows = np.ascontiguousarray(static_rows, dtype="float32")
-    groundwater_depth = np.ascontiguousarray(groundwater_depth, dtype="float32")
-    zone = (np.zeros(len(static_rows), dtype="int32") if zone_of_cell is None
-            else np.ascontiguousarray(zone_of_cell, dtype="int32"))
-    cells = np.asarray(cells)
-    n_leads = zdrivers.shape[1]
-    buf = np.empty((n_leads, min(CHUNK_CELLS, len(cells))), dtype="float32")
-    for first in range(0, len(cells), CHUNK_CELLS):
-        n = min(CHUNK_CELLS, len(cells) - first)
-        part = slice(first, first + n)
-        kernel.predict(static_rows[part], groundwater_depth[part], zdrivers, zone[part],
-                       buf[:, :n], num_threads)
-        out[:, cells[part]] = buf[:, :n]
-    return out

@@ -31,6 +31,7 @@ reference: ``booster.predict`` on the full feature rows.
 from __future__ import annotations
 
 import logging
+import weakref
 
 import lightgbm as lgb
 import numba
@@ -44,7 +45,7 @@ from wetindex.model.fastpredict import (
     predict_zone_chunk,
     zone_drivers,
 )
-from wetindex.model.forest import forest_from_booster
+from wetindex.model.forest import Forest, forest_from_booster
 from wetindex.model.treecode import CompilerError
 
 log = logging.getLogger(__name__)
@@ -103,9 +104,10 @@ class ChunkEvaluator:
 
     Parameters
     ----------
-    booster : lightgbm.Booster
-        A binary model on :data:`wetindex.features.stack.FEATURES`; its best iteration
-        is used, as ``booster.predict`` does.
+    model : lightgbm.Booster or Forest
+        A binary model on :data:`wetindex.features.stack.FEATURES` (its best iteration
+        is used, as ``booster.predict`` does), or its trees already read
+        (:func:`~wetindex.model.forest.forest_from_booster`).
     engine : {"auto", "c", "numba"}
         ``"c"``: the model compiled to C (:mod:`wetindex.model.chunkcode`, cached per
         model); ``"numba"``: the numba kernel (:mod:`wetindex.model.fastpredict`);
@@ -113,10 +115,10 @@ class ChunkEvaluator:
         logged once per process and kept in :attr:`engine`.
     """
 
-    def __init__(self, booster: lgb.Booster, *, engine: str = "auto") -> None:
+    def __init__(self, model: lgb.Booster | Forest, *, engine: str = "auto") -> None:
         if engine not in ("auto", "c", "numba"):
             raise ValueError(f"engine: expected 'auto', 'c' or 'numba', got {engine!r}")
-        self.forest = forest_from_booster(booster)
+        self.forest = model if isinstance(model, Forest) else forest_from_booster(model)
         self.kernel: ChunkKernel | None = None
         self.masks = None
         reason = ""
@@ -188,6 +190,58 @@ class ChunkEvaluator:
         finally:
             numba.set_num_threads(previous)
         return out
+
+
+#: The evaluator of each Forest object (by id, with a weak reference to tell a reused id).
+_EVALUATORS: dict[int, tuple[weakref.ref, ChunkEvaluator]] = {}
+
+
+def evaluator_for(forest: Forest) -> ChunkEvaluator:
+    """The :class:`ChunkEvaluator` of ``forest``, made once per ``Forest`` object (the C
+    kernel compiled or loaded once, not per issue time)."""
+    hit = _EVALUATORS.get(id(forest))
+    if hit is not None and hit[0]() is forest:
+        return hit[1]
+    evaluator = ChunkEvaluator(forest)
+    _EVALUATORS[id(forest)] = (weakref.ref(forest), evaluator)
+    return evaluator
+
+
+def predict_cube(forest: Forest, static_rows: np.ndarray, groundwater_depth: np.ndarray,
+                 drivers: np.ndarray, cells: np.ndarray, out: np.ndarray,
+                 *, zone_of_cell: np.ndarray | None = None, num_threads: int = 0) -> np.ndarray:
+    """Probabilities of ``cells`` at every lead, written into ``out[lead, cell]``.
+
+    Parameters
+    ----------
+    forest : Forest
+        From :func:`~wetindex.model.forest.forest_from_booster`.
+    static_rows : numpy.ndarray
+        ``(n, n_static)`` float32 from :func:`~wetindex.features.stack.static_table`.
+    groundwater_depth : numpy.ndarray
+        ``(n,)`` float32 at the issue time [m].
+    drivers : numpy.ndarray
+        ``(leads, n_driver)`` float32 area drivers, or ``(zones, leads, n_driver)``
+        with ``zone_of_cell``.
+    cells : numpy.ndarray
+        ``(n,)`` flat index in ``out``'s second axis of each row.
+    out : numpy.ndarray
+        ``(leads, n_flat)`` float32, written in place and returned.
+    zone_of_cell : numpy.ndarray, optional
+        ``(n,)`` zone of each row in ``drivers`` (zoned drivers only).
+    num_threads : int
+        Threads (0: all cores).
+    """
+    evaluator = evaluator_for(forest)
+    cells = np.asarray(cells)
+    # :data:`CHUNK_CELLS` cells at a time: one chunk's probabilities, not the area's, are
+    # held beside ``out``
+    for first in range(0, len(cells), CHUNK_CELLS):
+        part = slice(first, first + CHUNK_CELLS)
+        out[:, cells[part]] = evaluator.predict_chunk(
+            static_rows[part], groundwater_depth[part], drivers,
+            None if zone_of_cell is None else zone_of_cell[part], num_threads=num_threads)
+    return out
 
 
 def feature_rows_gridded(static_rows: np.ndarray, groundwater_depth: np.ndarray,

@@ -13,8 +13,8 @@ from wetindex.candidate_rows import CandidateRows
 from wetindex.features.hydromet import HISTORY_NEEDED_H
 from wetindex.features.stack import drivers_for_issues, feature_rows, static_table
 from wetindex.grid import AreaGrid
-from wetindex.model.fastpredict import predict_cube
 from wetindex.model.forest import forest_from_booster
+from wetindex.model.gridded import predict_cube
 from wetindex.model.screen import screened_cells
 from wetindex.sources.base import AreaInputs
 

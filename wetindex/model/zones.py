@@ -5,7 +5,7 @@ inputs give the forecast rain per zone (``inputs.rain_zones(issue_time)``: the z
 every cell and the rain ``(zone, lead)``, e.g. the HARMONIE grid points nearest to the
 cells), the cells of each zone are predicted with that zone's rain in place of the
 area's, in one pass of the compiled evaluator
-(:func:`~wetindex.model.fastpredict.predict_cube` with ``zone_of_cell``): the driver
+(:func:`~wetindex.model.gridded.predict_cube` with ``zone_of_cell``): the driver
 splits are evaluated once per zone and lead, the rest per cell as with area drivers.
 Observed rain, sea level and groundwater stay area series. Zones with rain equal to
 the area's give exactly the area prediction.
@@ -19,8 +19,8 @@ import xarray as xr
 from wetindex.features.hydromet import HISTORY_NEEDED_H
 from wetindex.features.stack import drivers_for_issues
 from wetindex.grid import AreaGrid
-from wetindex.model.fastpredict import predict_cube
 from wetindex.model.forest import forest_from_booster
+from wetindex.model.gridded import predict_cube
 from wetindex.model.predict import ForecastInputs, _probability_array
 
 
