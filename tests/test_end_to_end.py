@@ -25,11 +25,16 @@ def test_forecast_cube_is_consistent(demo_run):
     assert prob.shape[0] == 48 and ds["lead"].values.tolist() == list(range(1, 49))
     assert np.nanmin(prob) >= 0 and np.nanmax(prob) <= 1
     thresholds = json.loads(ds.attrs["thresholds"])
-    # levels come from the exposure-weighted excess water, never above the raw wetness
+    chance = json.loads(ds.attrs["warning_chance"])
     score = ds["warning_score"].values
     # 8-bit codes (steps of 0.005): each field is rounded on its own, to half a step
     half = 0.0025 + 1e-6
-    assert (score <= prob + 2 * half).all()
+    # a level needs its chance of new water, and new water is at most all the water: a
+    # cell at a level or above is at least as wet as the least of those levels' chances
+    names = ["yellow", "orange", "red"]
+    for lv in (1, 2, 3):
+        least = min(chance[n] for n in names[lv - 1:])
+        assert (prob[level >= lv] >= least - half).all(), names[lv - 1]
     # levels come from the full-precision score: the stored score is within half a step
     expected = ((score >= thresholds["yellow"]).astype(int) + (score >= thresholds["orange"])
                 + (score >= thresholds["red"]))
@@ -96,4 +101,5 @@ def test_alerts_went_through_the_outbox(demo_run):
         assert "@" in mail["To"] and mail["List-Unsubscribe"], path.name
         assert any(word in mail["Subject"] for word in levels), mail["Subject"]
         text = mail.get_body(("plain",)).get_content()
-        assert "sandsynlighed" in text or "probability" in text, text[:300]
+        # the risk said as the chance of water set against its harm
+        assert "chancen for vand" in text or "chance of water" in text, text[:300]

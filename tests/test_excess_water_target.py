@@ -66,8 +66,9 @@ def test_a_cell_wet_every_day_of_the_month_never_warns_however_sure_the_model_is
 
 def test_new_water_on_dry_land_at_20h_warns_with_onset_20h_and_peak_level():
     prob = np.zeros((48, 20, 20))
-    prob[19:30, 5:17, 5:17] = 0.5  # 1.44 ha orange from +20 h to +30 h
-    prob[24:27, 5:17, 5:17] = 0.8  # red for 3 hours from +25 h
+    # on dry, fully exposed land (impact 1): a 15 % chance is orange, 50 % red
+    prob[19:30, 5:17, 5:17] = 0.15  # 1.44 ha orange from +20 h to +30 h
+    prob[24:27, 5:17, 5:17] = 0.5  # red for 3 hours from +25 h
     ds = _forecast(prob, np.zeros(GRID.shape))
     [w] = warning_areas(ds, [Place("Polderen", "polder", box(*GRID.bounds))], GRID,
                         area_name="T", area_id="t")
@@ -113,13 +114,16 @@ def test_exposure_weighs_the_level_and_permanent_water_is_never_warned():
 
 def test_water_the_model_sees_standing_at_the_first_hour_is_not_new_but_a_rise_is():
     prob = np.full((12, 20, 20), 0.6)  # a hollow flooded since yesterday, no satellite pass
-    prob[6:, :12, :12] = 0.95  # then it rises over 1.44 ha
-    ds = _forecast(prob, np.zeros(GRID.shape))
+    prob[6:, :12, :12] = 0.95  # then it rises over 1.44 ha: 35 points of new water
+    ds = _forecast(prob, np.zeros(GRID.shape), exposure=np.full(GRID.shape, 0.3, "float32"))
     assert float(ds["excess_probability"][:6].max()) == 0.0
     assert float(ds["normal_water"][:6].min()) > 0.59  # shown as standing water instead
-    [w] = warning_areas(ds, [Place("Hulningen", "farmland", box(*GRID.bounds))], GRID,
+    assert warning_areas(ds, [Place("Hulningen", "forest", box(*GRID.bounds))], GRID,
+                         area_name="T", area_id="t") == []  # forest: yellow needs 40 %
+    ds = _forecast(prob, np.zeros(GRID.shape))  # a town: red from the rise on
+    [w] = warning_areas(ds, [Place("Hulningen", "town", box(*GRID.bounds))], GRID,
                         area_name="T", area_id="t")
-    assert w.onset == pd.Timestamp("2026-11-01T07:00", tz="UTC") and w.level == 1
+    assert w.onset == pd.Timestamp("2026-11-01T07:00", tz="UTC") and w.level == 3
 
 
 def test_a_flood_from_the_sea_under_way_at_the_first_hour_stays_warned():
@@ -146,3 +150,69 @@ def test_the_impact_of_new_water_is_exposure_on_normally_dry_land_only():
     normal = np.array([0.0, 0.2, 0.6], "float32")
     exposure = np.array([0.7, 1.0, 1.0], "float32")
     assert np.allclose(impact_weight(normal, exposure), [0.7, 0.8, 0.0])
+
+
+CHANCE = [0.4, 0.1, 0.2]
+
+
+def _matrix_level(excess, impact, thresholds=THRESHOLDS, chance=CHANCE) -> np.ndarray:
+    """The risk matrix written out: the highest level whose impact and chance both hold."""
+    out = np.zeros(np.shape(excess), int)
+    for lv in (1, 2, 3):
+        out[(np.asarray(impact) >= thresholds[lv - 1])
+            & (np.asarray(excess) >= chance[lv - 1])] = lv
+    return out
+
+
+def test_the_level_is_a_risk_matrix_worse_harm_needs_less_certainty():
+    """Hand-worked cells: a dry town or field is orange at a 10 % chance and red at 20 %;
+    forest needs 40 % for yellow and never goes higher; normally wet land is never warned."""
+    from wetindex.normal import warning_score
+
+    #             town  town  town  field field forest forest wet meadow(normal 0.6)
+    impact = np.array([1.0, 1.0, 1.0, 0.7, 0.7, 0.3, 0.3, 0.0], "float32")
+    excess = np.array([0.05, 0.1, 0.2, 0.15, 0.9, 0.39, 1.0, 1.0], "float32")
+    score = warning_score(excess, impact, THRESHOLDS, CHANCE)
+    got = levels(xr.DataArray(score), THRESHOLDS).values
+    assert got.tolist() == [0, 2, 3, 2, 3, 0, 1, 0]
+    # the old rule (excess × exposure) left a town at 10 % and a field at 15 % without a
+    # warning, a town at 20 % yellow and a field at 90 % orange
+    old = levels(xr.DataArray(excess * impact), THRESHOLDS).values
+    assert old.tolist()[1:5] == [0, 1, 0, 2]
+
+
+def test_the_score_gives_the_matrix_level_and_survives_8_bit_storage():
+    """Over random chances and impacts the score reaches each threshold exactly when the
+    matrix says so, also read back from the stored 8-bit codes; it rises with the chance
+    for a fixed impact, and no forecast (NaN) stays unknown."""
+    from wetindex.forecast_io import decode_fraction, encode_fraction
+    from wetindex.normal import warning_score
+
+    rng = np.random.default_rng(3)
+    excess = (rng.random(50_000) ** 2).astype("float32")
+    excess[:20] = np.array(CHANCE * 6 + [0.0, 1.0], "float32")  # exactly at each chance
+    impact = rng.choice([0.0, 0.2, 0.3, 0.4, 0.56, 0.7, 0.9, 1.0], excess.size)
+    for chance in (CHANCE, [0.2, 0.3, 0.5]):
+        score = warning_score(excess, impact, THRESHOLDS, chance)
+        want = _matrix_level(excess, impact, chance=chance)
+        assert (levels(xr.DataArray(score), THRESHOLDS).values == want).all()
+        stored = decode_fraction(encode_fraction(score))
+        assert (levels(xr.DataArray(stored), THRESHOLDS).values == want).all()
+    grid = np.linspace(0, 1, 501, dtype="float32")
+    for imp in (0.2, 0.4, 0.7, 1.0):
+        assert (np.diff(warning_score(grid, imp, THRESHOLDS, CHANCE)) >= 0).all()
+    unknown = warning_score(np.array([np.nan], "float32"), 1.0, THRESHOLDS, CHANCE)
+    assert np.isnan(unknown).all()
+
+
+def test_the_area_chances_reach_the_forecast_levels():
+    """The configured chances are the ones the cube's levels use: the same forecast is
+    orange on a dry field at the default 10 %, yellow when the area asks 30 % for orange."""
+    from wetindex.normal import excess_arrays
+
+    prob = np.array([[0.0], [0.15]], "float32")  # (lead, cell): 15 % new water at +2 h
+    normal, exposure = np.zeros(1, "float32"), np.full(1, 0.7, "float32")
+    _, default = excess_arrays(prob, normal, None, exposure)
+    _, strict = excess_arrays(prob, normal, None, exposure, chance=[0.1, 0.3, 0.5])
+    assert levels(xr.DataArray(default), THRESHOLDS).values[1].tolist() == [2]
+    assert levels(xr.DataArray(strict), THRESHOLDS).values[1].tolist() == [1]

@@ -27,10 +27,11 @@ from wetindex.forecast_io import (
 from wetindex.forecast_stream import AreaFields, block_codes, stream_forecast
 from wetindex.grid import AreaGrid
 from wetindex.model.predict import ForecastInputs, levels, predict_probability
-from wetindex.normal import excess_arrays
+from wetindex.normal import excess_arrays, impact_weight
 
 ISSUE = np.datetime64("2025-01-10T06:00", "ns")
 THRESHOLDS = [0.05, 0.15, 0.3]
+CHANCE = [0.3, 0.1, 0.2]
 
 
 def synthetic_forecast(ny: int, nx: int, seed: int = 3, leads: int = 6):
@@ -60,7 +61,8 @@ def whole_area_reference(booster, fin, grid, fields):
     """The in-memory path: the whole float cube, then excess, score and levels."""
     prob = predict_probability(booster, fin, grid).values
     excess, score = excess_arrays(prob, fields.normal, fields.standing, fields.exposure,
-                                  fields.permanent_water, fields.sea_prone)
+                                  fields.permanent_water, fields.sea_prone,
+                                  thresholds=THRESHOLDS, chance=CHANCE)
     level = levels(xr.DataArray(score, dims=("lead", "y", "x")), THRESHOLDS).values
     return prob, excess, score, level
 
@@ -77,12 +79,18 @@ def test_streamed_blocks_equal_the_whole_area(made, tmp_path, chunk_cells):
     booster, fin, grid, fields = made
     prob, excess, score, level = whole_area_reference(booster, fin, grid, fields)
     ds = stream_forecast(booster, fin, grid, fields, forecasts_dir=tmp_path,
-                         thresholds=THRESHOLDS, chunk_cells=chunk_cells, attrs={"area": "t"})
+                         thresholds=THRESHOLDS, chance=CHANCE, chunk_cells=chunk_cells,
+                         attrs={"area": "t"})
     assert np.ptp(prob) > 0.2 and level.max() == 3 and (level == 0).any()
     np.testing.assert_array_equal(read_codes(ds, "probability"), encode_fraction(prob))
     np.testing.assert_array_equal(read_codes(ds, "warning_score"), encode_fraction(score))
     assert "excess_probability" not in ds and "normal_water" not in ds  # not stored
-    assert (excess >= score - 1e-6).all()
+    # the levels are the risk matrix of the excess and the cells' impact
+    impact = impact_weight(fields.normal, fields.exposure)[None]
+    matrix = np.zeros(level.shape, int)
+    for lv in (1, 2, 3):
+        matrix[(impact >= THRESHOLDS[lv - 1]) & (excess >= CHANCE[lv - 1])] = lv
+    np.testing.assert_array_equal(level, matrix)
     np.testing.assert_array_equal(ds["level"].values, level)
     assert ds["level"].dtype == np.uint8
     # decoded: within half a step of the float values
@@ -98,9 +106,9 @@ def test_blocks_from_unsorted_cells(made, tmp_path):
     shuffled = ForecastInputs(fin.issue_time, fin.cells[flip], fin.static_rows[flip],
                               fin.drivers, fin.groundwater_depth[flip])
     a = stream_forecast(booster, shuffled, grid, fields, forecasts_dir=tmp_path / "a",
-                        thresholds=THRESHOLDS, chunk_cells=53 * 5)
+                        thresholds=THRESHOLDS, chance=CHANCE, chunk_cells=53 * 5)
     b = stream_forecast(booster, fin, grid, fields, forecasts_dir=tmp_path / "b",
-                        thresholds=THRESHOLDS, chunk_cells=53 * 7)
+                        thresholds=THRESHOLDS, chance=CHANCE, chunk_cells=53 * 7)
     for name in ("probability", "warning_score", "level"):
         np.testing.assert_array_equal(read_codes(a, name), read_codes(b, name))
 
@@ -125,16 +133,16 @@ def test_gridded_drivers_stream_block_by_block_equal_to_the_whole_cube(made, tmp
         whole[li, fin.cells] = booster.predict(rows)
     whole = whole.reshape(-1, grid.ny, grid.nx)
     streamed = stream_forecast(booster, fin, grid, fields, forecasts_dir=tmp_path / "z",
-                               thresholds=THRESHOLDS, chunk_cells=53 * 3,
+                               thresholds=THRESHOLDS, chance=CHANCE, chunk_cells=53 * 3,
                                zones=(zdrivers, zone))
     codes = read_codes(streamed, "probability")
     np.testing.assert_array_equal(codes, encode_fraction(whole))
     uniform = stream_forecast(booster, fin, grid, fields, forecasts_dir=tmp_path / "u",
-                              thresholds=THRESHOLDS, chunk_cells=53 * 3)
+                              thresholds=THRESHOLDS, chance=CHANCE, chunk_cells=53 * 3)
     assert (codes != read_codes(uniform, "probability")).mean() > 0.1
     with pytest.raises(ValueError, match="zones"):
         stream_forecast(booster, fin, grid, fields, forecasts_dir=tmp_path / "e",
-                        thresholds=THRESHOLDS, zones=(zdrivers, zone[:-1]))
+                        thresholds=THRESHOLDS, chance=CHANCE, zones=(zdrivers, zone[:-1]))
 
 
 def test_unknown_is_never_no_risk():
@@ -155,7 +163,7 @@ def streamed_into_folder(made, tmp_path):
     """A forecast streamed in blocks of 4 rows, its files moved into a forecast folder."""
     booster, fin, grid, fields = made
     ds = stream_forecast(booster, fin, grid, fields, forecasts_dir=tmp_path,
-                         thresholds=THRESHOLDS, chunk_cells=53 * 4)
+                         thresholds=THRESHOLDS, chance=CHANCE, chunk_cells=53 * 4)
     folder = tmp_path / "out"
     folder.mkdir()
     write_forecast_grids(folder, ds)  # a streamed forecast's files are moved in
@@ -250,7 +258,7 @@ def test_warnings_from_codes_equal_warnings_on_the_decoded_cube(made, tmp_path):
 
     booster, fin, grid, fields = made
     ds = stream_forecast(booster, fin, grid, fields, forecasts_dir=tmp_path,
-                         thresholds=THRESHOLDS, chunk_cells=53 * 4)
+                         thresholds=THRESHOLDS, chance=CHANCE, chunk_cells=53 * 4)
     x0, y1 = grid.x_min, grid.y_max
     places = [Place("Nord", "settlement", box(x0 + 20, y1 - 150, x0 + 300, y1 - 10)),
               Place("Midt", "settlement", box(x0 + 200, y1 - 250, x0 + 420, y1 - 100)),
@@ -282,7 +290,7 @@ def test_read_cells_equals_indexing_the_whole_cube(made, tmp_path):
 
     booster, fin, grid, fields = made
     ds = stream_forecast(booster, fin, grid, fields, forecasts_dir=tmp_path,
-                         thresholds=THRESHOLDS, chunk_cells=53 * 4)
+                         thresholds=THRESHOLDS, chance=CHANCE, chunk_cells=53 * 4)
     assert ds["probability"].chunks is not None  # lazy, in the file's chunks
     cells = np.array([5 * 53 + 7, 9 * 53 + 2, 30 * 53 + 40, 9 * 53 + 3])
     whole = ds["probability"].values.reshape(6, -1)
@@ -311,9 +319,11 @@ def test_static_rows_made_per_block_equal_the_whole_table(made, tmp_path):
     for sel in (slice(None), slice(40, 90), np.array([5, 3, 700]), slice(0, 0)):
         np.testing.assert_array_equal(lazy[sel], whole[sel])
     a = stream_forecast(booster, dataclasses.replace(fin, static_rows=whole), grid, fields,
-                        forecasts_dir=tmp_path / "a", thresholds=THRESHOLDS, chunk_cells=53 * 5)
+                        forecasts_dir=tmp_path / "a", thresholds=THRESHOLDS, chance=CHANCE,
+                        chunk_cells=53 * 5)
     b = stream_forecast(booster, dataclasses.replace(fin, static_rows=lazy), grid, fields,
-                        forecasts_dir=tmp_path / "b", thresholds=THRESHOLDS, chunk_cells=53 * 5)
+                        forecasts_dir=tmp_path / "b", thresholds=THRESHOLDS, chance=CHANCE,
+                        chunk_cells=53 * 5)
     np.testing.assert_array_equal(read_codes(a, "probability"), read_codes(b, "probability"))
     with pytest.raises(KeyError, match="static features missing"):
         CandidateRows(static.drop_vars(STATIC_FEATURES[0]), fin.cells)

@@ -3,8 +3,8 @@
 A forecast folder holds (besides warnings and status, written by the forecast stage):
 
 ``geotiff/probability.tif``, ``geotiff/warning_score.tif``
-    The fractions ``probability`` and ``warning_score`` (the exposure-weighted excess
-    water the levels come from), one GeoTIFF per quantity, one band per lead hour
+    The fractions ``probability`` and ``warning_score`` (the risk matrix of excess
+    water and impact the levels come from), one GeoTIFF per quantity, one band per lead hour
     (band tag ``NETCDF_DIM_lead`` = the lead hour, pixel-interleaved: a tile holds
     every hour of its cells), stored as ``uint8`` codes with scale
     0.005: **code 0–200 is 0–100 % in steps of 0.5 %, code 255 (nodata) is
@@ -67,8 +67,9 @@ LONG_NAMES = {
     "normal_water": "probability of water normal for the season or already standing",
     "excess_probability": "probability of water above the seasonal normal and what stands "
                           "at the issue time",
-    "warning_score": "excess probability weighted by exposure; levels come from it",
-    "level": "warning level from the exposure-weighted excess water",
+    "warning_score": "risk matrix of the excess probability and the impact; "
+                     "levels come from it",
+    "level": "warning level from the risk matrix of excess water and impact",
 }
 
 

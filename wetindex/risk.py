@@ -220,7 +220,7 @@ def warning_areas(
     ----------
     forecast : xr.Dataset
         ``level`` on ``(lead, y, x)`` with ``valid_time``, and ``warning_score`` (the
-        excess probability weighted by exposure, :mod:`wetindex.normal`; the raw
+        risk matrix of excess probability and impact, :mod:`wetindex.normal`; the raw
         ``probability`` when there is none).
     places : sequence of Place
         Named parts of the area; a warning is named after its place.
@@ -293,7 +293,13 @@ def warning_areas(
             hourly_score=[None if not np.isfinite(v) else round(float(v), 4)
                           for v in score_by_hour],
         ))
-    return sorted(out, key=lambda w: (-w.level, -w.probability, w.place))
+    return sorted(out, key=warning_order)
+
+
+def warning_order(w: WarningArea) -> tuple:
+    """Sort key of the day's warnings: highest level, then highest score, then the
+    earliest onset (the flood that comes first leads), then the place's name."""
+    return (-w.level, -w.probability, w.onset, w.place)
 
 
 def group_contributions(contrib: np.ndarray, feature_names: Sequence[str],

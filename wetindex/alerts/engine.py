@@ -178,7 +178,7 @@ def area_risk(forecast: xr.Dataset, subscription: Subscription) -> AreaRisk:
     if not leads.any():
         raise ValueError(f"{who}: no forecast lead time ≤ max_lead_h={sub.max_lead_h}")
     part = forecast.isel(lead=np.flatnonzero(leads), **window)
-    # levels come from the exposure-weighted excess water when the forecast has it
+    # levels come from the warning score (excess water against impact) when there is one
     score = "warning_score" if "warning_score" in part else "probability"
     prob = np.asarray(part[score].values, dtype="float64")[:, inside]
     level = np.asarray(part["level"].values)[:, inside]

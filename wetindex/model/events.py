@@ -23,7 +23,7 @@ gets. Here the hold-out is replayed as the forecast runs would have issued it:
   else ``rain`` (rain, groundwater, a stream).
 * **Forecast.** At each issue time the place's hourly level is computed exactly as
   the published warnings are (:func:`wetindex.risk.place_hourly_levels` on the level
-  of the exposure-weighted excess, :mod:`wetindex.normal`).
+  of the warning score, :mod:`wetindex.normal`).
 * **Scores per level** (yellow, orange, red): an event is *warned* when the last
   issue at least one hour before its onset has the place at or above the level in
   some hour within ``tolerance_h`` of the event; its **lead** is the onset minus the
@@ -36,7 +36,7 @@ gets. Here the hold-out is replayed as the forecast runs would have issued it:
   (``sea`` when the forecast sea reaches the place within the 48 h).
 * **Case studies.** For each storm in the hold-out (from the observed drivers,
   :func:`wetindex.model.cv.storm_events`, named by its date and kind), the most
-  flooded place's forecast (its level and the exposure-weighted excess score that
+  flooded place's forecast (its level and the warning score that
   1 ha of it reaches) from each issue time before and during the storm, against the
   area that flooded there in the next 48 h.
 """
@@ -59,6 +59,7 @@ from wetindex.model.gridded import predict_cube
 from wetindex.model.label_times import label_hours
 from wetindex.model.screen import screened_cells
 from wetindex.normal import (
+    DEFAULT_CHANCE,
     NORMAL_DRY,
     excess_arrays,
     exposure_weight,
@@ -333,6 +334,7 @@ def replay_place_levels(
     place_of: np.ndarray, n_places: int, *, normal: np.ndarray, exposure: np.ndarray,
     permanent: np.ndarray, thresholds: Sequence[float], calibration: dict | None,
     min_cells: int | np.ndarray, max_lead_h: int = 48, details: dict | None = None,
+    chance: Sequence[float] = DEFAULT_CHANCE,
 ) -> np.ndarray:
     """Each place's hourly level ``(issue, place, lead)`` as the forecast runs would give it.
 
@@ -340,7 +342,7 @@ def replay_place_levels(
     calibration where a kept map changes anything, the excess over the seasonal
     normal and standing water, exposure, levels, and the 1-ha rule per place.
     A ``details`` dict is filled with ``score`` ``(issue, place, lead)``, the
-    exposure-weighted excess that the place's ``min_cells``-th highest cell reaches
+    warning score that the place's ``min_cells``-th highest cell reaches
     (the score 1 ha of the place reaches), and ``sea_max`` ``(issue,)``, the highest
     forecast sea level [m] of each issue's 48 h.
     """
@@ -376,7 +378,7 @@ def replay_place_levels(
             with np.errstate(invalid="ignore"):
                 sea_prone = flood_level <= float(np.nanmax(drivers[i, :max_lead_h, sea_col]))
         _, score = excess_arrays(prob, normal[month - 1], standing, exposure, permanent,
-                                 sea_prone)
+                                 sea_prone, thresholds=thresholds, chance=chance)
         level = np.zeros(score.shape, dtype="int8")
         for value, threshold in enumerate(thresholds, start=1):
             level[score >= threshold] = value
@@ -397,7 +399,8 @@ def replay_place_levels(
 def evaluate_events(
     booster, inputs, static, *, holdout: tuple[pd.Timestamp, pd.Timestamp],
     train: tuple[pd.Timestamp, pd.Timestamp], screen: dict[str, Any],
-    thresholds: Sequence[float], calibration: dict | None = None, issue_step_h: int = 24,
+    thresholds: Sequence[float], chance: Sequence[float] | None = None,
+    calibration: dict | None = None, issue_step_h: int = 24,
     max_lead_h: int = 48, min_area_m2: float = MIN_AREA_M2, max_cells: int = 20_000,
     seed: int = 2,
 ) -> dict[str, Any]:
@@ -441,7 +444,8 @@ def evaluate_events(
     levels = replay_place_levels(
         booster, inputs, static, issues, cells, place_of, len(places), normal=normal,
         exposure=exposure, permanent=permanent, thresholds=thresholds,
-        calibration=calibration, min_cells=min_cells, max_lead_h=max_lead_h, details=details)
+        calibration=calibration, min_cells=min_cells, max_lead_h=max_lead_h, details=details,
+        chance=DEFAULT_CHANCE if chance is None else chance)
     hours = pd.date_range(issues[0], issues[-1] + pd.Timedelta(hours=max_lead_h), freq="h")
     severity: dict[str, np.ndarray] = {}
     flooded, area = observed_flooding(inputs, cells, place_of, len(places), hours, normal,

@@ -162,9 +162,10 @@ def case_study_lines(events: dict[str, Any] | None, pngs: dict[str, str] | None 
         return []
     lines = ["", "## Case studies: the hold-out's storms", "",
              "Per storm, the most flooded place; per issue time up to the storm's end: the "
-             "highest level and score (exposure-weighted excess that 1 ha of the place "
-             "reaches) in the next 48 h, the first lead at orange, and what happened there "
-             "in the same 48 h (largest flooded area, first hour with ≥ 1 ha flooded)."]
+             "highest level and warning score (the risk matrix of chance and impact "
+             "that 1 ha of the place reaches) in the next 48 h, the first lead at orange, "
+             "and what happened there in the same 48 h (largest flooded area, first hour "
+             "with ≥ 1 ha flooded)."]
     for c in cases:
         lines += ["", f"### {c['name']} — {c['place']}", "",
                   f"{c['start']} – {c['end']}; rain max {c['rain_24h_max_mm']:.0f} mm/24 h, sea "

@@ -2,10 +2,11 @@
 
 Two charts share one time axis (the 48 forecast hours):
 
-* the **level chart**: the place's warning score (the exposure-weighted excess water,
-  the quantity its level is decided on) against the level thresholds (dashed lines
-  named in words), the place's level per hour as coloured columns, and the start of
-  each level, the peak and the end of its warning marked;
+* the **level chart**: the place's warning score (the risk matrix of the chance
+  of excess water and its impact, the quantity its level is decided on) against
+  the level thresholds (dashed lines named in words), the place's level per hour
+  as coloured columns, and the start of each level, the peak and the end of its
+  warning marked;
 * the **driver chart**: rain per hour as bars and, where the area has a sea, the
   sea level as a curve against the dike crest.
 

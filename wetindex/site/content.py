@@ -65,11 +65,13 @@ def forecast_state(forecast: xr.Dataset | None, status: RunStatus) -> ForecastSt
     return "ok" if status.healthy else "degraded"
 
 
-def thresholds(forecast: xr.Dataset | None) -> dict[str, float]:
-    """Level thresholds from ``forecast.attrs["thresholds"]`` (dict or JSON string)."""
+def thresholds(forecast: xr.Dataset | None, attr: str = "thresholds") -> dict[str, float]:
+    """Per-level values from ``forecast.attrs[attr]`` (dict or JSON string): the levels'
+    ``thresholds`` of the warning score, or their ``warning_chance`` (the chance of new
+    water each level needs, :class:`wetindex.config.WarningChance`)."""
     if forecast is None:
         return {}
-    raw = forecast.attrs.get("thresholds", {})
+    raw = forecast.attrs.get(attr, {})
     if isinstance(raw, str):
         raw = json.loads(raw)
     return {k: float(v) for k, v in dict(raw).items()}

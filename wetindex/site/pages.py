@@ -256,7 +256,8 @@ def build_site(
         "state": state, "status": status, "area_name": status.area_name,
         "level_css": _level_css(), "csp": _csp(tile_service), "attributions": attributions,
         "downloads": listed, "has_water": images.water is not None,
-        "thresholds": content.thresholds(shown), "scorecard": scorecard,
+        "thresholds": content.thresholds(shown),
+        "warning_chance": content.thresholds(shown, "warning_chance"), "scorecard": scorecard,
         "feed_href": feed_href, "contact": contact or {}, "has_signup": has_signup,
         "signup_page": SIGNUP_PAGE,
     }
@@ -381,7 +382,7 @@ def _render_language(env: jinja2.Environment, out_dir: Path, lang: str,
         "input_rows": content.input_rows(t, f, status),
         "score_tables": content.scorecard_tables(t, f, shared["scorecard"]),
         "scorecard_meta": _scorecard_meta(t, f, shared["scorecard"]),
-        "threshold_text": {k: f.percent(v) for k, v in shared["thresholds"].items()},
+        "chance_text": {k: f.percent(v) for k, v in shared["warning_chance"].items()},
         "place_links": place_links,
     }
     for page in PAGES:

@@ -1,15 +1,15 @@
 """One page per place: its level hour by hour, its drivers, what to do.
 
-A place's warning score at an hour is the score (excess probability × exposure,
-:mod:`wetindex.normal`) reached by at least ``min_area_m2`` (1 ha, the same rule as the
-warnings) of it, and its level at that hour the highest level that much of it reaches:
-both from :mod:`wetindex.risk` (:func:`~wetindex.risk.place_hourly_score`,
-:func:`~wetindex.risk.place_hourly_levels`), the same functions the warnings are made
-with; the chart draws that score against the thresholds, the quantity the level is
-decided on. Where the place has a warning, its hours, level, onset, peak and end are
-the warning's own (one computation for site, feed and alerts); the page only draws
-and words them (:func:`wetindex.warnings.window_text`, the sentence of the CAP
-message and the e-mail).
+A place's warning score at an hour is the score (the risk matrix of excess probability
+and impact, :func:`wetindex.normal.warning_score`) reached by at least ``min_area_m2``
+(1 ha, the same rule as the warnings) of it, and its level at that hour the highest
+level that much of it reaches: both from :mod:`wetindex.risk`
+(:func:`~wetindex.risk.place_hourly_score`, :func:`~wetindex.risk.place_hourly_levels`),
+the same functions the warnings are made with; the chart draws that score against the
+thresholds, the quantity the level is decided on. Where the place has a warning, its
+hours, level, onset, peak and end are the warning's own (one computation for site, feed
+and alerts); the page only draws and words them (:func:`wetindex.warnings.window_text`,
+the sentence of the CAP message and the e-mail).
 """
 
 from __future__ import annotations

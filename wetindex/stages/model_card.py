@@ -15,6 +15,10 @@ from wetindex.model.report import (
 from wetindex.stages.context import AreaContext
 
 
+def _levels_text(values: list[float], fmt: str) -> str:
+    """``"0.2 / 0.4 / 0.7 (yellow / orange / red)"`` for per-level values."""
+    return " / ".join(fmt.format(v) for v in values) + " (yellow / orange / red)"
+
 def model_card(ctx: AreaContext, meta: dict[str, Any]) -> str:
     """A short Markdown model card: data, period, what a warning means, honest scores, limits."""
     ev = meta["evaluation"]
@@ -25,7 +29,12 @@ def model_card(ctx: AreaContext, meta: dict[str, Any]) -> str:
         "covered by surface water at each hour 1–48 h after the issue time. A warning is "
         "about excess water: above the cell's seasonal normal (same-month wet frequency of "
         "the training history, kept with the model) and beyond what stands at the issue "
-        "time, weighted by what is exposed there; permanent water is never warned.", "",
+        "time. Its level is a risk matrix of the chance of that water and the harm it "
+        "does where it falls (what is exposed, and how rarely it is wet that month): "
+        "yellow, orange and red need an impact of "
+        f"{_levels_text(ctx.config.thresholds.as_list(), '{:g}')} and a chance of "
+        f"{_levels_text(ctx.config.warning_chance.as_list(), '{:.0%}')}; "
+        "permanent water is never warned.", "",
         "## Training data",
         f"- Inputs: {', '.join(a['name'] for a in meta['inputs'])}",
         f"- Training issue times: {meta['periods']['train'][0]} – {meta['periods']['train'][1]}",
