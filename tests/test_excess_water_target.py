@@ -120,10 +120,10 @@ def test_water_the_model_sees_standing_at_the_first_hour_is_not_new_but_a_rise_i
     assert float(ds["normal_water"][:6].min()) > 0.59  # shown as standing water instead
     assert warning_areas(ds, [Place("Hulningen", "forest", box(*GRID.bounds))], GRID,
                          area_name="T", area_id="t") == []  # forest: yellow needs 40 %
-    ds = _forecast(prob, np.zeros(GRID.shape))  # a town: red from the rise on
+    ds = _forecast(prob, np.zeros(GRID.shape))  # a town: orange from the rise on
     [w] = warning_areas(ds, [Place("Hulningen", "town", box(*GRID.bounds))], GRID,
                         area_name="T", area_id="t")
-    assert w.onset == pd.Timestamp("2026-11-01T07:00", tz="UTC") and w.level == 3
+    assert w.onset == pd.Timestamp("2026-11-01T07:00", tz="UTC") and w.level == 2
 
 
 def test_a_flood_from_the_sea_under_way_at_the_first_hour_stays_warned():
@@ -207,7 +207,7 @@ def test_the_score_gives_the_matrix_level_and_survives_8_bit_storage():
 
 def test_the_area_chances_reach_the_forecast_levels():
     """The configured chances are the ones the cube's levels use: the same forecast is
-    orange on a dry field at the default 10 %, yellow when the area asks 30 % for orange."""
+    orange on a dry field at the default 15 %, yellow when the area asks 30 % for orange."""
     from wetindex.normal import excess_arrays
 
     prob = np.array([[0.0], [0.15]], "float32")  # (lead, cell): 15 % new water at +2 h

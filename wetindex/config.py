@@ -81,16 +81,20 @@ class WarningChance(_Strict):
     cell is at a level when the impact of water there (exposure × how rarely it is
     wet this month) reaches the level's threshold (:class:`Thresholds`) *and* its
     chance of new water reaches the level's chance here. Worse harm needs less
-    certainty, so the chances need not rise from yellow to red. The defaults were
-    chosen on the demo's validation period (2026-01 – 07, issues every 48 h; none of
-    the hold-out): at least 90 % of quiet issue times without any warning, FAR at most
-    0.3 at orange and 0.2 at red, then the highest POD (``notebooks/`` and the model
-    card give the figures). An area with its own history may choose its own.
+    certainty on farmland and at houses, so the chances need not rise from yellow to
+    red. The defaults were
+    chosen on the demo's validation period (the half year before the hold-out, an issue
+    every 48 h; none of the hold-out): at least 90 % of quiet issue times without any
+    warning, FAR at most 0.3 at orange and 0.2 at red, then the highest orange and red
+    POD; yellow's FAR was above 0.3 at every chance tried, so it has the chance with
+    the lowest (``benchmarks/choose_warning_chance.py`` makes the choice for any area with a
+    trained model and writes its figures). An area with its own history may choose its
+    own.
     """
 
     yellow: float = Field(0.4, gt=0, le=1)
-    orange: float = Field(0.1, gt=0, le=1)
-    red: float = Field(0.2, gt=0, le=1)
+    orange: float = Field(0.15, gt=0, le=1)
+    red: float = Field(0.4, gt=0, le=1)
 
     def as_list(self) -> list[float]:
         return [self.yellow, self.orange, self.red]

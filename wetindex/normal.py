@@ -36,19 +36,20 @@ three fields of the forecast dataset (all on ``(lead, y, x)``, 0–1):
     month (``1 − normal``; 0 on land wet at least half the month). A cell is at a
     level when its impact reaches the level's threshold (``thresholds``: yellow 0.2,
     orange 0.4, red 0.7) and its excess probability reaches the level's
-    ``warning_chance`` (yellow 0.4, orange 0.1, red 0.2): worse harm needs less
-    certainty, and yellow on forest, meadows and dunes needs the most. A place is at
+    ``warning_chance`` (yellow 0.4, orange 0.15, red 0.4): orange on farmland, houses
+    and roads needs less certainty than yellow on forest, meadows and dunes. A place is at
     a level when 1 ha of it is (:mod:`wetindex.risk`). This is the quantity the
     observed floods are scored in (:mod:`wetindex.model.events`: new water whose
     impact reaches the level on 1 ha), so a level means the same flood in the forecast
     and in the verification. Never the raw wetness.
 
-    How the chances were chosen: replaying the demo's validation period (2026-01 –
-    07, one issue every 48 h, none of the hold-out), the smallest chances with at
-    least 90 % of quiet issue times without any warning, FAR at most 0.3 at orange and
-    0.2 at red. The rule it replaced, ``excess × exposure`` against the same
-    thresholds, asked p = 1.0 for red on farmland and 0.57 for orange, where a flooded
-    field is a red event: on the demo's hold-out it warned 29 % of the orange events.
+    How the chances were chosen (:class:`wetindex.config.WarningChance`): replaying the
+    demo's validation period (the half year before the hold-out, one issue every 48 h),
+    the chances with at least 90 % of quiet issue times without any warning, FAR at most
+    0.3 at orange and 0.2 at red, and the highest orange and red POD. The rule it
+    replaced, ``excess × exposure`` against the same thresholds, asked p = 1.0 for red
+    on farmland and 0.57 for orange, where a flooded field is a red event: on the demo's
+    hold-out it warned 29 % of the orange events.
 
 A missing seasonal normal (no label history) is a baseline of 0: everything wet is
 then excess, so a missing input makes more warnings, never fewer.
