@@ -262,7 +262,6 @@ def warning_areas(
         flat = place_cells[in_window]
         in_place = np.zeros(grid.shape, bool)
         in_place.ravel()[flat] = True
-        p_cells = flat_prob[first:end + 1][:, flat]  # (lead in window, cells)
         polys = [shape(g) for g, v in rasterio.features.shapes(
             in_place.astype("uint8"), mask=in_place, transform=grid.transform) if v == 1]
         geom = unary_union(polys).simplify(grid.cell_size / 2)
@@ -273,12 +272,15 @@ def warning_areas(
         else:
             shares["terrain"] = 1.0
         score_by_hour = place_hourly_score(prob, here, min_cells)
+        # the score 1 ha of the place reaches, the one its level is decided on: one hot
+        # cell in a yellow place does not make the warning say "up to 90 %"
+        top_score = np.nanmax(score_by_hour[first:end + 1], initial=0.0)
         out.append(WarningArea(
             warning_id=f"{area_id}-{slug(place.name)}",
             area_name=area_name,
             place=place.name,
             level=timeline["level"],
-            probability=round(float(p_cells.max()), 3),
+            probability=round(float(top_score), 3),
             onset=timeline["onset"],
             expires=timeline["expires"],
             peak_time=timeline["peak_time"],

@@ -44,9 +44,9 @@ class WarningArea:
         The place's level at the peak hour, 1 yellow, 2 orange, 3 red (levels come from
         the excess water on exposed land, :mod:`wetindex.normal`).
     probability : float
-        Highest warning score (the risk matrix of excess probability and impact as one
-        number, :func:`wetindex.normal.warning_score`) in the warned area over
-        the window, 0–1.
+        Highest warning score that 1 ha of the place reaches (the risk matrix of excess
+        probability and impact as one number, :func:`wetindex.normal.warning_score`;
+        the quantity its level is decided on) in the hours of the window, 0–1.
     onset, expires : datetime
         Onset ("from"): the first valid hour the place is at the warning's ``level``;
         expires ("until"): the end of the last hour the place is at or above yellow

@@ -119,7 +119,7 @@ def test_levels_came_true_with_case_counts_and_no_calibrated_claim(tmp_path):
     md = (write_report(tmp_path, {"version": "v1", "area": "demo", "evaluation": ev})
           / "evaluation.md").read_text()
     assert "Calibration is not applied" in md and "is calibrated" not in md
-    assert "How often each level came true" in md and "against “never wet”" in md
+    assert "How often the model's probabilities came true" in md and "against “never wet”" in md
 
 
 def test_plain_words_cause_table_and_case_study_reach_report_card_and_site(tmp_path):
@@ -155,12 +155,13 @@ def test_plain_words_cause_table_and_case_study_reach_report_card_and_site(tmp_p
     assert (folder / "case_1.png").read_bytes()[:4] == b"\x89PNG" and "case_1.png" in md
     note = json.loads((folder / "scorecard.json").read_text())["method_note"]
     assert "not calibrated" in note["en"] and "ikke kalibreret" in note["da"]
-    assert "Når en celle var rød, stod der vand i" in note["da"]
+    assert "Når modellen gav en celle 70% eller mere, stod der vand i" in note["da"]
     assert "Af 4 orange varsler for et sted blev 75% fulgt af en oversvømmelse der." in note["da"]
     m = ev["scores"]["model"]
     red = sum(f * c for f, c in zip(m["came_true_red"], m["cases_red"], strict=True) if c)
     share = red / sum(m["cases_red"])
-    assert f"When a cell was red, it was under water in {share:.0%}" in note["en"]
+    assert (f"When the model gave a cell 70% or more, it was under water in {share:.0%}"
+            in note["en"])
     assert "Of 4 orange warnings for a place, 75% were followed by a flood there." in note["en"]
     card = "\n".join(card_skill_lines(ev))
     assert "## In plain words" in card and "| orange | rain |" in card

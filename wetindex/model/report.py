@@ -97,17 +97,32 @@ def _level_share(model: dict[str, Any], lv: str) -> tuple[float, int] | None:
     return hits / sum(cases), int(sum(cases))
 
 
-def plain_truth_sentences(ev: dict[str, Any], lang: str = "en") -> list[str]:
-    """Whether the probabilities are calibrated and how often each level came true, in words.
+def probability_band(ev: dict[str, Any], lv: str) -> str:
+    """The probability band of a level's cell-hour scores, e.g. ``"20–40 %"``.
 
-    For the site's About page and the model card: the cell-hour share of each level's
-    probability band that was wet, and the share of the places' warnings (issue × place)
-    that met a flood (1 − FAR of the event verification).
+    The bands are cut at the levels' thresholds; a cell's warning level itself also
+    asks for the impact there (:func:`wetindex.normal.warning_score`), so the bands are
+    named by their probabilities, not as levels.
+    """
+    t = ev.get("thresholds") or {}
+    names = ["yellow", "orange", "red"]
+    lo = t.get(lv)
+    hi = t.get(names[names.index(lv) + 1]) if lv != "red" else None
+    if lo is None:
+        return lv
+    return f"{lo:.0%}–{hi:.0%}" if hi is not None else f"{lo:.0%} or more"
+
+
+def plain_truth_sentences(ev: dict[str, Any], lang: str = "en") -> list[str]:
+    """Whether the probabilities are calibrated and how often they came true, in words.
+
+    For the site's About page and the model card: the cell-hour share of each
+    probability band (cut at the levels' thresholds) that was wet, and the share of the
+    places' warnings (issue × place) that met a flood (1 − FAR of the event verification).
     """
     model = ev.get("scores", {}).get("model", {})
     calibrated = bool(ev.get("calibration_applied", ev.get("calibrated")))
     da = lang == "da"
-    words = {"yellow": "gul", "orange": "orange", "red": "rød"} if da else {}
     out = [("Sandsynlighederne er kalibreret på uafhængige data." if calibrated else
             "Sandsynlighederne er ikke kalibreret: modellens egne tal vises, så læs dem som "
             "et mål for risiko, ikke som en nøjagtig chance.") if da else
@@ -118,12 +133,13 @@ def plain_truth_sentences(ev: dict[str, Any], lang: str = "en") -> list[str]:
         share = _level_share(model, lv)
         if share is None:
             continue
-        name = words.get(lv, lv)
+        band = probability_band(ev, lv)
         cases = f"{share[1]:,}".replace(",", ".")  # Danish thousands separator
-        out.append(f"Når en celle var {name}, stod der vand i {share[0]:.0%} af "
-                   f"{cases} tilfælde i testperioden." if da else
-                   f"When a cell was {name}, it was under water in {share[0]:.0%} of "
-                   f"{share[1]:,} cases in the test period.")
+        out.append(f"Når modellen gav en celle {band.replace('or more', 'eller mere')}, "
+                   f"stod der vand i {share[0]:.0%} af {cases} tilfælde i testperioden."
+                   if da else
+                   f"When the model gave a cell {band}, it was under water in "
+                   f"{share[0]:.0%} of {share[1]:,} cases in the test period.")
     events = ev.get("events") or {}
     for lv, d in events.get("levels", {}).items():
         if d.get("n_warnings"):
@@ -395,19 +411,19 @@ def calibration_sentence(ev: dict[str, Any]) -> str:
 
 
 def level_truth_lines(ev: dict[str, Any]) -> list[str]:
-    """How often each level's probability band came true, per lead bin, with case counts."""
+    """How often each probability band came true, per lead bin, with case counts."""
     model = ev["scores"].get("model", {})
     if "came_true_red" not in model:
         return []
-    t = ev.get("thresholds", {})
     bins = ev["lead_bins"]
-    lines = ["", "## How often each level came true (model, cell-hours)", "",
-             "Share of cell-hours forecast in the level's probability band that were wet "
-             "(cases in brackets).", "",
-             "| level | " + " | ".join(f"{b} h" for b in bins) + " |",
+    lines = ["", "## How often the model's probabilities came true (cell-hours)", "",
+             "Share of cell-hours forecast in each probability band, cut at the levels' "
+             "thresholds, that were wet (cases in brackets). A cell's warning level also "
+             "asks for the impact there, so these bands are not the warning levels.", "",
+             "| probability | " + " | ".join(f"{b} h" for b in bins) + " |",
              "|---" * (len(bins) + 1) + "|"]
     for lv in ("yellow", "orange", "red"):
-        lines.append(f"| {lv} (p ≥ {t.get(lv, '?')}) | " + " | ".join(
+        lines.append(f"| {probability_band(ev, lv)} | " + " | ".join(
             f"{_fmt(f)} ({n})" for f, n in zip(model[f"came_true_{lv}"], model[f"cases_{lv}"],
                                                strict=True)) + " |")
     return lines

@@ -10,6 +10,7 @@ from wetindex.model.report import (
     calibration_sentence,
     card_skill_lines,
     event_summary,
+    probability_band,
     verdict,
 )
 from wetindex.stages.context import AreaContext
@@ -61,12 +62,14 @@ def model_card(ctx: AreaContext, meta: dict[str, Any]) -> str:
     lines += case_lines(ev)  # cases per lead bin; bins without any, and why
     m = ev["scores"]["model"]
     if "came_true_red" in m:
-        lines += ["", "## How often each level came true (cell-hours, all leads)", ""]
+        lines += ["", "## How often the model's probabilities came true (cell-hours, all "
+                  "leads)", ""]
         for lv in ("yellow", "orange", "red"):
             n = sum(m[f"cases_{lv}"])
             hits = sum(f * c for f, c in zip(m[f"came_true_{lv}"], m[f"cases_{lv}"], strict=True)
                        if c)
-            lines.append(f"- {lv}: {hits / n:.0%} of {n} cases" if n else f"- {lv}: no cases")
+            band = probability_band(ev, lv)
+            lines.append(f"- {band}: {hits / n:.0%} of {n} cases" if n else f"- {band}: no cases")
     events = event_summary(ev.get("events"))
     if events:
         lines += ["", "## Events per place on the hold-out", "",
