@@ -50,7 +50,12 @@ class DemoConfig(_Strict):
 
 
 class Thresholds(_Strict):
-    """Probability at which each warning level starts."""
+    """Warning score at which each level starts: the impact the level's water must have.
+
+    The warning score of a cell (:func:`wetindex.normal.warning_score`) reaches a
+    level's threshold exactly when the impact of new water there reaches it and its
+    chance of new water reaches the level's :class:`WarningChance`.
+    """
 
     yellow: float = Field(0.2, gt=0, lt=1)
     orange: float = Field(0.4, gt=0, lt=1)
@@ -64,6 +69,28 @@ class Thresholds(_Strict):
                 f"orange={self.orange}, red={self.red}"
             )
         return self
+
+    def as_list(self) -> list[float]:
+        return [self.yellow, self.orange, self.red]
+
+
+class WarningChance(_Strict):
+    """Chance of new water a cell needs for each level, on land whose impact reaches it.
+
+    The warning levels are a risk matrix (:func:`wetindex.normal.warning_score`): a
+    cell is at a level when the impact of water there (exposure × how rarely it is
+    wet this month) reaches the level's threshold (:class:`Thresholds`) *and* its
+    chance of new water reaches the level's chance here. Worse harm needs less
+    certainty, so the chances need not rise from yellow to red. The defaults were
+    chosen on the demo's validation period (2026-01 – 07, issues every 48 h; none of
+    the hold-out): at least 90 % of quiet issue times without any warning, FAR at most
+    0.3 at orange and 0.2 at red, then the highest POD (``notebooks/`` and the model
+    card give the figures). An area with its own history may choose its own.
+    """
+
+    yellow: float = Field(0.4, gt=0, le=1)
+    orange: float = Field(0.1, gt=0, le=1)
+    red: float = Field(0.2, gt=0, le=1)
 
     def as_list(self) -> list[float]:
         return [self.yellow, self.orange, self.red]
@@ -353,6 +380,7 @@ class AreaConfig(_Strict):
     schedule: ScheduleConfig = ScheduleConfig()
     dask: DaskConfig = DaskConfig()
     thresholds: Thresholds = Thresholds()
+    warning_chance: WarningChance = WarningChance()
     forecast: ForecastConfig = ForecastConfig()
     training: TrainingConfig = TrainingConfig()
     site: SiteConfig = SiteConfig()

@@ -56,6 +56,7 @@ from wetindex.model.gridded import ChunkEvaluator
 from wetindex.model.predict import ForecastInputs, levels
 from wetindex.model.zones import zone_drivers
 from wetindex.normal import (
+    DEFAULT_CHANCE,
     excess_arrays,
     exposure_weight,
     forecast_sea_level_max,
@@ -111,7 +112,8 @@ def area_fields(inputs: AreaInputs, static: xr.Dataset, normal: xr.DataArray,
 
 
 def block_codes(prob: np.ndarray, fields: AreaFields, leads: np.ndarray,
-                thresholds: Sequence[float], calibration: dict | None) -> dict[str, np.ndarray]:
+                thresholds: Sequence[float], calibration: dict | None,
+                chance: Sequence[float] = DEFAULT_CHANCE) -> dict[str, np.ndarray]:
     """8-bit codes of one block from its probabilities ``(lead, cells)``.
 
     The same arithmetic as the in-memory path (calibration, then
@@ -123,7 +125,8 @@ def block_codes(prob: np.ndarray, fields: AreaFields, leads: np.ndarray,
         prob = apply_calibration(prob, leads[:, None], calibration)
     prob = np.asarray(prob, "float32")
     excess, score = excess_arrays(prob, fields.normal, fields.standing, fields.exposure,
-                                  fields.permanent_water, fields.sea_prone)
+                                  fields.permanent_water, fields.sea_prone,
+                                  thresholds=thresholds, chance=chance)
     level = levels(xr.DataArray(score.astype("float32"), dims=("lead", "cell")),
                    list(thresholds)).values
     del excess  # the stored cube keeps what the levels come from (see forecast_io)
@@ -135,16 +138,17 @@ def _block_task(evaluator: ChunkEvaluator, static_rows: np.ndarray, depth: np.nd
                 drivers: np.ndarray, zone_of_cell: np.ndarray | None, where: np.ndarray,
                 n_cells: int, fields: AreaFields, leads: np.ndarray,
                 thresholds: Sequence[float], calibration: dict | None,
-                num_threads: int) -> dict[str, np.ndarray]:
+                chance: Sequence[float], num_threads: int) -> dict[str, np.ndarray]:
     """One block from features to codes (a Dask task on a cluster)."""
     prob = np.zeros((len(leads), n_cells), dtype="float32")
     prob[:, where] = evaluator.predict_chunk(static_rows, depth, drivers, zone_of_cell,
                                              num_threads=num_threads)
-    return block_codes(prob, fields, leads, thresholds, calibration)
+    return block_codes(prob, fields, leads, thresholds, calibration, chance)
 
 
 def stream_forecast(booster, fin: ForecastInputs, grid: AreaGrid, fields: AreaFields, *,
                     forecasts_dir: Path, thresholds: Sequence[float],
+                    chance: Sequence[float] = DEFAULT_CHANCE,
                     calibration: dict | None = None, attrs: dict | None = None,
                     client: Any = None, chunk_cells: int = 250_000,
                     zones: tuple[np.ndarray, np.ndarray] | None = None,
@@ -167,6 +171,8 @@ def stream_forecast(booster, fin: ForecastInputs, grid: AreaGrid, fields: AreaFi
         :func:`wetindex.forecast_io.write_forecast_grids` moves into the forecast folder.
     thresholds : sequence of float
         Warning-score thresholds of levels 1–3.
+    chance : sequence of float
+        The chance of new water each level needs (:func:`wetindex.normal.warning_score`).
     calibration : dict, optional
         The model's calibration (applied per block).
     attrs : dict, optional
@@ -214,7 +220,7 @@ def stream_forecast(booster, fin: ForecastInputs, grid: AreaGrid, fields: AreaFi
         return (fin.static_rows[pick], fin.groundwater_depth[pick], drivers,
                 None if zone_of_cell is None else zone_of_cell[pick],
                 cells[lo:hi] - y0 * grid.nx, (y1 - y0) * grid.nx, fields.rows(y0, y1),
-                leads, thresholds, calibration)
+                leads, thresholds, calibration, list(chance))
 
     starts = range(0, grid.ny, rows)
     written: list[int] = []
@@ -374,7 +380,8 @@ def _shifted(explain: Callable | None, grid: AreaGrid, sub: AreaGrid, r0: int, c
 
 def learned_forecast(model: LoadedModel, inputs: AreaInputs, static: xr.Dataset,
                      fin: ForecastInputs, issue_time: pd.Timestamp, *, forecasts_dir: Path,
-                     thresholds: Sequence[float], attrs: dict | None = None, client: Any = None,
+                     thresholds: Sequence[float], chance: Sequence[float] = DEFAULT_CHANCE,
+                     attrs: dict | None = None, client: Any = None,
                      chunk_cells: int = 250_000) -> tuple[xr.Dataset, dict[str, np.ndarray]]:
     """The learned forecast stage's products: the streamed cube and the warnings' fields.
 
@@ -396,7 +403,8 @@ def learned_forecast(model: LoadedModel, inputs: AreaInputs, static: xr.Dataset,
         attrs = {**(attrs or {}), "driver_zones": len(rain_zone)}
     fields = area_fields(inputs, static, normal, issue_time)
     ds = stream_forecast(model.booster, fin, inputs.grid, fields, forecasts_dir=forecasts_dir,
-                         thresholds=thresholds, calibration=model.metadata.get("calibration"),
+                         thresholds=thresholds, chance=chance,
+                         calibration=model.metadata.get("calibration"),
                          attrs=attrs, client=client, chunk_cells=chunk_cells,
                          zones=zones, on_block=partial(progress.advance, FORECAST_BLOCKS))
     return ds, {"dike_crest": fields.dike_crest}

@@ -27,31 +27,28 @@ three fields of the forecast dataset (all on ``(lead, y, x)``, 0–1):
     wet on every day of the month has a baseline of 1 and never gets excess.
     Permanent water (lakes, streams, the sea) is 0 by definition.
 ``warning_score``
-    ``excess_probability × exposure``: the excess weighted by what is exposed there
-    (:data:`EXPOSURE_BY_COVER`: houses, summer houses, towns and roads 1, farmland
-    0.7, meadows 0.4, forest 0.3, beach and dunes 0.2; land kept dry by a dike at
-    least :data:`DIKE_EXPOSURE`; an unknown land cover counts as fully exposed).
-    The warning ``level`` (yellow/orange/red) comes from this score with the area's
-    probability thresholds, never from the raw wetness.
+    The levels as a risk matrix of chance and harm, in one number
+    (:func:`warning_score`). The **impact** of water in a cell,
+    :func:`impact_weight`, is what is exposed there (:data:`EXPOSURE_BY_COVER`:
+    houses, summer houses, towns and roads 1, farmland 0.7, meadows 0.4, forest 0.3,
+    beach and dunes 0.2; land kept dry by a dike at least :data:`DIKE_EXPOSURE`; an
+    unknown land cover counts as fully exposed) times how rarely the cell is wet this
+    month (``1 − normal``; 0 on land wet at least half the month). A cell is at a
+    level when its impact reaches the level's threshold (``thresholds``: yellow 0.2,
+    orange 0.4, red 0.7) and its excess probability reaches the level's
+    ``warning_chance`` (yellow 0.4, orange 0.1, red 0.2): worse harm needs less
+    certainty, and yellow on forest, meadows and dunes needs the most. A place is at
+    a level when 1 ha of it is (:mod:`wetindex.risk`). This is the quantity the
+    observed floods are scored in (:mod:`wetindex.model.events`: new water whose
+    impact reaches the level on 1 ha), so a level means the same flood in the forecast
+    and in the verification. Never the raw wetness.
 
-    Known limit (issue #13): a flood's observed severity
-    (:mod:`wetindex.model.events`) is the score a *certain* forecast gives, new water ×
-    :func:`impact_weight`, so a flooded field (0.7) is a red event, while this score
-    asks p = 1.0 for red on farmland and 0.57 for orange. Measured on the demo's
-    hold-out with the same model: ``min(excess, impact)`` (a level needs both the
-    chance and the impact) raised event POD at orange 0.28 → 0.43 (onset error
-    +11.5 → +6.5 h) and at red 0.03 → 0.13, FAR ≤ 0.18 at every level, but lowered
-    the quiet issue times without any warning 0.94 → 0.75 (yellow at a 20 % chance on
-    forest and meadows). It stays out until its operating point is chosen on the
-    validation period. There (2026-01 – 07, 94 issues every 48 h) the place's score,
-    the excess probability 1 ha of its land reaches, is far too low as a probability
-    that 1 ha floods: hours scored 0.1–0.2 flooded 50–60 %, 0.2–0.3 81–90 % (cells
-    flood together, not only the surest 1 ha): a place-level calibration of that
-    score, fitted on the validation replay, is the next step. Tried as an analysis
-    (isotonic per level on the validation replay, applied to the hold-out, level at
-    P ≥ threshold): orange POD 0.79, FAR 0.26, onset +1 h, but only 9 % of quiet issue
-    times without a warning (yellow everywhere: the hold-out autumn floods more often
-    than the spring validation at the same score), so the map needs the season.
+    How the chances were chosen: replaying the demo's validation period (2026-01 –
+    07, one issue every 48 h, none of the hold-out), the smallest chances with at
+    least 90 % of quiet issue times without any warning, FAR at most 0.3 at orange and
+    0.2 at red. The rule it replaced, ``excess × exposure`` against the same
+    thresholds, asked p = 1.0 for red on farmland and 0.57 for orange, where a flooded
+    field is a red event: on the demo's hold-out it warned 29 % of the orange events.
 
 A missing seasonal normal (no label history) is a baseline of 0: everything wet is
 then excess, so a missing input makes more warnings, never fewer.
@@ -60,12 +57,14 @@ then excess, so a missing input makes more warnings, never fewer.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
+from wetindex.config import Thresholds, WarningChance
 from wetindex.model.label_times import label_hours, sample_by_month
 from wetindex.model.predict import levels
 from wetindex.sources.base import AreaInputs
@@ -86,6 +85,9 @@ DIKE_EXPOSURE = 0.9
 NORMAL_DRY = 0.5
 #: A satellite map older than this at the issue time says nothing about what stands now.
 STANDING_MAX_AGE_H = 72
+#: The levels' thresholds and chances of an area that sets none (:mod:`wetindex.config`).
+DEFAULT_THRESHOLDS: tuple[float, ...] = tuple(Thresholds().as_list())
+DEFAULT_CHANCE: tuple[float, ...] = tuple(WarningChance().as_list())
 #: File of the seasonal normal in a model's folder.
 NORMAL_FILE = "normal_water.nc"
 #: At most this many labelled hours per calendar month go into the normal.
@@ -209,15 +211,58 @@ def standing_water(inputs: AreaInputs, issue_time: pd.Timestamp,
     return np.asarray(seen.values) == 1
 
 
+def warning_score(excess: np.ndarray, impact: np.ndarray, thresholds: Sequence[float],
+                  chance: Sequence[float]) -> np.ndarray:
+    """The risk matrix as one score per cell: it reaches a level's threshold exactly when
+    the cell is at that level or above.
+
+    A cell is at level L (1 yellow, 2 orange, 3 red) when its ``impact``
+    (:func:`impact_weight`) reaches ``thresholds[L-1]`` and its ``excess`` (the chance
+    of new water) reaches ``chance[L-1]``; it takes the highest such level. The score
+    is that level's threshold plus the way to the next one: the largest
+    ``excess / chance`` of a higher level its impact allows (below 1, or it would be
+    there), and at red the way from ``chance[2]`` to certainty. Below yellow it is
+    ``thresholds[0]`` times that share, so the alerts' thresholds, hysteresis and the
+    place's 1-ha rule (:func:`wetindex.risk.place_hourly_score`) read one number.
+    NaN ``excess`` (no forecast) stays NaN. ``impact`` broadcasts against ``excess``.
+    """
+    e = np.asarray(excess, "float32")
+    imp = np.broadcast_to(np.asarray(impact, "float32"), e.shape)
+    t = [np.float32(v) for v in thresholds]
+    q = [np.float32(v) for v in chance]
+    level = np.zeros(e.shape, "int8")
+    for lv in (1, 2, 3):
+        level[(imp >= t[lv - 1]) & (e >= q[lv - 1])] = lv  # cells keep the highest
+    progress = np.zeros(e.shape, "float32")
+    for lv in (1, 2, 3):
+        reach = (imp >= t[lv - 1]) & (level < lv)
+        np.maximum(progress, np.where(reach, e / q[lv - 1], 0), out=progress)
+    # stay clear of the next threshold in float32 (the share is below 1 by construction)
+    np.minimum(progress, np.float32(0.999), out=progress)
+    top = level == 3
+    if q[2] < 1:
+        progress[top] = np.clip((e[top] - q[2]) / (1 - q[2]), 0, 1)
+    edges = np.asarray([0.0, *t, 1.0], "float32")
+    low, high = edges[level], edges[level + 1]
+    score = low + (high - low) * progress
+    score[np.isnan(e)] = np.nan
+    return score.astype("float32")
+
+
 def excess_arrays(p: np.ndarray, normal: np.ndarray, standing: np.ndarray | None,
                   exposure: np.ndarray, permanent_water: np.ndarray | None = None,
-                  sea_prone: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                  sea_prone: np.ndarray | None = None, *,
+                  thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
+                  chance: Sequence[float] = DEFAULT_CHANCE,
+                  ) -> tuple[np.ndarray, np.ndarray]:
     """``(excess_probability, warning_score)`` of ``p`` ``(lead, ...)``; the rest on ``(...)``.
 
     Works on grids ``(lead, y, x)`` and on flat cells ``(lead, cell)`` alike.
     ``sea_prone`` (bool): land the forecast sea can reach (:func:`sea_prone_land`);
     there the forecast's first hour is not taken as water that stands, so a flood from
-    the sea that is already under way stays warned.
+    the sea that is already under way stays warned. The score is
+    :func:`warning_score` of the excess and the impact of ``normal`` and ``exposure``
+    under the levels' ``thresholds`` and ``chance`` (the area's configuration).
     """
     p = np.asarray(p, "float32")
     baseline = np.clip(np.nan_to_num(np.asarray(normal, "float32")), 0.0, 1.0)
@@ -229,7 +274,11 @@ def excess_arrays(p: np.ndarray, normal: np.ndarray, standing: np.ndarray | None
     excess = np.clip(p - baseline[None], 0.0, 1.0)
     if permanent_water is not None:
         excess[:, np.asarray(permanent_water).astype(bool)] = 0.0
-    return excess, excess * np.asarray(exposure, "float32")[None]
+    impact = impact_weight(normal, exposure)
+    score = np.empty(excess.shape, "float32")
+    for lead in range(excess.shape[0]):  # lead by lead: a few cube-sized temporaries less
+        score[lead] = warning_score(excess[lead], impact, thresholds, chance)
+    return excess, score
 
 
 def sea_prone_land(static: xr.Dataset, sea_level_max: float | None) -> np.ndarray | None:
@@ -256,7 +305,9 @@ def forecast_sea_level_max(inputs: AreaInputs, issue_time: pd.Timestamp) -> floa
 def excess_fields(probability: xr.DataArray, normal_month: np.ndarray,
                   standing: np.ndarray | None, exposure: np.ndarray,
                   permanent_water: np.ndarray | None = None,
-                  sea_prone: np.ndarray | None = None) -> xr.Dataset:
+                  sea_prone: np.ndarray | None = None, *,
+                  thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
+                  chance: Sequence[float] = DEFAULT_CHANCE) -> xr.Dataset:
     """``normal_water``, ``excess_probability`` and ``warning_score`` (see module docstring).
 
     Parameters
@@ -274,7 +325,7 @@ def excess_fields(probability: xr.DataArray, normal_month: np.ndarray,
     """
     p = np.asarray(probability.values, dtype="float32")
     excess, score = excess_arrays(p, normal_month, standing, exposure, permanent_water,
-                                  sea_prone)
+                                  sea_prone, thresholds=thresholds, chance=chance)
     normal = p - excess  # = min(p, baseline); on permanent water all of p is normal
 
     def like(values: np.ndarray, name: str, long_name: str) -> xr.DataArray:
@@ -288,13 +339,15 @@ def excess_fields(probability: xr.DataArray, normal_month: np.ndarray,
                                    "probability of water above the seasonal normal and what "
                                    "stands at the issue time"),
         "warning_score": like(score, "warning_score",
-                              "excess probability weighted by exposure; levels come from it"),
+                              "risk matrix of the excess probability and the impact; "
+                              "levels come from it"),
     })
 
 
 def forecast_dataset(probability: xr.DataArray, *, inputs: AreaInputs, static: xr.Dataset,
                      normal: xr.DataArray, issue_time: pd.Timestamp,
-                     thresholds: list[float]) -> tuple[xr.Dataset, dict[str, np.ndarray]]:
+                     thresholds: list[float], chance: Sequence[float] = DEFAULT_CHANCE,
+                     ) -> tuple[xr.Dataset, dict[str, np.ndarray]]:
     """The forecast dataset a run publishes, and the per-cell fields warnings need.
 
     Returns ``(dataset, cell_fields)``: the dataset holds ``probability``, ``level``
@@ -311,7 +364,8 @@ def forecast_dataset(probability: xr.DataArray, *, inputs: AreaInputs, static: x
     fields = excess_fields(probability, normal.sel(month=month).values,
                            standing_water(inputs, issue_time), exposure,
                            np.asarray(raw["permanent_water"].values),
-                           sea_prone_land(static, forecast_sea_level_max(inputs, issue_time)))
+                           sea_prone_land(static, forecast_sea_level_max(inputs, issue_time)),
+                           thresholds=thresholds, chance=chance)
     ds = xr.Dataset({"probability": probability,
                      "level": levels(fields["warning_score"], thresholds), **fields})
     ds["level"].attrs["long_name"] = "warning level from the exposure-weighted excess water"

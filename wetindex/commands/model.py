@@ -68,6 +68,7 @@ def reevaluate(ctx, inputs, static, model) -> dict[str, Any]:
     return evaluate(model.booster, inputs, static, holdout=periods["holdout"],
                     train=periods["train"], screen=meta["screen"],
                     thresholds=ctx.config.thresholds.as_list(),
+                    chance=ctx.config.warning_chance.as_list(),
                     max_lead_h=ctx.config.forecast.max_lead_h,
                     calibration=meta.get("calibration"),
                     **evaluation_options(meta["model_config"]["evaluation"]))

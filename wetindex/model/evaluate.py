@@ -190,8 +190,9 @@ def observed_as_forecast(observed: xr.Dataset, issue_times: np.ndarray,
 def evaluate(
     booster: lgb.Booster, inputs: AreaInputs, static: xr.Dataset, *,
     holdout: tuple[pd.Timestamp, pd.Timestamp], train: tuple[pd.Timestamp, pd.Timestamp],
-    screen: dict[str, float], thresholds: list[float], n_cells: int = 3000,
-    issue_step_h: int = 12, max_lead_h: int = 48, seed: int = 1,
+    screen: dict[str, float], thresholds: list[float],
+    chance: list[float] | None = None, n_cells: int = 3000, issue_step_h: int = 12,
+    max_lead_h: int = 48, seed: int = 1,
     calibration: dict[str, Any] | None = None, with_events: bool = True,
     event_issue_step_h: int = 24, baseline_rounds: int = BASELINE_ROUNDS,
     baseline_max_rows: int = MAX_ROWS,
@@ -309,7 +310,8 @@ def evaluate(
     if with_events:
 
         events = evaluate_events(booster, inputs, static, holdout=holdout, train=train,
-                                 screen=screen, thresholds=thresholds, calibration=calibration,
+                                 screen=screen, thresholds=thresholds, chance=chance,
+                                 calibration=calibration,
                                  issue_step_h=event_issue_step_h, max_lead_h=max_lead_h)
     return {
         "lead_bins": [f"{lo}-{hi}" for lo, hi in scored],
@@ -327,6 +329,8 @@ def evaluate(
         "screen_misses": screen_misses,
         "holdout": [holdout[0].isoformat(), holdout[1].isoformat()],
         "thresholds": dict(zip(LEVELS, thresholds, strict=True)),
+        "warning_chance": (dict(zip(LEVELS, chance, strict=True)) if chance is not None
+                           else None),
         "calibrated": bool(calibration),
         # a calibration only changes anything where a lead bin's map was kept
         "calibration_applied": any(not m.get("identity")

@@ -59,6 +59,7 @@ from wetindex.model.gridded import predict_cube
 from wetindex.model.label_times import label_hours
 from wetindex.model.screen import screened_cells
 from wetindex.normal import (
+    DEFAULT_CHANCE,
     NORMAL_DRY,
     excess_arrays,
     exposure_weight,
@@ -333,6 +334,7 @@ def replay_place_levels(
     place_of: np.ndarray, n_places: int, *, normal: np.ndarray, exposure: np.ndarray,
     permanent: np.ndarray, thresholds: Sequence[float], calibration: dict | None,
     min_cells: int | np.ndarray, max_lead_h: int = 48, details: dict | None = None,
+    chance: Sequence[float] = DEFAULT_CHANCE,
 ) -> np.ndarray:
     """Each place's hourly level ``(issue, place, lead)`` as the forecast runs would give it.
 
@@ -376,7 +378,7 @@ def replay_place_levels(
             with np.errstate(invalid="ignore"):
                 sea_prone = flood_level <= float(np.nanmax(drivers[i, :max_lead_h, sea_col]))
         _, score = excess_arrays(prob, normal[month - 1], standing, exposure, permanent,
-                                 sea_prone)
+                                 sea_prone, thresholds=thresholds, chance=chance)
         level = np.zeros(score.shape, dtype="int8")
         for value, threshold in enumerate(thresholds, start=1):
             level[score >= threshold] = value
@@ -397,7 +399,8 @@ def replay_place_levels(
 def evaluate_events(
     booster, inputs, static, *, holdout: tuple[pd.Timestamp, pd.Timestamp],
     train: tuple[pd.Timestamp, pd.Timestamp], screen: dict[str, Any],
-    thresholds: Sequence[float], calibration: dict | None = None, issue_step_h: int = 24,
+    thresholds: Sequence[float], chance: Sequence[float] | None = None,
+    calibration: dict | None = None, issue_step_h: int = 24,
     max_lead_h: int = 48, min_area_m2: float = MIN_AREA_M2, max_cells: int = 20_000,
     seed: int = 2,
 ) -> dict[str, Any]:
@@ -441,7 +444,8 @@ def evaluate_events(
     levels = replay_place_levels(
         booster, inputs, static, issues, cells, place_of, len(places), normal=normal,
         exposure=exposure, permanent=permanent, thresholds=thresholds,
-        calibration=calibration, min_cells=min_cells, max_lead_h=max_lead_h, details=details)
+        calibration=calibration, min_cells=min_cells, max_lead_h=max_lead_h, details=details,
+        chance=DEFAULT_CHANCE if chance is None else chance)
     hours = pd.date_range(issues[0], issues[-1] + pd.Timedelta(hours=max_lead_h), freq="h")
     severity: dict[str, np.ndarray] = {}
     flooded, area = observed_flooding(inputs, cells, place_of, len(places), hours, normal,

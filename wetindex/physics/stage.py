@@ -50,11 +50,13 @@ def physical_forecast_stage(ctx: Any, inputs: Any, static: xr.Dataset,
     ds, cell_fields = forecast_dataset(
         fc.dataset["probability"], inputs=inputs, static=static,
         normal=no_normal(inputs.grid.shape), issue_time=issue_time,
-        thresholds=ctx.config.thresholds.as_list())
+        thresholds=ctx.config.thresholds.as_list(),
+        chance=ctx.config.warning_chance.as_list())
     ds.attrs.update(fc.dataset.attrs)
     ds.attrs.update({
         "area": ctx.config.name, "area_name": ctx.config.title,
         "thresholds": json.dumps(ctx.config.thresholds.model_dump()),
+        "warning_chance": json.dumps(ctx.config.warning_chance.model_dump()),
         "issue_time": issue_time.isoformat(), "method_reason": reason,
         "driver_forecast": "persistence" if "forecast" in getattr(inputs, "proxies", {})
         else "forecast",

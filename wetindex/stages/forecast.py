@@ -45,6 +45,7 @@ def forecast_stage(ctx: AreaContext, inputs: AreaInputs, static: xr.Dataset,
     attrs = {
         "area": ctx.config.name, "area_name": ctx.config.title, "model_version": model.version,
         "thresholds": json.dumps(ctx.config.thresholds.model_dump()),
+        "warning_chance": json.dumps(ctx.config.warning_chance.model_dump()),
         "issue_time": issue_time.isoformat(),
         "driver_forecast": "persistence" if "forecast" in getattr(inputs, "proxies", {})
         else "forecast",
@@ -52,7 +53,8 @@ def forecast_stage(ctx: AreaContext, inputs: AreaInputs, static: xr.Dataset,
     with dask_client(ctx) as client:  # in blocks of rows, written as 8-bit codes
         ds, cell_fields = learned_forecast(
             model, inputs, static, fin, issue_time, forecasts_dir=ctx.area_dir / "forecasts",
-            thresholds=ctx.config.thresholds.as_list(), attrs=attrs, client=client,
+            thresholds=ctx.config.thresholds.as_list(),
+            chance=ctx.config.warning_chance.as_list(), attrs=attrs, client=client,
             chunk_cells=ctx.config.dask.chunk_cells)
     ds.attrs.update(attrs)
     explain = contribution_explainer(model, fin)

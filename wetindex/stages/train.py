@@ -35,6 +35,7 @@ def train_stage(ctx: AreaContext, inputs: AreaInputs, static: xr.Dataset,
     report = evaluate(trained.booster, inputs, static, holdout=trained.periods.holdout,
                       train=trained.periods.train, screen=trained.screen,
                       thresholds=ctx.config.thresholds.as_list(),
+                      chance=ctx.config.warning_chance.as_list(),
                       max_lead_h=ctx.config.forecast.max_lead_h,
                       calibration=trained.calibration,
                       **evaluation_options(model_config["evaluation"]))
