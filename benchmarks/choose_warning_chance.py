@@ -183,12 +183,23 @@ def _nz(x: float, default: float) -> float:
     return default if x is None or np.isnan(x) else float(x)
 
 
-def feasible(v: dict[str, Any]) -> bool:
-    """The criterion's limits (no warnings at a level: no false ones)."""
+def violations(v: dict[str, Any]) -> list[str]:
+    """The criterion's limits a point breaks (no warnings at a level: no false ones)."""
     lv = v["levels"]
-    return (_nz(v["quiet_without_warning"], 1.0) >= MIN_QUIET
-            and _nz(lv["orange"]["far"], 0.0) <= MAX_FAR["orange"]
-            and _nz(lv["red"]["far"], 0.0) <= MAX_FAR["red"])
+    out = []
+    quiet = _nz(v["quiet_without_warning"], 1.0)
+    if quiet < MIN_QUIET:
+        out.append(f"quiet without warning {quiet:.3f} < {MIN_QUIET}")
+    for name in ("orange", "red"):
+        far = _nz(lv[name]["far"], 0.0)
+        if far > MAX_FAR[name]:
+            out.append(f"{name} FAR {far:.3f} > {MAX_FAR[name]}")
+    return out
+
+
+def feasible(v: dict[str, Any]) -> bool:
+    """Whether a point meets the criterion's limits."""
+    return not violations(v)
 
 
 def preference(v: dict[str, Any], chance: Sequence[float]) -> tuple:
@@ -256,6 +267,22 @@ def table(rows: list[tuple[str, str, dict[str, Any]]]) -> list[str]:
     return lines
 
 
+def ranking(rows: list[tuple[tuple[float, ...], dict]], top: int) -> list[str]:
+    """Markdown rows: the ``top`` grid points meeting the limits, best first (validation)."""
+    ok = sorted(((c, v) for c, v in rows if feasible(v)),
+                key=lambda cv: preference(cv[1], cv[0]), reverse=True)
+    lines = [f"{len(ok)} of {len(rows)} grid points meet the limits on validation; the best "
+             f"{min(top, len(ok))}:", "",
+             "| chances (Y/O/R) | quiet: no warning | yellow POD / FAR | orange POD / FAR | "
+             "red POD / FAR |", "|" + " --- |" * 5]
+    for c, v in ok[:top]:
+        lv = v["levels"]
+        lines.append(f"| {'/'.join(f'{q:g}' for q in c)} | {_f(v['quiet_without_warning'])} | "
+                     + " | ".join(f"{_f(lv[n]['pod'])} / {_f(lv[n]['far'])}" for n in LEVELS)
+                     + " |")
+    return lines
+
+
 def _load() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
@@ -269,6 +296,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--holdout-step-h", type=int, default=24)
     ap.add_argument("--max-cells", type=int, default=None,
                     help="replay a random sample of this many candidate cells (default: all)")
+    ap.add_argument("--top", type=int, default=8, help="grid points listed (validation)")
     ap.add_argument("--out", type=Path, default=RESULTS / "warning_chance.md")
     args = ap.parse_args(argv)
 
@@ -301,7 +329,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     hold = replay_period("holdout", model, inputs, static, rc, periods["holdout"],
                          args.holdout_step_h, **common)
 
-    chosen, chosen_ok, _ = grid_search(val, rc.min_cells, max_lead_h, "product")
+    chosen, chosen_ok, grid_rows = grid_search(val, rc.min_cells, max_lead_h, "product")
     adhoc, adhoc_ok, _ = grid_search(val, rc.min_cells, max_lead_h, "kth")
 
     def lab(chance: Sequence[float]) -> str:
@@ -363,6 +391,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         "(forecast − observed).",
         "",
         *table(rows),
+        "",
+        f"The configured chances {lab(configured)} on validation: "
+        + ("; ".join(violations(verify(val, place_levels(
+            val.counts, val.values, configured, rc.min_cells), max_lead_h)))
+           or "meet the limits") + ".",
+        "",
+        *ranking(grid_rows, args.top),
         "",
         f"Cross-check (hold-out, chances {lab(chosen)}): "
         f"`events.replay_place_levels` gives orange POD {_f(o_prod['pod'], '.3f')} / FAR "
