@@ -44,7 +44,8 @@ gets. Here the hold-out is replayed as the forecast runs would have issued it:
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -329,22 +330,86 @@ def observed_flooding(inputs, cells: np.ndarray, place_of: np.ndarray, n_places:
     return area >= min_area_m2, area
 
 
-def replay_place_levels(
-    booster, inputs, static, issues: pd.DatetimeIndex, cells: np.ndarray,
-    place_of: np.ndarray, n_places: int, *, normal: np.ndarray, exposure: np.ndarray,
-    permanent: np.ndarray, thresholds: Sequence[float], calibration: dict | None,
-    min_cells: int | np.ndarray, max_lead_h: int = 48, details: dict | None = None,
+@dataclass
+class ReplayCells:
+    """The cells an event replay runs on, and what the warning needs to know of them."""
+
+    #: flat cells replayed: the screen's candidates, or a random sample of them
+    cells: np.ndarray
+    #: number of candidate cells (``len(cells)`` when not sampled)
+    n_candidates: int
+    #: 0-based place of each replayed cell (-1: in no place)
+    place_of: np.ndarray
+    #: area one replayed cell stands for, per place [m²]
+    cell_area: np.ndarray
+    #: the 1-ha rule in replayed cells, per place
+    min_cells: np.ndarray
+    exposure: np.ndarray
+    permanent: np.ndarray
+    #: seasonal normal ``(month, cell)`` from the training period
+    normal: np.ndarray
+
+
+def replay_cells(inputs, static, *, screen: dict[str, Any],
+                 train: tuple[pd.Timestamp, pd.Timestamp], min_area_m2: float = MIN_AREA_M2,
+                 max_cells: int | None = 20_000, seed: int = 2) -> ReplayCells:
+    """The screen's candidate cells (a random sample of at most ``max_cells``; all when
+    ``None``) with their places, exposure, permanent water and seasonal normal.
+
+    Each sampled cell stands for the candidates of its place in proportion, so a
+    place's warned and flooded areas (and the 1-ha rule) are then estimates, not counts.
+    """
+    grid = inputs.grid
+    places = inputs.places()
+    candidates = screened_cells(inputs, static, screen)
+    cells = candidates
+    if max_cells is not None and len(cells) > max_cells:
+        rng = np.random.default_rng(seed)
+        cells = np.sort(rng.choice(candidates, size=max_cells, replace=False))
+    place_of = place_index_of(cells, places, grid)
+    per_place_all = np.bincount(place_index_of(candidates, places, grid) + 1,
+                                minlength=len(places) + 1)[1:]
+    per_place_sample = np.bincount(place_of + 1, minlength=len(places) + 1)[1:]
+    scale = np.where(per_place_sample > 0, per_place_all / np.maximum(per_place_sample, 1), 1.0)
+    raw = inputs.static_inputs()
+    cover = raw[["elevation", "land_cover", "permanent_water"]].copy()
+    if "dike_protected" in static:
+        cover["dike_protected"] = (("y", "x"), np.asarray(static["dike_protected"].values))
+    return ReplayCells(
+        cells=cells, n_candidates=len(candidates), place_of=place_of,
+        cell_area=grid.cell_area * scale,
+        # the 1-ha rule in sampled cells: each stands for `scale` cells of its place
+        min_cells=np.maximum(1, np.ceil(min_area_m2 / (grid.cell_area * scale))).astype(int),
+        exposure=exposure_weight(cover).ravel()[cells],
+        permanent=np.asarray(raw["permanent_water"].values).ravel()[cells].astype(bool),
+        normal=seasonal_normal(inputs, cells, grid.shape, train).values.reshape(12, -1)[:, cells])
+
+
+def replay_issue_times(inputs, period: tuple[pd.Timestamp, pd.Timestamp],
+                       issue_step_h: int) -> pd.DatetimeIndex:
+    """The area's issue times in ``period``, one every ``issue_step_h`` hours."""
+    issues = inputs.issue_times()
+    issues = issues[(issues >= period[0]) & (issues <= period[1])]
+    if len(issues) == 0:
+        raise ValueError(f"no issue times in the period {period[0]} – {period[1]}")
+    step = max(1.0, float(np.median(np.diff(issues.values)) / np.timedelta64(1, "h"))
+               if len(issues) > 1 else 1.0)
+    return issues[:: max(1, round(issue_step_h / step))]
+
+
+def replay_issues(
+    booster, inputs, static, issues: pd.DatetimeIndex, cells: np.ndarray, *,
+    normal: np.ndarray, exposure: np.ndarray, permanent: np.ndarray,
+    thresholds: Sequence[float], calibration: dict | None, max_lead_h: int = 48,
     chance: Sequence[float] = DEFAULT_CHANCE,
-) -> np.ndarray:
-    """Each place's hourly level ``(issue, place, lead)`` as the forecast runs would give it.
+) -> Iterator[tuple[np.ndarray, np.ndarray, np.floating]]:
+    """Per issue time, ``(excess, score, sea_max)`` as the forecast run would compute them.
 
     The same chain as a forecast run on the screened ``cells``: compiled trees,
     calibration where a kept map changes anything, the excess over the seasonal
-    normal and standing water, exposure, levels, and the 1-ha rule per place.
-    A ``details`` dict is filled with ``score`` ``(issue, place, lead)``, the
-    warning score that the place's ``min_cells``-th highest cell reaches
-    (the score 1 ha of the place reaches), and ``sea_max`` ``(issue,)``, the highest
-    forecast sea level [m] of each issue's 48 h.
+    normal and standing water, exposure, and the warning score
+    (:func:`wetindex.normal.excess_arrays`, both ``(lead, cell)``); ``sea_max`` is the
+    highest forecast sea level [m] of the issue's ``max_lead_h`` hours.
     """
     flood_level = (np.asarray(static["sea_flood_level"].values, "float64").ravel()[cells]
                    if "sea_flood_level" in static else None)
@@ -359,9 +424,6 @@ def replay_place_levels(
     calibrate = any(not m.get("identity") for m in (calibration or {}).get("maps", []))
     leads = np.arange(1, max_lead_h + 1)
     local = np.arange(len(cells))
-    out = np.zeros((len(issues), n_places, max_lead_h), dtype="int8")
-    min_cells = np.broadcast_to(np.asarray(min_cells), (n_places,))
-    place_score = np.zeros((len(issues), n_places, max_lead_h), dtype="float32")
     for i, issue in enumerate(issues):
         prob = np.zeros((max_lead_h, len(cells)), dtype="float32")
         predict_cube(forest, statics, gw[i], drivers[i, :max_lead_h], local, prob)
@@ -373,12 +435,41 @@ def replay_place_levels(
                                  <= pd.Timedelta(hours=72)):
             standing = np.asarray(seen.values).ravel()[cells] == 1
         month = (issue + pd.Timedelta(hours=24)).month
+        sea_max = np.nanmax(drivers[i, :max_lead_h, sea_col])
         sea_prone = None  # land the forecast sea reaches (see wetindex.normal.sea_prone_land)
         if flood_level is not None:
             with np.errstate(invalid="ignore"):
-                sea_prone = flood_level <= float(np.nanmax(drivers[i, :max_lead_h, sea_col]))
-        _, score = excess_arrays(prob, normal[month - 1], standing, exposure, permanent,
-                                 sea_prone, thresholds=thresholds, chance=chance)
+                sea_prone = flood_level <= float(sea_max)
+        excess, score = excess_arrays(prob, normal[month - 1], standing, exposure, permanent,
+                                      sea_prone, thresholds=thresholds, chance=chance)
+        yield excess, score, sea_max
+
+
+def replay_place_levels(
+    booster, inputs, static, issues: pd.DatetimeIndex, cells: np.ndarray,
+    place_of: np.ndarray, n_places: int, *, normal: np.ndarray, exposure: np.ndarray,
+    permanent: np.ndarray, thresholds: Sequence[float], calibration: dict | None,
+    min_cells: int | np.ndarray, max_lead_h: int = 48, details: dict | None = None,
+    chance: Sequence[float] = DEFAULT_CHANCE,
+) -> np.ndarray:
+    """Each place's hourly level ``(issue, place, lead)`` as the forecast runs would give it.
+
+    The cells' scores of :func:`replay_issues`, their levels, and the 1-ha rule per
+    place (at least ``min_cells`` of the place's cells at the level or above).
+    A ``details`` dict is filled with ``score`` ``(issue, place, lead)``, the
+    warning score that the place's ``min_cells``-th highest cell reaches
+    (the score 1 ha of the place reaches), and ``sea_max`` ``(issue,)``, the highest
+    forecast sea level [m] of each issue's 48 h.
+    """
+    out = np.zeros((len(issues), n_places, max_lead_h), dtype="int8")
+    min_cells = np.broadcast_to(np.asarray(min_cells), (n_places,))
+    place_score = np.zeros((len(issues), n_places, max_lead_h), dtype="float32")
+    sea_max = []
+    replay = replay_issues(booster, inputs, static, issues, cells, normal=normal,
+                           exposure=exposure, permanent=permanent, thresholds=thresholds,
+                           calibration=calibration, max_lead_h=max_lead_h, chance=chance)
+    for i, (_, score, sea) in enumerate(replay):
+        sea_max.append(sea)
         level = np.zeros(score.shape, dtype="int8")
         for value, threshold in enumerate(thresholds, start=1):
             level[score >= threshold] = value
@@ -392,8 +483,75 @@ def replay_place_levels(
                 place_score[i, pi] = np.partition(sc, k, axis=1)[:, k]
     if details is not None:
         details["score"] = place_score
-        details["sea_max"] = np.nanmax(drivers[:, :max_lead_h, sea_col], axis=1)
+        details["sea_max"] = np.asarray(sea_max)
     return out
+
+
+@dataclass
+class ObservedEvents:
+    """The truth of a replay: each place's flood events (with ``level`` and ``cause``)."""
+
+    names: list[str]
+    hours: pd.DatetimeIndex
+    #: flooded area [m²] per ``(hour, place)``
+    area: np.ndarray
+    events: dict[str, list[dict[str, Any]]]
+    #: per place the set of its flood hours
+    flood_hours: dict[str, set]
+    #: the hours with labels (sorted)
+    labelled: pd.DatetimeIndex
+    #: per place the lowest sea level [m] at which the sea floods its exposed land
+    place_sea: np.ndarray
+    #: the observed drivers from the start of training to the last hour
+    observed: Any
+
+    def warning_causes(self, sea_max: np.ndarray) -> np.ndarray:
+        """``(issue, place)`` cause of a warning: ``sea`` when the issue's forecast sea
+        (``sea_max``, per issue) reaches the place, else ``rain``."""
+        return np.where(np.asarray(sea_max)[:, None] >= self.place_sea[None, :], "sea", "rain")
+
+
+def observed_events(inputs, static, rc: ReplayCells, issues: pd.DatetimeIndex, *,
+                    train: tuple[pd.Timestamp, pd.Timestamp], thresholds: Sequence[float],
+                    max_lead_h: int = 48, min_area_m2: float = MIN_AREA_M2) -> ObservedEvents:
+    """Each place's observed flood events from the first issue to the last one's horizon.
+
+    :func:`observed_flooding` on the replayed cells, :func:`flood_events` (split only
+    where a labelled hour saw the place dry), :func:`set_severity`, and each event's
+    cause: ``sea`` when the observed sea level in the :data:`SEA_CAUSE_WINDOW_H` hours
+    before its onset reached the lowest flood level of the place's exposed land (over
+    its dike, if it has one), else ``rain``.
+    """
+    names = [p.name for p in inputs.places()]
+    hours = pd.date_range(issues[0], issues[-1] + pd.Timedelta(hours=max_lead_h), freq="h")
+    severity: dict[str, np.ndarray] = {}
+    flooded, area = observed_flooding(inputs, rc.cells, rc.place_of, len(names), hours,
+                                      rc.normal, rc.exposure, rc.cell_area, min_area_m2,
+                                      thresholds=thresholds, severity=severity)
+    labelled = label_hours(inputs, hours[0], hours[-1])
+    known = hours.isin(labelled)
+    events = {n: flood_events(flooded[:, i], area[:, i], hours, known=known)
+              for i, n in enumerate(names)}
+    set_severity(events, names, severity["level_area"], hours, min_area_m2)
+    flood_hours = {n: set(hours[flooded[:, i]]) for i, n in enumerate(names)}
+    # the sea reaches a place when it rises to the lowest flood level of its exposed land
+    flood_level = (np.asarray(static["sea_flood_level"].values, "float64").ravel()[rc.cells]
+                   if "sea_flood_level" in static else np.full(len(rc.cells), np.nan))
+    place_sea = np.full(len(names), np.inf)
+    for pi in range(len(names)):
+        levels_here = flood_level[(rc.place_of == pi) & (rc.exposure > 0)]
+        if np.isfinite(levels_here).any():
+            place_sea[pi] = np.nanmin(levels_here)
+    end = min(hours[-1], pd.Timestamp(inputs.observed_end()))
+    observed = inputs.observed(np.datetime64(train[0]), end.to_datetime64())
+    sea = observed["sea_level"].to_series()
+    for pi, n in enumerate(names):
+        for ev in events[n]:
+            before = sea[ev["onset"] - pd.Timedelta(hours=SEA_CAUSE_WINDOW_H):ev["onset"]]
+            ev["cause"] = "sea" if before.max() >= place_sea[pi] else "rain"
+    return ObservedEvents(names=names, hours=hours, area=area, events=events,
+                          flood_hours=flood_hours, labelled=labelled, place_sea=place_sea,
+                          observed=observed)
 
 
 def evaluate_events(
@@ -407,80 +565,30 @@ def evaluate_events(
     """Replay the hold-out every ``issue_step_h`` and verify each place's events.
 
     A large area is replayed on a random sample of at most ``max_cells`` candidate
-    cells: each sampled cell stands for the candidates of its place in proportion, so
-    a place's warned and flooded areas (and the 1-ha rule) are estimates, not counts.
-    Returns :func:`verify_events`' scores with ``places``, ``issue_step_h`` and
-    ``cells_sampled`` / ``cells_candidate``.
+    cells (:func:`replay_cells`). Returns :func:`verify_events`' scores with
+    ``places``, ``issue_step_h`` and ``cells_sampled`` / ``cells_candidate``.
     """
-    grid = inputs.grid
-    places = inputs.places()
-    candidates = screened_cells(inputs, static, screen)
-    cells = candidates
-    if len(cells) > max_cells:
-        rng = np.random.default_rng(seed)
-        cells = np.sort(rng.choice(candidates, size=max_cells, replace=False))
-    place_of = place_index_of(cells, places, grid)
-    per_place_all = np.bincount(place_index_of(candidates, places, grid) + 1,
-                                minlength=len(places) + 1)[1:]
-    per_place_sample = np.bincount(place_of + 1, minlength=len(places) + 1)[1:]
-    scale = np.where(per_place_sample > 0, per_place_all / np.maximum(per_place_sample, 1), 1.0)
-    raw = inputs.static_inputs()
-    cover = raw[["elevation", "land_cover", "permanent_water"]].copy()
-    if "dike_protected" in static:
-        cover["dike_protected"] = (("y", "x"), np.asarray(static["dike_protected"].values))
-    exposure = exposure_weight(cover).ravel()[cells]
-    permanent = np.asarray(raw["permanent_water"].values).ravel()[cells].astype(bool)
-    normal = seasonal_normal(inputs, cells, grid.shape, train).values.reshape(12, -1)[:, cells]
-    issues = inputs.issue_times()
-    issues = issues[(issues >= holdout[0]) & (issues <= holdout[1])]
-    if len(issues) == 0:
-        raise ValueError(f"no issue times in the hold-out period {holdout[0]} – {holdout[1]}")
-    step = max(1.0, float(np.median(np.diff(issues.values)) / np.timedelta64(1, "h"))
-               if len(issues) > 1 else 1.0)
-    issues = issues[:: max(1, round(issue_step_h / step))]
-    # the 1-ha rule in sampled cells: each stands for `scale` cells of its place
-    min_cells = np.maximum(1, np.ceil(min_area_m2 / (grid.cell_area * scale))).astype(int)
+    rc = replay_cells(inputs, static, screen=screen, train=train, min_area_m2=min_area_m2,
+                      max_cells=max_cells, seed=seed)
+    issues = replay_issue_times(inputs, holdout, issue_step_h)
     details: dict[str, np.ndarray] = {}
     levels = replay_place_levels(
-        booster, inputs, static, issues, cells, place_of, len(places), normal=normal,
-        exposure=exposure, permanent=permanent, thresholds=thresholds,
-        calibration=calibration, min_cells=min_cells, max_lead_h=max_lead_h, details=details,
-        chance=DEFAULT_CHANCE if chance is None else chance)
-    hours = pd.date_range(issues[0], issues[-1] + pd.Timedelta(hours=max_lead_h), freq="h")
-    severity: dict[str, np.ndarray] = {}
-    flooded, area = observed_flooding(inputs, cells, place_of, len(places), hours, normal,
-                                      exposure, grid.cell_area * scale, min_area_m2,
-                                      thresholds=thresholds, severity=severity)
-    names = [p.name for p in places]
-    labelled = label_hours(inputs, hours[0], hours[-1])
-    known = hours.isin(labelled)
-    events = {n: flood_events(flooded[:, i], area[:, i], hours, known=known)
-              for i, n in enumerate(names)}
-    set_severity(events, names, severity["level_area"], hours, min_area_m2)
-    flood_hours = {n: set(hours[flooded[:, i]]) for i, n in enumerate(names)}
-    # the sea reaches a place when it rises to the lowest flood level of its exposed land
-    flood_level = (np.asarray(static["sea_flood_level"].values, "float64").ravel()[cells]
-                   if "sea_flood_level" in static else np.full(len(cells), np.nan))
-    place_sea = np.full(len(places), np.inf)
-    for pi in range(len(places)):
-        levels_here = flood_level[(place_of == pi) & (exposure > 0)]
-        if np.isfinite(levels_here).any():
-            place_sea[pi] = np.nanmin(levels_here)
-    end = min(hours[-1], pd.Timestamp(inputs.observed_end()))
-    observed = inputs.observed(np.datetime64(train[0]), end.to_datetime64())
-    sea = observed["sea_level"].to_series()
-    for pi, n in enumerate(names):
-        for ev in events[n]:
-            before = sea[ev["onset"] - pd.Timedelta(hours=SEA_CAUSE_WINDOW_H):ev["onset"]]
-            ev["cause"] = "sea" if before.max() >= place_sea[pi] else "rain"
-    warning_causes = np.where(details["sea_max"][:, None] >= place_sea[None, :], "sea", "rain")
-    out = verify_events(events, levels, issues, names, flood_hours, max_lead_h=max_lead_h,
-                        warning_causes=warning_causes, labelled=labelled)
-    out["case_studies"] = case_studies(observed, issues, names, levels, details["score"],
-                                       area, hours, thresholds, holdout)
-    out["places"] = names
+        booster, inputs, static, issues, rc.cells, rc.place_of, len(rc.min_cells),
+        normal=rc.normal, exposure=rc.exposure, permanent=rc.permanent, thresholds=thresholds,
+        calibration=calibration, min_cells=rc.min_cells, max_lead_h=max_lead_h,
+        details=details, chance=DEFAULT_CHANCE if chance is None else chance)
+    truth = observed_events(inputs, static, rc, issues, train=train, thresholds=thresholds,
+                            max_lead_h=max_lead_h, min_area_m2=min_area_m2)
+    out = verify_events(truth.events, levels, issues, truth.names, truth.flood_hours,
+                        max_lead_h=max_lead_h,
+                        warning_causes=truth.warning_causes(details["sea_max"]),
+                        labelled=truth.labelled)
+    out["case_studies"] = case_studies(truth.observed, issues, truth.names, levels,
+                                       details["score"], truth.area, truth.hours, thresholds,
+                                       holdout)
+    out["places"] = truth.names
     out["issue_step_h"] = issue_step_h
-    out["cells_sampled"], out["cells_candidate"] = len(cells), len(candidates)
+    out["cells_sampled"], out["cells_candidate"] = len(rc.cells), rc.n_candidates
     out["truth"] = (f"at least {min_area_m2 / 10_000:g} ha of exposed, normally dry land "
                     f"(seasonal normal < {NORMAL_DRY}) under new water (standing at most "
                     f"{NEW_WATER_H} h) in the place; scored at the levels its observed "
