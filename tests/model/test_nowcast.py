@@ -8,8 +8,7 @@ import pytest
 import xarray as xr
 
 from wetindex.features.hydromet import HISTORY_NEEDED_H
-from wetindex.features.stack import DRIVER_FEATURES, drivers_for_issues
-from wetindex.model.evaluate import observed_as_forecast
+from wetindex.features.stack import DRIVER_FEATURES, drivers_for_issues, observed_as_forecast
 
 
 def test_observed_drivers_laid_out_as_a_perfect_forecast():

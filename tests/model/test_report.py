@@ -166,3 +166,32 @@ def test_plain_words_cause_table_and_case_study_reach_report_card_and_site(tmp_p
     card = "\n".join(card_skill_lines(ev))
     assert "## In plain words" in card and "| orange | rain |" in card
     assert "Reliability of the model per lead bin" in card and "sea storm of 2024-02-01" in card
+
+
+def test_the_event_upper_bound_is_shown_beside_the_forecast(tmp_path):
+    """The report and the card put the events with the observed drivers next to the ones
+    with the forecast drivers, cause by cause; without a bound neither shows a table."""
+    from wetindex.model.report import event_lines, upper_bound_lines
+
+    def scores(pod: float) -> dict:
+        s = {"n_events": 10, "hits": int(10 * pod), "pod": pod, "n_warnings": 8,
+             "false_warnings": 2, "far": 0.25, "median_lead_h": 20.0,
+             "median_onset_error_h": 1.0, "median_abs_onset_error_h": 1.0,
+             "median_peak_error_h": 0.0}
+        return {**s, "by_cause": {"rain": {**s, "pod": pod}, "sea": {**s, "pod": pod / 2}}}
+
+    def verified(pod: float, quiet: float) -> dict:
+        return {"n_issues": 30, "quiet_issues": 5, "quiet_without_warning": quiet,
+                "levels": {lv: scores(pod) for lv in ("yellow", "orange", "red")}}
+
+    events = {**verified(0.6, 0.8), "issue_step_h": 24, "per_place": {}, "places": []}
+    assert upper_bound_lines(events) == []
+    events["observed_drivers"] = {"n_issues": 28, "forecast": verified(0.6, 0.8),
+                                  "observed": verified(0.9, 0.7)}
+    lines = upper_bound_lines(events)
+    assert "same 28 issue times" in lines[1]
+    assert lines[-2] == ("| forecast | 0.800 | 0.600 / 0.250 | 0.600 / 0.250 | 0.600 / 0.300 "
+                         "| 0.600 / 0.250 |")
+    assert lines[-1].startswith("| observed | 0.700 | 0.900 / 0.250 | 0.900 / 0.250 | "
+                                "0.900 / 0.450 |")
+    assert "\n".join(lines) in "\n".join(event_lines(events))

@@ -177,6 +177,24 @@ def drivers_for_issues(
     return np.stack([out[name] for name in DRIVER_FEATURES], axis=2).astype("float32")
 
 
+
+def observed_as_forecast(observed: xr.Dataset, issue_times: np.ndarray,
+                         max_lead_h: int) -> xr.Dataset:
+    """The drivers' truth laid out like a forecast ``(issue_time, lead)``: a perfect forecast.
+
+    Feeding it to :func:`drivers_for_issues` gives the drivers a nowcast would
+    see at each valid time (observed rain and sea level instead of forecast ones).
+    """
+    t0 = observed["time"].values[0]
+    idx = ((np.asarray(issue_times, "datetime64[ns]") - t0) // np.timedelta64(1, "h")).astype(int)
+    pos = idx[:, None] + np.arange(1, max_lead_h + 1)[None, :]
+    if pos.max() >= observed.sizes["time"]:
+        raise ValueError("nowcast: the observations end before the last valid time")
+    data = {name: (("issue_time", "lead"), observed[name].values[pos])
+            for name in ("rain", "sea_level", "groundwater_anomaly")}
+    return xr.Dataset(data, coords={"issue_time": np.asarray(issue_times, "datetime64[ns]"),
+                                    "lead": np.arange(1, max_lead_h + 1)})
+
 def feature_rows(
     static_rows: np.ndarray, drivers: np.ndarray, groundwater_depth: np.ndarray
 ) -> np.ndarray:

@@ -21,7 +21,13 @@ import pandas as pd
 import xarray as xr
 
 from wetindex.features.hydromet import HISTORY_NEEDED_H
-from wetindex.features.stack import FEATURES, drivers_for_issues, feature_rows, static_table
+from wetindex.features.stack import (
+    FEATURES,
+    drivers_for_issues,
+    feature_rows,
+    observed_as_forecast,
+    static_table,
+)
 from wetindex.model.baselines import (
     BASELINE_ROUNDS,
     MAX_ROWS,
@@ -167,24 +173,6 @@ def last_observed_water(inputs: AreaInputs, issues: pd.DatetimeIndex, cells: np.
         seen = cache[key]
         out[i] = np.where(seen >= 0, (seen == 1).astype("float32"), fallback)
     return out
-
-
-def observed_as_forecast(observed: xr.Dataset, issue_times: np.ndarray,
-                         max_lead_h: int) -> xr.Dataset:
-    """The drivers' truth laid out like a forecast ``(issue_time, lead)``: a perfect forecast.
-
-    Feeding it to :func:`drivers_for_issues` gives the drivers a nowcast would
-    see at each valid time (observed rain and sea level instead of forecast ones).
-    """
-    t0 = observed["time"].values[0]
-    idx = ((np.asarray(issue_times, "datetime64[ns]") - t0) // np.timedelta64(1, "h")).astype(int)
-    pos = idx[:, None] + np.arange(1, max_lead_h + 1)[None, :]
-    if pos.max() >= observed.sizes["time"]:
-        raise ValueError("nowcast: the observations end before the last valid time")
-    data = {name: (("issue_time", "lead"), observed[name].values[pos])
-            for name in ("rain", "sea_level", "groundwater_anomaly")}
-    return xr.Dataset(data, coords={"issue_time": np.asarray(issue_times, "datetime64[ns]"),
-                                    "lead": np.arange(1, max_lead_h + 1)})
 
 
 def evaluate(

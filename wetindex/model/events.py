@@ -52,7 +52,12 @@ import numpy as np
 import pandas as pd
 
 from wetindex.features.hydromet import HISTORY_NEEDED_H
-from wetindex.features.stack import DRIVER_FEATURES, drivers_for_issues, static_table
+from wetindex.features.stack import (
+    DRIVER_FEATURES,
+    drivers_for_issues,
+    observed_as_forecast,
+    static_table,
+)
 from wetindex.model.calibration import apply_calibration
 from wetindex.model.cv import storm_events
 from wetindex.model.forest import forest_from_booster
@@ -401,9 +406,13 @@ def replay_issues(
     booster, inputs, static, issues: pd.DatetimeIndex, cells: np.ndarray, *,
     normal: np.ndarray, exposure: np.ndarray, permanent: np.ndarray,
     thresholds: Sequence[float], calibration: dict | None, max_lead_h: int = 48,
-    chance: Sequence[float] = DEFAULT_CHANCE,
+    chance: Sequence[float] = DEFAULT_CHANCE, observed_drivers: bool = False,
 ) -> Iterator[tuple[np.ndarray, np.ndarray, np.floating]]:
     """Per issue time, ``(excess, score, sea_max)`` as the forecast run would compute them.
+
+    With ``observed_drivers`` the drivers' forecast is replaced by what was then observed
+    (:func:`~wetindex.features.stack.observed_as_forecast`): the upper bound of a
+    perfect weather and sea-level forecast.
 
     The same chain as a forecast run on the screened ``cells``: compiled trees,
     calibration where a kept map changes anything, the excess over the seasonal
@@ -414,9 +423,12 @@ def replay_issues(
     flood_level = (np.asarray(static["sea_flood_level"].values, "float64").ravel()[cells]
                    if "sea_flood_level" in static else None)
 
+    ahead = np.timedelta64(max_lead_h if observed_drivers else 0, "h")
     observed = inputs.observed(issues[0].to_datetime64() - np.timedelta64(HISTORY_NEEDED_H, "h"),
-                               issues[-1].to_datetime64())
-    drivers = drivers_for_issues(observed, inputs.forecasts_many(issues.values), issues.values)
+                               issues[-1].to_datetime64() + ahead)
+    forecasts = (observed_as_forecast(observed, issues.values, max_lead_h) if observed_drivers
+                 else inputs.forecasts_many(issues.values))
+    drivers = drivers_for_issues(observed, forecasts, issues.values)
     sea_col = DRIVER_FEATURES.index("sea_level")
     statics = static_table(static, cells)
     gw = np.asarray(inputs.groundwater_depth_cells(issues.values, cells), "float32")
@@ -450,12 +462,13 @@ def replay_place_levels(
     place_of: np.ndarray, n_places: int, *, normal: np.ndarray, exposure: np.ndarray,
     permanent: np.ndarray, thresholds: Sequence[float], calibration: dict | None,
     min_cells: int | np.ndarray, max_lead_h: int = 48, details: dict | None = None,
-    chance: Sequence[float] = DEFAULT_CHANCE,
+    chance: Sequence[float] = DEFAULT_CHANCE, observed_drivers: bool = False,
 ) -> np.ndarray:
     """Each place's hourly level ``(issue, place, lead)`` as the forecast runs would give it.
 
-    The cells' scores of :func:`replay_issues`, their levels, and the 1-ha rule per
-    place (at least ``min_cells`` of the place's cells at the level or above).
+    The cells' scores of :func:`replay_issues` (its ``observed_drivers``: the upper
+    bound), their levels, and the 1-ha rule per place (at least ``min_cells`` of the
+    place's cells at the level or above).
     A ``details`` dict is filled with ``score`` ``(issue, place, lead)``, the
     warning score that the place's ``min_cells``-th highest cell reaches
     (the score 1 ha of the place reaches), and ``sea_max`` ``(issue,)``, the highest
@@ -467,7 +480,8 @@ def replay_place_levels(
     sea_max = []
     replay = replay_issues(booster, inputs, static, issues, cells, normal=normal,
                            exposure=exposure, permanent=permanent, thresholds=thresholds,
-                           calibration=calibration, max_lead_h=max_lead_h, chance=chance)
+                           calibration=calibration, max_lead_h=max_lead_h, chance=chance,
+                           observed_drivers=observed_drivers)
     for i, (_, score, sea) in enumerate(replay):
         sea_max.append(sea)
         level = np.zeros(score.shape, dtype="int8")
@@ -560,29 +574,53 @@ def evaluate_events(
     thresholds: Sequence[float], chance: Sequence[float] | None = None,
     calibration: dict | None = None, issue_step_h: int = 24,
     max_lead_h: int = 48, min_area_m2: float = MIN_AREA_M2, max_cells: int = 20_000,
-    seed: int = 2,
+    seed: int = 2, upper_bound: bool = True,
 ) -> dict[str, Any]:
     """Replay the hold-out every ``issue_step_h`` and verify each place's events.
 
     A large area is replayed on a random sample of at most ``max_cells`` candidate
     cells (:func:`replay_cells`). Returns :func:`verify_events`' scores with
-    ``places``, ``issue_step_h`` and ``cells_sampled`` / ``cells_candidate``.
+    ``places``, ``issue_step_h`` and ``cells_sampled`` / ``cells_candidate``; with
+    ``upper_bound``, ``observed_drivers`` holds the same scores (without the event
+    lists) of a second replay fed the drivers as they were then observed: how much of
+    what is missed is the weather and sea-level forecast's error.
     """
     rc = replay_cells(inputs, static, screen=screen, train=train, min_area_m2=min_area_m2,
                       max_cells=max_cells, seed=seed)
     issues = replay_issue_times(inputs, holdout, issue_step_h)
     details: dict[str, np.ndarray] = {}
-    levels = replay_place_levels(
-        booster, inputs, static, issues, rc.cells, rc.place_of, len(rc.min_cells),
-        normal=rc.normal, exposure=rc.exposure, permanent=rc.permanent, thresholds=thresholds,
-        calibration=calibration, min_cells=rc.min_cells, max_lead_h=max_lead_h,
-        details=details, chance=DEFAULT_CHANCE if chance is None else chance)
+    chance = DEFAULT_CHANCE if chance is None else chance
+
+    def replay(observed_drivers: bool, details: dict) -> np.ndarray:
+        return replay_place_levels(
+            booster, inputs, static, issues, rc.cells, rc.place_of, len(rc.min_cells),
+            normal=rc.normal, exposure=rc.exposure, permanent=rc.permanent,
+            thresholds=thresholds, calibration=calibration, min_cells=rc.min_cells,
+            max_lead_h=max_lead_h, details=details, chance=chance,
+            observed_drivers=observed_drivers)
+
+    levels = replay(False, details)
     truth = observed_events(inputs, static, rc, issues, train=train, thresholds=thresholds,
                             max_lead_h=max_lead_h, min_area_m2=min_area_m2)
-    out = verify_events(truth.events, levels, issues, truth.names, truth.flood_hours,
-                        max_lead_h=max_lead_h,
-                        warning_causes=truth.warning_causes(details["sea_max"]),
-                        labelled=truth.labelled)
+
+    def verify(levels: np.ndarray, sea_max: np.ndarray, n: int) -> dict[str, Any]:
+        return verify_events(truth.events, levels[:n], issues[:n], truth.names,
+                             truth.flood_hours, max_lead_h=max_lead_h,
+                             warning_causes=truth.warning_causes(sea_max[:n]),
+                             labelled=truth.labelled)
+
+    out = verify(levels, details["sea_max"], len(issues))
+    # the upper bound needs the drivers observed over the whole horizon: the issues
+    # whose 48 h have passed, and the forecast's scores on the same issues beside it
+    seen_to = pd.Timestamp(inputs.observed_end()) - pd.Timedelta(hours=max_lead_h)
+    n_seen = int((issues <= seen_to).sum())
+    if upper_bound and n_seen:
+        seen: dict[str, np.ndarray] = {}
+        perfect = replay(True, seen)
+        out["observed_drivers"] = {
+            "n_issues": n_seen,
+            "forecast": _without_event_lists(verify(levels, details["sea_max"], n_seen)),
+            "observed": _without_event_lists(verify(perfect, seen["sea_max"], n_seen))}
     out["case_studies"] = case_studies(truth.observed, issues, truth.names, levels,
                                        details["score"], truth.area, truth.hours, thresholds,
                                        holdout)
@@ -594,6 +632,15 @@ def evaluate_events(
                     f"{NEW_WATER_H} h) in the place; scored at the levels its observed "
                     "score (new water × impact, exposure × (1 − normal)) reaches on 1 ha")
     return out
+
+
+def _without_event_lists(scores: dict[str, Any]) -> dict[str, Any]:
+    """Event scores without the per-event rows (kept once, for the forecast's own)."""
+    for level in scores["levels"].values():
+        level.pop("events", None)
+        for by_cause in level.get("by_cause", {}).values():
+            by_cause.pop("events", None)
+    return scores
 
 
 def case_studies(

@@ -252,6 +252,32 @@ def event_summary(events: dict[str, Any] | None) -> dict[str, Any] | None:
                        for lv, d in events["levels"].items()}}
 
 
+def upper_bound_lines(events: dict[str, Any] | None) -> list[str]:
+    """The events with the forecast drivers against the same replay fed the observed ones.
+
+    The gap is what a perfect weather and sea-level forecast would add; what the upper
+    bound still misses lies in the model, the warning rule or the labels.
+    """
+    bound = (events or {}).get("observed_drivers")
+    if not bound:
+        return []
+    lines = ["", f"Upper bound on the same {bound['n_issues']} issue times: the model fed the "
+             "drivers as they were then observed instead of their forecast.", "",
+             "| drivers | quiet: no warning | yellow POD / FAR | orange POD / FAR | "
+             "orange POD rain / sea | red POD / FAR |", "|---|---|---|---|---|---|"]
+    for name, v in (("forecast", bound["forecast"]), ("observed", bound["observed"])):
+        lv = v["levels"]
+        cause = lv["orange"].get("by_cause", {})
+        lines.append(
+            f"| {name} | {_fmt(v['quiet_without_warning'])} | "
+            + " | ".join(f"{_fmt(lv[k]['pod'])} / {_fmt(lv[k]['far'])}"
+                         for k in ("yellow", "orange"))
+            + f" | {_fmt(cause.get('rain', {}).get('pod'))} / "
+            f"{_fmt(cause.get('sea', {}).get('pod'))} | "
+            f"{_fmt(lv['red']['pod'])} / {_fmt(lv['red']['far'])} |")
+    return lines
+
+
 def event_lines(events: dict[str, Any] | None) -> list[str]:
     """Markdown of the event-level verification per place."""
     if not events:
@@ -269,6 +295,7 @@ def event_lines(events: dict[str, Any] | None) -> list[str]:
                      f"{d['n_warnings']} | {d['false_warnings']} | {_fmt(d['far'])} | "
                      f"{_fmt(d['median_lead_h'])} | {_fmt(d['median_onset_error_h'])} | "
                      f"{_fmt(d['median_abs_onset_error_h'])} | {_fmt(d['median_peak_error_h'])} |")
+    lines += upper_bound_lines(events)
     lines += ["", "| place | events | warned orange | missed orange | false orange | "
               "false red |", "|---|---|---|---|---|---|"]
     for place in events.get("places", []):

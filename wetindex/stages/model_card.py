@@ -11,6 +11,7 @@ from wetindex.model.report import (
     card_skill_lines,
     event_summary,
     probability_band,
+    upper_bound_lines,
     verdict,
 )
 from wetindex.stages.context import AreaContext
@@ -80,6 +81,7 @@ def model_card(ctx: AreaContext, meta: dict[str, Any]) -> str:
                          f"FAR {d['far']:.2f} ({d['false_warnings']}/{d['n_warnings']} "
                          f"warnings), median lead {d['median_lead_h']:.0f} h, median onset "
                          f"error {d['median_onset_error_h']:+.0f} h")
+        lines += upper_bound_lines(ev.get("events"))
     v = verdict(ev) if "model" in ev["scores"] else {}
     cv = meta.get("cv") or {}
     lines += [
