@@ -77,17 +77,16 @@ class Thresholds(_Strict):
 class WarningChance(_Strict):
     """Chance of new water a cell needs for each level, on land whose impact reaches it.
 
-    The warning levels are a risk matrix (:func:`wetindex.normal.warning_score`): a
-    cell is at a level when the impact of water there (exposure × how rarely it is
-    wet this month) reaches the level's threshold (:class:`Thresholds`) *and* its
-    chance of new water reaches the level's chance here. Worse harm needs less
-    certainty on farmland and at houses, so the chances need not rise from yellow to
-    red. The defaults were
+    The warning levels are a risk matrix (:func:`wetindex.normal.warning_score`): a cell
+    is at a level when the impact of water there (exposure × how rarely it is wet this
+    month) reaches the level's threshold (:class:`Thresholds`) *and* its chance of new
+    water reaches the level's chance here. Worse harm needs less certainty on farmland
+    and at houses, so the chances need not rise from yellow to red. The defaults were
     chosen on the demo's validation period (the half year before the hold-out, an issue
     every 48 h; none of the hold-out): at least 90 % of quiet issue times without any
     warning, FAR at most 0.3 at orange and 0.2 at red, then the highest orange and red
-    POD; yellow's FAR was above 0.3 at every chance tried, so it has the chance with
-    the lowest (``benchmarks/choose_warning_chance.py`` makes the choice for any area with a
+    POD; yellow's FAR was above 0.3 at every chance tried, so it has the chance with the
+    lowest (``benchmarks/choose_warning_chance.py`` makes the choice for any area with a
     trained model and writes its figures). An area with its own history may choose its
     own.
     """

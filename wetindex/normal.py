@@ -28,20 +28,20 @@ three fields of the forecast dataset (all on ``(lead, y, x)``, 0–1):
     Permanent water (lakes, streams, the sea) is 0 by definition.
 ``warning_score``
     The levels as a risk matrix of chance and harm, in one number
-    (:func:`warning_score`). The **impact** of water in a cell,
-    :func:`impact_weight`, is what is exposed there (:data:`EXPOSURE_BY_COVER`:
-    houses, summer houses, towns and roads 1, farmland 0.7, meadows 0.4, forest 0.3,
-    beach and dunes 0.2; land kept dry by a dike at least :data:`DIKE_EXPOSURE`; an
-    unknown land cover counts as fully exposed) times how rarely the cell is wet this
-    month (``1 − normal``; 0 on land wet at least half the month). A cell is at a
-    level when its impact reaches the level's threshold (``thresholds``: yellow 0.2,
-    orange 0.4, red 0.7) and its excess probability reaches the level's
-    ``warning_chance`` (yellow 0.4, orange 0.15, red 0.4): orange on farmland, houses
-    and roads needs less certainty than yellow on forest, meadows and dunes. A place is at
-    a level when 1 ha of it is (:mod:`wetindex.risk`). This is the quantity the
-    observed floods are scored in (:mod:`wetindex.model.events`: new water whose
-    impact reaches the level on 1 ha), so a level means the same flood in the forecast
-    and in the verification. Never the raw wetness.
+    (:func:`warning_score`). The **impact** of water in a cell, :func:`impact_weight`,
+    is what is exposed there (:data:`EXPOSURE_BY_COVER`: houses, summer houses, towns
+    and roads 1, farmland 0.7, meadows 0.4, forest 0.3, beach and dunes 0.2; land kept
+    dry by a dike at least :data:`DIKE_EXPOSURE`; an unknown land cover counts as fully
+    exposed) times how rarely the cell is wet this month (``1 − normal``; 0 on land wet
+    at least half the month). A cell is at a level when its impact reaches the level's
+    threshold (``thresholds``: yellow 0.2, orange 0.4, red 0.7) and its excess
+    probability reaches the level's ``warning_chance`` (yellow 0.4, orange 0.15, red
+    0.4): orange on farmland, houses and roads needs less certainty than yellow on
+    forest, meadows and dunes. A place is at a level when 1 ha of it is
+    (:mod:`wetindex.risk`). This is the quantity the observed floods are scored in
+    (:mod:`wetindex.model.events`: new water whose impact reaches the level on 1 ha), so
+    a level means the same flood in the forecast and in the verification. Never the raw
+    wetness.
 
     How the chances were chosen (:class:`wetindex.config.WarningChance`): replaying the
     demo's validation period (the half year before the hold-out, one issue every 48 h),
