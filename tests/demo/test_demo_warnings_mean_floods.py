@@ -93,3 +93,33 @@ def test_the_surge_is_warned_from_the_polders_first_flooding(warned_and_true):
         f"+{first_warned + 1} h")
     # and stays warned while the water is there
     assert (hourly[flooded[0] + 3:flooded[-1] - 2] >= 2).all()
+
+
+def test_the_event_upper_bound_replays_the_same_issues_with_the_observed_drivers(demo_run):
+    """The event verification's upper bound: the same issue times, the forecast's scores
+    equal to the main verification's, and another replay (observed drivers) beside them."""
+    from wetindex.model.events import evaluate_events
+
+    _, root = demo_run
+    ctx = area_context("demo", root)
+    model = load_model(ctx.models_root, ctx.config.name, None)
+    ctx = trained_context(ctx, model)
+    inputs = area_inputs(ctx)
+    meta = model.metadata
+    periods = {k: (pd.Timestamp(v[0]), pd.Timestamp(v[1])) for k, v in meta["periods"].items()}
+    out = evaluate_events(model.booster, inputs, build_static(ctx, inputs),
+                          holdout=periods["holdout"], train=periods["train"],
+                          screen=meta["screen"], thresholds=ctx.config.thresholds.as_list(),
+                          chance=ctx.config.warning_chance.as_list(), issue_step_h=72,
+                          max_cells=3000)
+    bound = out["observed_drivers"]
+    assert 0 < bound["n_issues"] <= out["n_issues"]
+    if bound["n_issues"] == out["n_issues"]:
+        for level, scores in bound["forecast"]["levels"].items():
+            assert scores["pod"] == out["levels"][level]["pod"] or (
+                np.isnan(scores["pod"]) and np.isnan(out["levels"][level]["pod"]))
+    # a perfect weather and sea forecast changes what is warned (the demo's forecasts
+    # miss, invent and mistime storms)
+    forecast, observed = bound["forecast"]["levels"], bound["observed"]["levels"]
+    assert any(forecast[lv]["n_warnings"] != observed[lv]["n_warnings"]
+               or forecast[lv]["hits"] != observed[lv]["hits"] for lv in forecast)

@@ -64,7 +64,8 @@ def evaluation_options(evaluation: dict[str, Any]) -> dict[str, Any]:
     """:func:`evaluate`'s sample and reference sizes from a model configuration's
     ``evaluation`` section (``cells``, ``issue_step_h``; optional ``baseline_rounds`` and
     ``baseline_max_rows``, by default the issue-time reference's full size, and
-    ``events``, by default true: the event verification). The section's other optional
+    ``events``, by default true: the event verification, and ``events_upper_bound``, by
+    default true: the same replay fed the observed drivers). The section's other optional
     key, ``report_images`` (default true), is the report's
     (:func:`wetindex.stages.train.train_stage`).
 
@@ -74,7 +75,8 @@ def evaluation_options(evaluation: dict[str, Any]) -> dict[str, Any]:
     return {"n_cells": int(evaluation["cells"]), "issue_step_h": int(evaluation["issue_step_h"]),
             "baseline_rounds": int(evaluation.get("baseline_rounds", BASELINE_ROUNDS)),
             "baseline_max_rows": int(evaluation.get("baseline_max_rows", MAX_ROWS)),
-            "with_events": bool(evaluation.get("events", True))}
+            "with_events": bool(evaluation.get("events", True)),
+            "events_upper_bound": bool(evaluation.get("events_upper_bound", True))}
 
 
 def lead_bins(max_lead_h: int = 48) -> list[tuple[int, int]]:
@@ -182,7 +184,8 @@ def evaluate(
     chance: list[float] | None = None, n_cells: int = 3000, issue_step_h: int = 12,
     max_lead_h: int = 48, seed: int = 1,
     calibration: dict[str, Any] | None = None, with_events: bool = True,
-    event_issue_step_h: int = 24, baseline_rounds: int = BASELINE_ROUNDS,
+    event_issue_step_h: int = 24, events_upper_bound: bool = True,
+    baseline_rounds: int = BASELINE_ROUNDS,
     baseline_max_rows: int = MAX_ROWS,
 ) -> dict[str, Any]:
     """Scores per lead bin for the model and the baselines (see module docstring).
@@ -300,7 +303,8 @@ def evaluate(
         events = evaluate_events(booster, inputs, static, holdout=holdout, train=train,
                                  screen=screen, thresholds=thresholds, chance=chance,
                                  calibration=calibration,
-                                 issue_step_h=event_issue_step_h, max_lead_h=max_lead_h)
+                                 issue_step_h=event_issue_step_h, max_lead_h=max_lead_h,
+                                 upper_bound=events_upper_bound)
     return {
         "lead_bins": [f"{lo}-{hi}" for lo, hi in scored],
         "scores": scores,
