@@ -216,3 +216,23 @@ def test_the_area_chances_reach_the_forecast_levels():
     _, strict = excess_arrays(prob, normal, None, exposure, chance=[0.1, 0.3, 0.5])
     assert levels(xr.DataArray(default), THRESHOLDS).values[1].tolist() == [2]
     assert levels(xr.DataArray(strict), THRESHOLDS).values[1].tolist() == [1]
+
+
+def test_only_land_the_sea_must_overtop_a_dike_to_reach_counts_as_behind_it():
+    """A meadow the dike raises a little (flood level 1.3 m) but the tide reaches long
+    before the 2.5 m crest keeps a meadow's exposure; the polder behind (flood level at
+    the crest) is 0.9 however it is used."""
+    from wetindex.normal import DIKE_EXPOSURE
+
+    cover = np.full((1, 3), 5, "int8")  # grassland_meadow
+    static = xr.Dataset({
+        "elevation": (("y", "x"), np.ones((1, 3))),
+        "land_cover": (("y", "x"), cover, {"flag_values": [5],
+                                           "flag_meanings": "grassland_meadow"}),
+        "dike_protected": (("y", "x"), np.array([[True, True, False]])),
+        "sea_flood_level": (("y", "x"), np.array([[1.3, 2.5, 1.2]])),
+        "dike_crest": (("y", "x"), np.array([[np.nan, np.nan, 2.5]]))})
+    np.testing.assert_allclose(exposure_weight(static), [[0.4, DIKE_EXPOSURE, 0.4]])
+    # without flood levels (an area whose static has none) the flag alone decides
+    np.testing.assert_allclose(exposure_weight(static.drop_vars("sea_flood_level")),
+                               [[DIKE_EXPOSURE, DIKE_EXPOSURE, 0.4]])

@@ -57,8 +57,8 @@ from wetindex.model.predict import ForecastInputs, levels
 from wetindex.model.zones import zone_drivers
 from wetindex.normal import (
     DEFAULT_CHANCE,
+    area_exposure,
     excess_arrays,
-    exposure_weight,
     forecast_sea_level_max,
     normal_for_model,
     sea_prone_land,
@@ -97,15 +97,12 @@ def area_fields(inputs: AreaInputs, static: xr.Dataset, normal: xr.DataArray,
                 issue_time: pd.Timestamp) -> AreaFields:
     """The fields :func:`wetindex.normal.forecast_dataset` uses, for block-wise use."""
     raw = inputs.static_inputs()
-    cover = raw[["elevation", "land_cover", "permanent_water"]].copy()
-    if "dike_protected" in static:
-        cover["dike_protected"] = (("y", "x"), np.asarray(static["dike_protected"].values))
     # a 48-h forecast is compared with the normal of the month its middle falls in
     month = (pd.Timestamp(issue_time) + pd.Timedelta(hours=24)).month
     return AreaFields(
         normal=np.asarray(normal.sel(month=month).values, "float32"),
         standing=standing_water(inputs, issue_time),
-        exposure=np.asarray(exposure_weight(cover), "float32"),
+        exposure=np.asarray(area_exposure(raw, static), "float32"),
         permanent_water=np.asarray(raw["permanent_water"].values).astype(bool),
         sea_prone=sea_prone_land(static, forecast_sea_level_max(inputs, issue_time)),
         dike_crest=np.asarray(raw["dike_crest"].values, "float64"))

@@ -97,7 +97,15 @@ DAYS_PER_MONTH = 45
 
 
 def exposure_weight(static: xr.Dataset) -> np.ndarray:
-    """Exposure 0–1 per cell ``(y, x)`` from ``land_cover``, ``dike_protected``, permanent water."""
+    """Exposure 0–1 per cell ``(y, x)`` from ``land_cover``, ``dike_protected``, permanent water.
+
+    Land behind a dike is at least :data:`DIKE_EXPOSURE` only where the sea must overtop
+    a dike to reach it: with ``sea_flood_level`` and ``dike_crest`` given, where its
+    flood level is at least the lowest crest. ``dike_protected`` alone also marks land
+    in front of or around a dike whose flood level the dike raises a little; the tide
+    reaches that land long before any overtopping, so it keeps its own land cover's
+    exposure.
+    """
     shape = static["elevation"].shape
     weight = np.full(shape, UNKNOWN_EXPOSURE, dtype="float32")
     if "land_cover" in static:
@@ -109,10 +117,27 @@ def exposure_weight(static: xr.Dataset) -> np.ndarray:
                 weight[cover == code] = EXPOSURE_BY_COVER.get(meaning, UNKNOWN_EXPOSURE)
     if "dike_protected" in static:
         protected = np.asarray(static["dike_protected"].values).astype(bool)
+        if "sea_flood_level" in static and "dike_crest" in static:
+            crest = np.asarray(static["dike_crest"].values, "float64")
+            lowest = np.nanmin(crest) if np.isfinite(crest).any() else np.inf
+            with np.errstate(invalid="ignore"):
+                protected &= np.asarray(static["sea_flood_level"].values) >= lowest
         weight[protected] = np.maximum(weight[protected], DIKE_EXPOSURE)
     if "permanent_water" in static:
         weight[np.asarray(static["permanent_water"].values).astype(bool)] = 0.0
     return weight
+
+
+def area_exposure(raw: xr.Dataset, static: xr.Dataset) -> np.ndarray:
+    """:func:`exposure_weight` of an area: its land cover, permanent water and dike crests
+    (``raw``, :meth:`AreaInputs.static_inputs`) with the dike protection and sea flood
+    levels of its static features (``static``)."""
+    cover = raw[[v for v in ("elevation", "land_cover", "permanent_water", "dike_crest")
+                 if v in raw]].copy()
+    for name in ("dike_protected", "sea_flood_level"):
+        if name in static:
+            cover[name] = (("y", "x"), np.asarray(static[name].values))
+    return exposure_weight(cover)
 
 
 def impact_weight(normal: np.ndarray, exposure: np.ndarray) -> np.ndarray:
@@ -360,10 +385,7 @@ def forecast_dataset(probability: xr.DataArray, *, inputs: AreaInputs, static: x
     ``warning_score``; ``cell_fields`` the ``dike_crest`` [m] of the area's dikes.
     """
     raw = inputs.static_inputs()
-    cover = raw[["elevation", "land_cover", "permanent_water"]].copy()
-    if "dike_protected" in static:
-        cover["dike_protected"] = (("y", "x"), np.asarray(static["dike_protected"].values))
-    exposure = exposure_weight(cover)
+    exposure = area_exposure(raw, static)
     # a 48-h forecast is compared with the normal of the month its middle falls in
     month = (pd.Timestamp(issue_time) + pd.Timedelta(hours=24)).month
     fields = excess_fields(probability, normal.sel(month=month).values,

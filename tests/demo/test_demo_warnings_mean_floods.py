@@ -15,7 +15,7 @@ from wetindex.commands.model import area_context, trained_context
 from wetindex.model.artifacts import load_model
 from wetindex.model.events import NEW_WATER_H, observed_flooding, place_index_of
 from wetindex.model.screen import screened_cells
-from wetindex.normal import exposure_weight, normal_for_model
+from wetindex.normal import area_exposure, normal_for_model
 from wetindex.risk import MIN_AREA_M2
 from wetindex.stages.inputs import area_inputs
 from wetindex.stages.static import build_static
@@ -48,9 +48,7 @@ def warned_and_true(demo_run, project_root):
     places = inputs.places()
     cells = screened_cells(inputs, static, model.metadata["screen"])
     place_of = place_index_of(cells, places, inputs.grid)
-    cover = inputs.static_inputs()[["elevation", "land_cover", "permanent_water"]].copy()
-    cover["dike_protected"] = (("y", "x"), np.asarray(static["dike_protected"].values))
-    exposure = exposure_weight(cover).ravel()[cells]
+    exposure = area_exposure(inputs.static_inputs(), static).ravel()[cells]
     normal = normal_for_model(model.path, inputs, cells, None).values.reshape(12, -1)[:, cells]
     with xr.open_dataset(result.forecast / "forecast.nc") as ds:
         issue = pd.Timestamp(ds["issue_time"].values)

@@ -67,8 +67,8 @@ from wetindex.model.screen import screened_cells
 from wetindex.normal import (
     DEFAULT_CHANCE,
     NORMAL_DRY,
+    area_exposure,
     excess_arrays,
-    exposure_weight,
     impact_weight,
     seasonal_normal,
 )
@@ -377,15 +377,12 @@ def replay_cells(inputs, static, *, screen: dict[str, Any],
     per_place_sample = np.bincount(place_of + 1, minlength=len(places) + 1)[1:]
     scale = np.where(per_place_sample > 0, per_place_all / np.maximum(per_place_sample, 1), 1.0)
     raw = inputs.static_inputs()
-    cover = raw[["elevation", "land_cover", "permanent_water"]].copy()
-    if "dike_protected" in static:
-        cover["dike_protected"] = (("y", "x"), np.asarray(static["dike_protected"].values))
     return ReplayCells(
         cells=cells, n_candidates=len(candidates), place_of=place_of,
         cell_area=grid.cell_area * scale,
         # the 1-ha rule in sampled cells: each stands for `scale` cells of its place
         min_cells=np.maximum(1, np.ceil(min_area_m2 / (grid.cell_area * scale))).astype(int),
-        exposure=exposure_weight(cover).ravel()[cells],
+        exposure=area_exposure(raw, static).ravel()[cells],
         permanent=np.asarray(raw["permanent_water"].values).ravel()[cells].astype(bool),
         normal=seasonal_normal(inputs, cells, grid.shape, train).values.reshape(12, -1)[:, cells])
 
