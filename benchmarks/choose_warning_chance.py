@@ -7,12 +7,12 @@ Run: ``python benchmarks/choose_warning_chance.py [--area demo] [--root .] [--mo
 A cell is at level L (1 yellow, 2 orange, 3 red) when its impact
 (:func:`wetindex.normal.impact_weight`) reaches ``thresholds[L-1]`` and its excess
 probability reaches ``chance[L-1]``; a place is at level L in an hour when at least
-1 ha (``k`` cells) of it is at L or above (:func:`wetindex.model.events.replay_place_levels`).
+1 ha (``k`` cells) of it is at L or above (:func:`wetindex.model.event_replay.replay_place_levels`).
 The chances are what this script chooses:
 
 1. The model's validation period (one issue every ``--validation-step-h``, 48 h) and
    its hold-out (every ``--holdout-step-h``, 24 h) are replayed once each, as the
-   forecast runs would compute them (:func:`wetindex.model.events.replay_issues`), on
+   forecast runs would compute them (:func:`wetindex.model.event_replay.replay_issues`), on
    every candidate cell of the screen (``--max-cells`` samples them, as the model
    card's event scores do). For each issue × place × lead, the cells are split by the
    highest level their impact allows (impact class 1–3) and, per class, counted at
@@ -31,7 +31,7 @@ The chances are what this script chooses:
    hold-out: quiet issue times without any warning and without orange or red, POD,
    FAR, median lead and median onset error per level, and orange POD per cause.
 5. Cross-check: the hold-out is replayed a second time through the product's own
-   path (:func:`~wetindex.model.events.replay_place_levels` with ``chance=`` the chosen
+   path (:func:`~wetindex.model.event_replay.replay_place_levels` with ``chance=`` the chosen
    chances); its place levels must equal the grid's at every issue, place, lead and
    level, so its orange POD and FAR are the grid's. The script fails when they differ.
 
@@ -62,6 +62,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from wetindex.model import event_replay as R  # noqa: E402
 from wetindex.model import events as E  # noqa: E402
 from wetindex.normal import impact_weight  # noqa: E402
 
@@ -128,7 +129,7 @@ def place_levels(counts: np.ndarray, values: np.ndarray, chance: Sequence[float]
 
     ``rule="product"``: at level L when at least ``min_cells`` of the place's cells
     are at L or above (a cell of class ``c ≥ L`` is when its excess reaches
-    ``min(chance[L-1:c])``), as :func:`wetindex.model.events.replay_place_levels`.
+    ``min(chance[L-1:c])``), as :func:`wetindex.model.event_replay.replay_place_levels`.
     ``rule="kth"``: at the highest L whose own set (impact reaching ``thresholds[L-1]``
     and excess ``chance[L-1]``) holds ``min_cells`` cells, as the ad-hoc analysis did.
     """
@@ -143,17 +144,17 @@ def place_levels(counts: np.ndarray, values: np.ndarray, chance: Sequence[float]
     return out
 
 
-def replay_period(name: str, model, inputs, static, rc: E.ReplayCells,
+def replay_period(name: str, model, inputs, static, rc: R.ReplayCells,
                   period: tuple[pd.Timestamp, pd.Timestamp], step_h: int, *,
                   train: tuple[pd.Timestamp, pd.Timestamp], thresholds: Sequence[float],
                   chance: Sequence[float], values: np.ndarray, max_lead_h: int) -> Replay:
     """Replay ``period`` once (every ``step_h``) and keep the counts and the truth."""
-    issues = E.replay_issue_times(inputs, period, step_h)
+    issues = R.replay_issue_times(inputs, period, step_h)
     n_places = len(rc.min_cells)
     counts = np.zeros((len(issues), n_places, max_lead_h, 3, len(values)), "int32")
     sea_max = np.zeros(len(issues))
     t0 = time.perf_counter()
-    replay = E.replay_issues(model.booster, inputs, static, issues, rc.cells, normal=rc.normal,
+    replay = R.replay_issues(model.booster, inputs, static, issues, rc.cells, normal=rc.normal,
                              exposure=rc.exposure, permanent=rc.permanent,
                              thresholds=thresholds,
                              calibration=model.metadata.get("calibration"),
@@ -318,7 +319,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     configured = tuple(ctx.config.warning_chance.as_list())
     max_lead_h = ctx.config.forecast.max_lead_h
     values = np.unique(np.float32([*itertools.chain(*GRID.values()), *configured]))
-    rc = E.replay_cells(inputs, static, screen=meta["screen"], train=periods["train"],
+    rc = R.replay_cells(inputs, static, screen=meta["screen"], train=periods["train"],
                         max_cells=args.max_cells)
     print(f"{args.area}: model {model.version}, {len(rc.cells):,} of {rc.n_candidates:,} "
           f"candidate cells, {len(rc.min_cells)} places", flush=True)
@@ -345,7 +346,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     # cross-check: the product's own replay of the hold-out with the chosen chances
     t_check = time.perf_counter()
-    product = E.replay_place_levels(
+    product = R.replay_place_levels(
         model.booster, inputs, static, hold.issues, rc.cells, rc.place_of, len(rc.min_cells),
         normal=rc.normal, exposure=rc.exposure, permanent=rc.permanent, thresholds=thresholds,
         calibration=meta.get("calibration"), min_cells=rc.min_cells, max_lead_h=max_lead_h,
@@ -400,7 +401,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         *ranking(grid_rows, args.top),
         "",
         f"Cross-check (hold-out, chances {lab(chosen)}): "
-        f"`events.replay_place_levels` gives orange POD {_f(o_prod['pod'], '.3f')} / FAR "
+        f"`event_replay.replay_place_levels` gives orange POD {_f(o_prod['pod'], '.3f')} / FAR "
         f"{_f(o_prod['far'], '.3f')}, the grid {_f(o_grid['pod'], '.3f')} / "
         f"{_f(o_grid['far'], '.3f')}; issue × place × lead hours where the levels differ: "
         + ", ".join(f"{n} {m}" for n, m in mismatch.items())

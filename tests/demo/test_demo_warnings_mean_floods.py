@@ -96,7 +96,7 @@ def test_the_surge_is_warned_from_the_polders_first_flooding(warned_and_true):
 def test_the_event_upper_bound_replays_the_same_issues_with_the_observed_drivers(demo_run):
     """The event verification's upper bound: the same issue times, the forecast's scores
     equal to the main verification's, and another replay (observed drivers) beside them."""
-    from wetindex.model.events import evaluate_events
+    from wetindex.model.event_replay import evaluate_events
 
     _, root = demo_run
     ctx = area_context("demo", root)

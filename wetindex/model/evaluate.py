@@ -39,7 +39,7 @@ from wetindex.model.calibration import (
     expected_calibration_error,
     reliability_curve,
 )
-from wetindex.model.events import evaluate_events
+from wetindex.model.event_replay import evaluate_events
 from wetindex.model.label_times import (
     bin_cases,
     label_hours,
