@@ -66,7 +66,7 @@ import pandas as pd
 import xarray as xr
 
 from wetindex.config import Thresholds, WarningChance
-from wetindex.forecast_io import SCALE
+from wetindex.forecast_io import LONG_NAMES, SCALE
 from wetindex.model.label_times import label_hours, sample_by_month
 from wetindex.model.predict import levels
 from wetindex.sources.base import AreaInputs
@@ -358,20 +358,13 @@ def excess_fields(probability: xr.DataArray, normal_month: np.ndarray,
                                   sea_prone, thresholds=thresholds, chance=chance)
     normal = p - excess  # = min(p, baseline); on permanent water all of p is normal
 
-    def like(values: np.ndarray, name: str, long_name: str) -> xr.DataArray:
+    def like(values: np.ndarray, name: str) -> xr.DataArray:
         return probability.copy(data=values.astype("float32")).rename(name).assign_attrs(
-            units="1", long_name=long_name)
+            units="1", long_name=LONG_NAMES[name])
 
-    return xr.Dataset({
-        "normal_water": like(normal, "normal_water",
-                             "probability of water normal for the season or already standing"),
-        "excess_probability": like(excess, "excess_probability",
-                                   "probability of water above the seasonal normal and what "
-                                   "stands at the issue time"),
-        "warning_score": like(score, "warning_score",
-                              "risk matrix of the excess probability and the impact; "
-                              "levels come from it"),
-    })
+    return xr.Dataset({"normal_water": like(normal, "normal_water"),
+                       "excess_probability": like(excess, "excess_probability"),
+                       "warning_score": like(score, "warning_score")})
 
 
 def forecast_dataset(probability: xr.DataArray, *, inputs: AreaInputs, static: xr.Dataset,
@@ -395,5 +388,5 @@ def forecast_dataset(probability: xr.DataArray, *, inputs: AreaInputs, static: x
                            thresholds=thresholds, chance=chance)
     ds = xr.Dataset({"probability": probability,
                      "level": levels(fields["warning_score"], thresholds), **fields})
-    ds["level"].attrs["long_name"] = "warning level from the risk matrix of excess water and impact"
+    ds["level"].attrs["long_name"] = LONG_NAMES["level"]
     return ds, {"dike_crest": np.asarray(raw["dike_crest"].values, "float64")}
