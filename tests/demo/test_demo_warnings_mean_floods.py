@@ -34,17 +34,24 @@ class _SimulatorTruth:
 
 
 @pytest.fixture(scope="module")
-def warned_and_true(demo_run, project_root):
-    """The run's warnings, and per place and hour of its 48 h the highest level the true
-    new water reaches on 1 ha (the events' truth, :func:`observed_flooding`)."""
-    result, root = demo_run
+def trained_area(demo_run, project_root):
+    """The session's demo run as its area: ``(context, model, inputs, static)``."""
+    _, root = demo_run
     if not (root / "pipelines").exists():
         (root / "pipelines").symlink_to(project_root / "pipelines")
     ctx = area_context("demo", root)
     model = load_model(ctx.models_root, ctx.config.name, None)
     ctx = trained_context(ctx, model)
     inputs = area_inputs(ctx)
-    static = build_static(ctx, inputs)
+    return ctx, model, inputs, build_static(ctx, inputs)
+
+
+@pytest.fixture(scope="module")
+def warned_and_true(demo_run, trained_area):
+    """The run's warnings, and per place and hour of its 48 h the highest level the true
+    new water reaches on 1 ha (the events' truth, :func:`observed_flooding`)."""
+    result, _ = demo_run
+    ctx, model, inputs, static = trained_area
     places = inputs.places()
     cells = screened_cells(inputs, static, model.metadata["screen"])
     place_of = place_index_of(cells, places, inputs.grid)
@@ -93,19 +100,15 @@ def test_the_surge_is_warned_from_the_polders_first_flooding(warned_and_true):
     assert (hourly[flooded[0] + 3:flooded[-1] - 2] >= 2).all()
 
 
-def test_the_event_upper_bound_replays_the_same_issues_with_the_observed_drivers(demo_run):
+def test_the_event_upper_bound_replays_the_same_issues_with_the_observed_drivers(trained_area):
     """The event verification's upper bound: the same issue times, the forecast's scores
     equal to the main verification's, and another replay (observed drivers) beside them."""
     from wetindex.model.event_replay import evaluate_events
 
-    _, root = demo_run
-    ctx = area_context("demo", root)
-    model = load_model(ctx.models_root, ctx.config.name, None)
-    ctx = trained_context(ctx, model)
-    inputs = area_inputs(ctx)
+    ctx, model, inputs, static = trained_area
     meta = model.metadata
     periods = {k: (pd.Timestamp(v[0]), pd.Timestamp(v[1])) for k, v in meta["periods"].items()}
-    out = evaluate_events(model.booster, inputs, build_static(ctx, inputs),
+    out = evaluate_events(model.booster, inputs, static,
                           holdout=periods["holdout"], train=periods["train"],
                           screen=meta["screen"], thresholds=ctx.config.thresholds.as_list(),
                           chance=ctx.config.warning_chance.as_list(), issue_step_h=72,
